@@ -1,0 +1,477 @@
+//! The wire protocol between the meshmeet client and relay: JSON text frames over one WebSocket.
+//!
+//! Message direction is in the type name: [`ClientMsg`] goes from a browser to the relay,
+//! [`ServerMsg`] from the relay to a browser. Every message is a JSON object whose `type`
+//! field names the variant in `snake_case`. PROTOCOL.md shows an example of each one; a test
+//! parses every example there into these types, so the document and the code cannot drift.
+//!
+//! This crate holds serde types and pure validation only: no I/O, so the wasm client and the
+//! native relay share it unchanged.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+mod validate;
+
+pub use validate::{validate_display_name, validate_room_name, NameError};
+
+/// Version of this protocol. Sent by the client in [`ClientMsg::Join`] and by the relay in
+/// [`ServerMsg::Welcome`]; the relay refuses a join with another version
+/// ([`ErrorCode::VersionMismatch`]).
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// A participant's id, assigned by the relay when it joins (unguessable, unique per relay
+/// cluster). Clients never choose it; the relay stamps it on everything it forwards.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PeerId(pub String);
+
+impl PeerId {
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PeerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for PeerId {
+    fn from(s: &str) -> Self {
+        PeerId(s.to_owned())
+    }
+}
+
+/// A room's name as it appears in the link `/r/<room>`; see [`validate_room_name`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RoomName(pub String);
+
+impl RoomName {
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RoomName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What a participant is currently sending. Part of the roster, changed with
+/// [`ClientMsg::SetMedia`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaState {
+    /// Microphone on (not muted).
+    pub mic: bool,
+    /// Camera on.
+    pub camera: bool,
+    /// Sharing a screen.
+    #[serde(default)]
+    pub screen: bool,
+}
+
+/// One participant as the relay describes it to the others.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerInfo {
+    /// Relay-assigned id.
+    pub id: PeerId,
+    /// Display name, already validated by the relay.
+    pub name: String,
+    /// What the participant sends.
+    pub media: MediaState,
+}
+
+/// A WebRTC signalling payload carried from one peer to another. The relay does not act on
+/// it; it only checks its size and stamps the sender.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Signal {
+    /// An SDP offer.
+    Offer {
+        /// The session description.
+        sdp: String,
+    },
+    /// An SDP answer.
+    Answer {
+        /// The session description.
+        sdp: String,
+    },
+    /// A trickled ICE candidate (`candidate` is empty for end-of-candidates).
+    Candidate {
+        /// The `candidate:` line.
+        candidate: String,
+        /// Media section id.
+        #[serde(default)]
+        sdp_mid: Option<String>,
+        /// Media section index.
+        #[serde(default)]
+        sdp_m_line_index: Option<u16>,
+        /// ICE username fragment the candidate belongs to (tells ICE restarts apart).
+        #[serde(default)]
+        username_fragment: Option<String>,
+    },
+}
+
+/// A message from a browser to the relay.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMsg {
+    /// Enter a room. Must be the first message on a connection; answered by
+    /// [`ServerMsg::Welcome`] or an [`ServerMsg::Error`].
+    Join {
+        /// Must equal the relay's [`PROTOCOL_VERSION`].
+        version: u32,
+        /// Room to enter (created if it does not exist).
+        room: RoomName,
+        /// Display name shown to the others.
+        name: String,
+        /// Room password, where the room has one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password: Option<String>,
+        /// What the participant sends when it enters.
+        #[serde(default)]
+        media: MediaState,
+    },
+    /// Send a signalling payload to exactly one other peer of the same room.
+    Signal {
+        /// The target peer.
+        to: PeerId,
+        /// The payload, forwarded as is.
+        signal: Signal,
+    },
+    /// Announce a change of microphone, camera or screen share.
+    SetMedia {
+        /// The new state.
+        media: MediaState,
+    },
+    /// Change the display name.
+    SetName {
+        /// The new name.
+        name: String,
+    },
+    /// A room-wide text message relayed by the server: the chat fallback for peers whose data
+    /// channel is not open.
+    Chat {
+        /// Client-chosen id, echoed to the others so a message that also went over a data
+        /// channel is shown once.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        /// The message text.
+        text: String,
+    },
+    /// Leave the room; the relay announces [`ServerMsg::PeerLeft`] and closes the socket.
+    Leave,
+    /// Application keep-alive; answered by [`ServerMsg::Pong`] with the same nonce.
+    Ping {
+        /// Echoed back.
+        nonce: u64,
+    },
+}
+
+/// A message from the relay to a browser.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    /// The join succeeded.
+    Welcome {
+        /// The relay's [`PROTOCOL_VERSION`].
+        version: u32,
+        /// The id the relay gave this participant.
+        peer_id: PeerId,
+        /// The room entered.
+        room: RoomName,
+        /// Everyone already in the room, in join order (without the new participant).
+        roster: Vec<PeerInfo>,
+        /// STUN/TURN servers to use for every peer connection.
+        ice_servers: Vec<IceServer>,
+        /// Whether peer connections may use only TURN relays.
+        #[serde(default)]
+        ice_transport_policy: IceTransportPolicy,
+        /// The room's limits.
+        limits: RoomLimits,
+    },
+    /// Someone entered the room.
+    PeerJoined {
+        /// The newcomer.
+        peer: PeerInfo,
+    },
+    /// Someone left the room, or their connection died.
+    PeerLeft {
+        /// Who left.
+        peer_id: PeerId,
+        /// Why.
+        reason: LeaveReason,
+    },
+    /// Someone's media state or name changed.
+    PeerUpdated {
+        /// Their new description.
+        peer: PeerInfo,
+    },
+    /// A signalling payload from another peer.
+    Signal {
+        /// The sender, stamped by the relay.
+        from: PeerId,
+        /// The payload as the sender wrote it.
+        signal: Signal,
+    },
+    /// A room-wide text message.
+    Chat {
+        /// The sender, stamped by the relay.
+        from: PeerId,
+        /// The sender's message id, if it gave one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        /// The text.
+        text: String,
+        /// When the relay received it, in milliseconds since the Unix epoch.
+        sent_at_ms: u64,
+    },
+    /// Answer to [`ClientMsg::Ping`].
+    Pong {
+        /// The ping's nonce.
+        nonce: u64,
+    },
+    /// A request was refused. Where [`ErrorCode::is_fatal`], the relay closes the socket next.
+    Error {
+        /// What went wrong, for programs.
+        code: ErrorCode,
+        /// What went wrong, for people (English).
+        message: String,
+    },
+    /// The relay is stopping; the client should reconnect after the given delay.
+    ShuttingDown {
+        /// Suggested wait before reconnecting.
+        reconnect_after_ms: u64,
+    },
+}
+
+/// One STUN or TURN server, in the shape of the browser's `RTCIceServer`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IceServer {
+    /// `stun:`, `turn:` or `turns:` URLs.
+    pub urls: Vec<String>,
+    /// TURN username.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// TURN password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+/// The browser's `iceTransportPolicy`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IceTransportPolicy {
+    /// Any candidate (host, server-reflexive, relay).
+    #[default]
+    All,
+    /// TURN relay candidates only: peers never learn each other's addresses.
+    Relay,
+}
+
+/// Limits of a room, told to the client so it can check before it sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomLimits {
+    /// Most participants in one room.
+    pub max_participants: u32,
+    /// Largest text frame the relay accepts, in bytes.
+    pub max_message_bytes: u32,
+    /// Sustained messages per second the relay accepts from one connection.
+    pub messages_per_second: u32,
+    /// Longest chat text, in characters.
+    pub max_chat_chars: u32,
+}
+
+/// Why a participant left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeaveReason {
+    /// It sent [`ClientMsg::Leave`].
+    Left,
+    /// Its socket closed without a leave.
+    Disconnected,
+    /// It stopped answering keep-alives.
+    TimedOut,
+}
+
+/// What went wrong, in [`ServerMsg::Error`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Not JSON, not an object, an unknown `type`, or a field of the wrong type.
+    BadMessage,
+    /// A binary frame; the protocol is text only.
+    BinaryNotSupported,
+    /// A frame larger than the relay's limit.
+    TooLarge,
+    /// Too many messages in a short time; the message was dropped.
+    RateLimited,
+    /// The client speaks another protocol version.
+    VersionMismatch,
+    /// A message other than join before joining.
+    NotJoined,
+    /// A second join on the same connection.
+    AlreadyJoined,
+    /// The room name is empty, too long or has characters not allowed in a link.
+    InvalidRoom,
+    /// The display name is empty, too long or has control characters.
+    InvalidName,
+    /// The chat text is empty or too long.
+    InvalidText,
+    /// The room has its maximum number of participants.
+    RoomFull,
+    /// The relay has its maximum number of rooms.
+    TooManyRooms,
+    /// A signal to a peer that is not in the sender's room.
+    UnknownPeer,
+    /// The room password is missing or wrong.
+    WrongPassword,
+    /// Something failed inside the relay.
+    Internal,
+}
+
+impl ErrorCode {
+    /// Whether the relay closes the connection after sending this error: the join failed, or
+    /// the connection cannot go on.
+    pub fn is_fatal(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::VersionMismatch
+                | ErrorCode::RoomFull
+                | ErrorCode::TooManyRooms
+                | ErrorCode::WrongPassword
+                | ErrorCode::Internal
+        )
+    }
+}
+
+impl ClientMsg {
+    /// The `type` tag of this message, as it appears in JSON.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ClientMsg::Join { .. } => "join",
+            ClientMsg::Signal { .. } => "signal",
+            ClientMsg::SetMedia { .. } => "set_media",
+            ClientMsg::SetName { .. } => "set_name",
+            ClientMsg::Chat { .. } => "chat",
+            ClientMsg::Leave => "leave",
+            ClientMsg::Ping { .. } => "ping",
+        }
+    }
+
+    /// Every `type` tag a client may send (keep in step with [`ClientMsg::kind`]).
+    pub const KINDS: &'static [&'static str] = &[
+        "join",
+        "signal",
+        "set_media",
+        "set_name",
+        "chat",
+        "leave",
+        "ping",
+    ];
+}
+
+impl ServerMsg {
+    /// The `type` tag of this message, as it appears in JSON.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ServerMsg::Welcome { .. } => "welcome",
+            ServerMsg::PeerJoined { .. } => "peer_joined",
+            ServerMsg::PeerLeft { .. } => "peer_left",
+            ServerMsg::PeerUpdated { .. } => "peer_updated",
+            ServerMsg::Signal { .. } => "signal",
+            ServerMsg::Chat { .. } => "chat",
+            ServerMsg::Pong { .. } => "pong",
+            ServerMsg::Error { .. } => "error",
+            ServerMsg::ShuttingDown { .. } => "shutting_down",
+        }
+    }
+
+    /// Every `type` tag the relay may send (keep in step with [`ServerMsg::kind`]).
+    pub const KINDS: &'static [&'static str] = &[
+        "welcome",
+        "peer_joined",
+        "peer_left",
+        "peer_updated",
+        "signal",
+        "chat",
+        "pong",
+        "error",
+        "shutting_down",
+    ];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_without_optional_fields_parses_with_defaults() {
+        let msg: ClientMsg =
+            serde_json::from_str(r#"{"type":"join","version":1,"room":"standup","name":"Ana"}"#)
+                .expect("parses");
+        assert_eq!(
+            msg,
+            ClientMsg::Join {
+                version: 1,
+                room: RoomName("standup".into()),
+                name: "Ana".into(),
+                password: None,
+                media: MediaState::default(),
+            }
+        );
+    }
+
+    #[test]
+    fn signal_round_trips_with_nested_kind_tag() {
+        let msg = ServerMsg::Signal {
+            from: PeerId::from("p1"),
+            signal: Signal::Candidate {
+                candidate: "candidate:1 1 udp 1 127.0.0.1 5000 typ host".into(),
+                sdp_mid: Some("0".into()),
+                sdp_m_line_index: Some(0),
+                username_fragment: None,
+            },
+        };
+        let json = serde_json::to_value(&msg).expect("serializes");
+        assert_eq!(json["type"], "signal");
+        assert_eq!(json["signal"]["kind"], "candidate");
+        let back: ServerMsg = serde_json::from_value(json).expect("parses");
+        assert_eq!(back, msg);
+    }
+
+    #[test]
+    fn unknown_type_is_rejected() {
+        assert!(serde_json::from_str::<ClientMsg>(r#"{"type":"shout"}"#).is_err());
+    }
+
+    #[test]
+    fn error_code_serializes_in_snake_case() {
+        let json = serde_json::to_string(&ErrorCode::RoomFull).expect("serializes");
+        assert_eq!(json, r#""room_full""#);
+    }
+
+    #[test]
+    fn kinds_lists_match_the_serialized_tags() {
+        let client = [
+            ClientMsg::Leave,
+            ClientMsg::Ping { nonce: 1 },
+            ClientMsg::SetName { name: "x".into() },
+        ];
+        for msg in client {
+            let json = serde_json::to_value(&msg).expect("serializes");
+            assert_eq!(json["type"], msg.kind());
+            assert!(ClientMsg::KINDS.contains(&msg.kind()));
+        }
+        let server = ServerMsg::Pong { nonce: 2 };
+        let json = serde_json::to_value(&server).expect("serializes");
+        assert_eq!(json["type"], server.kind());
+        assert!(ServerMsg::KINDS.contains(&server.kind()));
+    }
+}

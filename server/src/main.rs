@@ -1,0 +1,2 @@
+//! The relay binary: configuration, logging, serving.
+fn main() {}

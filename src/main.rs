@@ -1,0 +1,4 @@
+//! Entry point Trunk builds: mounts the app.
+fn main() {
+    meshmeet::start();
+}

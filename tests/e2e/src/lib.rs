@@ -1,0 +1,1 @@
+//! End-to-end harness: starts the relay and headless browsers, and drives them over WebDriver.
