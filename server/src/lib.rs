@@ -1,1 +1,123 @@
-//! The meshmeet relay.
+//! The meshmeet relay: WebSocket signalling between the participants of a room, presence
+//! (who is in which room), and the built browser client.
+//!
+//! [`serve`] runs the whole relay on a listener until a shutdown future resolves; `main` and
+//! the tests both use it. [`routes`] is the warp filter alone, for embedding.
+
+pub mod config;
+pub mod error;
+pub mod lifecycle;
+pub mod limits;
+pub mod registry;
+pub mod routes;
+pub mod static_files;
+pub mod ws;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tracing::{info, warn};
+
+pub use config::Config;
+pub use error::{ConfigError, RelayError, ServeError};
+pub use registry::{MemoryRegistry, RoomRegistry};
+pub use routes::routes;
+
+use lifecycle::Lifecycle;
+use static_files::StaticFiles;
+
+/// Everything the routes and connections share.
+#[derive(Debug)]
+pub struct AppState<R> {
+    /// The configuration the relay was started with.
+    pub config: Config,
+    /// Rooms and delivery.
+    pub registry: R,
+    /// Open connections and shutdown.
+    pub lifecycle: Arc<Lifecycle>,
+    /// The built client.
+    pub static_files: StaticFiles,
+}
+
+impl<R: RoomRegistry> AppState<R> {
+    /// State for a relay with this configuration and registry.
+    pub fn new(config: Config, registry: R) -> Result<Self, ConfigError> {
+        config.validate()?;
+        Ok(AppState {
+            lifecycle: Arc::new(Lifecycle::new(config.max_connections)),
+            static_files: StaticFiles::new(config.dist.clone()),
+            registry,
+            config,
+        })
+    }
+}
+
+/// Runs the relay with an in-memory registry on `listener` until `shutdown` resolves, then
+/// tells every client `shutting_down`, closes the sockets (waiting at most
+/// `config.shutdown_grace`) and returns.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let registry = MemoryRegistry::new(config.max_rooms, config.max_participants);
+    serve_with_registry(config, registry, listener, shutdown).await
+}
+
+/// [`serve`] with a registry of the caller's choice.
+pub async fn serve_with_registry<R: RoomRegistry>(
+    config: Config,
+    registry: R,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let state = Arc::new(AppState::new(config, registry)?);
+    let address = listener.local_addr().map_err(ServeError::Listener)?;
+    if !state.static_files.has_client() {
+        warn!(
+            dist = %state.static_files.root().display(),
+            "no built client (index.html) in the dist directory: pages answer 404 until it is built; /ws works"
+        );
+    }
+    info!(%address, "relay listening");
+
+    let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = warp::serve(routes(Arc::clone(&state)))
+        .incoming(listener)
+        .graceful(async move {
+            let _ = http_stopped.await;
+        });
+    let mut server_task = tokio::spawn(server.run());
+
+    tokio::select! {
+        () = shutdown => {}
+        result = &mut server_task => {
+            // The server only stops by itself if its task failed.
+            if let Err(err) = result {
+                tracing::error!(%err, "HTTP server stopped unexpectedly");
+            }
+            state.lifecycle.begin_shutdown();
+            return Ok(());
+        }
+    }
+
+    let open = state.lifecycle.open_connections();
+    info!(open, "shutting down: telling clients to reconnect later");
+    state.lifecycle.begin_shutdown();
+    let _ = stop_http.send(());
+    let drained = tokio::time::timeout(state.config.shutdown_grace, async {
+        state.lifecycle.all_closed().await;
+        let _ = (&mut server_task).await;
+    })
+    .await;
+    if drained.is_err() {
+        warn!(
+            open = state.lifecycle.open_connections(),
+            "connections still open after the shutdown grace period; stopping anyway"
+        );
+        server_task.abort();
+    }
+    info!("relay stopped");
+    Ok(())
+}

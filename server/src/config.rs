@@ -1,0 +1,317 @@
+//! The relay's configuration: every address, path, limit and timer in one struct, read from
+//! flags and `MESHMEET_*` environment variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use meshmeet_protocol::{IceServer, RoomLimits};
+
+use crate::error::ConfigError;
+
+/// Default address: loopback only, so a relay started by hand is not exposed by accident.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Default directory of the built client (Trunk's `dist`).
+pub const DEFAULT_DIST: &str = "dist";
+/// A full mesh of n peers needs n·(n−1)/2 connections; past 8 the uplinks of ordinary
+/// home connections give out.
+pub const DEFAULT_MAX_PARTICIPANTS: u32 = 8;
+/// Large enough for an SDP offer with many codecs and candidates.
+pub const DEFAULT_MAX_MESSAGE_BYTES: u32 = 64 * 1024;
+/// Sustained messages per second from one connection.
+pub const DEFAULT_MESSAGES_PER_SECOND: u32 = 50;
+/// Messages one connection may send at once: trickled ICE candidates come in bursts.
+pub const DEFAULT_MESSAGE_BURST: u32 = 100;
+/// Most rooms open at once on one relay.
+pub const DEFAULT_MAX_ROOMS: usize = 10_000;
+/// Most WebSocket connections open at once on one relay.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// Longest room name, in characters.
+pub const DEFAULT_MAX_ROOM_NAME_CHARS: usize = 64;
+/// Longest display name, in characters.
+pub const DEFAULT_MAX_DISPLAY_NAME_CHARS: usize = 40;
+/// Longest chat text, in characters.
+pub const DEFAULT_MAX_CHAT_CHARS: u32 = 2000;
+/// Refused messages tolerated in a burst before a connection is closed.
+pub const DEFAULT_MAX_BAD_MESSAGES: u32 = 20;
+/// Messages queued for a client that is not reading before it is disconnected.
+pub const DEFAULT_OUTBOUND_QUEUE: usize = 256;
+/// How often the relay pings each socket.
+pub const DEFAULT_KEEPALIVE_INTERVAL_MS: u64 = 5_000;
+/// How long a socket may stay silent (not even a pong) before it is dropped.
+pub const DEFAULT_KEEPALIVE_TIMEOUT_MS: u64 = 10_000;
+/// Suggested wait before reconnecting after a shutdown (each client gets up to twice this,
+/// spread at random so they do not all come back at once).
+pub const DEFAULT_RECONNECT_AFTER_MS: u64 = 1_000;
+/// Longest wait for sockets to close on shutdown.
+pub const DEFAULT_SHUTDOWN_GRACE_MS: u64 = 5_000;
+
+/// Everything the relay can be told. Built by clap from flags and environment variables in
+/// `main`, or directly (starting from [`Config::default`]) in tests.
+#[derive(Clone, Debug, PartialEq, Eq, Parser)]
+#[command(
+    name = "meshmeet-server",
+    version,
+    about = "meshmeet relay: WebSocket signalling for full-mesh WebRTC meetings, and the built client",
+    long_about = None,
+    after_help = "Durations take a unit: 500ms, 5s, 2m (a bare number is seconds).\n\
+                  Logs go to stderr; filter them with MESHMEET_LOG or RUST_LOG (e.g. MESHMEET_LOG=debug).\n\
+                  On SIGINT/SIGTERM the relay tells every client to reconnect later, closes the sockets and exits 0."
+)]
+pub struct Config {
+    /// Address to listen on (port 0 picks a free port; the real address is printed on stdout).
+    #[arg(long, env = "MESHMEET_LISTEN", default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+
+    /// Directory of the built client (index.html, wasm, js, css), served at `/`.
+    #[arg(long, env = "MESHMEET_DIST", default_value = DEFAULT_DIST)]
+    pub dist: PathBuf,
+
+    /// STUN server URL given to clients for ICE (repeatable, or comma-separated in the
+    /// environment variable). None by default: peers on one network need none.
+    #[arg(long = "stun-url", env = "MESHMEET_STUN_URLS", value_delimiter = ',', value_parser = parse_stun_url)]
+    pub stun_urls: Vec<String>,
+
+    /// Most participants in one room.
+    #[arg(long, env = "MESHMEET_MAX_PARTICIPANTS", default_value_t = DEFAULT_MAX_PARTICIPANTS,
+          value_parser = clap::value_parser!(u32).range(2..=64))]
+    pub max_participants: u32,
+
+    /// Largest WebSocket text message accepted, in bytes. Up to twice this is read and refused
+    /// with `too_large`; a larger frame is not read at all and closes the connection.
+    #[arg(long, env = "MESHMEET_MAX_MESSAGE_BYTES", default_value_t = DEFAULT_MAX_MESSAGE_BYTES,
+          value_parser = clap::value_parser!(u32).range(1024..=16 * 1024 * 1024))]
+    pub max_message_bytes: u32,
+
+    /// Sustained messages per second accepted from one connection (token bucket refill rate).
+    #[arg(long, env = "MESHMEET_MESSAGES_PER_SECOND", default_value_t = DEFAULT_MESSAGES_PER_SECOND,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub messages_per_second: u32,
+
+    /// Messages one connection may send in a burst (token bucket size).
+    #[arg(long, env = "MESHMEET_MESSAGE_BURST", default_value_t = DEFAULT_MESSAGE_BURST,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub message_burst: u32,
+
+    /// Most rooms open at once.
+    #[arg(long, env = "MESHMEET_MAX_ROOMS", default_value_t = DEFAULT_MAX_ROOMS)]
+    pub max_rooms: usize,
+
+    /// Most WebSocket connections open at once; further upgrades get 503.
+    #[arg(long, env = "MESHMEET_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
+
+    /// Longest room name, in characters.
+    #[arg(long, env = "MESHMEET_MAX_ROOM_NAME_CHARS", default_value_t = DEFAULT_MAX_ROOM_NAME_CHARS)]
+    pub max_room_name_chars: usize,
+
+    /// Longest display name, in characters.
+    #[arg(long, env = "MESHMEET_MAX_DISPLAY_NAME_CHARS", default_value_t = DEFAULT_MAX_DISPLAY_NAME_CHARS)]
+    pub max_display_name_chars: usize,
+
+    /// Longest chat message, in characters.
+    #[arg(long, env = "MESHMEET_MAX_CHAT_CHARS", default_value_t = DEFAULT_MAX_CHAT_CHARS,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_chat_chars: u32,
+
+    /// Refused messages tolerated in a burst (one more is forgiven each second) before the
+    /// relay closes the connection.
+    #[arg(long, env = "MESHMEET_MAX_BAD_MESSAGES", default_value_t = DEFAULT_MAX_BAD_MESSAGES,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_bad_messages: u32,
+
+    /// Messages queued for one client; a client that lets this many pile up (it is not
+    /// reading) is disconnected instead of growing the relay's memory.
+    #[arg(long, env = "MESHMEET_OUTBOUND_QUEUE", default_value_t = DEFAULT_OUTBOUND_QUEUE,
+          value_parser = parse_queue_len)]
+    pub outbound_queue: usize,
+
+    /// How often the relay sends a WebSocket ping on each connection.
+    #[arg(long, env = "MESHMEET_KEEPALIVE_INTERVAL", default_value = "5s", value_parser = parse_duration)]
+    pub keepalive_interval: Duration,
+
+    /// A connection from which no frame (not even a pong) arrives for this long is dropped,
+    /// and its room is told it timed out.
+    #[arg(long, env = "MESHMEET_KEEPALIVE_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub keepalive_timeout: Duration,
+
+    /// Base delay suggested to clients in `shutting_down` before they reconnect; each client
+    /// gets a random delay between this and twice this.
+    #[arg(long, env = "MESHMEET_RECONNECT_AFTER", default_value = "1s", value_parser = parse_duration)]
+    pub reconnect_after: Duration,
+
+    /// Longest wait on shutdown for sockets to close before the relay exits anyway.
+    #[arg(long, env = "MESHMEET_SHUTDOWN_GRACE", default_value = "5s", value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            dist: PathBuf::from(DEFAULT_DIST),
+            stun_urls: Vec::new(),
+            max_participants: DEFAULT_MAX_PARTICIPANTS,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            messages_per_second: DEFAULT_MESSAGES_PER_SECOND,
+            message_burst: DEFAULT_MESSAGE_BURST,
+            max_rooms: DEFAULT_MAX_ROOMS,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_room_name_chars: DEFAULT_MAX_ROOM_NAME_CHARS,
+            max_display_name_chars: DEFAULT_MAX_DISPLAY_NAME_CHARS,
+            max_chat_chars: DEFAULT_MAX_CHAT_CHARS,
+            max_bad_messages: DEFAULT_MAX_BAD_MESSAGES,
+            outbound_queue: DEFAULT_OUTBOUND_QUEUE,
+            keepalive_interval: Duration::from_millis(DEFAULT_KEEPALIVE_INTERVAL_MS),
+            keepalive_timeout: Duration::from_millis(DEFAULT_KEEPALIVE_TIMEOUT_MS),
+            reconnect_after: Duration::from_millis(DEFAULT_RECONNECT_AFTER_MS),
+            shutdown_grace: Duration::from_millis(DEFAULT_SHUTDOWN_GRACE_MS),
+        }
+    }
+}
+
+impl Config {
+    /// Checks the values that only make sense together.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.keepalive_interval.is_zero() {
+            return Err(ConfigError::Invalid(
+                "--keepalive-interval must be longer than zero".into(),
+            ));
+        }
+        if self.keepalive_timeout <= self.keepalive_interval {
+            return Err(ConfigError::Invalid(format!(
+                "--keepalive-timeout ({:?}) must be longer than --keepalive-interval ({:?}), \
+                 or every healthy client would time out between two pings",
+                self.keepalive_timeout, self.keepalive_interval
+            )));
+        }
+        if self.max_room_name_chars == 0 || self.max_display_name_chars == 0 {
+            return Err(ConfigError::Invalid(
+                "name length limits must be at least 1 character".into(),
+            ));
+        }
+        if self.max_rooms == 0 || self.max_connections == 0 {
+            return Err(ConfigError::Invalid(
+                "--max-rooms and --max-connections must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The limits told to clients in `welcome`.
+    pub fn room_limits(&self) -> RoomLimits {
+        RoomLimits {
+            max_participants: self.max_participants,
+            max_message_bytes: self.max_message_bytes,
+            messages_per_second: self.messages_per_second,
+            max_chat_chars: self.max_chat_chars,
+        }
+    }
+
+    /// The ICE servers told to clients in `welcome`: one entry holding every STUN URL.
+    pub fn ice_servers(&self) -> Vec<IceServer> {
+        if self.stun_urls.is_empty() {
+            return Vec::new();
+        }
+        vec![IceServer {
+            urls: self.stun_urls.clone(),
+            username: None,
+            credential: None,
+        }]
+    }
+
+    /// The largest frame the WebSocket layer buffers at all. Between `max_message_bytes` and
+    /// this, a message is read and refused politely; past it the connection is closed,
+    /// because a frame that was not read cannot be skipped.
+    pub fn hard_frame_limit_bytes(&self) -> usize {
+        (self.max_message_bytes as usize).saturating_mul(2)
+    }
+}
+
+/// Parses `500ms`, `5s`, `2m` or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit_ms) = if let Some(n) = text.strip_suffix("ms") {
+        (n, 1)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1_000)
+    } else if let Some(n) = text.strip_suffix('m') {
+        (n, 60_000)
+    } else {
+        (text, 1_000)
+    };
+    let value: u64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration (try 500ms, 5s or 2m)"))?;
+    value
+        .checked_mul(unit_ms)
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("`{text}` is too long"))
+}
+
+fn parse_queue_len(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if (8..=65_536).contains(&n) => Ok(n),
+        _ => Err(format!("`{text}` is not a queue length from 8 to 65536")),
+    }
+}
+
+fn parse_stun_url(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    if (text.starts_with("stun:") || text.starts_with("stuns:")) && text.len() > 6 {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "`{text}` is not a STUN URL (expected stun:host:port)"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_command_line_defaults() {
+        let parsed = Config::try_parse_from(["meshmeet-server"]).expect("parses");
+        assert_eq!(parsed, Config::default());
+        assert!(parsed.keepalive_timeout <= Duration::from_secs(10));
+        parsed.validate().expect("defaults are valid");
+    }
+
+    #[test]
+    fn durations_take_units() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("-1s").is_err());
+    }
+
+    #[test]
+    fn stun_urls_are_repeatable_and_checked() {
+        let parsed = Config::try_parse_from([
+            "meshmeet-server",
+            "--stun-url",
+            "stun:stun.example.org:3478",
+            "--stun-url",
+            "stun:[::1]:3478",
+        ])
+        .expect("parses");
+        assert_eq!(parsed.ice_servers()[0].urls.len(), 2);
+        assert!(Config::try_parse_from(["meshmeet-server", "--stun-url", "http://x"]).is_err());
+    }
+
+    #[test]
+    fn timeout_not_longer_than_interval_is_refused() {
+        let config = Config {
+            keepalive_interval: Duration::from_secs(5),
+            keepalive_timeout: Duration::from_secs(5),
+            ..Config::default()
+        };
+        assert!(config.validate().is_err());
+    }
+}

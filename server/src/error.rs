@@ -1,0 +1,121 @@
+//! The relay's errors: what a client is told when a request is refused ([`RelayError`]), and
+//! what stops the relay from starting ([`ConfigError`], [`ServeError`]).
+
+use meshmeet_protocol::{ErrorCode, NameError, ServerMsg};
+
+/// A refused client request. Each one maps to exactly one [`ErrorCode`] and is sent to the
+/// client that caused it, never to anyone else.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RelayError {
+    /// The text is not a message of the protocol.
+    #[error("Not a valid message: {0}")]
+    BadMessage(String),
+    /// A binary frame.
+    #[error("Binary frames are not supported; send JSON text frames")]
+    BinaryNotSupported,
+    /// A frame over the size limit.
+    #[error("Message of {size} bytes is larger than the limit of {max} bytes")]
+    TooLarge {
+        /// Size of the refused frame, in bytes.
+        size: usize,
+        /// The limit, in bytes.
+        max: usize,
+    },
+    /// The connection sends faster than its rate limit.
+    #[error("Too many messages: at most {per_second} per second; messages are being dropped")]
+    RateLimited {
+        /// The sustained rate allowed.
+        per_second: u32,
+    },
+    /// A join with another protocol version.
+    #[error("This relay speaks protocol version {expected}, the client speaks {got}; reload the page to update the client")]
+    VersionMismatch {
+        /// What the client sent.
+        got: u64,
+        /// What the relay speaks.
+        expected: u32,
+    },
+    /// A message that needs a room before the join.
+    #[error("Join a room first")]
+    NotJoined,
+    /// A second join on one connection.
+    #[error("Already in a room; open a new connection to join another")]
+    AlreadyJoined,
+    /// The room name failed validation.
+    #[error("Room name {0}")]
+    InvalidRoom(NameError),
+    /// The display name failed validation.
+    #[error("Display name {0}")]
+    InvalidName(NameError),
+    /// The chat text failed validation.
+    #[error("Chat message {0}")]
+    InvalidText(String),
+    /// The room is at its participant limit.
+    #[error("The room is full ({max} participants)")]
+    RoomFull {
+        /// The limit.
+        max: u32,
+    },
+    /// The relay is at its room limit.
+    #[error("The relay has too many rooms open; try again later")]
+    TooManyRooms,
+    /// A signal to someone who is not another participant of the sender's room.
+    #[error("No other participant with id {0} in this room")]
+    UnknownPeer(String),
+    /// The room's password was not given, or not this one.
+    #[error("This room needs a password, and the one given is missing or wrong")]
+    WrongPassword,
+    /// Something failed inside the relay; the details are logged, not sent.
+    #[error("Internal relay error")]
+    Internal,
+}
+
+impl RelayError {
+    /// The protocol's code for this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            RelayError::BadMessage(_) => ErrorCode::BadMessage,
+            RelayError::BinaryNotSupported => ErrorCode::BinaryNotSupported,
+            RelayError::TooLarge { .. } => ErrorCode::TooLarge,
+            RelayError::RateLimited { .. } => ErrorCode::RateLimited,
+            RelayError::VersionMismatch { .. } => ErrorCode::VersionMismatch,
+            RelayError::NotJoined => ErrorCode::NotJoined,
+            RelayError::AlreadyJoined => ErrorCode::AlreadyJoined,
+            RelayError::InvalidRoom(_) => ErrorCode::InvalidRoom,
+            RelayError::InvalidName(_) => ErrorCode::InvalidName,
+            RelayError::InvalidText(_) => ErrorCode::InvalidText,
+            RelayError::RoomFull { .. } => ErrorCode::RoomFull,
+            RelayError::TooManyRooms => ErrorCode::TooManyRooms,
+            RelayError::UnknownPeer(_) => ErrorCode::UnknownPeer,
+            RelayError::WrongPassword => ErrorCode::WrongPassword,
+            RelayError::Internal => ErrorCode::Internal,
+        }
+    }
+
+    /// The message sent to the client.
+    pub fn to_server_msg(&self) -> ServerMsg {
+        ServerMsg::Error {
+            code: self.code(),
+            message: self.to_string(),
+        }
+    }
+}
+
+/// A configuration that cannot work.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Values that contradict each other.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// Why the relay could not start or run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The listening socket could not be used.
+    #[error("cannot use the listening socket: {0}")]
+    Listener(#[source] std::io::Error),
+}

@@ -1,0 +1,289 @@
+//! The in-process room registry: every room of this relay in one map behind one mutex.
+//!
+//! One lock for all rooms is enough here: each operation is a few map lookups and
+//! non-blocking queue pushes, never I/O, so the lock is held for microseconds.
+
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use meshmeet_protocol::{LeaveReason, PeerId, PeerInfo, RoomName, ServerMsg, PROTOCOL_VERSION};
+use subtle::ConstantTimeEq;
+
+use super::{
+    new_peer_id, JoinRequest, Mailbox, Membership, PeerChange, RegistryStats, RoomRegistry,
+};
+use crate::error::RelayError;
+
+/// Rooms of this process only.
+#[derive(Debug)]
+pub struct MemoryRegistry {
+    max_rooms: usize,
+    max_participants: u32,
+    rooms: Mutex<HashMap<RoomName, Room>>,
+}
+
+#[derive(Debug)]
+struct Room {
+    /// Set by the first joiner, if it gave one; forgotten with the room.
+    password: Option<String>,
+    /// In join order, which is the roster order.
+    members: Vec<Member>,
+}
+
+#[derive(Debug)]
+struct Member {
+    info: PeerInfo,
+    mailbox: Mailbox,
+}
+
+impl Room {
+    fn member_mut(&mut self, id: &PeerId) -> Option<&mut Member> {
+        self.members.iter_mut().find(|m| &m.info.id == id)
+    }
+
+    fn deliver_to_others(&self, except: &PeerId, msg: &ServerMsg) {
+        for member in self.members.iter().filter(|m| &m.info.id != except) {
+            member.mailbox.deliver(msg.clone());
+        }
+    }
+}
+
+impl MemoryRegistry {
+    /// An empty registry with these limits.
+    pub fn new(max_rooms: usize, max_participants: u32) -> Self {
+        MemoryRegistry {
+            max_rooms,
+            max_participants,
+            rooms: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn rooms(&self) -> MutexGuard<'_, HashMap<RoomName, Room>> {
+        // Nothing under this lock can leave the map half-changed, so a panic elsewhere while
+        // it was held does not make the data unusable.
+        self.rooms.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn passwords_match(expected: &str, given: Option<&str>) -> bool {
+    // Constant time over the bytes, so response timing does not reveal how much of a guess
+    // was right. (The length can still be inferred; the password is a shared room secret,
+    // not an account credential.)
+    given.is_some_and(|given| bool::from(expected.as_bytes().ct_eq(given.as_bytes())))
+}
+
+impl RoomRegistry for MemoryRegistry {
+    async fn join(&self, request: JoinRequest) -> Result<Membership, RelayError> {
+        let peer_id = new_peer_id()?;
+        let JoinRequest {
+            room: room_name,
+            name,
+            media,
+            password,
+            mailbox,
+            welcome,
+        } = request;
+        let password = password.filter(|p| !p.is_empty());
+
+        let mut rooms = self.rooms();
+        let room_count = rooms.len();
+        let room = match rooms.entry(room_name.clone()) {
+            Entry::Occupied(entry) => {
+                let room = entry.into_mut();
+                if let Some(expected) = &room.password {
+                    if !passwords_match(expected, password.as_deref()) {
+                        return Err(RelayError::WrongPassword);
+                    }
+                }
+                if room.members.len() >= self.max_participants as usize {
+                    return Err(RelayError::RoomFull {
+                        max: self.max_participants,
+                    });
+                }
+                room
+            }
+            Entry::Vacant(entry) => {
+                if room_count >= self.max_rooms {
+                    return Err(RelayError::TooManyRooms);
+                }
+                entry.insert(Room {
+                    password,
+                    members: Vec::new(),
+                })
+            }
+        };
+
+        let info = PeerInfo {
+            id: peer_id.clone(),
+            name,
+            media,
+        };
+        // Under the lock, so nobody can send the newcomer anything before its welcome.
+        mailbox.deliver(ServerMsg::Welcome {
+            version: PROTOCOL_VERSION,
+            peer_id: peer_id.clone(),
+            room: room_name.clone(),
+            roster: room.members.iter().map(|m| m.info.clone()).collect(),
+            ice_servers: welcome.ice_servers,
+            ice_transport_policy: welcome.ice_transport_policy,
+            limits: welcome.limits,
+        });
+        room.deliver_to_others(&peer_id, &ServerMsg::PeerJoined { peer: info.clone() });
+        room.members.push(Member { info, mailbox });
+        Ok(Membership::new(room_name, peer_id))
+    }
+
+    async fn leave(&self, member: &Membership, reason: LeaveReason) {
+        let mut rooms = self.rooms();
+        let Some(room) = rooms.get_mut(member.room()) else {
+            return;
+        };
+        let before = room.members.len();
+        room.members.retain(|m| &m.info.id != member.peer_id());
+        if room.members.len() == before {
+            return;
+        }
+        if room.members.is_empty() {
+            rooms.remove(member.room());
+            return;
+        }
+        room.deliver_to_others(
+            member.peer_id(),
+            &ServerMsg::PeerLeft {
+                peer_id: member.peer_id().clone(),
+                reason,
+            },
+        );
+    }
+
+    async fn update(&self, member: &Membership, change: PeerChange) -> Result<(), RelayError> {
+        let mut rooms = self.rooms();
+        let room = rooms.get_mut(member.room()).ok_or(RelayError::NotJoined)?;
+        let me = room
+            .member_mut(member.peer_id())
+            .ok_or(RelayError::NotJoined)?;
+        match change {
+            PeerChange::Media(media) => me.info.media = media,
+            PeerChange::Name(name) => me.info.name = name,
+        }
+        let peer = me.info.clone();
+        room.deliver_to_others(member.peer_id(), &ServerMsg::PeerUpdated { peer });
+        Ok(())
+    }
+
+    async fn send_to(
+        &self,
+        member: &Membership,
+        to: &PeerId,
+        msg: ServerMsg,
+    ) -> Result<(), RelayError> {
+        let rooms = self.rooms();
+        let room = rooms.get(member.room()).ok_or(RelayError::NotJoined)?;
+        if !room.members.iter().any(|m| &m.info.id == member.peer_id()) {
+            return Err(RelayError::NotJoined);
+        }
+        let target = room
+            .members
+            .iter()
+            .find(|m| &m.info.id == to && to != member.peer_id())
+            .ok_or_else(|| RelayError::UnknownPeer(to.to_string()))?;
+        target.mailbox.deliver(msg);
+        Ok(())
+    }
+
+    async fn broadcast(&self, member: &Membership, msg: ServerMsg) -> Result<(), RelayError> {
+        let rooms = self.rooms();
+        let room = rooms.get(member.room()).ok_or(RelayError::NotJoined)?;
+        if !room.members.iter().any(|m| &m.info.id == member.peer_id()) {
+            return Err(RelayError::NotJoined);
+        }
+        room.deliver_to_others(member.peer_id(), &msg);
+        Ok(())
+    }
+
+    async fn stats(&self) -> RegistryStats {
+        let rooms = self.rooms();
+        RegistryStats {
+            rooms: rooms.len(),
+            peers: rooms.values().map(|r| r.members.len()).sum(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+
+    use meshmeet_protocol::{IceTransportPolicy, MediaState, RoomLimits};
+    use tokio::sync::mpsc;
+
+    use super::*;
+    use crate::registry::{MailboxSignal, Outbound, WelcomeExtras};
+
+    fn request(room: &str, password: Option<&str>) -> (JoinRequest, mpsc::Receiver<Outbound>) {
+        let (tx, rx) = mpsc::channel(16);
+        let mailbox = Mailbox::new(
+            tx,
+            Arc::new(MailboxSignal::default()),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let request = JoinRequest {
+            room: RoomName(room.into()),
+            name: "Ana".into(),
+            media: MediaState::default(),
+            password: password.map(str::to_owned),
+            mailbox,
+            welcome: WelcomeExtras {
+                ice_servers: Vec::new(),
+                ice_transport_policy: IceTransportPolicy::All,
+                limits: RoomLimits {
+                    max_participants: 2,
+                    max_message_bytes: 1024,
+                    messages_per_second: 1,
+                    max_chat_chars: 10,
+                },
+            },
+        };
+        (request, rx)
+    }
+
+    #[tokio::test]
+    async fn empty_rooms_are_forgotten_with_their_password() {
+        let registry = MemoryRegistry::new(10, 2);
+        let (req, _rx) = request("r", Some("secret"));
+        let ana = registry.join(req).await.expect("joins");
+        let (req, _rx2) = request("r", Some("guess"));
+        assert_eq!(
+            registry.join(req).await.err(),
+            Some(RelayError::WrongPassword)
+        );
+        registry.leave(&ana, LeaveReason::Left).await;
+        assert_eq!(registry.stats().await, RegistryStats::default());
+        let (req, _rx3) = request("r", None);
+        assert!(registry.join(req).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn room_limit_counts_rooms_not_joins() {
+        let registry = MemoryRegistry::new(1, 2);
+        let (req, _a) = request("one", None);
+        registry.join(req).await.expect("first room");
+        let (req, _b) = request("one", None);
+        registry.join(req).await.expect("same room");
+        let (req, _c) = request("two", None);
+        assert_eq!(
+            registry.join(req).await.err(),
+            Some(RelayError::TooManyRooms)
+        );
+    }
+
+    #[test]
+    fn password_comparison_needs_the_exact_password() {
+        assert!(passwords_match("pw", Some("pw")));
+        assert!(!passwords_match("pw", Some("pW")));
+        assert!(!passwords_match("pw", Some("pw ")));
+        assert!(!passwords_match("pw", None));
+    }
+}

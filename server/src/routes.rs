@@ -1,0 +1,86 @@
+//! The HTTP surface: `/healthz`, the WebSocket at `/ws`, and the client for everything else.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use warp::filters::path::FullPath;
+use warp::http::header::{HeaderMap, HeaderValue, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Filter, Rejection, Reply};
+
+use crate::registry::RoomRegistry;
+use crate::ws::run_connection;
+use crate::AppState;
+
+/// Every route of the relay, for `warp::serve` (see [`crate::serve`]).
+pub fn routes<R: RoomRegistry>(
+    state: Arc<AppState<R>>,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + Send + Sync + 'static {
+    let healthz = warp::path!("healthz")
+        .and(warp::get().or(warp::head()).unify())
+        .map(|| {
+            let mut response = Response::new("ok".into());
+            let headers = response.headers_mut();
+            headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        });
+
+    let websocket = warp::path!("ws")
+        .and(warp::ws())
+        .and(with_state(Arc::clone(&state)))
+        .map(|upgrade: warp::ws::Ws, state: Arc<AppState<R>>| {
+            let Some(slot) = state.lifecycle.try_admit() else {
+                return unavailable(&state);
+            };
+            let hard_limit = state.config.hard_frame_limit_bytes();
+            upgrade
+                .max_message_size(hard_limit)
+                .max_frame_size(hard_limit)
+                .on_upgrade(move |socket| run_connection(socket, state, slot))
+                .into_response()
+        });
+
+    let files = warp::get()
+        .or(warp::head())
+        .unify()
+        .and(warp::path::full())
+        .and(warp::header::headers_cloned())
+        .and(with_state(state))
+        .then(
+            |path: FullPath, headers: HeaderMap, state: Arc<AppState<R>>| async move {
+                state.static_files.respond(path.as_str(), &headers).await
+            },
+        );
+
+    healthz.or(websocket).unify().or(files).unify()
+}
+
+fn with_state<R: RoomRegistry>(
+    state: Arc<AppState<R>>,
+) -> impl Filter<Extract = (Arc<AppState<R>>,), Error = Infallible> + Clone {
+    warp::any().map(move || Arc::clone(&state))
+}
+
+/// Refuses an upgrade while the relay is full or stopping. Plain HTTP, before any WebSocket
+/// exists, so a full relay spends nothing on the socket.
+fn unavailable<R>(state: &AppState<R>) -> Response {
+    let text = if state.lifecycle.is_stopping() {
+        "the relay is shutting down; reconnect shortly\n"
+    } else {
+        "the relay has too many connections; try again later\n"
+    };
+    let mut response = Response::new(text.into());
+    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    let headers = response.headers_mut();
+    headers.insert(RETRY_AFTER, HeaderValue::from_static("5"));
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}

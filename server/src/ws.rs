@@ -1,0 +1,604 @@
+//! One WebSocket connection: reads and checks client messages, answers them, keeps the socket
+//! alive, and writes everything queued for it from a separate writer task.
+//!
+//! The reader never writes to the socket itself. Its replies and everything the registry
+//! delivers go through one bounded queue to the writer, so a client that does not read fills
+//! its own queue and is disconnected, while the reader keeps noticing pongs and timeouts.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use meshmeet_protocol::{
+    validate_display_name, validate_room_name, ClientMsg, IceTransportPolicy, LeaveReason,
+    MediaState, RoomName, ServerMsg, PROTOCOL_VERSION,
+};
+use serde::Deserialize;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, MissedTickBehavior};
+use tracing::{debug, info, warn};
+use warp::ws::{Message, WebSocket};
+
+use crate::error::RelayError;
+use crate::lifecycle::ConnectionSlot;
+use crate::limits::TokenBucket;
+use crate::registry::{
+    JoinRequest, Mailbox, MailboxSignal, Membership, Outbound, PeerChange, RoomRegistry,
+    WelcomeExtras,
+};
+use crate::AppState;
+
+/// How long a closing connection waits for its last frames to be written and for the
+/// client's answering close frame. Closing the TCP socket while the client still has bytes
+/// in flight can reset the connection and lose the final error message on its side.
+const CLOSE_LINGER: Duration = Duration::from_secs(1);
+/// Longest client-chosen chat id, in characters.
+const MAX_CHAT_ID_CHARS: usize = 64;
+/// Longest serde error text echoed back to a client (it can quote the client's input).
+const MAX_ERROR_DETAIL_CHARS: usize = 200;
+
+/// WebSocket close codes (RFC 6455, section 7.4.1).
+mod close_code {
+    pub const NORMAL: u16 = 1000;
+    pub const GOING_AWAY: u16 = 1001;
+    pub const INVALID_PAYLOAD: u16 = 1007;
+    pub const POLICY: u16 = 1008;
+    pub const TOO_BIG: u16 = 1009;
+    pub const INTERNAL: u16 = 1011;
+}
+
+/// Why a connection ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum End {
+    /// The client sent `leave`.
+    Left,
+    /// The client sent a close frame, or the socket closed or failed.
+    Disconnected,
+    /// Nothing arrived for the keep-alive timeout.
+    TimedOut,
+    /// The client's queue filled up: it is not reading.
+    TooSlow,
+    /// A fatal error was sent; the close follows it.
+    Refused(u16),
+    /// Too many refused messages in a short time.
+    TooManyBadMessages,
+    /// A frame over the hard limit: it was not read, so the stream cannot continue.
+    FrameTooLarge,
+    /// A text frame that is not UTF-8 (the WebSocket layer stops reading after it).
+    InvalidUtf8,
+    /// The relay is stopping.
+    ShuttingDown,
+}
+
+impl End {
+    fn leave_reason(self) -> LeaveReason {
+        match self {
+            End::Left => LeaveReason::Left,
+            End::TimedOut => LeaveReason::TimedOut,
+            _ => LeaveReason::Disconnected,
+        }
+    }
+
+    /// The close frame to send, where the client can still be reached.
+    fn close_frame(self) -> Option<(u16, &'static str)> {
+        match self {
+            End::Left => Some((close_code::NORMAL, "left")),
+            End::Disconnected => Some((close_code::NORMAL, "")),
+            End::TimedOut | End::TooSlow => None,
+            End::Refused(code) => Some((code, "refused")),
+            End::TooManyBadMessages => Some((close_code::POLICY, "too many bad messages")),
+            End::FrameTooLarge => Some((close_code::TOO_BIG, "message too big")),
+            End::InvalidUtf8 => Some((close_code::INVALID_PAYLOAD, "invalid UTF-8")),
+            End::ShuttingDown => Some((close_code::GOING_AWAY, "relay shutting down")),
+        }
+    }
+}
+
+/// Serves one upgraded socket until it ends; `slot` is released when this returns.
+pub async fn run_connection<R: RoomRegistry>(
+    socket: WebSocket,
+    state: Arc<AppState<R>>,
+    slot: ConnectionSlot,
+) {
+    let (sink, mut stream) = socket.split();
+    let (queue, queued) = mpsc::channel(state.config.outbound_queue);
+    let signal = Arc::new(MailboxSignal::default());
+    let mailbox = Mailbox::new(
+        queue.clone(),
+        Arc::clone(&signal),
+        state.lifecycle.draining_flag(),
+    );
+    let writer = tokio::spawn(write_queued(sink, queued));
+    let writer_abort = writer.abort_handle();
+
+    let now = Instant::now();
+    let mut session = Session {
+        rate: TokenBucket::new(
+            state.config.message_burst,
+            f64::from(state.config.messages_per_second),
+            now.into_std(),
+        ),
+        // One refused message is forgiven per second.
+        bad_messages: TokenBucket::new(state.config.max_bad_messages, 1.0, now.into_std()),
+        rate_limit_reported: false,
+        membership: None,
+        queue,
+        mailbox,
+        state: Arc::clone(&state),
+    };
+
+    let end = session.read_until_end(&mut stream, &signal).await;
+    let expects_close_reply = session.finish(end).await;
+    drop(session);
+
+    // The queue's senders are gone now, so the writer stops after the last queued frame.
+    let linger = async {
+        let _ = writer.await;
+        if expects_close_reply {
+            while let Some(Ok(frame)) = stream.next().await {
+                if frame.is_close() {
+                    break;
+                }
+            }
+        }
+    };
+    let wait = if end.close_frame().is_some() {
+        CLOSE_LINGER
+    } else {
+        Duration::ZERO
+    };
+    if tokio::time::timeout(wait, linger).await.is_err() {
+        writer_abort.abort();
+    }
+    drop(slot);
+}
+
+struct Session<R> {
+    state: Arc<AppState<R>>,
+    /// This connection's own queue: replies, pings and closes. Never dropped while draining.
+    queue: mpsc::Sender<Outbound>,
+    /// The same queue as the registry sees it.
+    mailbox: Mailbox,
+    membership: Option<Membership>,
+    rate: TokenBucket,
+    bad_messages: TokenBucket,
+    /// `rate_limited` is sent once per flood, not once per dropped message.
+    rate_limit_reported: bool,
+}
+
+/// What to do after one frame.
+type Flow = Result<(), End>;
+
+impl<R: RoomRegistry> Session<R> {
+    async fn read_until_end(
+        &mut self,
+        stream: &mut SplitStream<WebSocket>,
+        signal: &MailboxSignal,
+    ) -> End {
+        let config = &self.state.config;
+        let keepalive_timeout = config.keepalive_timeout;
+        let mut ping = tokio::time::interval_at(
+            Instant::now() + config.keepalive_interval,
+            config.keepalive_interval,
+        );
+        ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let idle = tokio::time::sleep(keepalive_timeout);
+        tokio::pin!(idle);
+        let stopping = self.state.lifecycle.stopping();
+        tokio::pin!(stopping);
+
+        loop {
+            tokio::select! {
+                biased;
+                () = &mut stopping => return End::ShuttingDown,
+                () = signal.overflowed() => return End::TooSlow,
+                () = &mut idle => return End::TimedOut,
+                _ = ping.tick() => {
+                    if let Err(end) = self.push(Outbound::Ping) {
+                        return end;
+                    }
+                }
+                frame = stream.next() => {
+                    // Any frame proves the client is alive, pongs included.
+                    idle.as_mut().reset(Instant::now() + keepalive_timeout);
+                    let result = match frame {
+                        None => Err(End::Disconnected),
+                        Some(Err(err)) => self.on_socket_error(&err),
+                        Some(Ok(frame)) => self.on_frame(frame).await,
+                    };
+                    if let Err(end) = result {
+                        return end;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Leaves the room and queues the last frames. Returns whether a close reply is expected.
+    async fn finish(&mut self, end: End) -> bool {
+        if let Some(member) = self.membership.take() {
+            self.state.registry.leave(&member, end.leave_reason()).await;
+            info!(room = %member.room(), peer = %member.peer_id(), ?end, "peer left");
+        } else {
+            debug!(?end, "connection ended before joining");
+        }
+        if end == End::ShuttingDown {
+            let reconnect_after_ms = reconnect_delay_ms(self.state.config.reconnect_after);
+            let _ = self.push(Outbound::Msg(ServerMsg::ShuttingDown {
+                reconnect_after_ms,
+            }));
+        }
+        match end.close_frame() {
+            Some((code, reason)) => self.push(Outbound::Close { code, reason }).is_ok(),
+            None => false,
+        }
+    }
+
+    /// Queues a frame of this connection's own.
+    fn push(&self, item: Outbound) -> Flow {
+        self.queue.try_send(item).map_err(|err| match err {
+            mpsc::error::TrySendError::Full(_) => End::TooSlow,
+            // The writer stopped: the socket is gone.
+            mpsc::error::TrySendError::Closed(_) => End::Disconnected,
+        })
+    }
+
+    fn reply(&self, msg: ServerMsg) -> Flow {
+        self.push(Outbound::Msg(msg))
+    }
+
+    /// Sends `err` to this client only. Fatal errors end the connection; others end it only
+    /// when the client keeps sending refused messages.
+    fn refuse(&mut self, err: RelayError) -> Flow {
+        let code = err.code();
+        debug!(?code, %err, "refused a client message");
+        self.reply(err.to_server_msg())?;
+        if code.is_fatal() {
+            let close = if err == RelayError::Internal {
+                close_code::INTERNAL
+            } else {
+                close_code::POLICY
+            };
+            return Err(End::Refused(close));
+        }
+        if !self.bad_messages.try_take(std::time::Instant::now()) {
+            warn!("closing a connection that keeps sending refused messages");
+            return Err(End::TooManyBadMessages);
+        }
+        Ok(())
+    }
+
+    fn on_socket_error(&mut self, err: &warp::Error) -> Flow {
+        let source = std::error::Error::source(err)
+            .and_then(|source| source.downcast_ref::<tungstenite::Error>());
+        match source {
+            Some(tungstenite::Error::Capacity(
+                tungstenite::error::CapacityError::MessageTooLong { size, .. },
+            )) => {
+                let _ = self.reply(
+                    RelayError::TooLarge {
+                        size: *size,
+                        max: self.state.config.max_message_bytes as usize,
+                    }
+                    .to_server_msg(),
+                );
+                Err(End::FrameTooLarge)
+            }
+            Some(tungstenite::Error::Utf8(_)) => {
+                let _ = self.reply(
+                    RelayError::BadMessage("text frame is not valid UTF-8".into()).to_server_msg(),
+                );
+                Err(End::InvalidUtf8)
+            }
+            _ => {
+                debug!(%err, "socket error");
+                Err(End::Disconnected)
+            }
+        }
+    }
+
+    async fn on_frame(&mut self, frame: Message) -> Flow {
+        if frame.is_close() {
+            return Err(End::Disconnected);
+        }
+        if frame.is_ping() || frame.is_pong() {
+            // The WebSocket layer answers pings itself.
+            return Ok(());
+        }
+        // Checked before parsing, so a flood costs as little as possible.
+        if !self.rate.try_take(std::time::Instant::now()) {
+            if self.rate_limit_reported {
+                return Ok(());
+            }
+            self.rate_limit_reported = true;
+            return self.reply(
+                RelayError::RateLimited {
+                    per_second: self.state.config.messages_per_second,
+                }
+                .to_server_msg(),
+            );
+        }
+        self.rate_limit_reported = false;
+
+        if frame.is_binary() {
+            return self.refuse(RelayError::BinaryNotSupported);
+        }
+        let Ok(text) = frame.to_str() else {
+            return self.refuse(RelayError::BadMessage("not a text frame".into()));
+        };
+        let max = self.state.config.max_message_bytes as usize;
+        if text.len() > max {
+            return self.refuse(RelayError::TooLarge {
+                size: text.len(),
+                max,
+            });
+        }
+        match parse_client_msg(text) {
+            Ok(msg) => self.on_message(msg).await,
+            Err(err) => self.refuse(err),
+        }
+    }
+
+    async fn on_message(&mut self, msg: ClientMsg) -> Flow {
+        // Ping works before joining too: the lobby may measure the relay's round trip.
+        if let ClientMsg::Ping { nonce } = msg {
+            return self.reply(ServerMsg::Pong { nonce });
+        }
+        let Some(member) = self.membership.clone() else {
+            return match msg {
+                ClientMsg::Join {
+                    version,
+                    room,
+                    name,
+                    password,
+                    media,
+                } => self.join(version, room, name, password, media).await,
+                _ => self.refuse(RelayError::NotJoined),
+            };
+        };
+        let registry = &self.state.registry;
+        let result = match msg {
+            ClientMsg::Join { .. } => Err(RelayError::AlreadyJoined),
+            ClientMsg::Signal { to, signal } => {
+                // The sender is stamped here, from the membership the relay handed out:
+                // whatever the client put in its message, it cannot speak as someone else.
+                let from = member.peer_id().clone();
+                registry
+                    .send_to(&member, &to, ServerMsg::Signal { from, signal })
+                    .await
+            }
+            ClientMsg::SetMedia { media } => {
+                registry.update(&member, PeerChange::Media(media)).await
+            }
+            ClientMsg::SetName { name } => {
+                match validate_display_name(&name, self.state.config.max_display_name_chars) {
+                    Ok(name) => {
+                        registry
+                            .update(&member, PeerChange::Name(name.to_owned()))
+                            .await
+                    }
+                    Err(err) => Err(RelayError::InvalidName(err)),
+                }
+            }
+            ClientMsg::Chat { id, text } => match self.check_chat(id.as_deref(), &text) {
+                Ok(()) => {
+                    let msg = ServerMsg::Chat {
+                        from: member.peer_id().clone(),
+                        id,
+                        text,
+                        sent_at_ms: unix_time_ms(),
+                    };
+                    registry.broadcast(&member, msg).await
+                }
+                Err(err) => Err(err),
+            },
+            ClientMsg::Leave => return Err(End::Left),
+            ClientMsg::Ping { .. } => Ok(()),
+        };
+        match result {
+            Ok(()) => Ok(()),
+            Err(err) => self.refuse(err),
+        }
+    }
+
+    async fn join(
+        &mut self,
+        version: u32,
+        room: RoomName,
+        name: String,
+        password: Option<String>,
+        media: MediaState,
+    ) -> Flow {
+        let config = &self.state.config;
+        if version != PROTOCOL_VERSION {
+            return self.refuse(RelayError::VersionMismatch {
+                got: u64::from(version),
+                expected: PROTOCOL_VERSION,
+            });
+        }
+        if let Err(err) = validate_room_name(room.as_str(), config.max_room_name_chars) {
+            return self.refuse(RelayError::InvalidRoom(err));
+        }
+        let name = match validate_display_name(&name, config.max_display_name_chars) {
+            Ok(name) => name.to_owned(),
+            Err(err) => return self.refuse(RelayError::InvalidName(err)),
+        };
+        let request = JoinRequest {
+            room,
+            name,
+            media,
+            password,
+            mailbox: self.mailbox.clone(),
+            welcome: WelcomeExtras {
+                ice_servers: config.ice_servers(),
+                ice_transport_policy: IceTransportPolicy::All,
+                limits: config.room_limits(),
+            },
+        };
+        match self.state.registry.join(request).await {
+            Ok(member) => {
+                info!(room = %member.room(), peer = %member.peer_id(), "peer joined");
+                self.membership = Some(member);
+                Ok(())
+            }
+            Err(err) => self.refuse(err),
+        }
+    }
+
+    fn check_chat(&self, id: Option<&str>, text: &str) -> Result<(), RelayError> {
+        let max = self.state.config.max_chat_chars as usize;
+        if text.trim().is_empty() {
+            return Err(RelayError::InvalidText("is empty".into()));
+        }
+        if text.chars().count() > max {
+            return Err(RelayError::InvalidText(format!(
+                "is longer than {max} characters"
+            )));
+        }
+        // Line breaks and tabs are text; other control characters only hide or garble it.
+        if let Some(c) = text
+            .chars()
+            .find(|&c| c.is_control() && c != '\n' && c != '\t')
+        {
+            return Err(RelayError::InvalidText(format!(
+                "contains the control character U+{:04X}",
+                c as u32
+            )));
+        }
+        if id.is_some_and(|id| id.is_empty() || id.chars().count() > MAX_CHAT_ID_CHARS) {
+            return Err(RelayError::BadMessage(format!(
+                "chat id must be 1 to {MAX_CHAT_ID_CHARS} characters"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Just enough of a message to recognise a join from another protocol version, whose other
+/// fields this version may not understand.
+#[derive(Deserialize)]
+struct VersionProbe {
+    #[serde(rename = "type")]
+    kind: String,
+    version: u64,
+}
+
+fn parse_client_msg(text: &str) -> Result<ClientMsg, RelayError> {
+    match serde_json::from_str::<ClientMsg>(text) {
+        Ok(msg) => Ok(msg),
+        Err(err) => {
+            if let Ok(probe) = serde_json::from_str::<VersionProbe>(text) {
+                if probe.kind == "join" && probe.version != u64::from(PROTOCOL_VERSION) {
+                    return Err(RelayError::VersionMismatch {
+                        got: probe.version,
+                        expected: PROTOCOL_VERSION,
+                    });
+                }
+            }
+            let mut detail: String = err.to_string();
+            if detail.chars().count() > MAX_ERROR_DETAIL_CHARS {
+                detail = detail.chars().take(MAX_ERROR_DETAIL_CHARS).collect();
+                detail.push('…');
+            }
+            Err(RelayError::BadMessage(detail))
+        }
+    }
+}
+
+/// Writes queued frames until a close frame or until every sender is gone.
+async fn write_queued(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut queued: mpsc::Receiver<Outbound>,
+) {
+    while let Some(item) = queued.recv().await {
+        let frame = match item {
+            Outbound::Msg(msg) => match serde_json::to_string(&msg) {
+                Ok(text) => Message::text(text),
+                Err(err) => {
+                    warn!(%err, kind = msg.kind(), "could not serialise a message");
+                    continue;
+                }
+            },
+            Outbound::Ping => Message::ping(Vec::new()),
+            Outbound::Close { code, reason } => {
+                let _ = sink.send(Message::close_with(code, reason)).await;
+                return;
+            }
+        };
+        // Flush once the queue is empty rather than after every frame: a burst of
+        // candidates then goes out in few TCP writes.
+        let written = if queued.is_empty() {
+            sink.send(frame).await
+        } else {
+            sink.feed(frame).await
+        };
+        if let Err(err) = written {
+            debug!(%err, "socket write failed");
+            return;
+        }
+    }
+    let _ = sink.flush().await;
+}
+
+fn unix_time_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// The base delay plus up to as much again at random, so clients told to reconnect at the
+/// same moment do not all come back at the same moment.
+fn reconnect_delay_ms(base: Duration) -> u64 {
+    let base_ms = u64::try_from(base.as_millis()).unwrap_or(u64::MAX);
+    let mut bytes = [0u8; 8];
+    let jitter = match getrandom::fill(&mut bytes) {
+        Ok(()) => u64::from_le_bytes(bytes) % base_ms.saturating_add(1),
+        Err(_) => 0,
+    };
+    base_ms.saturating_add(jitter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use meshmeet_protocol::ErrorCode;
+
+    fn code_of(text: &str) -> Option<ErrorCode> {
+        parse_client_msg(text).err().map(|e| e.code())
+    }
+
+    #[test]
+    fn join_of_another_version_is_a_version_mismatch_even_if_its_shape_changed() {
+        assert_eq!(
+            code_of(r#"{"type":"join","version":2,"room":"r","name":"n"}"#),
+            None,
+            "well-formed joins are checked later, in join()"
+        );
+        assert_eq!(
+            code_of(r#"{"type":"join","version":7,"lobby":{"room":"r"}}"#),
+            Some(ErrorCode::VersionMismatch)
+        );
+        assert_eq!(
+            code_of(r#"{"type":"join","version":1,"lobby":{"room":"r"}}"#),
+            Some(ErrorCode::BadMessage)
+        );
+    }
+
+    #[test]
+    fn long_parse_errors_are_cut_short() {
+        let kind = "x".repeat(5000);
+        let err = parse_client_msg(&format!(r#"{{"type":"{kind}"}}"#)).expect_err("refused");
+        assert!(err.to_string().chars().count() < MAX_ERROR_DETAIL_CHARS + 50);
+    }
+
+    #[test]
+    fn reconnect_delay_stays_between_base_and_twice_base() {
+        for _ in 0..100 {
+            let ms = reconnect_delay_ms(Duration::from_millis(1000));
+            assert!((1000..=2000).contains(&ms), "{ms}");
+        }
+        assert_eq!(reconnect_delay_ms(Duration::ZERO), 0);
+    }
+}
