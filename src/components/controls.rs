@@ -1,0 +1,65 @@
+//! The meeting's control bar.
+
+use crate::i18n::use_strings;
+use yew::prelude::*;
+
+/// Props of [`Controls`].
+#[derive(Properties, PartialEq)]
+pub struct ControlsProps {
+    /// Microphone unmuted.
+    pub mic_on: bool,
+    /// Camera on.
+    pub camera_on: bool,
+    /// Participant list open.
+    pub participants_open: bool,
+    /// Number of people in the meeting, self included.
+    pub count: usize,
+    /// Mute/unmute.
+    pub on_toggle_mic: Callback<()>,
+    /// Camera off/on.
+    pub on_toggle_camera: Callback<()>,
+    /// Open/close the participant list.
+    pub on_toggle_participants: Callback<()>,
+    /// Leave.
+    pub on_leave: Callback<()>,
+}
+
+/// Buttons for microphone, camera, participants and leaving.
+#[function_component(Controls)]
+pub fn controls(props: &ControlsProps) -> Html {
+    let s = use_strings();
+    let click = |cb: &Callback<()>| {
+        let cb = cb.clone();
+        Callback::from(move |_: MouseEvent| cb.emit(()))
+    };
+    let mic_label = if props.mic_on { s.mute } else { s.unmute };
+    let camera_label = if props.camera_on {
+        s.turn_camera_off
+    } else {
+        s.turn_camera_on
+    };
+    html! {
+        <nav class="controls" aria-label={s.meeting_controls}>
+            <button data-testid="mic-toggle" class={classes!("round", (!props.mic_on).then_some("off"))}
+                aria-label={mic_label} title={mic_label} aria-pressed={(!props.mic_on).to_string()}
+                onclick={click(&props.on_toggle_mic)}>
+                { if props.mic_on { "🎤" } else { "🔇" } }
+            </button>
+            <button data-testid="camera-toggle" class={classes!("round", (!props.camera_on).then_some("off"))}
+                aria-label={camera_label} title={camera_label} aria-pressed={(!props.camera_on).to_string()}
+                onclick={click(&props.on_toggle_camera)}>
+                { if props.camera_on { "📹" } else { "🚫" } }
+            </button>
+            <button data-testid="participants-toggle" class="round"
+                aria-label={s.participants} title={s.participants}
+                aria-expanded={props.participants_open.to_string()}
+                onclick={click(&props.on_toggle_participants)}>
+                { format!("👥 {}", props.count) }
+            </button>
+            <button data-testid="leave-button" class="round leave" aria-label={s.leave} title={s.leave}
+                onclick={click(&props.on_leave)}>
+                { "📞" }
+            </button>
+        </nav>
+    }
+}

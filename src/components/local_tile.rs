@@ -1,0 +1,50 @@
+//! The participant's own tile: mirrored preview, never played back.
+
+use super::VideoView;
+use crate::hooks::{use_audio_level, SPEAKING_LEVEL};
+use crate::i18n::use_strings;
+use web_sys::MediaStream;
+use yew::prelude::*;
+
+/// Props of [`LocalTile`].
+#[derive(Properties, PartialEq)]
+pub struct LocalTileProps {
+    /// Own camera and microphone.
+    pub stream: Option<MediaStream>,
+    /// Own display name.
+    pub name: AttrValue,
+    /// Microphone unmuted.
+    pub mic_on: bool,
+    /// Camera on.
+    pub camera_on: bool,
+}
+
+/// Own tile.
+#[function_component(LocalTile)]
+pub fn local_tile(props: &LocalTileProps) -> Html {
+    let s = use_strings();
+    let level = use_audio_level(props.stream.clone());
+    let speaking = props.mic_on && level > SPEAKING_LEVEL;
+    let on_off = |on: bool| if on { "on" } else { "off" };
+    let class = classes!(
+        "tile",
+        "local",
+        speaking.then_some("speaking"),
+        (!props.camera_on).then_some("camera-off")
+    );
+    html! {
+        <figure {class} data-testid="local-tile"
+            data-mic={on_off(props.mic_on)} data-camera={on_off(props.camera_on)}>
+            <VideoView stream={props.stream.clone()} muted=true mirrored=true label={s.camera_preview} />
+            if !props.camera_on {
+                <div class="avatar" aria-hidden="true">{ super::peer_tile::initial(&props.name) }</div>
+            }
+            <figcaption class="tile-caption">
+                <span class="tile-name">{ format!("{} ({})", props.name, s.you) }</span>
+                if !props.mic_on {
+                    <span class="mark" role="img" aria-label={s.mic_off} title={s.mic_off}>{ "🔇" }</span>
+                }
+            </figcaption>
+        </figure>
+    }
+}

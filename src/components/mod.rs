@@ -1,0 +1,23 @@
+//! Presentational components: props in, callbacks out.
+
+mod controls;
+mod device_picker;
+mod error_banner;
+mod invite_link;
+mod lang_switch;
+mod level_meter;
+mod local_tile;
+mod participant_list;
+mod peer_tile;
+mod video_view;
+
+pub use controls::Controls;
+pub use device_picker::DevicePicker;
+pub use error_banner::ErrorBanner;
+pub use invite_link::InviteLink;
+pub use lang_switch::LangSwitch;
+pub use level_meter::LevelMeter;
+pub use local_tile::LocalTile;
+pub use participant_list::ParticipantList;
+pub use peer_tile::PeerTile;
+pub use video_view::VideoView;

@@ -1,0 +1,87 @@
+//! The tile of one remote participant: video, name, marks and connection state.
+
+use super::VideoView;
+use crate::hooks::{use_audio_level, SPEAKING_LEVEL};
+use crate::i18n::use_strings;
+use crate::rtc::ConnectionStatus;
+use crate::state::RemotePeer;
+use web_sys::MediaStream;
+use yew::prelude::*;
+
+/// Props of [`PeerTile`].
+#[derive(Properties, PartialEq)]
+pub struct PeerTileProps {
+    /// Who.
+    pub peer: RemotePeer,
+    /// Their media, once it arrives.
+    pub stream: Option<MediaStream>,
+    /// Speaker to play their sound on.
+    #[prop_or_default]
+    pub sink_id: Option<String>,
+}
+
+/// One remote participant.
+#[function_component(PeerTile)]
+pub fn peer_tile(props: &PeerTileProps) -> Html {
+    let s = use_strings();
+    let sound_blocked = use_state(|| false);
+    let level = use_audio_level(props.stream.clone());
+    let info = &props.peer.info;
+    let speaking = info.media.mic && level > SPEAKING_LEVEL;
+    let on_off = |on: bool| if on { "on" } else { "off" };
+    let status = props.peer.connection;
+    let status_text = match status {
+        ConnectionStatus::Connecting => s.conn_connecting,
+        ConnectionStatus::Connected => s.conn_connected,
+        ConnectionStatus::Reconnecting => s.conn_reconnecting,
+        ConnectionStatus::Failed | ConnectionStatus::Closed => s.conn_failed,
+    };
+    let enable_sound = {
+        let sound_blocked = sound_blocked.clone();
+        Callback::from(move |_| sound_blocked.set(false))
+    };
+    let class = classes!(
+        "tile",
+        speaking.then_some("speaking"),
+        (!info.media.camera).then_some("camera-off")
+    );
+    html! {
+        <figure {class} data-testid="peer-tile"
+            data-peer-id={info.id.to_string()}
+            data-peer-name={info.name.clone()}
+            data-mic={on_off(info.media.mic)}
+            data-camera={on_off(info.media.camera)}
+            data-connection={status.as_attr()}
+            data-speaking={on_off(speaking)}>
+            <VideoView stream={props.stream.clone()} muted={*sound_blocked}
+                label={info.name.clone()} sink_id={props.sink_id.clone()}
+                on_sound_blocked={let b = sound_blocked.clone(); Callback::from(move |()| b.set(true))} />
+            if !info.media.camera {
+                <div class="avatar" aria-hidden="true">{ initial(&info.name) }</div>
+            }
+            <figcaption class="tile-caption">
+                <span class="tile-name">{ &info.name }</span>
+                if !info.media.mic {
+                    <span class="mark" role="img" aria-label={s.mic_off} title={s.mic_off}>{ "🔇" }</span>
+                }
+                if !info.media.camera {
+                    <span class="mark" role="img" aria-label={s.camera_off} title={s.camera_off}>{ "📷" }</span>
+                }
+            </figcaption>
+            if status != ConnectionStatus::Connected {
+                <div class={classes!("conn", status.as_attr())} role="status">{ status_text }</div>
+            }
+            if *sound_blocked {
+                <button class="enable-sound" onclick={enable_sound}>{ s.enable_sound }</button>
+            }
+        </figure>
+    }
+}
+
+/// The first letter of a name, for the camera-off avatar.
+pub fn initial(name: &str) -> String {
+    name.chars()
+        .next()
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_default()
+}

@@ -1,0 +1,9 @@
+//! The only bridge between Yew and the browser layers (`media`, `rtc`, `signaling`).
+
+mod use_audio_level;
+mod use_local_media;
+mod use_meeting;
+
+pub use use_audio_level::{use_audio_level, SPEAKING_LEVEL};
+pub use use_local_media::{use_local_media, DeviceChoice, LocalMedia, LocalMediaHandle};
+pub use use_meeting::{use_meeting, Command, JoinRequest, MeetingHandle, RemoteStreams};

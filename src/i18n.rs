@@ -1,0 +1,312 @@
+//! Every piece of text the UI shows, in English and Simplified Chinese.
+//!
+//! Strings live in one struct with a field per key, so a key missing in either language is a
+//! compile error, not a blank on screen. Components read them through [`use_strings`].
+
+use yew::prelude::*;
+
+/// A UI language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    /// English.
+    En,
+    /// Simplified Chinese.
+    Zh,
+}
+
+const STORAGE_KEY: &str = "meshmeet.lang";
+
+impl Lang {
+    /// Every language, in the order the switch offers them.
+    pub const ALL: [Lang; 2] = [Lang::En, Lang::Zh];
+
+    /// The strings of this language.
+    pub fn strings(self) -> &'static Strings {
+        match self {
+            Lang::En => &EN,
+            Lang::Zh => &ZH,
+        }
+    }
+
+    /// BCP 47 tag, for `<html lang>`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Zh => "zh-CN",
+        }
+    }
+
+    /// Picks a language from a BCP 47 tag such as `zh-CN` or `en-US`.
+    pub fn from_tag(tag: &str) -> Lang {
+        if tag.to_ascii_lowercase().starts_with("zh") {
+            Lang::Zh
+        } else {
+            Lang::En
+        }
+    }
+
+    /// The remembered choice, else the browser's preferred language.
+    pub fn detect() -> Lang {
+        let Some(window) = web_sys::window() else {
+            return Lang::En;
+        };
+        if let Some(saved) = window
+            .local_storage()
+            .ok()
+            .flatten()
+            .and_then(|s| s.get_item(STORAGE_KEY).ok().flatten())
+        {
+            return Lang::from_tag(&saved);
+        }
+        window
+            .navigator()
+            .language()
+            .map(|tag| Lang::from_tag(&tag))
+            .unwrap_or(Lang::En)
+    }
+
+    /// Remembers this choice for the next visit and sets `<html lang>`.
+    pub fn remember(self) {
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        if let Some(storage) = window.local_storage().ok().flatten() {
+            let _ = storage.set_item(STORAGE_KEY, self.tag());
+        }
+        if let Some(root) = window.document().and_then(|d| d.document_element()) {
+            let _ = root.set_attribute("lang", self.tag());
+        }
+    }
+}
+
+/// The language context: current language and a way to change it.
+#[derive(Clone, PartialEq)]
+pub struct LangContext {
+    /// The language shown.
+    pub lang: Lang,
+    /// Switches the language.
+    pub set: Callback<Lang>,
+}
+
+/// The strings of the current language (English outside a [`LangContext`]).
+#[hook]
+pub fn use_strings() -> &'static Strings {
+    use_context::<LangContext>()
+        .map(|c| c.lang)
+        .unwrap_or(Lang::En)
+        .strings()
+}
+
+/// All UI text of one language.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Strings {
+    pub app_tagline: &'static str,
+    pub start_meeting: &'static str,
+    pub join_with_code: &'static str,
+    pub room_code_label: &'static str,
+    pub go: &'static str,
+    pub invalid_room_code: &'static str,
+    pub language: &'static str,
+    pub lobby_title: &'static str,
+    pub your_name: &'static str,
+    pub name_placeholder: &'static str,
+    pub join: &'static str,
+    pub joining: &'static str,
+    pub camera: &'static str,
+    pub microphone: &'static str,
+    pub speaker: &'static str,
+    pub default_device: &'static str,
+    pub camera_preview: &'static str,
+    pub mic_level: &'static str,
+    pub turn_camera_on: &'static str,
+    pub turn_camera_off: &'static str,
+    pub unmute: &'static str,
+    pub mute: &'static str,
+    pub leave: &'static str,
+    pub participants: &'static str,
+    pub invite_link: &'static str,
+    pub copy_link: &'static str,
+    pub copied: &'static str,
+    pub you: &'static str,
+    pub mic_off: &'static str,
+    pub camera_off: &'static str,
+    pub waiting_for_others: &'static str,
+    pub enable_sound: &'static str,
+    pub conn_connecting: &'static str,
+    pub conn_connected: &'static str,
+    pub conn_reconnecting: &'static str,
+    pub conn_failed: &'static str,
+    pub err_permission_denied: &'static str,
+    pub err_no_device: &'static str,
+    pub err_device_in_use: &'static str,
+    pub err_insecure_context: &'static str,
+    pub err_unsupported: &'static str,
+    pub err_media_other: &'static str,
+    pub join_anyway_hint: &'static str,
+    pub retry_devices: &'static str,
+    pub err_room_full: &'static str,
+    pub err_wrong_password: &'static str,
+    pub err_version: &'static str,
+    pub err_invalid_name: &'static str,
+    pub err_invalid_room: &'static str,
+    pub err_relay_unreachable: &'static str,
+    pub err_relay_lost: &'static str,
+    pub err_relay_other: &'static str,
+    pub dismiss: &'static str,
+    pub left_title: &'static str,
+    pub rejoin: &'static str,
+    pub back_home: &'static str,
+    pub connecting_to_room: &'static str,
+    pub meeting_controls: &'static str,
+    pub video_grid: &'static str,
+}
+
+/// English.
+pub const EN: Strings = Strings {
+    app_tagline: "Private video meetings in your browser. Nothing to install.",
+    start_meeting: "Start a new meeting",
+    join_with_code: "Or join a meeting",
+    room_code_label: "Meeting code",
+    go: "Go",
+    invalid_room_code: "Use letters, digits, - _ or . (up to 64).",
+    language: "Language",
+    lobby_title: "Ready to join?",
+    your_name: "Your name",
+    name_placeholder: "How others will see you",
+    join: "Join meeting",
+    joining: "Joining…",
+    camera: "Camera",
+    microphone: "Microphone",
+    speaker: "Speaker",
+    default_device: "Default",
+    camera_preview: "Your camera preview",
+    mic_level: "Microphone level",
+    turn_camera_on: "Turn camera on",
+    turn_camera_off: "Turn camera off",
+    unmute: "Unmute microphone",
+    mute: "Mute microphone",
+    leave: "Leave meeting",
+    participants: "Participants",
+    invite_link: "Invite link",
+    copy_link: "Copy link",
+    copied: "Copied",
+    you: "You",
+    mic_off: "Microphone off",
+    camera_off: "Camera off",
+    waiting_for_others: "Waiting for others to join. Share the invite link.",
+    enable_sound: "Click to turn on sound",
+    conn_connecting: "Connecting…",
+    conn_connected: "Connected",
+    conn_reconnecting: "Reconnecting…",
+    conn_failed: "Connection failed",
+    err_permission_denied: "Camera or microphone access was blocked. Allow it in the address bar, or join without them.",
+    err_no_device: "No camera or microphone was found. Plug one in, or join without it.",
+    err_device_in_use: "Your camera or microphone is used by another application. Close it, or join without it.",
+    err_insecure_context: "Cameras only work on https:// pages or on localhost. Ask your administrator to enable HTTPS.",
+    err_unsupported: "This browser cannot capture camera or microphone.",
+    err_media_other: "The camera or microphone could not be started.",
+    join_anyway_hint: "You can still join: others will hear or see only what you share.",
+    retry_devices: "Try again",
+    err_room_full: "This meeting is full. Ask the host to make room, or start another meeting.",
+    err_wrong_password: "The meeting password is wrong.",
+    err_version: "This page is out of date. Reload it to join.",
+    err_invalid_name: "Your name is empty, too long, or has characters that are not allowed.",
+    err_invalid_room: "This meeting link is not valid.",
+    err_relay_unreachable: "Cannot reach the meeting server. Check your network and try again.",
+    err_relay_lost: "The connection to the meeting server was lost.",
+    err_relay_other: "The meeting server refused the request.",
+    dismiss: "Dismiss",
+    left_title: "You left the meeting.",
+    rejoin: "Rejoin",
+    back_home: "Back to start",
+    connecting_to_room: "Connecting to the meeting…",
+    meeting_controls: "Meeting controls",
+    video_grid: "Participants' video",
+};
+
+/// Simplified Chinese.
+pub const ZH: Strings = Strings {
+    app_tagline: "在浏览器里开私密视频会议，无需安装任何软件。",
+    start_meeting: "发起新会议",
+    join_with_code: "或加入会议",
+    room_code_label: "会议号",
+    go: "进入",
+    invalid_room_code: "只能使用字母、数字、- _ 或 .（最多 64 个）。",
+    language: "语言",
+    lobby_title: "准备好加入了吗？",
+    your_name: "你的名字",
+    name_placeholder: "其他人看到的名字",
+    join: "加入会议",
+    joining: "正在加入…",
+    camera: "摄像头",
+    microphone: "麦克风",
+    speaker: "扬声器",
+    default_device: "默认",
+    camera_preview: "摄像头预览",
+    mic_level: "麦克风音量",
+    turn_camera_on: "打开摄像头",
+    turn_camera_off: "关闭摄像头",
+    unmute: "打开麦克风",
+    mute: "静音",
+    leave: "离开会议",
+    participants: "参会者",
+    invite_link: "邀请链接",
+    copy_link: "复制链接",
+    copied: "已复制",
+    you: "你",
+    mic_off: "麦克风已关闭",
+    camera_off: "摄像头已关闭",
+    waiting_for_others: "等待其他人加入。把邀请链接发给他们吧。",
+    enable_sound: "点击开启声音",
+    conn_connecting: "连接中…",
+    conn_connected: "已连接",
+    conn_reconnecting: "重新连接中…",
+    conn_failed: "连接失败",
+    err_permission_denied: "摄像头或麦克风权限被拒绝。请在地址栏中允许，或不使用它们直接加入。",
+    err_no_device: "没有找到摄像头或麦克风。请接上设备，或不使用它直接加入。",
+    err_device_in_use: "摄像头或麦克风正被其他程序占用。请关闭该程序，或不使用它直接加入。",
+    err_insecure_context: "摄像头只能在 https:// 页面或 localhost 上使用。请让管理员启用 HTTPS。",
+    err_unsupported: "这个浏览器无法使用摄像头或麦克风。",
+    err_media_other: "无法启动摄像头或麦克风。",
+    join_anyway_hint: "你仍然可以加入：其他人只会看到或听到你分享的内容。",
+    retry_devices: "重试",
+    err_room_full: "会议人数已满。请联系主持人，或发起另一个会议。",
+    err_wrong_password: "会议密码错误。",
+    err_version: "页面版本过旧，请刷新后再加入。",
+    err_invalid_name: "名字为空、太长，或包含不允许的字符。",
+    err_invalid_room: "这个会议链接无效。",
+    err_relay_unreachable: "无法连接会议服务器。请检查网络后重试。",
+    err_relay_lost: "与会议服务器的连接已断开。",
+    err_relay_other: "会议服务器拒绝了请求。",
+    dismiss: "关闭",
+    left_title: "你已离开会议。",
+    rejoin: "重新加入",
+    back_home: "返回首页",
+    connecting_to_room: "正在连接会议…",
+    meeting_controls: "会议控制",
+    video_grid: "参会者视频",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn browser_language_tags_pick_the_right_language() {
+        assert_eq!(Lang::from_tag("zh-CN"), Lang::Zh);
+        assert_eq!(Lang::from_tag("zh-Hans-CN"), Lang::Zh);
+        assert_eq!(Lang::from_tag("ZH"), Lang::Zh);
+        assert_eq!(Lang::from_tag("en-US"), Lang::En);
+        assert_eq!(Lang::from_tag("de-DE"), Lang::En);
+    }
+
+    #[test]
+    fn the_two_languages_differ_and_have_no_empty_string() {
+        // Debug output lists every field: an empty value shows up as `""`.
+        for lang in Lang::ALL {
+            let dump = format!("{:?}", lang.strings());
+            assert!(!dump.contains("\"\""), "{lang:?} has an empty string");
+        }
+        assert_ne!(EN.join, ZH.join);
+    }
+}

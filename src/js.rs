@@ -1,0 +1,98 @@
+//! The boundary where browser values become Rust values: `JsValue` errors are turned into
+//! [`JsError`] here once, and event listeners are tied to Rust lifetimes.
+
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::EventTarget;
+
+/// A JavaScript exception (usually a `DOMException`) as plain Rust data.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{name}: {message}")]
+pub struct JsError {
+    /// The exception's `name` (`NotAllowedError`, `TypeError`, …).
+    pub name: String,
+    /// The exception's `message`.
+    pub message: String,
+}
+
+impl From<JsValue> for JsError {
+    fn from(value: JsValue) -> Self {
+        // DOMException and Error both carry `name` and `message`; anything else thrown is
+        // kept as its string form so no detail is lost.
+        let field = |key: &str| {
+            js_sys::Reflect::get(&value, &JsValue::from_str(key))
+                .ok()
+                .and_then(|v| v.as_string())
+        };
+        match (field("name"), field("message")) {
+            (Some(name), message) => JsError {
+                name,
+                message: message.unwrap_or_default(),
+            },
+            _ => JsError {
+                name: "Error".into(),
+                message: value.as_string().unwrap_or_else(|| format!("{value:?}")),
+            },
+        }
+    }
+}
+
+impl JsError {
+    /// An error raised on the Rust side of the boundary.
+    pub fn new(name: &str, message: impl Into<String>) -> Self {
+        JsError {
+            name: name.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// An event listener that is removed when this value is dropped.
+pub struct Listener {
+    target: EventTarget,
+    event: &'static str,
+    closure: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+impl Listener {
+    /// Listens for `event` on `target` until the returned value is dropped.
+    pub fn new(
+        target: &EventTarget,
+        event: &'static str,
+        handler: impl FnMut(web_sys::Event) + 'static,
+    ) -> Self {
+        let closure = Closure::<dyn FnMut(web_sys::Event)>::new(handler);
+        // Adding a listener only fails for a non-callable; a Closure always is.
+        let _ = target.add_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
+        Listener {
+            target: target.clone(),
+            event,
+            closure,
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = self
+            .target
+            .remove_event_listener_with_callback(self.event, self.closure.as_ref().unchecked_ref());
+    }
+}
+
+/// Builds a JavaScript object from JSON, for dictionaries web-sys has no builder for.
+pub fn object_from_json(json: &serde_json::Value) -> Result<JsValue, JsError> {
+    js_sys::JSON::parse(&json.to_string()).map_err(JsError::from)
+}
+
+/// Reads a string property of a JavaScript object.
+pub fn get_string(target: &JsValue, key: &str) -> Option<String> {
+    js_sys::Reflect::get(target, &JsValue::from_str(key))
+        .ok()
+        .and_then(|v| v.as_string())
+}
+
+/// The global `window`, or an error outside a browser page.
+pub fn window() -> Result<web_sys::Window, JsError> {
+    web_sys::window().ok_or_else(|| JsError::new("NoWindow", "not running in a browser page"))
+}

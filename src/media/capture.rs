@@ -1,0 +1,148 @@
+//! `getUserMedia` with the constraints meshmeet uses.
+
+use super::MediaError;
+use crate::js::{object_from_json, window, JsError};
+use serde_json::json;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{MediaStream, MediaStreamConstraints, MediaStreamTrack};
+
+/// How much video to capture. Every participant uploads one copy per peer in a mesh, so the
+/// default is modest.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum VideoQuality {
+    /// 640x360 at 24 fps: the default for meetings.
+    #[default]
+    Standard,
+    /// 320x180 at 15 fps: tests, benchmarks and weak machines.
+    Low,
+}
+
+impl VideoQuality {
+    /// Reads `?video=low` from the page's query, for tests and weak machines.
+    pub fn from_query(search: &str) -> Self {
+        if search
+            .trim_start_matches('?')
+            .split('&')
+            .any(|kv| kv == "video=low")
+        {
+            VideoQuality::Low
+        } else {
+            VideoQuality::Standard
+        }
+    }
+
+    fn constraints(self) -> (u32, u32, u32) {
+        match self {
+            VideoQuality::Standard => (640, 360, 24),
+            VideoQuality::Low => (320, 180, 15),
+        }
+    }
+}
+
+/// What to capture. `None` skips that kind; `Some(None)` takes the default device.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CaptureRequest {
+    /// Microphone: `Some(Some(id))` for a chosen device.
+    pub audio: Option<Option<String>>,
+    /// Camera: `Some(Some(id))` for a chosen device.
+    pub video: Option<Option<String>>,
+    /// Video size and rate.
+    pub quality: VideoQuality,
+}
+
+impl CaptureRequest {
+    fn constraints_json(&self) -> (serde_json::Value, serde_json::Value) {
+        let audio = match &self.audio {
+            None => json!(false),
+            Some(None) => json!({ "echoCancellation": true, "noiseSuppression": true }),
+            Some(Some(id)) => json!({
+                "deviceId": { "exact": id },
+                "echoCancellation": true,
+                "noiseSuppression": true,
+            }),
+        };
+        let (width, height, fps) = self.quality.constraints();
+        let video = match &self.video {
+            None => json!(false),
+            Some(device) => {
+                let mut v = json!({
+                    "width": { "ideal": width },
+                    "height": { "ideal": height },
+                    "frameRate": { "ideal": fps, "max": fps },
+                });
+                if let Some(id) = device {
+                    v["deviceId"] = json!({ "exact": id });
+                }
+                v
+            }
+        };
+        (audio, video)
+    }
+}
+
+/// Asks the browser for camera and/or microphone. Nothing requested gives an empty stream.
+pub async fn capture(request: &CaptureRequest) -> Result<MediaStream, MediaError> {
+    if request.audio.is_none() && request.video.is_none() {
+        return MediaStream::new().map_err(|e| MediaError::from(JsError::from(e)));
+    }
+    let window = window().map_err(|_| MediaError::Unsupported)?;
+    if !window.is_secure_context() {
+        return Err(MediaError::InsecureContext);
+    }
+    let devices = window
+        .navigator()
+        .media_devices()
+        .map_err(|_| MediaError::Unsupported)?;
+    let (audio, video) = request.constraints_json();
+    let constraints = MediaStreamConstraints::new();
+    constraints.set_audio(&object_from_json(&audio)?);
+    constraints.set_video(&object_from_json(&video)?);
+    let promise = devices
+        .get_user_media_with_constraints(&constraints)
+        .map_err(JsError::from)?;
+    let stream = JsFuture::from(promise).await.map_err(JsError::from)?;
+    stream
+        .dyn_into::<MediaStream>()
+        .map_err(|_| MediaError::Other("getUserMedia returned no stream".into()))
+}
+
+/// Stops every track of a stream (turns the camera light off).
+pub fn stop_stream(stream: &MediaStream) {
+    for track in stream.get_tracks().iter() {
+        if let Ok(track) = track.dyn_into::<MediaStreamTrack>() {
+            track.stop();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chosen_devices_are_required_exactly() {
+        let request = CaptureRequest {
+            audio: Some(Some("mic-1".into())),
+            video: Some(Some("cam-2".into())),
+            quality: VideoQuality::Standard,
+        };
+        let (audio, video) = request.constraints_json();
+        assert_eq!(audio["deviceId"]["exact"], "mic-1");
+        assert_eq!(video["deviceId"]["exact"], "cam-2");
+        assert_eq!(video["width"]["ideal"], 640);
+    }
+
+    #[test]
+    fn skipped_kinds_are_false_and_low_quality_is_small() {
+        let request = CaptureRequest {
+            audio: None,
+            video: Some(None),
+            quality: VideoQuality::from_query("?room=x&video=low"),
+        };
+        let (audio, video) = request.constraints_json();
+        assert_eq!(audio, json!(false));
+        assert_eq!(video["height"]["ideal"], 180);
+        assert!(video.get("deviceId").is_none());
+    }
+}

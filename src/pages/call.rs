@@ -1,0 +1,168 @@
+//! The call: the grid of tiles, the controls, and what to do when it ends or fails.
+
+use crate::components::{
+    Controls, ErrorBanner, InviteLink, LangSwitch, LocalTile, ParticipantList, PeerTile,
+};
+use crate::hooks::{use_meeting, Command, JoinRequest, LocalMediaHandle};
+use crate::i18n::{use_strings, Strings};
+use crate::rtc::LocalTracks;
+use crate::state::{Action, Notice, Phase, RoomFailure};
+use meshmeet_protocol::{MediaState, RoomName};
+use yew::prelude::*;
+
+/// Props of [`Call`].
+#[derive(Properties, PartialEq)]
+pub struct CallProps {
+    /// The room.
+    pub room: AttrValue,
+    /// Own display name.
+    pub name: AttrValue,
+    /// The invite URL.
+    pub invite_url: AttrValue,
+    /// Local media, captured in the lobby.
+    pub media: LocalMediaHandle,
+    /// Back to the lobby (after leaving or a failure).
+    pub on_back_to_lobby: Callback<()>,
+}
+
+fn failure_text(s: &Strings, failure: &RoomFailure) -> String {
+    match failure {
+        RoomFailure::RoomFull => s.err_room_full.into(),
+        RoomFailure::WrongPassword => s.err_wrong_password.into(),
+        RoomFailure::VersionMismatch => s.err_version.into(),
+        RoomFailure::InvalidName => s.err_invalid_name.into(),
+        RoomFailure::InvalidRoom => s.err_invalid_room.into(),
+        RoomFailure::Unreachable => s.err_relay_unreachable.into(),
+        RoomFailure::Lost => s.err_relay_lost.into(),
+        RoomFailure::Refused(why) => format!("{} ({why})", s.err_relay_other),
+    }
+}
+
+/// The call.
+#[function_component(Call)]
+pub fn call(props: &CallProps) -> Html {
+    let s = use_strings();
+    let local = &props.media.media;
+    let join = JoinRequest {
+        room: RoomName(props.room.to_string()),
+        name: props.name.to_string(),
+        password: None,
+    };
+    let tracks = LocalTracks {
+        audio: local.audio.clone(),
+        video: local.video.clone(),
+    };
+    let media_state = MediaState {
+        mic: local.mic_on && local.audio.is_some(),
+        camera: local.camera_on && local.video.is_some(),
+        screen: false,
+    };
+    let meeting = use_meeting(join, tracks, media_state);
+    let state = &*meeting.state;
+
+    // Once the call is over, the camera light goes off.
+    {
+        let release = props.media.release.clone();
+        let over = matches!(state.phase, Phase::Left | Phase::Failed(_));
+        use_effect_with(over, move |over| {
+            if *over {
+                release.emit(());
+            }
+        });
+    }
+
+    let back = {
+        let cb = props.on_back_to_lobby.clone();
+        Callback::from(move |_: MouseEvent| cb.emit(()))
+    };
+    let home = Callback::from(|_: MouseEvent| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.location().set_href("/");
+        }
+    });
+
+    match &state.phase {
+        Phase::Left | Phase::Failed(_) => {
+            let message = match &state.phase {
+                Phase::Failed(failure) => failure_text(s, failure),
+                _ => s.left_title.into(),
+            };
+            let ended = html! {
+                <>
+                    <button class="primary" data-testid="rejoin-button" onclick={back}>{ s.rejoin }</button>
+                    <button onclick={home}>{ s.back_home }</button>
+                </>
+            };
+            return html! {
+                <main class="ended" data-testid="app">
+                    if matches!(state.phase, Phase::Left) {
+                        <h1 data-testid="left-message">{ message }</h1>
+                        <div class="actions">{ ended }</div>
+                    } else {
+                        <ErrorBanner message={message}>{ ended }</ErrorBanner>
+                    }
+                </main>
+            };
+        }
+        Phase::Connecting | Phase::InCall => {}
+    }
+
+    let dispatch = meeting.state.dispatcher();
+    let notice = state.notice.as_ref().map(|notice| {
+        let text = match notice {
+            Notice::RelayLost => s.err_relay_lost.to_string(),
+            Notice::Refused(why) => format!("{} ({why})", s.err_relay_other),
+        };
+        let dismiss = Callback::from(move |()| dispatch.dispatch(Action::DismissNotice));
+        html! { <ErrorBanner message={text} on_dismiss={dismiss} /> }
+    });
+    let leave = {
+        let command = meeting.command.clone();
+        Callback::from(move |()| command.emit(Command::Leave))
+    };
+    let toggle_participants = {
+        let dispatch = meeting.state.dispatcher();
+        Callback::from(move |()| dispatch.dispatch(Action::ToggleParticipants))
+    };
+    let count = state.peers.len() + 1;
+    html! {
+        <main class="call" data-testid="app" data-phase={if state.phase == Phase::InCall { "in-call" } else { "connecting" }}>
+            <header class="top">
+                <span class="room-name">{ &props.room }</span>
+                <LangSwitch />
+            </header>
+            { for notice }
+            <div class="stage">
+                <section class={classes!("grid", format!("n{}", count.min(9)))} aria-label={s.video_grid}>
+                    <LocalTile stream={local.preview.clone()} name={props.name.clone()}
+                        mic_on={media_state.mic} camera_on={media_state.camera} />
+                    { for state.peers.iter().map(|peer| html! {
+                        <PeerTile key={peer.info.id.to_string()} peer={peer.clone()}
+                            stream={meeting.streams.0.get(&peer.info.id).cloned()}
+                            sink_id={local.speaker_id.clone()} />
+                    }) }
+                </section>
+                if state.show_participants {
+                    <div class="side">
+                        <ParticipantList self_name={props.name.clone()} self_mic={media_state.mic} peers={state.peers.clone()} />
+                        <InviteLink url={props.invite_url.clone()} />
+                    </div>
+                }
+            </div>
+            if state.phase == Phase::Connecting {
+                <p class="status" role="status">{ s.connecting_to_room }</p>
+            } else if state.peers.is_empty() && !state.show_participants {
+                <div class="alone" role="status">
+                    <p>{ s.waiting_for_others }</p>
+                    <InviteLink url={props.invite_url.clone()} />
+                </div>
+            }
+            <Controls mic_on={media_state.mic} camera_on={media_state.camera}
+                participants_open={state.show_participants} {count}
+                on_toggle_mic={props.media.toggle_mic.clone()}
+                on_toggle_camera={props.media.toggle_camera.clone()}
+                on_toggle_participants={toggle_participants}
+                on_leave={leave} />
+        </main>
+    }
+}

@@ -1,0 +1,147 @@
+//! The lobby: name, camera preview, device pickers and the join button.
+
+use crate::components::{DevicePicker, ErrorBanner, InviteLink, LangSwitch, LevelMeter, VideoView};
+use crate::hooks::{DeviceChoice, LocalMediaHandle};
+use crate::i18n::{use_strings, Strings};
+use crate::media::{DeviceKind, MediaError};
+use meshmeet_protocol::validate_display_name;
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+/// The longest display name (the relay's default).
+pub const MAX_NAME_CHARS: usize = 40;
+
+/// Props of [`Lobby`].
+#[derive(Properties, PartialEq)]
+pub struct LobbyProps {
+    /// The room being joined.
+    pub room: AttrValue,
+    /// The invite URL.
+    pub invite_url: AttrValue,
+    /// Local media.
+    pub media: LocalMediaHandle,
+    /// The name typed so far.
+    pub name: AttrValue,
+    /// The name changed.
+    pub on_name: Callback<String>,
+    /// Join with the (valid) name.
+    pub on_join: Callback<()>,
+}
+
+/// What a media error means for the person, and what they can do.
+pub fn media_error_text(s: &Strings, err: &MediaError) -> &'static str {
+    match err {
+        MediaError::PermissionDenied => s.err_permission_denied,
+        MediaError::NoDevice => s.err_no_device,
+        MediaError::DeviceInUse => s.err_device_in_use,
+        MediaError::InsecureContext => s.err_insecure_context,
+        MediaError::Unsupported => s.err_unsupported,
+        MediaError::Other(_) => s.err_media_other,
+    }
+}
+
+/// The lobby.
+#[function_component(Lobby)]
+pub fn lobby(props: &LobbyProps) -> Html {
+    let s = use_strings();
+    let media = &props.media.media;
+    let name_ok = validate_display_name(&props.name, MAX_NAME_CHARS).is_ok();
+    let on_input = {
+        let on_name = props.on_name.clone();
+        Callback::from(move |e: InputEvent| {
+            if let Some(input) = e.target_dyn_into::<HtmlInputElement>() {
+                on_name.emit(input.value());
+            }
+        })
+    };
+    let on_submit = {
+        let on_join = props.on_join.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            if name_ok {
+                on_join.emit(());
+            }
+        })
+    };
+    let devices = |kind: DeviceKind| -> Vec<_> {
+        media
+            .devices
+            .iter()
+            .filter(|d| d.kind == kind)
+            .cloned()
+            .collect()
+    };
+    let choose = |make: fn(String) -> DeviceChoice| {
+        let choose = props.media.choose.clone();
+        Callback::from(move |id: String| choose.emit(make(id)))
+    };
+    let click = |cb: &Callback<()>| {
+        let cb = cb.clone();
+        Callback::from(move |_: MouseEvent| cb.emit(()))
+    };
+    let mic_label = if media.mic_on { s.mute } else { s.unmute };
+    let camera_label = if media.camera_on {
+        s.turn_camera_off
+    } else {
+        s.turn_camera_on
+    };
+    let speakers = devices(DeviceKind::Speaker);
+    html! {
+        <main class="lobby" data-testid="app">
+            <header class="top">
+                <span class="room-name">{ &props.room }</span>
+                <LangSwitch />
+            </header>
+            <h1>{ s.lobby_title }</h1>
+            <div class="lobby-grid">
+                <section class="preview">
+                    <figure class={classes!("tile", "local", (!media.camera_on).then_some("camera-off"))}>
+                        <VideoView stream={media.preview.clone()} muted=true mirrored=true
+                            label={s.camera_preview} testid="preview-video" />
+                        <div class="preview-buttons">
+                            <button data-testid="mic-toggle" class={classes!("round", (!media.mic_on).then_some("off"))}
+                                aria-label={mic_label} title={mic_label} aria-pressed={(!media.mic_on).to_string()}
+                                onclick={click(&props.media.toggle_mic)}>
+                                { if media.mic_on { "🎤" } else { "🔇" } }
+                            </button>
+                            <button data-testid="camera-toggle" class={classes!("round", (!media.camera_on).then_some("off"))}
+                                aria-label={camera_label} title={camera_label} aria-pressed={(!media.camera_on).to_string()}
+                                onclick={click(&props.media.toggle_camera)}>
+                                { if media.camera_on { "📹" } else { "🚫" } }
+                            </button>
+                        </div>
+                    </figure>
+                    <LevelMeter stream={media.preview.clone()} />
+                </section>
+                <section class="settings">
+                    if let Some(err) = &media.error {
+                        <ErrorBanner message={format!("{} {}", media_error_text(s, err), s.join_anyway_hint)}>
+                            <button data-testid="retry-devices" onclick={click(&props.media.retry)}>{ s.retry_devices }</button>
+                        </ErrorBanner>
+                    }
+                    <form class="join-form" onsubmit={on_submit}>
+                        <div class="field">
+                            <label for="display-name">{ s.your_name }</label>
+                            <input id="display-name" data-testid="name-input" value={props.name.clone()}
+                                oninput={on_input} placeholder={s.name_placeholder} autocomplete="name"
+                                maxlength="40" required=true />
+                        </div>
+                        <DevicePicker label={s.camera} testid="camera-select" devices={devices(DeviceKind::Camera)}
+                            selected={media.camera_id.clone()} on_change={choose(DeviceChoice::Camera)} />
+                        <DevicePicker label={s.microphone} testid="mic-select" devices={devices(DeviceKind::Microphone)}
+                            selected={media.mic_id.clone()} on_change={choose(DeviceChoice::Microphone)} />
+                        if !speakers.is_empty() {
+                            <DevicePicker label={s.speaker} testid="speaker-select" devices={speakers}
+                                selected={media.speaker_id.clone()} on_change={choose(DeviceChoice::Speaker)} />
+                        }
+                        <button type="submit" class="primary big" data-testid="join-button"
+                            disabled={!name_ok || media.starting}>
+                            { if media.starting { s.joining } else { s.join } }
+                        </button>
+                    </form>
+                    <InviteLink url={props.invite_url.clone()} />
+                </section>
+            </div>
+        </main>
+    }
+}

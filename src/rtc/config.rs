@@ -1,0 +1,30 @@
+//! Turning the relay's ICE settings into an `RTCConfiguration`.
+
+use crate::js::{object_from_json, JsError};
+use meshmeet_protocol::{IceServer, IceTransportPolicy};
+use web_sys::{RtcConfiguration, RtcIceTransportPolicy};
+
+/// Settings shared by every peer connection of a meeting (from the relay's welcome).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LinkConfig {
+    /// STUN/TURN servers.
+    pub ice_servers: Vec<IceServer>,
+    /// Relay-only or any candidate.
+    pub policy: IceTransportPolicy,
+}
+
+impl LinkConfig {
+    /// The browser dictionary.
+    pub fn to_rtc(&self) -> Result<RtcConfiguration, JsError> {
+        let config = RtcConfiguration::new();
+        // IceServer already has the browser's field names and shapes.
+        let servers = serde_json::to_value(&self.ice_servers)
+            .map_err(|e| JsError::new("TypeError", e.to_string()))?;
+        config.set_ice_servers(&object_from_json(&servers)?);
+        config.set_ice_transport_policy(match self.policy {
+            IceTransportPolicy::All => RtcIceTransportPolicy::All,
+            IceTransportPolicy::Relay => RtcIceTransportPolicy::Relay,
+        });
+        Ok(config)
+    }
+}

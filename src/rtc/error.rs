@@ -1,0 +1,20 @@
+//! Errors of the peer-connection layer.
+
+use crate::js::JsError;
+
+/// A failed WebRTC operation.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RtcError {
+    /// `new RTCPeerConnection` failed (bad ICE server URL, browser without WebRTC).
+    #[error("cannot create a peer connection: {0}")]
+    Create(JsError),
+    /// Creating or applying a session description failed.
+    #[error("negotiation failed: {0}")]
+    Negotiation(JsError),
+    /// Adding a remote ICE candidate failed.
+    #[error("bad ICE candidate: {0}")]
+    Candidate(JsError),
+    /// Swapping a sent track failed.
+    #[error("cannot replace the track: {0}")]
+    ReplaceTrack(JsError),
+}

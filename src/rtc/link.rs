@@ -1,0 +1,443 @@
+//! One `RTCPeerConnection` to one remote participant.
+//!
+//! Every operation that touches the signalling state runs in one queue per link (local
+//! negotiation, remote descriptions and candidates, in arrival order), so two async steps
+//! never interleave. Together with the relay's in-order delivery this keeps the
+//! perfect-negotiation bookkeeping simple: no `makingOffer` flag is needed because an
+//! incoming offer can only be looked at between two of our own steps.
+
+use super::negotiation::{offer_decision, OfferDecision};
+use super::{ConnectionStatus, LinkConfig, RtcError};
+use crate::js::{get_string, JsError};
+use futures_channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
+use futures_util::StreamExt;
+use meshmeet_protocol::Signal;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::{spawn_local, JsFuture};
+use web_sys::{
+    Event, MediaStream, MediaStreamTrack, RtcIceCandidateInit, RtcPeerConnection,
+    RtcPeerConnectionIceEvent, RtcRtpTransceiver, RtcRtpTransceiverDirection,
+    RtcRtpTransceiverInit, RtcSdpType, RtcSessionDescriptionInit, RtcTrackEvent,
+};
+
+/// The two kinds of camera media, each carried by one transceiver per link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TrackKind {
+    /// Microphone.
+    Audio,
+    /// Camera.
+    Video,
+}
+
+impl TrackKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            TrackKind::Audio => "audio",
+            TrackKind::Video => "video",
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            TrackKind::Audio => 0,
+            TrackKind::Video => 1,
+        }
+    }
+
+    fn from_str(kind: &str) -> Option<Self> {
+        match kind {
+            "audio" => Some(TrackKind::Audio),
+            "video" => Some(TrackKind::Video),
+            _ => None,
+        }
+    }
+}
+
+/// The local tracks sent to every peer; `None` sends nothing of that kind.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LocalTracks {
+    /// Microphone track.
+    pub audio: Option<MediaStreamTrack>,
+    /// Camera track.
+    pub video: Option<MediaStreamTrack>,
+}
+
+impl LocalTracks {
+    /// The track of one kind.
+    pub fn get(&self, kind: TrackKind) -> Option<&MediaStreamTrack> {
+        match kind {
+            TrackKind::Audio => self.audio.as_ref(),
+            TrackKind::Video => self.video.as_ref(),
+        }
+    }
+
+    fn set(&mut self, kind: TrackKind, track: Option<MediaStreamTrack>) {
+        match kind {
+            TrackKind::Audio => self.audio = track,
+            TrackKind::Video => self.video = track,
+        }
+    }
+}
+
+/// What a link tells its owner.
+#[derive(Clone, Debug)]
+pub enum PeerEvent {
+    /// A payload to send to the remote peer through the relay.
+    Signal(Signal),
+    /// The remote media, as a new stream object whenever a track is added.
+    RemoteStream(MediaStream),
+    /// The connection state changed.
+    Status(ConnectionStatus),
+    /// Something failed (already logged); the link goes on.
+    Error(RtcError),
+}
+
+/// A JavaScript event handler kept alive as long as the link.
+type EventHandler = Closure<dyn FnMut(Event)>;
+
+enum Job {
+    Negotiate,
+    Remote(Signal),
+    Track(MediaStreamTrack),
+    Close,
+}
+
+/// The connection to one remote participant. Dropping it closes the connection.
+pub struct PeerLink {
+    inner: Rc<Inner>,
+    jobs: UnboundedSender<Job>,
+}
+
+struct Inner {
+    pc: RtcPeerConnection,
+    polite: bool,
+    local: RefCell<LocalTracks>,
+    /// The audio and video transceivers, once created (initiator) or claimed (answerer).
+    transceivers: RefCell<[Option<RtcRtpTransceiver>; 2]>,
+    remote_tracks: RefCell<Vec<MediaStreamTrack>>,
+    /// Set while an offer we ignored (impolite side of a glare) is outstanding, so the
+    /// candidates that belong to it fail quietly.
+    ignore_offer: Cell<bool>,
+    on_event: Rc<dyn Fn(PeerEvent)>,
+    handlers: RefCell<Vec<EventHandler>>,
+}
+
+impl PeerLink {
+    /// Opens a connection to a remote peer.
+    ///
+    /// The `initiator` (the participant who joined later) creates the audio and video
+    /// transceivers at once, which makes the browser fire `negotiationneeded` and send the
+    /// offer; the other side attaches its tracks to the transceivers the offer creates, so
+    /// one offer/answer round trip carries media both ways.
+    pub fn new(
+        config: &LinkConfig,
+        polite: bool,
+        initiator: bool,
+        local: LocalTracks,
+        on_event: Rc<dyn Fn(PeerEvent)>,
+    ) -> Result<Self, RtcError> {
+        let rtc_config = config.to_rtc().map_err(RtcError::Create)?;
+        let pc = RtcPeerConnection::new_with_configuration(&rtc_config)
+            .map_err(|e| RtcError::Create(JsError::from(e)))?;
+        let (jobs, rx) = unbounded();
+        let inner = Rc::new(Inner {
+            pc,
+            polite,
+            local: RefCell::new(local),
+            transceivers: RefCell::new([None, None]),
+            remote_tracks: RefCell::new(Vec::new()),
+            ignore_offer: Cell::new(false),
+            on_event,
+            handlers: RefCell::new(Vec::new()),
+        });
+        inner.install_handlers(&jobs);
+        if initiator {
+            inner.create_transceivers();
+        }
+        spawn_local(run_jobs(inner.clone(), rx));
+        Ok(PeerLink { inner, jobs })
+    }
+
+    /// Handles a payload the remote peer sent through the relay.
+    pub fn handle_signal(&self, signal: Signal) {
+        let _ = self.jobs.unbounded_send(Job::Remote(signal));
+    }
+
+    /// Sends `track` (or nothing) as this link's audio or video, without renegotiating.
+    pub fn replace_track(&self, kind: TrackKind, track: Option<MediaStreamTrack>) {
+        self.inner.local.borrow_mut().set(kind, track.clone());
+        let transceiver = self.inner.transceivers.borrow()[kind.index()].clone();
+        if let Some(transceiver) = transceiver {
+            let on_event = self.inner.on_event.clone();
+            spawn_local(async move {
+                let promise = transceiver.sender().replace_track(track.as_ref());
+                if let Err(err) = JsFuture::from(promise).await {
+                    on_event(PeerEvent::Error(RtcError::ReplaceTrack(err.into())));
+                }
+            });
+        }
+    }
+
+    /// The underlying connection, for statistics.
+    pub fn connection(&self) -> &RtcPeerConnection {
+        &self.inner.pc
+    }
+}
+
+impl Drop for PeerLink {
+    fn drop(&mut self) {
+        let _ = self.jobs.unbounded_send(Job::Close);
+        self.inner.close();
+    }
+}
+
+async fn run_jobs(inner: Rc<Inner>, mut rx: UnboundedReceiver<Job>) {
+    while let Some(job) = rx.next().await {
+        let result = match job {
+            Job::Close => break,
+            Job::Negotiate => inner.negotiate().await,
+            Job::Remote(signal) => inner.on_remote(signal).await,
+            Job::Track(track) => {
+                inner.on_track(track);
+                Ok(())
+            }
+        };
+        if let Err(err) = result {
+            web_sys::console::warn_1(&JsValue::from_str(&format!("peer link: {err}")));
+            (inner.on_event)(PeerEvent::Error(err));
+        }
+    }
+}
+
+impl Inner {
+    fn install_handlers(&self, jobs: &UnboundedSender<Job>) {
+        let mut handlers = self.handlers.borrow_mut();
+
+        let negotiate = jobs.clone();
+        let on_negotiation = Closure::<dyn FnMut(Event)>::new(move |_| {
+            let _ = negotiate.unbounded_send(Job::Negotiate);
+        });
+        self.pc
+            .set_onnegotiationneeded(Some(on_negotiation.as_ref().unchecked_ref()));
+        handlers.push(on_negotiation);
+
+        let on_event = self.on_event.clone();
+        let on_candidate = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
+            let event: RtcPeerConnectionIceEvent = event.unchecked_into();
+            if let Some(candidate) = event.candidate() {
+                on_event(PeerEvent::Signal(Signal::Candidate {
+                    candidate: candidate.candidate(),
+                    sdp_mid: candidate.sdp_mid(),
+                    sdp_m_line_index: candidate.sdp_m_line_index(),
+                    username_fragment: get_string(&candidate, "usernameFragment"),
+                }));
+            }
+        });
+        self.pc
+            .set_onicecandidate(Some(on_candidate.as_ref().unchecked_ref()));
+        handlers.push(on_candidate);
+
+        let tracks = jobs.clone();
+        let on_track = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
+            let event: RtcTrackEvent = event.unchecked_into();
+            let _ = tracks.unbounded_send(Job::Track(event.track()));
+        });
+        self.pc.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
+        handlers.push(on_track);
+
+        let (on_event, pc) = (self.on_event.clone(), self.pc.clone());
+        let on_state = Closure::<dyn FnMut(Event)>::new(move |_| {
+            let state = get_string(&pc, "connectionState")
+                .or_else(|| get_string(&pc, "iceConnectionState"))
+                .unwrap_or_default();
+            on_event(PeerEvent::Status(ConnectionStatus::from_state_name(&state)));
+        });
+        self.pc
+            .set_onconnectionstatechange(Some(on_state.as_ref().unchecked_ref()));
+        handlers.push(on_state);
+    }
+
+    fn create_transceivers(&self) {
+        let local = self.local.borrow();
+        let mut slots = self.transceivers.borrow_mut();
+        for kind in [TrackKind::Audio, TrackKind::Video] {
+            let init = RtcRtpTransceiverInit::new();
+            init.set_direction(RtcRtpTransceiverDirection::Sendrecv);
+            let transceiver = self
+                .pc
+                .add_transceiver_with_str_and_init(kind.as_str(), &init);
+            if let Some(track) = local.get(kind) {
+                // Before the first negotiation this completes at once; nothing to wait for.
+                let _ = transceiver.sender().replace_track(Some(track));
+            }
+            slots[kind.index()] = Some(transceiver);
+        }
+    }
+
+    /// On the answering side: take the first audio and video transceiver the remote offer
+    /// created, send our tracks on them, and make them two-way.
+    async fn claim_transceivers(&self) -> Result<(), RtcError> {
+        let all = self.pc.get_transceivers();
+        for value in all.iter() {
+            let Ok(transceiver) = value.dyn_into::<RtcRtpTransceiver>() else {
+                continue;
+            };
+            let Some(kind) = TrackKind::from_str(&transceiver.receiver().track().kind()) else {
+                continue;
+            };
+            if self.transceivers.borrow()[kind.index()].is_some() {
+                continue;
+            }
+            transceiver.set_direction(RtcRtpTransceiverDirection::Sendrecv);
+            let track = self.local.borrow().get(kind).cloned();
+            JsFuture::from(transceiver.sender().replace_track(track.as_ref()))
+                .await
+                .map_err(|e| RtcError::ReplaceTrack(e.into()))?;
+            self.transceivers.borrow_mut()[kind.index()] = Some(transceiver);
+        }
+        Ok(())
+    }
+
+    fn signaling_state(&self) -> String {
+        get_string(&self.pc, "signalingState").unwrap_or_default()
+    }
+
+    async fn negotiate(&self) -> Result<(), RtcError> {
+        // A negotiation that is needed while another is under way fires again once stable.
+        if self.signaling_state() != "stable" {
+            return Ok(());
+        }
+        let offer = JsFuture::from(self.pc.create_offer())
+            .await
+            .map_err(|e| RtcError::Negotiation(e.into()))?;
+        let sdp = get_string(&offer, "sdp").unwrap_or_default();
+        self.set_local(RtcSdpType::Offer, &sdp).await?;
+        self.send_local_description();
+        Ok(())
+    }
+
+    async fn on_remote(&self, signal: Signal) -> Result<(), RtcError> {
+        match signal {
+            Signal::Offer { sdp } => {
+                let stable = self.signaling_state() == "stable";
+                match offer_decision(self.polite, stable) {
+                    OfferDecision::Ignore => {
+                        self.ignore_offer.set(true);
+                        return Ok(());
+                    }
+                    OfferDecision::RollbackAndAccept => {
+                        self.set_local(RtcSdpType::Rollback, "").await?;
+                    }
+                    OfferDecision::Accept => {}
+                }
+                self.ignore_offer.set(false);
+                self.set_remote(RtcSdpType::Offer, &sdp).await?;
+                self.claim_transceivers().await?;
+                let answer = JsFuture::from(self.pc.create_answer())
+                    .await
+                    .map_err(|e| RtcError::Negotiation(e.into()))?;
+                let sdp = get_string(&answer, "sdp").unwrap_or_default();
+                self.set_local(RtcSdpType::Answer, &sdp).await?;
+                self.send_local_description();
+            }
+            Signal::Answer { sdp } => {
+                // An answer to an offer we no longer have (rolled back) is stale.
+                if self.signaling_state() == "have-local-offer" {
+                    self.set_remote(RtcSdpType::Answer, &sdp).await?;
+                }
+            }
+            Signal::Candidate {
+                candidate,
+                sdp_mid,
+                sdp_m_line_index,
+                username_fragment,
+            } => {
+                if candidate.is_empty() {
+                    return Ok(());
+                }
+                let init = RtcIceCandidateInit::new(&candidate);
+                init.set_sdp_mid(sdp_mid.as_deref());
+                init.set_sdp_m_line_index(sdp_m_line_index);
+                if let Some(ufrag) = username_fragment {
+                    let _ = js_sys::Reflect::set(
+                        &init,
+                        &JsValue::from_str("usernameFragment"),
+                        &JsValue::from_str(&ufrag),
+                    );
+                }
+                let added = JsFuture::from(
+                    self.pc
+                        .add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(&init)),
+                )
+                .await;
+                if let Err(err) = added {
+                    if !self.ignore_offer.get() {
+                        return Err(RtcError::Candidate(err.into()));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn on_track(&self, track: MediaStreamTrack) {
+        let mut tracks = self.remote_tracks.borrow_mut();
+        if tracks.iter().any(|t| t.id() == track.id()) {
+            return;
+        }
+        // One track per kind: a new one of the same kind replaces the old.
+        tracks.retain(|t| t.kind() != track.kind());
+        tracks.push(track);
+        let list: js_sys::Array = tracks.iter().map(JsValue::from).collect();
+        if let Ok(stream) = MediaStream::new_with_tracks(&list) {
+            (self.on_event)(PeerEvent::RemoteStream(stream));
+        }
+    }
+
+    async fn set_local(&self, kind: RtcSdpType, sdp: &str) -> Result<(), RtcError> {
+        let init = RtcSessionDescriptionInit::new(kind);
+        if !sdp.is_empty() {
+            init.set_sdp(sdp);
+        }
+        JsFuture::from(self.pc.set_local_description(&init))
+            .await
+            .map(|_| ())
+            .map_err(|e| RtcError::Negotiation(e.into()))
+    }
+
+    async fn set_remote(&self, kind: RtcSdpType, sdp: &str) -> Result<(), RtcError> {
+        let init = RtcSessionDescriptionInit::new(kind);
+        init.set_sdp(sdp);
+        JsFuture::from(self.pc.set_remote_description(&init))
+            .await
+            .map(|_| ())
+            .map_err(|e| RtcError::Negotiation(e.into()))
+    }
+
+    fn send_local_description(&self) {
+        let Some(description) = self.pc.local_description() else {
+            return;
+        };
+        let sdp = description.sdp();
+        let signal = match description.type_() {
+            RtcSdpType::Offer => Signal::Offer { sdp },
+            RtcSdpType::Answer => Signal::Answer { sdp },
+            _ => return,
+        };
+        (self.on_event)(PeerEvent::Signal(signal));
+    }
+
+    fn close(&self) {
+        self.pc.set_onnegotiationneeded(None);
+        self.pc.set_onicecandidate(None);
+        self.pc.set_ontrack(None);
+        self.pc.set_onconnectionstatechange(None);
+        self.pc.close();
+        for track in self.remote_tracks.borrow_mut().drain(..) {
+            track.stop();
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! Readable random room names and the routes of the app.
+
+use meshmeet_protocol::validate_room_name;
+
+const ADJECTIVES: [&str; 16] = [
+    "amber", "brave", "calm", "clever", "cosy", "eager", "gentle", "golden", "happy", "lucky",
+    "mellow", "quiet", "rapid", "silver", "sunny", "swift",
+];
+const NOUNS: [&str; 16] = [
+    "badger", "cedar", "comet", "falcon", "harbor", "island", "lotus", "maple", "meadow", "otter",
+    "panda", "river", "robin", "summit", "tiger", "willow",
+];
+
+/// The longest room name the app creates or accepts in a link (the relay's default).
+pub const MAX_ROOM_CHARS: usize = 64;
+
+/// A room name such as `calm-river-4821` from three random numbers: easy to read aloud,
+/// and with 16·16·9000 ≈ 2.3 million choices hard to stumble into by accident.
+pub fn room_name_from(random: [u32; 3]) -> String {
+    let adjective = ADJECTIVES[random[0] as usize % ADJECTIVES.len()];
+    let noun = NOUNS[random[1] as usize % NOUNS.len()];
+    let number = 1000 + random[2] % 9000;
+    format!("{adjective}-{noun}-{number}")
+}
+
+/// A page of the app, from the URL path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// `/`: start a meeting.
+    Home,
+    /// `/r/<room>`: a meeting.
+    Room(String),
+    /// Anything else, or a room name that is not valid.
+    NotFound,
+}
+
+impl Route {
+    /// Reads a URL path (percent-encoded, as `location.pathname` gives it).
+    pub fn from_path(path: &str) -> Route {
+        let path = path.trim_end_matches('/');
+        if path.is_empty() {
+            return Route::Home;
+        }
+        match path.strip_prefix("/r/") {
+            Some(room) => {
+                let room = percent_decode(room);
+                match validate_room_name(&room, MAX_ROOM_CHARS) {
+                    Ok(_) => Route::Room(room),
+                    Err(_) => Route::NotFound,
+                }
+            }
+            None => Route::NotFound,
+        }
+    }
+
+    /// The path of this route.
+    pub fn path(&self) -> String {
+        match self {
+            Route::Room(room) => format!("/r/{room}"),
+            Route::Home | Route::NotFound => "/".into(),
+        }
+    }
+}
+
+/// Decodes `%XX` escapes (UTF-8); malformed escapes are kept as they are.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+            if let Some(value) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(value);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_room_names_are_readable_and_valid() {
+        for seed in [[0, 0, 0], [7, 99, 123_456], [u32::MAX, u32::MAX, u32::MAX]] {
+            let name = room_name_from(seed);
+            assert_eq!(name.split('-').count(), 3, "{name}");
+            assert!(validate_room_name(&name, MAX_ROOM_CHARS).is_ok(), "{name}");
+        }
+        assert_eq!(room_name_from([2, 11, 0]), "calm-river-1000");
+    }
+
+    #[test]
+    fn paths_map_to_routes() {
+        assert_eq!(Route::from_path("/"), Route::Home);
+        assert_eq!(Route::from_path(""), Route::Home);
+        assert_eq!(
+            Route::from_path("/r/calm-river-1000"),
+            Route::Room("calm-river-1000".into())
+        );
+        assert_eq!(
+            Route::from_path("/r/calm-river-1000/"),
+            Route::Room("calm-river-1000".into())
+        );
+        assert_eq!(
+            Route::from_path("/r/%E5%91%A8%E4%BC%9A"),
+            Route::Room("周会".into())
+        );
+        assert_eq!(Route::from_path("/r/a%20b"), Route::NotFound);
+        assert_eq!(Route::from_path("/r/"), Route::NotFound);
+        assert_eq!(Route::from_path("/admin"), Route::NotFound);
+        assert_eq!(Route::Room("x".into()).path(), "/r/x");
+    }
+
+    #[test]
+    fn broken_escapes_are_kept_literally() {
+        assert_eq!(percent_decode("a%2"), "a%2");
+        assert_eq!(percent_decode("a%zz"), "a%zz");
+        assert_eq!(percent_decode("%41"), "A");
+    }
+}

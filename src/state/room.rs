@@ -1,0 +1,297 @@
+//! The state of a meeting page: who is here, how each connection is doing, and what failed.
+
+use crate::rtc::ConnectionStatus;
+use meshmeet_protocol::{ErrorCode, MediaState, PeerId, PeerInfo};
+use std::rc::Rc;
+use yew::Reducible;
+
+/// Where the participant is in the meeting's life.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Phase {
+    /// Waiting for the relay's welcome.
+    #[default]
+    Connecting,
+    /// In the room.
+    InCall,
+    /// Left on purpose.
+    Left,
+    /// Could not join, or lost the meeting.
+    Failed(RoomFailure),
+}
+
+/// Why the meeting could not go on, in terms the UI explains.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RoomFailure {
+    /// The room has its maximum of participants.
+    RoomFull,
+    /// Password missing or wrong.
+    WrongPassword,
+    /// Page and relay speak different protocol versions.
+    VersionMismatch,
+    /// The display name was refused.
+    InvalidName,
+    /// The room name was refused.
+    InvalidRoom,
+    /// The relay could not be reached at all.
+    Unreachable,
+    /// The relay connection was lost.
+    Lost,
+    /// Another refusal, with the relay's words.
+    Refused(String),
+}
+
+impl RoomFailure {
+    /// The failure a fatal relay error means.
+    pub fn from_error(code: ErrorCode, message: &str) -> Self {
+        match code {
+            ErrorCode::RoomFull => RoomFailure::RoomFull,
+            ErrorCode::WrongPassword => RoomFailure::WrongPassword,
+            ErrorCode::VersionMismatch => RoomFailure::VersionMismatch,
+            ErrorCode::InvalidName => RoomFailure::InvalidName,
+            ErrorCode::InvalidRoom => RoomFailure::InvalidRoom,
+            _ => RoomFailure::Refused(message.to_owned()),
+        }
+    }
+}
+
+/// A problem that does not end the meeting.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Notice {
+    /// The relay connection dropped; peer connections carry on.
+    RelayLost,
+    /// The relay refused one request, with its words.
+    Refused(String),
+}
+
+/// A remote participant as the grid shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemotePeer {
+    /// What the relay says about them.
+    pub info: PeerInfo,
+    /// The state of our peer connection to them.
+    pub connection: ConnectionStatus,
+}
+
+/// Everything the meeting page shows that is not a media object.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RoomState {
+    /// Joining, in the call, left or failed.
+    pub phase: Phase,
+    /// Our relay-assigned id, once welcomed.
+    pub self_id: Option<PeerId>,
+    /// The others, in join order.
+    pub peers: Vec<RemotePeer>,
+    /// What we send.
+    pub local: MediaState,
+    /// A non-fatal problem to show until dismissed.
+    pub notice: Option<Notice>,
+    /// Whether the participant list is open.
+    pub show_participants: bool,
+}
+
+/// Everything that changes a [`RoomState`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// The relay welcomed us.
+    Welcomed {
+        /// Our id.
+        self_id: PeerId,
+        /// The others already there.
+        roster: Vec<PeerInfo>,
+    },
+    /// Someone joined.
+    PeerJoined(PeerInfo),
+    /// Someone left.
+    PeerLeft(PeerId),
+    /// Someone's name or media changed.
+    PeerUpdated(PeerInfo),
+    /// A peer connection changed state.
+    Connection(PeerId, ConnectionStatus),
+    /// We changed what we send.
+    LocalMedia(MediaState),
+    /// The meeting cannot go on.
+    Failed(RoomFailure),
+    /// Show a non-fatal problem.
+    Notice(Notice),
+    /// Hide the notice.
+    DismissNotice,
+    /// We left.
+    Left,
+    /// Open or close the participant list.
+    ToggleParticipants,
+}
+
+impl RoomState {
+    /// A fresh state for someone who joins sending `local`.
+    pub fn new(local: MediaState) -> Self {
+        RoomState {
+            local,
+            ..RoomState::default()
+        }
+    }
+
+    /// Applies one action.
+    pub fn apply(mut self, action: Action) -> Self {
+        match action {
+            Action::Welcomed { self_id, roster } => {
+                self.phase = Phase::InCall;
+                self.self_id = Some(self_id);
+                self.peers = roster.into_iter().map(RemotePeer::new).collect();
+            }
+            Action::PeerJoined(info) => {
+                // A rejoin under the same id replaces the old entry instead of doubling it.
+                self.peers.retain(|p| p.info.id != info.id);
+                self.peers.push(RemotePeer::new(info));
+            }
+            Action::PeerLeft(id) => self.peers.retain(|p| p.info.id != id),
+            Action::PeerUpdated(info) => {
+                if let Some(peer) = self.peer_mut(&info.id) {
+                    peer.info = info;
+                }
+            }
+            Action::Connection(id, status) => {
+                if let Some(peer) = self.peer_mut(&id) {
+                    peer.connection = status;
+                }
+            }
+            Action::LocalMedia(media) => self.local = media,
+            Action::Failed(failure) => {
+                // Leaving on purpose closes the socket; that is not a failure to show.
+                if self.phase != Phase::Left {
+                    self.phase = Phase::Failed(failure);
+                    self.peers.clear();
+                }
+            }
+            Action::Notice(text) => self.notice = Some(text),
+            Action::DismissNotice => self.notice = None,
+            Action::Left => {
+                self.phase = Phase::Left;
+                self.peers.clear();
+            }
+            Action::ToggleParticipants => self.show_participants = !self.show_participants,
+        }
+        self
+    }
+
+    fn peer_mut(&mut self, id: &PeerId) -> Option<&mut RemotePeer> {
+        self.peers.iter_mut().find(|p| &p.info.id == id)
+    }
+}
+
+impl RemotePeer {
+    fn new(info: PeerInfo) -> Self {
+        RemotePeer {
+            info,
+            connection: ConnectionStatus::Connecting,
+        }
+    }
+}
+
+impl Reducible for RoomState {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        Rc::new((*self).clone().apply(action))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(id: &str, name: &str) -> PeerInfo {
+        PeerInfo {
+            id: PeerId::from(id),
+            name: name.into(),
+            media: MediaState {
+                mic: true,
+                camera: true,
+                screen: false,
+            },
+        }
+    }
+
+    fn joined(roster: Vec<PeerInfo>) -> RoomState {
+        RoomState::new(MediaState::default()).apply(Action::Welcomed {
+            self_id: PeerId::from("me"),
+            roster,
+        })
+    }
+
+    #[test]
+    fn welcome_enters_the_call_with_the_roster_in_join_order() {
+        let state = joined(vec![info("a", "Ana"), info("b", "Bo")]);
+        assert_eq!(state.phase, Phase::InCall);
+        assert_eq!(state.self_id, Some(PeerId::from("me")));
+        let names: Vec<_> = state.peers.iter().map(|p| p.info.name.as_str()).collect();
+        assert_eq!(names, ["Ana", "Bo"]);
+        assert!(state
+            .peers
+            .iter()
+            .all(|p| p.connection == ConnectionStatus::Connecting));
+    }
+
+    #[test]
+    fn joins_and_leaves_update_the_grid() {
+        let state = joined(vec![info("a", "Ana")])
+            .apply(Action::PeerJoined(info("b", "Bo")))
+            .apply(Action::PeerJoined(info("c", "Cy")))
+            .apply(Action::PeerLeft(PeerId::from("a")));
+        let ids: Vec<_> = state.peers.iter().map(|p| p.info.id.as_str()).collect();
+        assert_eq!(ids, ["b", "c"]);
+    }
+
+    #[test]
+    fn a_repeated_join_does_not_duplicate_a_tile() {
+        let state = joined(vec![info("a", "Ana")]).apply(Action::PeerJoined(info("a", "Ana")));
+        assert_eq!(state.peers.len(), 1);
+    }
+
+    #[test]
+    fn peer_updates_and_connection_states_reach_the_right_tile() {
+        let mut muted = info("b", "Bo");
+        muted.media.mic = false;
+        let state = joined(vec![info("a", "Ana"), info("b", "Bo")])
+            .apply(Action::PeerUpdated(muted))
+            .apply(Action::Connection(
+                PeerId::from("a"),
+                ConnectionStatus::Connected,
+            ));
+        assert!(state.peers[0].info.media.mic);
+        assert!(!state.peers[1].info.media.mic);
+        assert_eq!(state.peers[0].connection, ConnectionStatus::Connected);
+        assert_eq!(state.peers[1].connection, ConnectionStatus::Connecting);
+    }
+
+    #[test]
+    fn updates_for_unknown_peers_change_nothing() {
+        let before = joined(vec![info("a", "Ana")]);
+        let after = before
+            .clone()
+            .apply(Action::PeerUpdated(info("zz", "Ghost")))
+            .apply(Action::Connection(
+                PeerId::from("zz"),
+                ConnectionStatus::Failed,
+            ))
+            .apply(Action::PeerLeft(PeerId::from("zz")));
+        assert_eq!(before, after);
+    }
+
+    #[test]
+    fn room_full_is_a_failure_the_page_can_explain() {
+        let state = RoomState::default().apply(Action::Failed(RoomFailure::from_error(
+            ErrorCode::RoomFull,
+            "room is full",
+        )));
+        assert_eq!(state.phase, Phase::Failed(RoomFailure::RoomFull));
+    }
+
+    #[test]
+    fn leaving_clears_the_grid_and_a_later_socket_close_is_not_a_failure() {
+        let state = joined(vec![info("a", "Ana")])
+            .apply(Action::Left)
+            .apply(Action::Failed(RoomFailure::Lost));
+        assert_eq!(state.phase, Phase::Left);
+        assert!(state.peers.is_empty());
+    }
+}
