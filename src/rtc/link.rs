@@ -285,6 +285,12 @@ impl Inner {
             let Ok(transceiver) = value.dyn_into::<RtcRtpTransceiver>() else {
                 continue;
             };
+            // Only live transceivers the remote description created (they have a mid).
+            if transceiver.direction() == RtcRtpTransceiverDirection::Stopped
+                || transceiver.mid().is_none()
+            {
+                continue;
+            }
             let Some(kind) = TrackKind::from_str(&transceiver.receiver().track().kind()) else {
                 continue;
             };
@@ -299,6 +305,19 @@ impl Inner {
             self.transceivers.borrow_mut()[kind.index()] = Some(transceiver);
         }
         Ok(())
+    }
+
+    /// After rolling back our first offer, our own transceivers are associated with nothing;
+    /// the remote offer brings its own, which the answer can use both ways. Dropping ours
+    /// avoids a second round trip just to negotiate duplicates.
+    fn drop_unnegotiated_transceivers(&self) {
+        for slot in self.transceivers.borrow_mut().iter_mut() {
+            if slot.as_ref().is_some_and(|t| t.mid().is_none()) {
+                if let Some(transceiver) = slot.take() {
+                    transceiver.stop();
+                }
+            }
+        }
     }
 
     fn signaling_state(&self) -> String {
@@ -330,6 +349,7 @@ impl Inner {
                     }
                     OfferDecision::RollbackAndAccept => {
                         self.set_local(RtcSdpType::Rollback, "").await?;
+                        self.drop_unnegotiated_transceivers();
                     }
                     OfferDecision::Accept => {}
                 }

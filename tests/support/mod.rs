@@ -1,0 +1,63 @@
+//! Helpers shared by the browser test suites: fresh DOM roots, polling, fake media.
+#![allow(dead_code)] // each suite uses its own subset
+
+use gloo_timers::future::TimeoutFuture;
+use meshmeet::media::{capture, CaptureRequest, VideoQuality};
+use web_sys::{Document, Element, MediaStream};
+
+/// Poll step for [`wait_until`].
+pub const POLL_MS: u32 = 20;
+
+/// The test page's document.
+pub fn document() -> Document {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .expect("tests run in a page with a document")
+}
+
+/// A fresh `<div>` appended to `<body>`, so each test renders into its own root.
+pub fn fresh_root() -> Element {
+    let document = document();
+    let root = document.create_element("div").expect("create a div");
+    document
+        .body()
+        .expect("the test page has a body")
+        .append_child(&root)
+        .expect("append the root");
+    root
+}
+
+/// Polls `check` until it returns `Some`, failing with `what` after `timeout_ms`.
+pub async fn wait_until<T>(what: &str, timeout_ms: u32, mut check: impl FnMut() -> Option<T>) -> T {
+    let mut waited = 0;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(
+            waited < timeout_ms,
+            "timed out after {timeout_ms} ms waiting for {what}"
+        );
+        TimeoutFuture::new(POLL_MS).await;
+        waited += POLL_MS;
+    }
+}
+
+/// Waits until `selector` matches inside `root`.
+pub async fn wait_for(root: &Element, selector: &str) -> Element {
+    wait_until(selector, 5_000, || {
+        root.query_selector(selector).ok().flatten()
+    })
+    .await
+}
+
+/// A small fake camera and microphone stream (the browsers run with fake devices).
+pub async fn fake_stream() -> MediaStream {
+    capture(&CaptureRequest {
+        audio: Some(None),
+        video: Some(None),
+        quality: VideoQuality::Low,
+    })
+    .await
+    .expect("the fake camera and microphone are available")
+}

@@ -1,0 +1,185 @@
+//! Two peer links inside one page, wired to each other directly instead of through the
+//! relay: negotiation, glare and track replacement in a real browser WebRTC stack.
+#![cfg(target_arch = "wasm32")]
+
+mod support;
+
+use meshmeet::media::stop_stream;
+use meshmeet::rtc::{ConnectionStatus, LinkConfig, LocalTracks, PeerEvent, PeerLink, TrackKind};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+use web_sys::{MediaStream, MediaStreamTrack};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const CONNECT_TIMEOUT_MS: u32 = 20_000;
+
+/// What one side of the pair has seen.
+#[derive(Default)]
+struct Seen {
+    status: Option<ConnectionStatus>,
+    stream: Option<MediaStream>,
+    offers_sent: u32,
+}
+
+struct Pair {
+    a: Rc<RefCell<Option<PeerLink>>>,
+    b: Rc<RefCell<Option<PeerLink>>>,
+    seen_a: Rc<RefCell<Seen>>,
+    seen_b: Rc<RefCell<Seen>>,
+}
+
+fn tracks(stream: &MediaStream) -> LocalTracks {
+    let first = |list: js_sys::Array| list.get(0).dyn_into::<MediaStreamTrack>().ok();
+    LocalTracks {
+        audio: first(stream.get_audio_tracks()),
+        video: first(stream.get_video_tracks()),
+    }
+}
+
+/// Events of one link: signals go to the other link, the rest is recorded.
+fn handler(other: Rc<RefCell<Option<PeerLink>>>, seen: Rc<RefCell<Seen>>) -> Rc<dyn Fn(PeerEvent)> {
+    Rc::new(move |event| match event {
+        PeerEvent::Signal(signal) => {
+            if matches!(signal, meshmeet_protocol::Signal::Offer { .. }) {
+                seen.borrow_mut().offers_sent += 1;
+            }
+            if let Some(link) = other.borrow().as_ref() {
+                link.handle_signal(signal);
+            }
+        }
+        PeerEvent::Status(status) => seen.borrow_mut().status = Some(status),
+        PeerEvent::RemoteStream(stream) => seen.borrow_mut().stream = Some(stream),
+        PeerEvent::Error(_) => {}
+    })
+}
+
+/// Links `a` (polite) and `b`; `a_initiates`/`b_initiates` say who creates transceivers
+/// and so sends the first offer. Both at once is glare.
+fn pair(
+    a_tracks: LocalTracks,
+    b_tracks: LocalTracks,
+    a_initiates: bool,
+    b_initiates: bool,
+) -> Pair {
+    let (a, b) = (Rc::new(RefCell::new(None)), Rc::new(RefCell::new(None)));
+    let (seen_a, seen_b) = (Rc::default(), Rc::default());
+    let config = LinkConfig::default();
+    let link_a = PeerLink::new(
+        &config,
+        true,
+        a_initiates,
+        a_tracks,
+        handler(b.clone(), Rc::clone(&seen_a)),
+    )
+    .expect("link a");
+    let link_b = PeerLink::new(
+        &config,
+        false,
+        b_initiates,
+        b_tracks,
+        handler(a.clone(), Rc::clone(&seen_b)),
+    )
+    .expect("link b");
+    *a.borrow_mut() = Some(link_a);
+    *b.borrow_mut() = Some(link_b);
+    Pair {
+        a,
+        b,
+        seen_a,
+        seen_b,
+    }
+}
+
+async fn wait_connected(seen: &Rc<RefCell<Seen>>, who: &str) -> MediaStream {
+    support::wait_until(
+        &format!("{who} connected with remote media"),
+        CONNECT_TIMEOUT_MS,
+        || {
+            let seen = seen.borrow();
+            let ready = seen.status == Some(ConnectionStatus::Connected);
+            let stream = seen
+                .stream
+                .clone()
+                .filter(|s| s.get_video_tracks().length() > 0 && s.get_audio_tracks().length() > 0);
+            if ready {
+                stream
+            } else {
+                None
+            }
+        },
+    )
+    .await
+}
+
+#[wasm_bindgen_test]
+async fn one_offer_connects_media_both_ways() {
+    let (local_a, local_b) = (support::fake_stream().await, support::fake_stream().await);
+    let pair = pair(tracks(&local_a), tracks(&local_b), false, true);
+    wait_connected(&pair.seen_a, "a").await;
+    wait_connected(&pair.seen_b, "b").await;
+    assert_eq!(
+        pair.seen_a.borrow().offers_sent,
+        0,
+        "the answering side should not need its own offer"
+    );
+    assert_eq!(pair.seen_b.borrow().offers_sent, 1);
+    drop(pair);
+    stop_stream(&local_a);
+    stop_stream(&local_b);
+}
+
+#[wasm_bindgen_test]
+async fn simultaneous_offers_are_resolved_by_perfect_negotiation() {
+    let (local_a, local_b) = (support::fake_stream().await, support::fake_stream().await);
+    // Both sides create transceivers and offer at once: glare.
+    let pair = pair(tracks(&local_a), tracks(&local_b), true, true);
+    wait_connected(&pair.seen_a, "polite a").await;
+    wait_connected(&pair.seen_b, "impolite b").await;
+    stop_stream(&local_a);
+    stop_stream(&local_b);
+}
+
+#[wasm_bindgen_test]
+async fn replacing_the_camera_track_needs_no_new_offer() {
+    let (local_a, local_b) = (support::fake_stream().await, support::fake_stream().await);
+    let pair = pair(tracks(&local_a), tracks(&local_b), false, true);
+    wait_connected(&pair.seen_a, "a").await;
+    let offers_before = pair.seen_b.borrow().offers_sent;
+
+    let fresh = support::fake_stream().await;
+    let new_video = tracks(&fresh).video;
+    pair.b
+        .borrow()
+        .as_ref()
+        .expect("link b")
+        .replace_track(TrackKind::Video, new_video.clone());
+    pair.b
+        .borrow()
+        .as_ref()
+        .expect("link b")
+        .replace_track(TrackKind::Video, None);
+    pair.b
+        .borrow()
+        .as_ref()
+        .expect("link b")
+        .replace_track(TrackKind::Video, new_video);
+    gloo_timers::future::TimeoutFuture::new(1_000).await;
+
+    assert_eq!(
+        pair.seen_b.borrow().offers_sent,
+        offers_before,
+        "replaceTrack renegotiated"
+    );
+    assert_eq!(
+        pair.seen_a.borrow().status,
+        Some(ConnectionStatus::Connected)
+    );
+    drop(pair.a.borrow_mut().take());
+    drop(pair.b.borrow_mut().take());
+    for s in [local_a, local_b, fresh] {
+        stop_stream(&s);
+    }
+}
