@@ -80,6 +80,11 @@ impl End {
         }
     }
 
+    /// Whether the WebSocket layer stopped reading (it does after any protocol error).
+    fn stream_unreadable(self) -> bool {
+        matches!(self, End::FrameTooLarge | End::InvalidUtf8)
+    }
+
     /// The close frame to send, where the client can still be reached.
     fn close_frame(self) -> Option<(u16, &'static str)> {
         match self {
@@ -135,7 +140,12 @@ pub async fn run_connection<R: RoomRegistry>(
     // The queue's senders are gone now, so the writer stops after the last queued frame.
     let linger = async {
         let _ = writer.await;
-        if expects_close_reply {
+        if end.stream_unreadable() {
+            // Unread bytes are still arriving (the rest of a refused frame); closing now
+            // would reset the connection and could discard the error the client has not
+            // read yet. Give it a moment to read it and go.
+            tokio::time::sleep(CLOSE_LINGER / 2).await;
+        } else if expects_close_reply {
             while let Some(Ok(frame)) = stream.next().await {
                 if frame.is_close() {
                     break;
