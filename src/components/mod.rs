@@ -11,7 +11,7 @@ mod participant_list;
 mod peer_tile;
 mod video_view;
 
-pub use controls::Controls;
+pub use controls::{Controls, ControlsProps};
 pub use device_picker::DevicePicker;
 pub use error_banner::ErrorBanner;
 pub use invite_link::InviteLink;
@@ -19,5 +19,5 @@ pub use lang_switch::LangSwitch;
 pub use level_meter::LevelMeter;
 pub use local_tile::LocalTile;
 pub use participant_list::ParticipantList;
-pub use peer_tile::PeerTile;
+pub use peer_tile::{PeerTile, PeerTileProps};
 pub use video_view::VideoView;

@@ -6,6 +6,6 @@ mod lobby;
 mod room;
 
 pub use call::Call;
-pub use home::Home;
+pub use home::{Home, HomeProps};
 pub use lobby::Lobby;
 pub use room::RoomPage;

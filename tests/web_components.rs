@@ -1,0 +1,188 @@
+//! Components rendered in a real browser: props in, DOM and callbacks out.
+#![cfg(target_arch = "wasm32")]
+
+mod support;
+
+use meshmeet::components::{Controls, ControlsProps, PeerTile, PeerTileProps};
+use meshmeet::pages::{Home, HomeProps};
+use meshmeet::rtc::ConnectionStatus;
+use meshmeet::state::{RemotePeer, Route};
+use meshmeet_protocol::{MediaState, PeerId, PeerInfo};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+use web_sys::HtmlElement;
+use yew::{Callback, Renderer};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn peer(mic: bool, camera: bool, connection: ConnectionStatus) -> RemotePeer {
+    RemotePeer {
+        info: PeerInfo {
+            id: PeerId::from("p-1"),
+            name: "Ana <b>bold</b>".into(),
+            media: MediaState {
+                mic,
+                camera,
+                screen: false,
+            },
+        },
+        connection,
+    }
+}
+
+fn click(root: &web_sys::Element, selector: &str) {
+    root.query_selector(selector)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("{selector} not rendered"))
+        .unchecked_into::<HtmlElement>()
+        .click();
+}
+
+#[wasm_bindgen_test]
+async fn peer_tile_exposes_name_marks_and_connection_for_automation() {
+    let root = support::fresh_root();
+    let props = PeerTileProps {
+        peer: peer(false, true, ConnectionStatus::Reconnecting),
+        stream: None,
+        sink_id: None,
+    };
+    let app = Renderer::<PeerTile>::with_root_and_props(root.clone(), props).render();
+    let tile = support::wait_for(&root, "[data-testid=peer-tile]").await;
+    assert_eq!(tile.get_attribute("data-peer-id").as_deref(), Some("p-1"));
+    assert_eq!(
+        tile.get_attribute("data-peer-name").as_deref(),
+        Some("Ana <b>bold</b>")
+    );
+    assert_eq!(tile.get_attribute("data-mic").as_deref(), Some("off"));
+    assert_eq!(tile.get_attribute("data-camera").as_deref(), Some("on"));
+    assert_eq!(
+        tile.get_attribute("data-connection").as_deref(),
+        Some("reconnecting")
+    );
+    assert!(
+        tile.query_selector("video").ok().flatten().is_some(),
+        "no <video> in the tile"
+    );
+    // Names are text, never markup.
+    assert!(
+        tile.query_selector("b").ok().flatten().is_none(),
+        "a name was rendered as HTML"
+    );
+    assert!(tile
+        .text_content()
+        .unwrap_or_default()
+        .contains("Ana <b>bold</b>"));
+    assert!(tile
+        .query_selector("[aria-label='Microphone off']")
+        .ok()
+        .flatten()
+        .is_some());
+    app.destroy();
+    root.remove();
+}
+
+#[wasm_bindgen_test]
+async fn camera_off_tile_shows_an_avatar_instead_of_video() {
+    let root = support::fresh_root();
+    let props = PeerTileProps {
+        peer: peer(true, false, ConnectionStatus::Connected),
+        stream: None,
+        sink_id: None,
+    };
+    let app = Renderer::<PeerTile>::with_root_and_props(root.clone(), props).render();
+    let tile = support::wait_for(&root, "[data-testid=peer-tile]").await;
+    assert_eq!(tile.get_attribute("data-camera").as_deref(), Some("off"));
+    let avatar = tile
+        .query_selector(".avatar")
+        .ok()
+        .flatten()
+        .expect("avatar");
+    assert_eq!(avatar.text_content().as_deref(), Some("A"));
+    assert!(
+        tile.query_selector(".conn").ok().flatten().is_none(),
+        "a connected tile shows no state badge"
+    );
+    app.destroy();
+    root.remove();
+}
+
+#[wasm_bindgen_test]
+async fn control_buttons_emit_their_callbacks_and_say_what_they_do() {
+    let root = support::fresh_root();
+    let clicks = Rc::new(RefCell::new(Vec::new()));
+    let record = |name: &'static str| {
+        let clicks = clicks.clone();
+        Callback::from(move |()| clicks.borrow_mut().push(name))
+    };
+    let props = ControlsProps {
+        mic_on: false,
+        camera_on: true,
+        participants_open: false,
+        count: 3,
+        on_toggle_mic: record("mic"),
+        on_toggle_camera: record("camera"),
+        on_toggle_participants: record("participants"),
+        on_leave: record("leave"),
+    };
+    let app = Renderer::<Controls>::with_root_and_props(root.clone(), props).render();
+    let mic = support::wait_for(&root, "[data-testid=mic-toggle]").await;
+    assert_eq!(
+        mic.get_attribute("aria-label").as_deref(),
+        Some("Unmute microphone")
+    );
+    assert_eq!(mic.get_attribute("aria-pressed").as_deref(), Some("true"));
+    for id in [
+        "mic-toggle",
+        "camera-toggle",
+        "participants-toggle",
+        "leave-button",
+    ] {
+        let button = root
+            .query_selector(&format!("[data-testid={id}]"))
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("{id} missing"));
+        assert!(
+            button
+                .get_attribute("aria-label")
+                .is_some_and(|l| !l.is_empty()),
+            "{id} has no accessible name"
+        );
+        click(&root, &format!("[data-testid={id}]"));
+    }
+    assert_eq!(*clicks.borrow(), ["mic", "camera", "participants", "leave"]);
+    app.destroy();
+    root.remove();
+}
+
+#[wasm_bindgen_test]
+async fn start_button_navigates_to_a_fresh_valid_room() {
+    let root = support::fresh_root();
+    let routes = Rc::new(RefCell::new(Vec::new()));
+    let on_navigate = {
+        let routes = routes.clone();
+        Callback::from(move |route: Route| routes.borrow_mut().push(route))
+    };
+    let props = HomeProps {
+        on_navigate,
+        bad_link: false,
+    };
+    let app = Renderer::<Home>::with_root_and_props(root.clone(), props).render();
+    support::wait_for(&root, "[data-testid=start-meeting]").await;
+    click(&root, "[data-testid=start-meeting]");
+    click(&root, "[data-testid=start-meeting]");
+    let routes = routes.borrow();
+    assert_eq!(routes.len(), 2);
+    match (&routes[0], &routes[1]) {
+        (Route::Room(a), Route::Room(b)) => {
+            assert_ne!(a, b, "two new meetings got the same name");
+            assert_eq!(Route::from_path(&routes[0].path()), routes[0]);
+        }
+        other => panic!("expected rooms, got {other:?}"),
+    }
+    app.destroy();
+    root.remove();
+}
