@@ -337,6 +337,25 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every error code, in declaration order (PROTOCOL.md documents each one; a test checks).
+    pub const ALL: &'static [ErrorCode] = &[
+        ErrorCode::BadMessage,
+        ErrorCode::BinaryNotSupported,
+        ErrorCode::TooLarge,
+        ErrorCode::RateLimited,
+        ErrorCode::VersionMismatch,
+        ErrorCode::NotJoined,
+        ErrorCode::AlreadyJoined,
+        ErrorCode::InvalidRoom,
+        ErrorCode::InvalidName,
+        ErrorCode::InvalidText,
+        ErrorCode::RoomFull,
+        ErrorCode::TooManyRooms,
+        ErrorCode::UnknownPeer,
+        ErrorCode::WrongPassword,
+        ErrorCode::Internal,
+    ];
+
     /// Whether the relay closes the connection after sending this error: the join failed, or
     /// the connection cannot go on.
     pub fn is_fatal(self) -> bool {
@@ -455,6 +474,35 @@ mod tests {
     fn error_code_serializes_in_snake_case() {
         let json = serde_json::to_string(&ErrorCode::RoomFull).expect("serializes");
         assert_eq!(json, r#""room_full""#);
+    }
+
+    #[test]
+    fn all_error_codes_are_listed_once_in_declaration_order() {
+        // Exhaustive on purpose: a new variant does not compile until it has a place here,
+        // and then this test fails until it is in `ALL` too.
+        fn position(code: ErrorCode) -> usize {
+            match code {
+                ErrorCode::BadMessage => 0,
+                ErrorCode::BinaryNotSupported => 1,
+                ErrorCode::TooLarge => 2,
+                ErrorCode::RateLimited => 3,
+                ErrorCode::VersionMismatch => 4,
+                ErrorCode::NotJoined => 5,
+                ErrorCode::AlreadyJoined => 6,
+                ErrorCode::InvalidRoom => 7,
+                ErrorCode::InvalidName => 8,
+                ErrorCode::InvalidText => 9,
+                ErrorCode::RoomFull => 10,
+                ErrorCode::TooManyRooms => 11,
+                ErrorCode::UnknownPeer => 12,
+                ErrorCode::WrongPassword => 13,
+                ErrorCode::Internal => 14,
+            }
+        }
+        assert_eq!(ErrorCode::ALL.len(), 15);
+        for (index, code) in ErrorCode::ALL.iter().enumerate() {
+            assert_eq!(position(*code), index, "{code:?}");
+        }
     }
 
     #[test]

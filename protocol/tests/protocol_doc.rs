@@ -1,0 +1,172 @@
+//! PROTOCOL.md and the types cannot drift: every example in it parses into the types, is
+//! written exactly as the types write it, and every message kind and error code has one.
+
+use std::collections::BTreeSet;
+
+use meshmeet_protocol::{ClientMsg, ErrorCode, LeaveReason, ServerMsg, Signal};
+use serde_json::Value;
+
+/// A fenced block of the document.
+struct Block {
+    info: String,
+    body: String,
+    line: usize,
+}
+
+fn document() -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../PROTOCOL.md");
+    std::fs::read_to_string(path).unwrap_or_else(|err| panic!("cannot read {path}: {err}"))
+}
+
+fn fenced_blocks(doc: &str) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    let mut open: Option<Block> = None;
+    for (index, line) in doc.lines().enumerate() {
+        let fence = line.trim_start().strip_prefix("```");
+        match (&mut open, fence) {
+            (None, Some(info)) => {
+                open = Some(Block {
+                    info: info.trim_end().to_owned(),
+                    body: String::new(),
+                    line: index + 1,
+                });
+            }
+            (Some(_), Some(_)) => blocks.extend(open.take()),
+            (Some(block), None) => {
+                block.body.push_str(line);
+                block.body.push('\n');
+            }
+            (None, None) => {}
+        }
+    }
+    assert!(open.is_none(), "PROTOCOL.md has an unclosed code block");
+    blocks
+}
+
+/// Parses an example and checks it is canonical: the types write it back identically.
+fn parse_canonical<T>(block: &Block) -> T
+where
+    T: serde::de::DeserializeOwned + serde::Serialize,
+{
+    let written: Value = serde_json::from_str(&block.body).unwrap_or_else(|err| {
+        panic!("PROTOCOL.md line {}: not JSON: {err}", block.line);
+    });
+    let parsed: T = serde_json::from_value(written.clone()).unwrap_or_else(|err| {
+        panic!(
+            "PROTOCOL.md line {}: not a valid `{}` message: {err}",
+            block.line, block.info
+        );
+    });
+    let rewritten = serde_json::to_value(&parsed).expect("serialises");
+    assert_eq!(
+        rewritten, written,
+        "PROTOCOL.md line {}: the example is not written the way the types write it",
+        block.line
+    );
+    parsed
+}
+
+struct Examples {
+    client: Vec<ClientMsg>,
+    server: Vec<ServerMsg>,
+}
+
+fn examples() -> Examples {
+    let mut client = Vec::new();
+    let mut server = Vec::new();
+    for block in fenced_blocks(&document()) {
+        match block.info.as_str() {
+            "json client" => client.push(parse_canonical::<ClientMsg>(&block)),
+            "json server" => server.push(parse_canonical::<ServerMsg>(&block)),
+            other => assert!(
+                !other.starts_with("json"),
+                "PROTOCOL.md line {}: a JSON block must be marked exactly `json client` or \
+                 `json server`, not `{other}`",
+                block.line
+            ),
+        }
+    }
+    Examples { client, server }
+}
+
+#[test]
+fn every_example_parses_and_is_canonical() {
+    let examples = examples();
+    assert!(!examples.client.is_empty());
+    assert!(!examples.server.is_empty());
+}
+
+#[test]
+fn every_client_message_kind_has_an_example() {
+    let shown: BTreeSet<&str> = examples().client.iter().map(ClientMsg::kind).collect();
+    for kind in ClientMsg::KINDS {
+        assert!(shown.contains(kind), "no `json client` example of `{kind}`");
+    }
+}
+
+#[test]
+fn every_server_message_kind_has_an_example() {
+    let shown: BTreeSet<&str> = examples().server.iter().map(ServerMsg::kind).collect();
+    for kind in ServerMsg::KINDS {
+        assert!(shown.contains(kind), "no `json server` example of `{kind}`");
+    }
+}
+
+#[test]
+fn every_error_code_has_an_error_example() {
+    let shown: Vec<ErrorCode> = examples()
+        .server
+        .iter()
+        .filter_map(|msg| match msg {
+            ServerMsg::Error { code, .. } => Some(*code),
+            _ => None,
+        })
+        .collect();
+    for code in ErrorCode::ALL {
+        assert!(
+            shown.contains(code),
+            "no `error` example with code {code:?}"
+        );
+    }
+}
+
+#[test]
+fn every_leave_reason_and_signal_kind_has_an_example() {
+    let examples = examples();
+    let reasons: Vec<LeaveReason> = examples
+        .server
+        .iter()
+        .filter_map(|msg| match msg {
+            ServerMsg::PeerLeft { reason, .. } => Some(*reason),
+            _ => None,
+        })
+        .collect();
+    for reason in [
+        LeaveReason::Left,
+        LeaveReason::Disconnected,
+        LeaveReason::TimedOut,
+    ] {
+        assert!(
+            reasons.contains(&reason),
+            "no peer_left example for {reason:?}"
+        );
+    }
+    let signal_kinds: BTreeSet<&str> = examples
+        .client
+        .iter()
+        .filter_map(|msg| match msg {
+            ClientMsg::Signal { signal, .. } => Some(signal),
+            _ => None,
+        })
+        .map(|signal| match signal {
+            Signal::Offer { .. } => "offer",
+            Signal::Answer { .. } => "answer",
+            Signal::Candidate { .. } => "candidate",
+        })
+        .collect();
+    assert_eq!(
+        signal_kinds.len(),
+        3,
+        "offer, answer and candidate each need an example"
+    );
+}
