@@ -4,6 +4,8 @@
 //! [`serve`] runs the whole relay on a listener until a shutdown future resolves; `main` and
 //! the tests both use it. [`routes`] is the warp filter alone, for embedding.
 
+#![warn(missing_docs)]
+
 pub mod config;
 pub mod error;
 pub mod lifecycle;
