@@ -118,4 +118,7 @@ pub enum ServeError {
     /// The listening socket could not be used.
     #[error("cannot use the listening socket: {0}")]
     Listener(#[source] std::io::Error),
+    /// The HTTP server stopped without being asked to (its task panicked).
+    #[error("the HTTP server stopped unexpectedly: {0}")]
+    ServerStopped(String),
 }

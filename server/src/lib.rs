@@ -58,6 +58,23 @@ impl<R: RoomRegistry> AppState<R> {
 /// Runs the relay with an in-memory registry on `listener` until `shutdown` resolves, then
 /// tells every client `shutting_down`, closes the sockets (waiting at most
 /// `config.shutdown_grace`) and returns.
+///
+/// ```no_run
+/// # async fn example() -> Result<(), meshmeet_server::ServeError> {
+/// use meshmeet_server::Config;
+/// let config = Config { dist: "dist".into(), ..Config::default() };
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(meshmeet_server::ServeError::Listener)?;
+/// let address = listener.local_addr().map_err(meshmeet_server::ServeError::Listener)?;
+/// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+/// let relay = tokio::spawn(meshmeet_server::serve(config, listener, async move {
+///     let _ = stopped.await;
+/// }));
+/// println!("ws://{address}/ws");
+/// let _ = stop.send(());
+/// relay.await.expect("relay task")?;
+/// # Ok(())
+/// # }
+/// ```
 pub async fn serve(
     config: Config,
     listener: TcpListener,
@@ -95,12 +112,14 @@ pub async fn serve_with_registry<R: RoomRegistry>(
     tokio::select! {
         () = shutdown => {}
         result = &mut server_task => {
-            // The server only stops by itself if its task failed.
-            if let Err(err) = result {
-                tracing::error!(%err, "HTTP server stopped unexpectedly");
-            }
+            // Before shutdown the server only stops if its task failed; take the sockets
+            // down with it rather than leave a relay that accepts nothing.
             state.lifecycle.begin_shutdown();
-            return Ok(());
+            let reason = match result {
+                Err(err) => err.to_string(),
+                Ok(()) => "it returned".to_owned(),
+            };
+            return Err(ServeError::ServerStopped(reason));
         }
     }
 
