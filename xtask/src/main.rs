@@ -1,2 +1,62 @@
-//! Project tasks run as `cargo xtask <task>`.
-fn main() {}
+//! Project tasks run as `cargo xtask <task>`: `serve`, `test` and `size`.
+
+mod build;
+mod cmd;
+mod serve;
+mod size;
+mod test;
+mod tools;
+
+use std::process::ExitCode;
+
+/// Errors in xtask are sentences for a person: what failed and what to do about it.
+pub type Result<T = ()> = std::result::Result<T, String>;
+
+const USAGE: &str = "\
+usage: cargo xtask <task>
+
+tasks:
+  serve [-- relay flags]   build the client (release) and the relay, then run meshmeet
+                           (http://127.0.0.1:8080 unless --listen says otherwise)
+  test                     everything CI runs: fmt, clippy, native tests, wasm tests in
+                           headless Chromium and Firefox, then the end-to-end suite
+  size                     release build of the client, then raw and gzipped sizes
+
+Missing tools (wasm target, trunk, wasm-bindgen-cli, binaryen, browsers and drivers)
+are installed on first use.";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (task, rest) = match args.split_first() {
+        Some((task, rest)) => (task.as_str(), rest),
+        None => ("", &[][..]),
+    };
+    let result = match task {
+        "serve" => serve::run(strip_separator(rest)),
+        "test" if rest.is_empty() => return test::run(),
+        "size" if rest.is_empty() => size::run(),
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `cargo xtask serve -- --listen …` passes the `--` through to us; the relay does not want it.
+fn strip_separator(args: &[String]) -> &[String] {
+    match args.first() {
+        Some(first) if first == "--" => &args[1..],
+        _ => args,
+    }
+}

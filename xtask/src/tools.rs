@@ -1,0 +1,334 @@
+//! Finding the tools the tasks need and installing the missing ones: every check is a quick
+//! `--version` or a file lookup, and nothing is installed twice.
+
+use crate::cmd::{self, heading, query};
+use crate::Result;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Trunk release series: 0.22 needs a newer rustc than we pin.
+const TRUNK_SERIES: &str = "0.21";
+/// binaryen from npm; must match `wasm_opt = "version_…"` in Trunk.toml.
+pub const BINARYEN_VERSION: &str = "132";
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+/// What a client build needs on `PATH` before anything else (binaryen's `wasm-opt`, and the
+/// cargo bin directory where trunk and wasm-bindgen live).
+pub struct ClientTools {
+    pub trunk: PathBuf,
+    pub path: std::ffi::OsString,
+}
+
+/// The WebDriver servers for the browser tests.
+pub struct Browsers {
+    pub chromedriver: PathBuf,
+    pub geckodriver: PathBuf,
+}
+
+fn home() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/root"))
+}
+
+/// Where `cargo install` puts binaries.
+fn cargo_bin_dir() -> PathBuf {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home().join(".cargo"))
+        .join("bin")
+}
+
+/// Per-user tool directory, shared by every clone on the machine.
+fn tools_dir() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home().join(".cache"))
+        .join("meshmeet")
+        .join("tools")
+}
+
+/// Looks `name` up on `PATH`, then in the cargo bin directory.
+pub fn find(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(std::iter::once(cargo_bin_dir()))
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
+
+fn is_root() -> bool {
+    query("id", &["-u"]).is_some_and(|out| out.trim() == "0")
+}
+
+/// The second word of `tool --version` (`trunk 0.21.14` → `0.21.14`).
+fn version_of(path: &Path) -> Option<String> {
+    let out = query(path, &["--version"])?;
+    out.split_whitespace().nth(1).map(str::to_owned)
+}
+
+/// Runs an installer with a heading and its own progress output, and says how long it took.
+fn install(what: &str, command: &mut std::process::Command) -> Result {
+    heading(&format!("installing {what}"));
+    let started = Instant::now();
+    cmd::run(command)?;
+    println!("installed {what} in {:.0?}", started.elapsed());
+    Ok(())
+}
+
+/// The `wasm-bindgen` version in Cargo.lock: wasm-bindgen-cli must be exactly this version.
+pub fn wasm_bindgen_version() -> Result<String> {
+    let lock_path = cmd::root().join("Cargo.lock");
+    let lock = std::fs::read_to_string(&lock_path)
+        .map_err(|e| format!("reading {}: {e}", lock_path.display()))?;
+    lock_version(&lock, "wasm-bindgen").ok_or_else(|| {
+        "Cargo.lock has no wasm-bindgen package; run `cargo generate-lockfile`".into()
+    })
+}
+
+fn lock_version(lock: &str, package: &str) -> Option<String> {
+    let needle = format!("name = \"{package}\"\nversion = \"");
+    let start = lock.find(&needle)? + needle.len();
+    let end = lock[start..].find('"')?;
+    Some(lock[start..start + end].to_owned())
+}
+
+/// Adds the wasm target through rustup unless the toolchain already has it.
+pub fn ensure_wasm_target() -> Result {
+    let sysroot = cmd::cmd("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .map_err(|e| {
+            format!("could not run rustc: {e}; install Rust with rustup (https://rustup.rs)")
+        })?;
+    let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_owned();
+    if Path::new(&sysroot)
+        .join("lib/rustlib")
+        .join(WASM_TARGET)
+        .join("lib")
+        .is_dir()
+    {
+        return Ok(());
+    }
+    if find("rustup").is_none() {
+        return Err(format!(
+            "the Rust target {WASM_TARGET} is missing and rustup is not installed; \
+             install Rust with rustup (https://rustup.rs) or add the target to your toolchain"
+        ));
+    }
+    install(
+        &format!("the Rust target {WASM_TARGET}"),
+        cmd::cmd("rustup").args(["target", "add", WASM_TARGET]),
+    )
+}
+
+/// wasm-bindgen and wasm-bindgen-test-runner, at exactly the version in Cargo.lock.
+pub fn ensure_wasm_bindgen() -> Result {
+    let want = wasm_bindgen_version()?;
+    let have = |name: &str| find(name).and_then(|p| version_of(&p));
+    if have("wasm-bindgen").as_deref() == Some(want.as_str())
+        && have("wasm-bindgen-test-runner").as_deref() == Some(want.as_str())
+    {
+        return Ok(());
+    }
+    install(
+        &format!("wasm-bindgen-cli {want} (cargo install, several minutes)"),
+        cmd::cargo().args(["install", "wasm-bindgen-cli", "--version", &want]),
+    )
+}
+
+/// Trunk 0.21.x, found on PATH or in the cargo bin directory.
+fn ensure_trunk() -> Result<PathBuf> {
+    let wanted =
+        |p: &PathBuf| version_of(p).is_some_and(|v| v.starts_with(&format!("{TRUNK_SERIES}.")));
+    if let Some(path) = find("trunk").filter(wanted) {
+        return Ok(path);
+    }
+    install(
+        &format!("trunk {TRUNK_SERIES} (cargo install, about 10 minutes on 2 cores)"),
+        cmd::cargo().args([
+            "install",
+            "--locked",
+            "trunk",
+            "--version",
+            &format!("~{TRUNK_SERIES}"),
+        ]),
+    )?;
+    let path = cargo_bin_dir().join("trunk");
+    if wanted(&path) {
+        Ok(path)
+    } else {
+        Err(format!(
+            "{} is not trunk {TRUNK_SERIES} after installing it",
+            path.display()
+        ))
+    }
+}
+
+/// binaryen from npm in the per-user tool directory; returns the directory holding `wasm-opt`.
+fn ensure_binaryen() -> Result<PathBuf> {
+    let prefix = tools_dir().join(format!("binaryen-{BINARYEN_VERSION}"));
+    let bin = prefix.join("node_modules").join(".bin");
+    let ok = || {
+        query(bin.join("wasm-opt"), &["--version"])
+            .is_some_and(|v| v.contains(&format!("version {BINARYEN_VERSION}")))
+    };
+    if ok() {
+        return Ok(bin);
+    }
+    if find("npm").is_none() {
+        if !is_root() {
+            return Err("npm is missing: install Node.js 18 or newer with npm (for example `sudo apt-get install nodejs npm`), then run this again".into());
+        }
+        apt_install(&["nodejs", "npm"])?;
+    }
+    std::fs::create_dir_all(&prefix).map_err(|e| format!("creating {}: {e}", prefix.display()))?;
+    install(
+        &format!(
+            "binaryen {BINARYEN_VERSION} (npm) into {}",
+            prefix.display()
+        ),
+        cmd::cmd("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&prefix)
+            .arg(format!("binaryen@{BINARYEN_VERSION}")),
+    )?;
+    if ok() {
+        Ok(bin)
+    } else {
+        Err(format!(
+            "{}/wasm-opt does not report version {BINARYEN_VERSION}",
+            bin.display()
+        ))
+    }
+}
+
+/// Everything `trunk build` needs; returns trunk and the PATH to run it with.
+pub fn ensure_client_tools() -> Result<ClientTools> {
+    ensure_wasm_target()?;
+    ensure_wasm_bindgen()?;
+    let trunk = ensure_trunk()?;
+    let binaryen = ensure_binaryen()?;
+    let mut dirs = vec![binaryen, cargo_bin_dir()];
+    dirs.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    let path = std::env::join_paths(dirs).map_err(|e| format!("building PATH: {e}"))?;
+    Ok(ClientTools { trunk, path })
+}
+
+/// Installs Debian packages (root only): `apt-get update` once per run, then `install`.
+fn apt_install(packages: &[&str]) -> Result {
+    static UPDATED: std::sync::Once = std::sync::Once::new();
+    let mut update = Ok(());
+    UPDATED.call_once(|| {
+        update = install("the apt package lists", cmd::cmd("apt-get").arg("update"));
+    });
+    update?;
+    install(
+        &packages.join(" "),
+        cmd::cmd("apt-get")
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .args(["install", "-y"])
+            .args(packages),
+    )
+}
+
+/// The leading number of the first version-looking word (`Chromium 156.0.1 built…` → 156).
+fn major_version(text: &str) -> Option<u32> {
+    text.split_whitespace()
+        .find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))
+        .and_then(|w| w.split('.').next())
+        .and_then(|m| m.parse().ok())
+}
+
+/// Chromium, chromedriver, Firefox and geckodriver.
+pub fn ensure_browsers() -> Result<Browsers> {
+    let mut missing: Vec<&str> = Vec::new();
+    if find("chromium").is_none() {
+        missing.push("chromium");
+    }
+    if find("chromedriver").is_none() {
+        missing.push("chromium-driver");
+    }
+    if find("firefox").is_none() && find("firefox-esr").is_none() {
+        missing.push("firefox-esr");
+    }
+    let geckodriver_missing = find("geckodriver").is_none();
+    if !missing.is_empty() || geckodriver_missing {
+        if !is_root() {
+            let mut how = String::new();
+            if !missing.is_empty() {
+                how = format!("`sudo apt-get install {}`", missing.join(" "));
+            }
+            if geckodriver_missing {
+                if !how.is_empty() {
+                    how.push_str(" and ");
+                }
+                how.push_str("`cargo install geckodriver`");
+            }
+            return Err(format!(
+                "the browser tests need headless Chromium and Firefox with their WebDriver servers: install them with {how}, then run this again"
+            ));
+        }
+        if !missing.is_empty() {
+            apt_install(&missing)?;
+        }
+        if geckodriver_missing {
+            install(
+                "geckodriver (cargo install, a few minutes)",
+                cmd::cargo().args(["install", "geckodriver"]),
+            )?;
+        }
+    }
+    let chromedriver = find("chromedriver").ok_or("chromedriver is still missing")?;
+    let geckodriver = find("geckodriver").ok_or("geckodriver is still missing")?;
+
+    // Debian ships chromium and chromium-driver together; a mismatch means a half upgrade.
+    let chromium = query("chromium", &["--version"]).and_then(|v| major_version(&v));
+    let driver = query(&chromedriver, &["--version"]).and_then(|v| major_version(&v));
+    if let (Some(c), Some(d)) = (chromium, driver) {
+        if c != d {
+            return Err(format!(
+                "chromium {c} and chromedriver {d} differ: upgrade both (`apt-get install chromium chromium-driver`)"
+            ));
+        }
+    }
+    Ok(Browsers {
+        chromedriver,
+        geckodriver,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_package_version_from_lockfile() {
+        let lock = "[[package]]\nname = \"wasm-bindgen\"\nversion = \"0.2.130\"\n\
+                    [[package]]\nname = \"wasm-bindgen-futures\"\nversion = \"0.4.80\"\n";
+        assert_eq!(
+            lock_version(lock, "wasm-bindgen").as_deref(),
+            Some("0.2.130")
+        );
+        assert_eq!(
+            lock_version(lock, "wasm-bindgen-futures").as_deref(),
+            Some("0.4.80")
+        );
+        assert_eq!(lock_version(lock, "yew"), None);
+    }
+
+    #[test]
+    fn major_version_skips_the_product_name() {
+        assert_eq!(
+            major_version("Chromium 156.0.8078.79 built on Debian"),
+            Some(156)
+        );
+        assert_eq!(
+            major_version("ChromeDriver 156.0.8078.79 (a21ce)"),
+            Some(156)
+        );
+        assert_eq!(major_version("no digits"), None);
+    }
+}
