@@ -1,0 +1,184 @@
+//! The frame of every end-to-end test: a relay, the browsers the test opens, artifacts when it
+//! fails, and cleanup of every process whatever happens.
+
+use crate::browser::Browser;
+use crate::driver::BrowserKind;
+use crate::relay::Relay;
+use crate::{workspace_root, Result};
+use futures_util::FutureExt;
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// A whole test may take this long before it fails with a timeout (artifacts are saved).
+pub const TEST_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long closing a session may take during cleanup.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Everything one test started. Created by [`run_test`]; dropping it kills every process.
+#[derive(Debug)]
+pub struct TestCtx {
+    name: String,
+    relay: Relay,
+    browsers: Mutex<Vec<Browser>>,
+}
+
+impl TestCtx {
+    /// The test's name (its artifact directory).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The relay serving the release client.
+    pub fn relay(&self) -> &Relay {
+        &self.relay
+    }
+
+    /// The relay's base URL, like `http://127.0.0.1:41234`.
+    pub fn url(&self) -> &str {
+        self.relay.url()
+    }
+
+    /// `tests/e2e/artifacts/<test-name>/<file>` (the directory is created).
+    pub fn artifact(&self, file: &str) -> PathBuf {
+        let dir = artifacts_dir(&self.name);
+        let _ = std::fs::create_dir_all(&dir);
+        dir.join(file)
+    }
+
+    /// A new headless Chromium session pointed at the relay.
+    pub async fn chromium(&self) -> Result<Browser> {
+        self.browser(BrowserKind::Chromium).await
+    }
+
+    /// A new headless Firefox session pointed at the relay.
+    pub async fn firefox(&self) -> Result<Browser> {
+        self.browser(BrowserKind::Firefox).await
+    }
+
+    /// A new session of `kind` pointed at the relay; it is screenshotted if the test fails.
+    pub async fn browser(&self, kind: BrowserKind) -> Result<Browser> {
+        let browser = Browser::launch(kind, Some(self.relay.url())).await?;
+        self.browsers.lock().unwrap().push(browser.clone());
+        Ok(browser)
+    }
+
+    /// Screenshots, console logs and driver logs of every browser, and the relay's log.
+    async fn save_artifacts(&self) {
+        let browsers = self.browsers.lock().unwrap().clone();
+        for browser in &browsers {
+            let label = browser.label();
+            if let Err(e) = browser
+                .screenshot(self.artifact(&format!("{label}.png")))
+                .await
+            {
+                eprintln!("[e2e] could not screenshot {label}: {e}");
+            }
+            match browser.console_logs().await {
+                Ok(lines) => write(
+                    self.artifact(&format!("{label}-console.log")),
+                    lines.join("\n"),
+                ),
+                Err(e) => eprintln!("[e2e] could not read the console of {label}: {e}"),
+            }
+            write(
+                self.artifact(&format!("{label}-driver.log")),
+                browser.driver_log(),
+            );
+        }
+        write(self.artifact("relay.log"), self.relay.log().join("\n"));
+        eprintln!(
+            "[e2e] artifacts of failed test `{}` are in {}",
+            self.name,
+            artifacts_dir(&self.name).display()
+        );
+    }
+
+    /// Ends every session politely; the processes are killed when the context drops.
+    async fn close_browsers(&self) {
+        let browsers = std::mem::take(&mut *self.browsers.lock().unwrap());
+        for browser in browsers {
+            let _ = tokio::time::timeout(CLOSE_TIMEOUT, browser.close()).await;
+        }
+    }
+}
+
+fn write(path: PathBuf, text: String) {
+    if let Err(e) = std::fs::write(&path, text) {
+        eprintln!("[e2e] could not write {}: {e}", path.display());
+    }
+}
+
+/// `tests/e2e/artifacts/<test-name>`.
+pub fn artifacts_dir(test_name: &str) -> PathBuf {
+    workspace_root()
+        .join("tests/e2e/artifacts")
+        .join(test_name.replace("::", "-"))
+}
+
+/// Runs one end-to-end test: starts the relay, runs `body` with a [`TestCtx`], and if `body`
+/// fails, panics or times out saves screenshots and logs to `tests/e2e/artifacts/<name>/`
+/// before failing the test. Every process started is killed in all cases.
+///
+/// ```no_run
+/// # async fn example() {
+/// meshmeet_e2e::run_test("app_loads", async |t| {
+///     let alice = t.chromium().await?;
+///     alice.goto("/r/some-room").await?;
+///     alice.wait_for("[data-testid=app]", meshmeet_e2e::DEFAULT_WAIT).await?;
+///     Ok(())
+/// })
+/// .await;
+/// # }
+/// ```
+pub async fn run_test(name: &str, body: impl AsyncFnOnce(&TestCtx) -> Result) {
+    run_test_with(name, &[], body).await
+}
+
+/// [`run_test`] with extra relay flags (after `--listen 127.0.0.1:0 --dist <dist>`).
+pub async fn run_test_with(
+    name: &str,
+    relay_args: &[&str],
+    body: impl AsyncFnOnce(&TestCtx) -> Result,
+) {
+    // Stale artifacts from an earlier run would mislead whoever reads them.
+    let _ = std::fs::remove_dir_all(artifacts_dir(name));
+    let relay = match Relay::start(relay_args).await {
+        Ok(relay) => relay,
+        Err(e) => panic!("{name}: starting the relay: {e}"),
+    };
+    let ctx = TestCtx {
+        name: name.to_owned(),
+        relay,
+        browsers: Mutex::new(Vec::new()),
+    };
+    let outcome = AssertUnwindSafe(tokio::time::timeout(TEST_TIMEOUT, body(&ctx)))
+        .catch_unwind()
+        .await;
+    let failure = match outcome {
+        Ok(Ok(Ok(()))) => None,
+        Ok(Ok(Err(error))) => Some(Failure::Error(format!("{name}: {error}"))),
+        Ok(Err(_elapsed)) => Some(Failure::Error(format!(
+            "{name}: did not finish within {TEST_TIMEOUT:?}"
+        ))),
+        Err(payload) => Some(Failure::Panic(payload)),
+    };
+    if failure.is_some() {
+        ctx.save_artifacts().await;
+    }
+    ctx.close_browsers().await;
+    drop(ctx);
+    match failure {
+        None => {}
+        // The panic hook printed the message already; carry on unwinding.
+        Some(Failure::Panic(payload)) => std::panic::resume_unwind(payload),
+        Some(Failure::Error(message)) => panic!("{message}"),
+    }
+}
+
+/// Why a test body failed.
+enum Failure {
+    Panic(Box<dyn std::any::Any + Send>),
+    Error(String),
+}
