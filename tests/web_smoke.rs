@@ -1,0 +1,100 @@
+//! Browser smoke tests of the client: the app mounts and renders, and the browser hands out
+//! the fake camera and microphone. Run in headless Chromium and Firefox by `cargo xtask test`.
+#![cfg(target_arch = "wasm32")]
+
+use gloo_timers::future::TimeoutFuture;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+use web_sys::{Document, Element, MediaStream, MediaStreamConstraints, MediaStreamTrack};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// How long Yew's scheduler may take to render into a fresh root.
+const RENDER_TIMEOUT_MS: u32 = 5_000;
+const POLL_MS: u32 = 20;
+
+fn document() -> Document {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .expect("tests run in a page with a document")
+}
+
+/// A fresh `<div>` appended to `<body>`, so each test renders into its own root.
+fn fresh_root() -> Element {
+    let document = document();
+    let root = document.create_element("div").expect("create a div");
+    document
+        .body()
+        .expect("the test page has a body")
+        .append_child(&root)
+        .expect("append the root");
+    root
+}
+
+/// Polls until `selector` matches inside `root`, yielding to Yew's scheduler in between.
+async fn wait_for(root: &Element, selector: &str) -> Element {
+    let mut waited = 0;
+    loop {
+        if let Ok(Some(found)) = root.query_selector(selector) {
+            return found;
+        }
+        assert!(
+            waited < RENDER_TIMEOUT_MS,
+            "`{selector}` did not render within {RENDER_TIMEOUT_MS} ms; the root holds: {}",
+            root.inner_html()
+        );
+        TimeoutFuture::new(POLL_MS).await;
+        waited += POLL_MS;
+    }
+}
+
+#[wasm_bindgen_test]
+async fn app_mounts_into_a_root_and_renders_its_main_element() {
+    let root = fresh_root();
+    let handle = yew::Renderer::<meshmeet::App>::with_root(root.clone()).render();
+    let app = wait_for(&root, "[data-testid=app]").await;
+    assert!(
+        !app.inner_html().trim().is_empty(),
+        "the app rendered an empty root element"
+    );
+    handle.destroy();
+    root.remove();
+}
+
+#[wasm_bindgen_test]
+async fn fake_camera_and_microphone_give_live_tracks() {
+    let media = web_sys::window()
+        .expect("window")
+        .navigator()
+        .media_devices()
+        .expect("navigator.mediaDevices exists (secure context)");
+    let constraints = MediaStreamConstraints::new();
+    constraints.set_video(&JsValue::TRUE);
+    constraints.set_audio(&JsValue::TRUE);
+    let request = media
+        .get_user_media_with_constraints(&constraints)
+        .expect("getUserMedia can be called");
+    let stream: MediaStream = JsFuture::from(request)
+        .await
+        .expect("getUserMedia resolves with the fake devices (see webdriver.json)")
+        .dyn_into()
+        .expect("getUserMedia resolves to a MediaStream");
+
+    let video = stream.get_video_tracks();
+    assert!(video.length() >= 1, "no video track");
+    let audio = stream.get_audio_tracks();
+    assert!(audio.length() >= 1, "no audio track");
+    let track: MediaStreamTrack = video.get(0).dyn_into().expect("a MediaStreamTrack");
+    assert_eq!(track.kind(), "video");
+    assert!(track.enabled(), "the video track is disabled");
+    // `readyState` as a string: the `MediaStreamTrackState` binding is not a feature we enable.
+    let state = js_sys::Reflect::get(&track, &JsValue::from_str("readyState"))
+        .expect("readyState is readable")
+        .as_string();
+    assert_eq!(state.as_deref(), Some("live"));
+
+    for track in stream.get_tracks().iter() {
+        track.unchecked_into::<MediaStreamTrack>().stop();
+    }
+}
