@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 
 /// Seconds a wasm-bindgen-test binary may run in a browser (the runner's default is 20).
 const WASM_TEST_TIMEOUT_SECS: &str = "180";
+/// Seconds the runner waits for chromedriver / geckodriver to listen (its default is 5,
+/// tight on a busy two-core machine).
+const WASM_DRIVER_TIMEOUT_SECS: &str = "30";
 
 /// The WebDriver variables wasm-bindgen-test-runner looks at; we set exactly one.
 const DRIVER_VARS: [&str; 8] = [
@@ -155,8 +158,13 @@ fn steps(report: &mut Report) -> Result {
             command.env_remove(name);
         }
         command.env(var, driver);
-        if std::env::var_os("WASM_BINDGEN_TEST_TIMEOUT").is_none() {
-            command.env("WASM_BINDGEN_TEST_TIMEOUT", WASM_TEST_TIMEOUT_SECS);
+        for (name, default) in [
+            ("WASM_BINDGEN_TEST_TIMEOUT", WASM_TEST_TIMEOUT_SECS),
+            ("WASM_BINDGEN_TEST_DRIVER_TIMEOUT", WASM_DRIVER_TIMEOUT_SECS),
+        ] {
+            if std::env::var_os(name).is_none() {
+                command.env(name, default);
+            }
         }
         report.tests(&format!("wasm tests in headless {browser}"), &mut command)?;
     }
