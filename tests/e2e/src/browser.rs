@@ -153,7 +153,8 @@ impl Browser {
     }
 
     /// Goes to `/r/<room>`, types `name` into `[data-testid=name-input]` and clicks
-    /// `[data-testid=join-button]`.
+    /// `[data-testid=join-button]` once it is enabled (the lobby disables it while the camera
+    /// and microphone start).
     pub async fn open_room(&self, room: &str, name: &str) -> Result {
         self.goto(&format!("/r/{room}")).await?;
         let input = self
@@ -161,12 +162,8 @@ impl Browser {
             .await?;
         input.clear().await.context("clearing the name input")?;
         input.send_keys(name).await.context("typing the name")?;
-        let join = self
-            .wait_for("[data-testid=join-button]", DEFAULT_WAIT)
-            .await?;
-        join.click()
+        self.click("[data-testid=join-button]:not([disabled])")
             .await
-            .with_context(|| format!("{}: clicking the join button", self.label()))
     }
 
     /// Waits until an element matches `selector` and returns it.

@@ -142,6 +142,11 @@ pub async fn run_test_with(
     relay_args: &[&str],
     body: impl AsyncFnOnce(&TestCtx) -> Result,
 ) {
+    // One test at a time per test binary, even without `--test-threads=1`: several
+    // browsers per test already saturate two cores. (tokio's Mutex works across the
+    // runtimes of separate #[tokio::test]s and is not poisoned by a failed test.)
+    static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _serial = SERIAL.lock().await;
     // Stale artifacts from an earlier run would mislead whoever reads them.
     let _ = std::fs::remove_dir_all(artifacts_dir(name));
     let relay = match Relay::start(relay_args).await {

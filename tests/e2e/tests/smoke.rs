@@ -57,6 +57,20 @@ async fn relay_serves_the_built_client_at_root() {
     .await;
 }
 
+/// `open_room` goes through the lobby: name typed, join clicked once enabled, call shown.
+#[tokio::test]
+async fn open_room_types_the_name_and_joins() {
+    run_test("open_room_types_the_name_and_joins", async |t| {
+        let dana = t.chromium().await?;
+        dana.open_room("harness-join", "Dana").await?;
+        dana.wait_for("[data-testid=local-tile]", DEFAULT_WAIT)
+            .await?;
+        dana.screenshot(t.artifact("dana.png")).await?;
+        Ok(())
+    })
+    .await;
+}
+
 /// Checks the harness itself: a `<video>` showing the fake camera inside a peer-tile-shaped
 /// element is seen decoding, and console messages are captured, in both browsers.
 #[tokio::test]
