@@ -102,6 +102,9 @@ pub fn run() -> ExitCode {
 }
 
 fn steps(report: &mut Report) -> Result {
+    report.timed("install: rustfmt and clippy", |_| {
+        tools::ensure_components()
+    })?;
     report.check("format", cmd::cargo().args(["fmt", "--all", "--check"]))?;
     report.check(
         "clippy (native)",

@@ -122,6 +122,26 @@ pub fn ensure_wasm_target() -> Result {
     )
 }
 
+/// rustfmt and clippy (a minimal rustup profile lacks them).
+pub fn ensure_components() -> Result {
+    let works = |sub: &str| {
+        cmd::cargo()
+            .args([sub, "--version"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if works("fmt") && works("clippy") {
+        return Ok(());
+    }
+    if find("rustup").is_none() {
+        return Err("cargo fmt or cargo clippy is missing: install the rustfmt and clippy components of your toolchain".into());
+    }
+    install(
+        "the rustfmt and clippy components",
+        cmd::cmd("rustup").args(["component", "add", "rustfmt", "clippy"]),
+    )
+}
+
 /// wasm-bindgen and wasm-bindgen-test-runner, at exactly the version in Cargo.lock.
 pub fn ensure_wasm_bindgen() -> Result {
     let want = wasm_bindgen_version()?;
