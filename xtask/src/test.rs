@@ -1,5 +1,6 @@
-//! `cargo xtask test`: every check CI runs, in order, stopping at the first red one, and a
-//! closing `N passed, N failed` line summed over the libtest summaries of every test step.
+//! `cargo xtask test`: every check CI runs, in order, stopping after the first red step (a
+//! test step still runs all its test binaries: `--no-fail-fast`), and a closing
+//! `N passed, N failed` line summed over the libtest summaries of every test step.
 
 use crate::cmd::{self, heading};
 use crate::{build, tools, Result};
@@ -136,7 +137,13 @@ fn steps(report: &mut Report) -> Result {
     )?;
     report.tests(
         "native tests",
-        cmd::cargo().args(["test", "--workspace", "--exclude", "meshmeet-e2e"]),
+        cmd::cargo().args([
+            "test",
+            "--workspace",
+            "--exclude",
+            "meshmeet-e2e",
+            "--no-fail-fast",
+        ]),
     )?;
 
     let browsers = report.timed("install: wasm-bindgen-cli, browsers and drivers", |_| {
@@ -156,6 +163,7 @@ fn steps(report: &mut Report) -> Result {
             "--target",
             "wasm32-unknown-unknown",
             "--tests",
+            "--no-fail-fast",
         ]);
         for name in DRIVER_VARS {
             command.env_remove(name);
@@ -180,7 +188,14 @@ fn steps(report: &mut Report) -> Result {
     report.tests(
         "end-to-end tests",
         cmd::cargo()
-            .args(["test", "-p", "meshmeet-e2e", "--", "--test-threads=1"])
+            .args([
+                "test",
+                "-p",
+                "meshmeet-e2e",
+                "--no-fail-fast",
+                "--",
+                "--test-threads=1",
+            ])
             .env("MESHMEET_SERVER_BIN", &relay)
             .env("MESHMEET_DIST", &dist)
             .env("CHROMEDRIVER", &browsers.chromedriver)
