@@ -25,6 +25,7 @@
 //! the client from `MESHMEET_DIST` (default `dist/`), the drivers from `CHROMEDRIVER` and
 //! `GECKODRIVER` (default: `PATH`). `cargo xtask test` sets all four.
 
+pub mod bench;
 pub mod browser;
 pub mod driver;
 pub mod harness;

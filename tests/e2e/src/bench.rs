@@ -1,0 +1,164 @@
+//! Call-setup benchmark: time from clicking "join" to the first decoded remote video frame,
+//! measured inside the page with `requestVideoFrameCallback`, in headless Chromium on loopback.
+
+use crate::{Browser, BrowserKind, Context, Error, Relay, Result, DEFAULT_WAIT};
+use serde_json::{json, Value as Json};
+use std::time::Duration;
+
+/// How long one run may wait for all remote frames.
+const RUN_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// What one run measured for the last joiner.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SetupRun {
+    /// Participants in the call.
+    pub participants: usize,
+    /// Click to the first decoded frame from any peer, in milliseconds.
+    pub first_frame_ms: f64,
+    /// Click to a decoded frame from every peer, in milliseconds.
+    pub all_frames_ms: f64,
+}
+
+/// Installed in the last joiner's page right before its join button is clicked.
+const INSTRUMENT_AND_JOIN: &str = r#"
+    const mm = window.__mmBench = { t0: performance.now(), first: null, all: {} };
+    const seen = new WeakSet();
+    const hook = () => document.querySelectorAll('[data-testid=peer-tile] video').forEach(v => {
+        if (seen.has(v)) return;
+        seen.add(v);
+        const name = v.closest('[data-testid=peer-tile]').dataset.peerName;
+        v.requestVideoFrameCallback(now => {
+            const ms = now - mm.t0;
+            if (!(name in mm.all)) mm.all[name] = ms;
+            if (mm.first === null) mm.first = ms;
+        });
+    });
+    new MutationObserver(hook).observe(document.body, { subtree: true, childList: true });
+    document.querySelector('[data-testid=join-button]').click();
+    return true;
+"#;
+
+async fn ready_in_lobby(browser: &Browser, room: &str, name: &str) -> Result {
+    browser.goto(&format!("/r/{room}?video=low")).await?;
+    let input = browser
+        .wait_for("[data-testid=name-input]", DEFAULT_WAIT)
+        .await?;
+    input.clear().await.context("clearing the name")?;
+    input.send_keys(name).await.context("typing the name")?;
+    browser
+        .wait_for("[data-testid=join-button]:not([disabled])", DEFAULT_WAIT)
+        .await?;
+    Ok(())
+}
+
+/// One run: `participants - 1` people join and connect, then the last one joins measured.
+pub async fn measure_setup(relay: &Relay, participants: usize, run: usize) -> Result<SetupRun> {
+    let room = format!("bench-{participants}-{run}");
+    let mut browsers = Vec::with_capacity(participants);
+    for _ in 0..participants {
+        browsers.push(Browser::launch(BrowserKind::Chromium, Some(relay.url())).await?);
+    }
+    let (last, early) = browsers
+        .split_last()
+        .ok_or_else(|| Error::new("no participants"))?;
+    for (i, browser) in early.iter().enumerate() {
+        ready_in_lobby(browser, &room, &format!("P{i}")).await?;
+        browser.click("[data-testid=join-button]").await?;
+    }
+    // The measured joiner meets an established call.
+    for (i, browser) in early.iter().enumerate() {
+        for j in 0..early.len() {
+            if i != j {
+                browser
+                    .wait_until_peer_tile_decodes(&format!("P{j}"), RUN_TIMEOUT)
+                    .await?;
+            }
+        }
+    }
+    ready_in_lobby(last, &room, "Last").await?;
+    last.eval(INSTRUMENT_AND_JOIN).await?;
+    let peers = participants - 1;
+    let script =
+        "const m = window.__mmBench; return { first: m.first, all: Object.values(m.all) };";
+    let mut result = Json::Null;
+    last.wait_until(
+        "every remote video to decode a frame",
+        RUN_TIMEOUT,
+        async || {
+            result = last.eval(script).await?;
+            Ok(result["all"].as_array().map_or(0, Vec::len) >= peers)
+        },
+    )
+    .await?;
+    let all = result["all"]
+        .as_array()
+        .map(|v| v.iter().filter_map(Json::as_f64).fold(0.0, f64::max))
+        .unwrap_or_default();
+    let first = result["first"].as_f64().unwrap_or(all);
+    for browser in &browsers {
+        let _ = browser.close().await;
+    }
+    Ok(SetupRun {
+        participants,
+        first_frame_ms: first,
+        all_frames_ms: all,
+    })
+}
+
+/// Median, min and max of a non-empty list.
+pub fn summary(values: &[f64]) -> (f64, f64, f64) {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    let median = if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    };
+    (median, sorted[0], sorted[n - 1])
+}
+
+/// Runs `runs` measurements for each participant count and returns a JSON report.
+pub async fn call_setup(counts: &[usize], runs: usize) -> Result<Json> {
+    let relay = Relay::start(&[]).await?;
+    let mut rows = Vec::new();
+    for &participants in counts {
+        let mut first = Vec::new();
+        let mut all = Vec::new();
+        for run in 0..runs {
+            let measured = measure_setup(&relay, participants, run).await?;
+            eprintln!(
+                "[bench] {participants} participants, run {}: first frame {:.0} ms, all {:.0} ms",
+                run + 1,
+                measured.first_frame_ms,
+                measured.all_frames_ms
+            );
+            first.push(measured.first_frame_ms);
+            all.push(measured.all_frames_ms);
+        }
+        let (median, min, max) = summary(&first);
+        let (all_median, all_min, all_max) = summary(&all);
+        rows.push(json!({
+            "participants": participants,
+            "runs": runs,
+            "join_to_first_remote_frame_ms": { "median": median, "min": min, "max": max },
+            "join_to_all_remote_frames_ms": { "median": all_median, "min": all_min, "max": all_max },
+        }));
+    }
+    Ok(json!({
+        "benchmark": "call_setup",
+        "browser": "headless Chromium, fake camera 320x180 at 15 fps (?video=low), loopback relay",
+        "results": rows,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_gives_median_min_and_max() {
+        assert_eq!(summary(&[3.0, 1.0, 2.0]), (2.0, 1.0, 3.0));
+        assert_eq!(summary(&[4.0, 1.0, 2.0, 3.0]), (2.5, 1.0, 4.0));
+    }
+}
