@@ -1,5 +1,6 @@
-//! Project tasks run as `cargo xtask <task>`: `serve`, `test` and `size`.
+//! Project tasks run as `cargo xtask <task>`: `serve`, `test`, `size` and `bench`.
 
+mod bench;
 mod build;
 mod cmd;
 mod serve;
@@ -21,6 +22,8 @@ tasks:
   test                     everything CI runs: fmt, clippy, native tests, wasm tests in
                            headless Chromium and Firefox, then the end-to-end suite
   size                     release build of the client, then raw and gzipped sizes
+  bench                    benchmarks (call setup in headless Chromium), printed as a
+                           table and written to target/bench/bench.json
 
 Missing tools (wasm target, trunk, wasm-bindgen-cli, binaryen, browsers and drivers)
 are installed on first use.";
@@ -35,6 +38,7 @@ fn main() -> ExitCode {
         "serve" => serve::run(strip_separator(rest)),
         "test" if rest.is_empty() => return test::run(),
         "size" if rest.is_empty() => size::run(),
+        "bench" if rest.is_empty() => bench::run(),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
