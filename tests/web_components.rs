@@ -121,10 +121,12 @@ async fn control_buttons_emit_their_callbacks_and_say_what_they_do() {
         mic_on: false,
         camera_on: true,
         participants_open: false,
+        settings_open: false,
         count: 3,
         on_toggle_mic: record("mic"),
         on_toggle_camera: record("camera"),
         on_toggle_participants: record("participants"),
+        on_toggle_settings: record("settings"),
         on_leave: record("leave"),
     };
     let app = Renderer::<Controls>::with_root_and_props(root.clone(), props).render();
@@ -153,7 +155,10 @@ async fn control_buttons_emit_their_callbacks_and_say_what_they_do() {
         );
         click(&root, &format!("[data-testid={id}]"));
     }
-    assert_eq!(*clicks.borrow(), ["mic", "camera", "participants", "leave"]);
+    assert_eq!(
+        *clicks.borrow(),
+        ["mic", "camera", "participants", "settings", "leave"]
+    );
     app.destroy();
     root.remove();
 }

@@ -12,6 +12,8 @@ pub struct ControlsProps {
     pub camera_on: bool,
     /// Participant list open.
     pub participants_open: bool,
+    /// Device settings open.
+    pub settings_open: bool,
     /// Number of people in the meeting, self included.
     pub count: usize,
     /// Mute/unmute.
@@ -20,11 +22,13 @@ pub struct ControlsProps {
     pub on_toggle_camera: Callback<()>,
     /// Open/close the participant list.
     pub on_toggle_participants: Callback<()>,
+    /// Open/close the device settings.
+    pub on_toggle_settings: Callback<()>,
     /// Leave.
     pub on_leave: Callback<()>,
 }
 
-/// Buttons for microphone, camera, participants and leaving.
+/// Buttons for microphone, camera, participants, settings and leaving.
 #[function_component(Controls)]
 pub fn controls(props: &ControlsProps) -> Html {
     let s = use_strings();
@@ -55,6 +59,12 @@ pub fn controls(props: &ControlsProps) -> Html {
                 aria-expanded={props.participants_open.to_string()}
                 onclick={click(&props.on_toggle_participants)}>
                 { format!("👥 {}", props.count) }
+            </button>
+            <button data-testid="settings-toggle" class="round"
+                aria-label={s.settings} title={s.settings}
+                aria-expanded={props.settings_open.to_string()}
+                onclick={click(&props.on_toggle_settings)}>
+                { "⚙" }
             </button>
             <button data-testid="leave-button" class="round leave" aria-label={s.leave} title={s.leave}
                 onclick={click(&props.on_leave)}>

@@ -2,6 +2,7 @@
 
 mod controls;
 mod device_picker;
+mod device_settings;
 mod error_banner;
 mod invite_link;
 mod lang_switch;
@@ -13,6 +14,7 @@ mod video_view;
 
 pub use controls::{Controls, ControlsProps};
 pub use device_picker::DevicePicker;
+pub use device_settings::{DeviceSettings, DeviceSettingsProps};
 pub use error_banner::ErrorBanner;
 pub use invite_link::InviteLink;
 pub use lang_switch::LangSwitch;

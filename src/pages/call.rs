@@ -1,12 +1,13 @@
 //! The call: the grid of tiles, the controls, and what to do when it ends or fails.
 
 use crate::components::{
-    Controls, ErrorBanner, InviteLink, LangSwitch, LocalTile, ParticipantList, PeerTile,
+    Controls, DeviceSettings, ErrorBanner, InviteLink, LangSwitch, LocalTile, ParticipantList,
+    PeerTile,
 };
 use crate::hooks::{use_meeting, Command, JoinRequest, LocalMediaHandle};
 use crate::i18n::{use_strings, Strings};
 use crate::rtc::LocalTracks;
-use crate::state::{Action, Notice, Phase, RoomFailure};
+use crate::state::{Action, Notice, Panel, Phase, RoomFailure};
 use meshmeet_protocol::{MediaState, RoomName};
 use yew::prelude::*;
 
@@ -120,9 +121,9 @@ pub fn call(props: &CallProps) -> Html {
         let command = meeting.command.clone();
         Callback::from(move |()| command.emit(Command::Leave))
     };
-    let toggle_participants = {
+    let toggle = |panel: Panel| {
         let dispatch = meeting.state.dispatcher();
-        Callback::from(move |()| dispatch.dispatch(Action::ToggleParticipants))
+        Callback::from(move |()| dispatch.dispatch(Action::TogglePanel(panel)))
     };
     let count = state.peers.len() + 1;
     html! {
@@ -142,26 +143,33 @@ pub fn call(props: &CallProps) -> Html {
                             sink_id={local.speaker_id.clone()} />
                     }) }
                 </section>
-                if state.show_participants {
+                if state.panel == Some(Panel::Participants) {
                     <div class="side">
                         <ParticipantList self_name={props.name.clone()} self_mic={media_state.mic} peers={state.peers.clone()} />
                         <InviteLink url={props.invite_url.clone()} />
                     </div>
                 }
+                if state.panel == Some(Panel::Settings) {
+                    <div class="side" aria-label={s.settings}>
+                        <DeviceSettings media={props.media.clone()} />
+                    </div>
+                }
             </div>
             if state.phase == Phase::Connecting {
                 <p class="status" role="status">{ s.connecting_to_room }</p>
-            } else if state.peers.is_empty() && !state.show_participants {
+            } else if state.peers.is_empty() && state.panel.is_none() {
                 <div class="alone" role="status">
                     <p>{ s.waiting_for_others }</p>
                     <InviteLink url={props.invite_url.clone()} />
                 </div>
             }
             <Controls mic_on={media_state.mic} camera_on={media_state.camera}
-                participants_open={state.show_participants} {count}
+                participants_open={state.panel == Some(Panel::Participants)}
+                settings_open={state.panel == Some(Panel::Settings)} {count}
                 on_toggle_mic={props.media.toggle_mic.clone()}
                 on_toggle_camera={props.media.toggle_camera.clone()}
-                on_toggle_participants={toggle_participants}
+                on_toggle_participants={toggle(Panel::Participants)}
+                on_toggle_settings={toggle(Panel::Settings)}
                 on_leave={leave} />
         </main>
     }

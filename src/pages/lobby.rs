@@ -1,9 +1,11 @@
 //! The lobby: name, camera preview, device pickers and the join button.
 
-use crate::components::{DevicePicker, ErrorBanner, InviteLink, LangSwitch, LevelMeter, VideoView};
-use crate::hooks::{DeviceChoice, LocalMediaHandle};
+use crate::components::{
+    DeviceSettings, ErrorBanner, InviteLink, LangSwitch, LevelMeter, VideoView,
+};
+use crate::hooks::LocalMediaHandle;
 use crate::i18n::{use_strings, Strings};
-use crate::media::{DeviceKind, MediaError};
+use crate::media::MediaError;
 use meshmeet_protocol::validate_display_name;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -63,18 +65,6 @@ pub fn lobby(props: &LobbyProps) -> Html {
             }
         })
     };
-    let devices = |kind: DeviceKind| -> Vec<_> {
-        media
-            .devices
-            .iter()
-            .filter(|d| d.kind == kind)
-            .cloned()
-            .collect()
-    };
-    let choose = |make: fn(String) -> DeviceChoice| {
-        let choose = props.media.choose.clone();
-        Callback::from(move |id: String| choose.emit(make(id)))
-    };
     let click = |cb: &Callback<()>| {
         let cb = cb.clone();
         Callback::from(move |_: MouseEvent| cb.emit(()))
@@ -85,7 +75,6 @@ pub fn lobby(props: &LobbyProps) -> Html {
     } else {
         s.turn_camera_on
     };
-    let speakers = devices(DeviceKind::Speaker);
     html! {
         <main class="lobby" data-testid="app">
             <header class="top">
@@ -126,14 +115,7 @@ pub fn lobby(props: &LobbyProps) -> Html {
                                 oninput={on_input} placeholder={s.name_placeholder} autocomplete="name"
                                 maxlength="40" required=true />
                         </div>
-                        <DevicePicker label={s.camera} testid="camera-select" devices={devices(DeviceKind::Camera)}
-                            selected={media.camera_id.clone()} on_change={choose(DeviceChoice::Camera)} />
-                        <DevicePicker label={s.microphone} testid="mic-select" devices={devices(DeviceKind::Microphone)}
-                            selected={media.mic_id.clone()} on_change={choose(DeviceChoice::Microphone)} />
-                        if !speakers.is_empty() {
-                            <DevicePicker label={s.speaker} testid="speaker-select" devices={speakers}
-                                selected={media.speaker_id.clone()} on_change={choose(DeviceChoice::Speaker)} />
-                        }
+                        <DeviceSettings media={props.media.clone()} />
                         <button type="submit" class="primary big" data-testid="join-button"
                             disabled={!name_ok || media.starting}>
                             { if media.starting { s.joining } else { s.join } }

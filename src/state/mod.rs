@@ -4,4 +4,4 @@ mod names;
 mod room;
 
 pub use names::{room_name_from, Route, MAX_ROOM_CHARS};
-pub use room::{Action, Notice, Phase, RemotePeer, RoomFailure, RoomState};
+pub use room::{Action, Notice, Panel, Phase, RemotePeer, RoomFailure, RoomState};

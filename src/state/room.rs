@@ -85,8 +85,17 @@ pub struct RoomState {
     pub local: MediaState,
     /// A non-fatal problem to show until dismissed.
     pub notice: Option<Notice>,
-    /// Whether the participant list is open.
-    pub show_participants: bool,
+    /// The side panel shown, if any.
+    pub panel: Option<Panel>,
+}
+
+/// The side panels of the call; one is open at a time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Panel {
+    /// Everyone in the meeting, and the invite link.
+    Participants,
+    /// Camera, microphone and speaker pickers.
+    Settings,
 }
 
 /// Everything that changes a [`RoomState`].
@@ -117,8 +126,8 @@ pub enum Action {
     DismissNotice,
     /// We left.
     Left,
-    /// Open or close the participant list.
-    ToggleParticipants,
+    /// Open a panel, or close it if it is open.
+    TogglePanel(Panel),
 }
 
 impl RoomState {
@@ -168,7 +177,13 @@ impl RoomState {
                 self.phase = Phase::Left;
                 self.peers.clear();
             }
-            Action::ToggleParticipants => self.show_participants = !self.show_participants,
+            Action::TogglePanel(panel) => {
+                self.panel = if self.panel == Some(panel) {
+                    None
+                } else {
+                    Some(panel)
+                };
+            }
         }
         self
     }
@@ -275,6 +290,16 @@ mod tests {
             ))
             .apply(Action::PeerLeft(PeerId::from("zz")));
         assert_eq!(before, after);
+    }
+
+    #[test]
+    fn one_side_panel_is_open_at_a_time() {
+        let state = RoomState::default().apply(Action::TogglePanel(Panel::Participants));
+        assert_eq!(state.panel, Some(Panel::Participants));
+        let state = state.apply(Action::TogglePanel(Panel::Settings));
+        assert_eq!(state.panel, Some(Panel::Settings));
+        let state = state.apply(Action::TogglePanel(Panel::Settings));
+        assert_eq!(state.panel, None);
     }
 
     #[test]
