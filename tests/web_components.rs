@@ -120,11 +120,14 @@ async fn control_buttons_emit_their_callbacks_and_say_what_they_do() {
     let props = ControlsProps {
         mic_on: false,
         camera_on: true,
+        screen_on: false,
+        can_share: true,
         participants_open: false,
         settings_open: false,
         count: 3,
         on_toggle_mic: record("mic"),
         on_toggle_camera: record("camera"),
+        on_toggle_screen: record("screen"),
         on_toggle_participants: record("participants"),
         on_toggle_settings: record("settings"),
         on_leave: record("leave"),
@@ -139,7 +142,9 @@ async fn control_buttons_emit_their_callbacks_and_say_what_they_do() {
     for id in [
         "mic-toggle",
         "camera-toggle",
+        "screen-toggle",
         "participants-toggle",
+        "settings-toggle",
         "leave-button",
     ] {
         let button = root
@@ -157,7 +162,14 @@ async fn control_buttons_emit_their_callbacks_and_say_what_they_do() {
     }
     assert_eq!(
         *clicks.borrow(),
-        ["mic", "camera", "participants", "settings", "leave"]
+        [
+            "mic",
+            "camera",
+            "screen",
+            "participants",
+            "settings",
+            "leave"
+        ]
     );
     app.destroy();
     root.remove();

@@ -21,6 +21,7 @@ const CONNECT_TIMEOUT_MS: u32 = 20_000;
 struct Seen {
     status: Option<ConnectionStatus>,
     stream: Option<MediaStream>,
+    screen: Option<MediaStream>,
     offers_sent: u32,
 }
 
@@ -36,6 +37,7 @@ fn tracks(stream: &MediaStream) -> LocalTracks {
     LocalTracks {
         audio: first(stream.get_audio_tracks()),
         video: first(stream.get_video_tracks()),
+        screen: None,
     }
 }
 
@@ -52,6 +54,7 @@ fn handler(other: Rc<RefCell<Option<PeerLink>>>, seen: Rc<RefCell<Seen>>) -> Rc<
         }
         PeerEvent::Status(status) => seen.borrow_mut().status = Some(status),
         PeerEvent::RemoteStream(stream) => seen.borrow_mut().stream = Some(stream),
+        PeerEvent::RemoteScreen(stream) => seen.borrow_mut().screen = Some(stream),
         PeerEvent::Error(_) => {}
     })
 }
@@ -180,6 +183,66 @@ async fn replacing_the_camera_track_needs_no_new_offer() {
     drop(pair.a.borrow_mut().take());
     drop(pair.b.borrow_mut().take());
     for s in [local_a, local_b, fresh] {
+        stop_stream(&s);
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_screen_share_started_mid_call_flows_without_a_new_offer() {
+    let (local_a, local_b) = (support::fake_stream().await, support::fake_stream().await);
+    let pair = pair(tracks(&local_a), tracks(&local_b), false, true);
+    wait_connected(&pair.seen_a, "a").await;
+    let offers_before = (
+        pair.seen_a.borrow().offers_sent,
+        pair.seen_b.borrow().offers_sent,
+    );
+
+    // A second camera stream stands in for a screen: getDisplayMedia needs a user gesture.
+    let screen_source = support::fake_stream().await;
+    let screen = tracks(&screen_source).video;
+    pair.a
+        .borrow()
+        .as_ref()
+        .expect("link a")
+        .replace_track(TrackKind::Screen, screen);
+    let remote_screen = support::wait_until(
+        "b's screen track to carry media",
+        CONNECT_TIMEOUT_MS,
+        || {
+            let seen = pair.seen_b.borrow();
+            let track = seen
+                .screen
+                .as_ref()?
+                .get_video_tracks()
+                .get(0)
+                .dyn_into::<MediaStreamTrack>()
+                .ok()?;
+            (!track.muted()).then_some(track)
+        },
+    )
+    .await;
+    assert_eq!(remote_screen.kind(), "video");
+    // The camera stream is still the camera: screen and camera arrive apart.
+    let camera = pair.seen_b.borrow().stream.clone().expect("camera stream");
+    assert_ne!(
+        camera
+            .get_video_tracks()
+            .get(0)
+            .dyn_into::<MediaStreamTrack>()
+            .expect("camera track")
+            .id(),
+        remote_screen.id()
+    );
+    let offers_after = (
+        pair.seen_a.borrow().offers_sent,
+        pair.seen_b.borrow().offers_sent,
+    );
+    assert_eq!(
+        offers_before, offers_after,
+        "starting a screen share renegotiated"
+    );
+    drop(pair);
+    for s in [local_a, local_b, screen_source] {
         stop_stream(&s);
     }
 }

@@ -10,6 +10,10 @@ pub struct ControlsProps {
     pub mic_on: bool,
     /// Camera on.
     pub camera_on: bool,
+    /// Sharing a screen.
+    pub screen_on: bool,
+    /// Show the screen-share button (the browser can share).
+    pub can_share: bool,
     /// Participant list open.
     pub participants_open: bool,
     /// Device settings open.
@@ -20,6 +24,8 @@ pub struct ControlsProps {
     pub on_toggle_mic: Callback<()>,
     /// Camera off/on.
     pub on_toggle_camera: Callback<()>,
+    /// Start/stop sharing the screen.
+    pub on_toggle_screen: Callback<()>,
     /// Open/close the participant list.
     pub on_toggle_participants: Callback<()>,
     /// Open/close the device settings.
@@ -28,7 +34,7 @@ pub struct ControlsProps {
     pub on_leave: Callback<()>,
 }
 
-/// Buttons for microphone, camera, participants, settings and leaving.
+/// Buttons for microphone, camera, screen, participants, settings and leaving.
 #[function_component(Controls)]
 pub fn controls(props: &ControlsProps) -> Html {
     let s = use_strings();
@@ -42,6 +48,11 @@ pub fn controls(props: &ControlsProps) -> Html {
     } else {
         s.turn_camera_on
     };
+    let screen_label = if props.screen_on {
+        s.stop_sharing
+    } else {
+        s.share_screen
+    };
     html! {
         <nav class="controls" aria-label={s.meeting_controls}>
             <button data-testid="mic-toggle" class={classes!("round", (!props.mic_on).then_some("off"))}
@@ -54,6 +65,13 @@ pub fn controls(props: &ControlsProps) -> Html {
                 onclick={click(&props.on_toggle_camera)}>
                 { if props.camera_on { "📹" } else { "🚫" } }
             </button>
+            if props.can_share {
+                <button data-testid="screen-toggle" class={classes!("round", props.screen_on.then_some("active"))}
+                    aria-label={screen_label} title={screen_label} aria-pressed={props.screen_on.to_string()}
+                    onclick={click(&props.on_toggle_screen)}>
+                    { "🖥" }
+                </button>
+            }
             <button data-testid="participants-toggle" class="round"
                 aria-label={s.participants} title={s.participants}
                 aria-expanded={props.participants_open.to_string()}

@@ -10,6 +10,7 @@ mod level_meter;
 mod local_tile;
 mod participant_list;
 mod peer_tile;
+mod screen_tile;
 mod video_view;
 
 pub use controls::{Controls, ControlsProps};
@@ -22,4 +23,5 @@ pub use level_meter::LevelMeter;
 pub use local_tile::LocalTile;
 pub use participant_list::ParticipantList;
 pub use peer_tile::{PeerTile, PeerTileProps};
+pub use screen_tile::{ScreenTile, ScreenTileProps};
 pub use video_view::VideoView;

@@ -42,12 +42,19 @@ pub struct JoinRequest {
 
 /// Remote media streams by peer.
 #[derive(Default, PartialEq)]
-pub struct RemoteStreams(pub HashMap<PeerId, MediaStream>);
+pub struct RemoteStreams {
+    /// Camera and microphone.
+    pub camera: HashMap<PeerId, MediaStream>,
+    /// Screen share video.
+    pub screen: HashMap<PeerId, MediaStream>,
+}
 
 /// A change to [`RemoteStreams`].
 pub enum StreamChange {
-    /// A peer's stream arrived or changed.
-    Set(PeerId, MediaStream),
+    /// A peer's camera stream arrived or changed.
+    Camera(PeerId, MediaStream),
+    /// A peer's screen stream arrived or changed.
+    Screen(PeerId, MediaStream),
     /// A peer left.
     Remove(PeerId),
     /// The meeting ended.
@@ -58,17 +65,24 @@ impl Reducible for RemoteStreams {
     type Action = StreamChange;
 
     fn reduce(self: Rc<Self>, change: StreamChange) -> Rc<Self> {
-        let mut map = self.0.clone();
+        let (mut camera, mut screen) = (self.camera.clone(), self.screen.clone());
         match change {
-            StreamChange::Set(id, stream) => {
-                map.insert(id, stream);
+            StreamChange::Camera(id, stream) => {
+                camera.insert(id, stream);
+            }
+            StreamChange::Screen(id, stream) => {
+                screen.insert(id, stream);
             }
             StreamChange::Remove(id) => {
-                map.remove(&id);
+                camera.remove(&id);
+                screen.remove(&id);
             }
-            StreamChange::Clear => map.clear(),
+            StreamChange::Clear => {
+                camera.clear();
+                screen.clear();
+            }
         }
-        Rc::new(RemoteStreams(map))
+        Rc::new(RemoteStreams { camera, screen })
     }
 }
 
@@ -347,7 +361,10 @@ impl Meeting {
         match event {
             PeerEvent::Signal(signal) => self.send(&ClientMsg::Signal { to: peer, signal }),
             PeerEvent::RemoteStream(stream) => {
-                self.streams.dispatch(StreamChange::Set(peer, stream))
+                self.streams.dispatch(StreamChange::Camera(peer, stream))
+            }
+            PeerEvent::RemoteScreen(stream) => {
+                self.streams.dispatch(StreamChange::Screen(peer, stream))
             }
             PeerEvent::Status(status) => self.state.dispatch(Action::Connection(peer, status)),
             PeerEvent::Error(_) => {} // logged by the link
@@ -357,7 +374,7 @@ impl Meeting {
     fn on_command(&mut self, command: Command) {
         match command {
             Command::Tracks(tracks) => {
-                for kind in [TrackKind::Audio, TrackKind::Video] {
+                for kind in TrackKind::ALL {
                     if tracks.get(kind) != self.local.get(kind) {
                         for link in self.links.values() {
                             link.replace_track(kind, tracks.get(kind).cloned());

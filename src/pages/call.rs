@@ -2,9 +2,9 @@
 
 use crate::components::{
     Controls, DeviceSettings, ErrorBanner, InviteLink, LangSwitch, LocalTile, ParticipantList,
-    PeerTile,
+    PeerTile, ScreenTile,
 };
-use crate::hooks::{use_meeting, Command, JoinRequest, LocalMediaHandle};
+use crate::hooks::{use_meeting, use_screen_share, Command, JoinRequest, LocalMediaHandle};
 use crate::i18n::{use_strings, Strings};
 use crate::rtc::LocalTracks;
 use crate::state::{Action, Notice, Panel, Phase, RoomFailure};
@@ -49,14 +49,16 @@ pub fn call(props: &CallProps) -> Html {
         name: props.name.to_string(),
         password: None,
     };
+    let share = use_screen_share();
     let tracks = LocalTracks {
         audio: local.audio.clone(),
         video: local.video.clone(),
+        screen: share.track.clone(),
     };
     let media_state = MediaState {
         mic: local.mic_on && local.audio.is_some(),
         camera: local.camera_on && local.video.is_some(),
-        screen: false,
+        screen: share.track.is_some(),
     };
     let meeting = use_meeting(join, tracks, media_state);
     let state = &*meeting.state;
@@ -126,6 +128,24 @@ pub fn call(props: &CallProps) -> Html {
         Callback::from(move |()| dispatch.dispatch(Action::TogglePanel(panel)))
     };
     let count = state.peers.len() + 1;
+    let mut screens: Vec<Html> = Vec::new();
+    if media_state.screen {
+        screens.push(html! {
+            <ScreenTile key="local-screen" name={props.name.clone()} stream={share.preview.clone()} />
+        });
+    }
+    for peer in state.peers.iter().filter(|p| p.info.media.screen) {
+        let id = peer.info.id.to_string();
+        screens.push(html! {
+            <ScreenTile key={format!("screen-{id}")} name={peer.info.name.clone()}
+                peer_id={id.clone()} stream={meeting.streams.screen.get(&peer.info.id).cloned()} />
+        });
+    }
+    let sharing = !screens.is_empty();
+    let screen_error = share
+        .error
+        .as_ref()
+        .map(|_| html! { <ErrorBanner message={s.err_screen} /> });
     html! {
         <main class="call" data-testid="app" data-phase={if state.phase == Phase::InCall { "in-call" } else { "connecting" }}>
             <header class="top">
@@ -133,13 +153,17 @@ pub fn call(props: &CallProps) -> Html {
                 <LangSwitch />
             </header>
             { for notice }
-            <div class="stage">
-                <section class={classes!("grid", format!("n{}", count.min(9)))} aria-label={s.video_grid}>
+            { for screen_error }
+            <div class={classes!("stage", sharing.then_some("with-screen"))}>
+                if sharing {
+                    <section class="screens">{ for screens }</section>
+                }
+                <section class={classes!("grid", format!("n{}", count.min(9)), sharing.then_some("strip"))} aria-label={s.video_grid}>
                     <LocalTile stream={local.preview.clone()} name={props.name.clone()}
                         mic_on={media_state.mic} camera_on={media_state.camera} />
                     { for state.peers.iter().map(|peer| html! {
                         <PeerTile key={peer.info.id.to_string()} peer={peer.clone()}
-                            stream={meeting.streams.0.get(&peer.info.id).cloned()}
+                            stream={meeting.streams.camera.get(&peer.info.id).cloned()}
                             sink_id={local.speaker_id.clone()} />
                     }) }
                 </section>
@@ -164,6 +188,8 @@ pub fn call(props: &CallProps) -> Html {
                 </div>
             }
             <Controls mic_on={media_state.mic} camera_on={media_state.camera}
+                screen_on={media_state.screen} can_share={share.supported}
+                on_toggle_screen={share.toggle.clone()}
                 participants_open={state.panel == Some(Panel::Participants)}
                 settings_open={state.panel == Some(Panel::Settings)} {count}
                 on_toggle_mic={props.media.toggle_mic.clone()}

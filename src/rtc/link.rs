@@ -23,20 +23,26 @@ use web_sys::{
     RtcRtpTransceiverInit, RtcSdpType, RtcSessionDescriptionInit, RtcTrackEvent,
 };
 
-/// The two kinds of camera media, each carried by one transceiver per link.
+/// What a link sends and receives, each on a transceiver of its own, created once so that
+/// starting a screen share or switching a camera never needs a new offer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TrackKind {
     /// Microphone.
     Audio,
     /// Camera.
     Video,
+    /// Shared screen (a second video).
+    Screen,
 }
 
 impl TrackKind {
-    fn as_str(self) -> &'static str {
+    /// Every kind, in transceiver (and so SDP m-line) order.
+    pub const ALL: [TrackKind; 3] = [TrackKind::Audio, TrackKind::Video, TrackKind::Screen];
+
+    fn media(self) -> &'static str {
         match self {
             TrackKind::Audio => "audio",
-            TrackKind::Video => "video",
+            TrackKind::Video | TrackKind::Screen => "video",
         }
     }
 
@@ -44,14 +50,7 @@ impl TrackKind {
         match self {
             TrackKind::Audio => 0,
             TrackKind::Video => 1,
-        }
-    }
-
-    fn from_str(kind: &str) -> Option<Self> {
-        match kind {
-            "audio" => Some(TrackKind::Audio),
-            "video" => Some(TrackKind::Video),
-            _ => None,
+            TrackKind::Screen => 2,
         }
     }
 }
@@ -63,6 +62,8 @@ pub struct LocalTracks {
     pub audio: Option<MediaStreamTrack>,
     /// Camera track.
     pub video: Option<MediaStreamTrack>,
+    /// Screen-share track.
+    pub screen: Option<MediaStreamTrack>,
 }
 
 impl LocalTracks {
@@ -71,6 +72,7 @@ impl LocalTracks {
         match kind {
             TrackKind::Audio => self.audio.as_ref(),
             TrackKind::Video => self.video.as_ref(),
+            TrackKind::Screen => self.screen.as_ref(),
         }
     }
 
@@ -78,6 +80,7 @@ impl LocalTracks {
         match kind {
             TrackKind::Audio => self.audio = track,
             TrackKind::Video => self.video = track,
+            TrackKind::Screen => self.screen = track,
         }
     }
 }
@@ -87,13 +90,20 @@ impl LocalTracks {
 pub enum PeerEvent {
     /// A payload to send to the remote peer through the relay.
     Signal(Signal),
-    /// The remote media, as a new stream object whenever a track is added.
+    /// The remote camera and microphone, as a new stream object whenever a track is added.
     RemoteStream(MediaStream),
+    /// The remote screen-share video (shown only while the peer says it shares).
+    RemoteScreen(MediaStream),
     /// The connection state changed.
     Status(ConnectionStatus),
     /// Something failed (already logged); the link goes on.
     Error(RtcError),
 }
+
+/// Highest camera bitrate toward one peer, in bits per second.
+const CAMERA_MAX_BITRATE_BPS: u32 = 800_000;
+/// Highest screen-share bitrate toward one peer: text on a screen needs more than a face.
+const SCREEN_MAX_BITRATE_BPS: u32 = 2_500_000;
 
 /// A JavaScript event handler kept alive as long as the link.
 type EventHandler = Closure<dyn FnMut(Event)>;
@@ -101,7 +111,7 @@ type EventHandler = Closure<dyn FnMut(Event)>;
 enum Job {
     Negotiate,
     Remote(Signal),
-    Track(MediaStreamTrack),
+    Track(MediaStreamTrack, RtcRtpTransceiver),
     Close,
 }
 
@@ -115,8 +125,9 @@ struct Inner {
     pc: RtcPeerConnection,
     polite: bool,
     local: RefCell<LocalTracks>,
-    /// The audio and video transceivers, once created (initiator) or claimed (answerer).
-    transceivers: RefCell<[Option<RtcRtpTransceiver>; 2]>,
+    /// The audio, camera and screen transceivers, once created (initiator) or claimed
+    /// (answerer), indexed by [`TrackKind::index`].
+    transceivers: RefCell<[Option<RtcRtpTransceiver>; 3]>,
     remote_tracks: RefCell<Vec<MediaStreamTrack>>,
     /// Set while an offer we ignored (impolite side of a glare) is outstanding, so the
     /// candidates that belong to it fail quietly.
@@ -147,7 +158,7 @@ impl PeerLink {
             pc,
             polite,
             local: RefCell::new(local),
-            transceivers: RefCell::new([None, None]),
+            transceivers: RefCell::new([None, None, None]),
             remote_tracks: RefCell::new(Vec::new()),
             ignore_offer: Cell::new(false),
             on_event,
@@ -200,8 +211,8 @@ async fn run_jobs(inner: Rc<Inner>, mut rx: UnboundedReceiver<Job>) {
             Job::Close => break,
             Job::Negotiate => inner.negotiate().await,
             Job::Remote(signal) => inner.on_remote(signal).await,
-            Job::Track(track) => {
-                inner.on_track(track);
+            Job::Track(track, transceiver) => {
+                inner.on_track(track, &transceiver);
                 Ok(())
             }
         };
@@ -243,7 +254,7 @@ impl Inner {
         let tracks = jobs.clone();
         let on_track = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
             let event: RtcTrackEvent = event.unchecked_into();
-            let _ = tracks.unbounded_send(Job::Track(event.track()));
+            let _ = tracks.unbounded_send(Job::Track(event.track(), event.transceiver()));
         });
         self.pc.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
         handlers.push(on_track);
@@ -263,12 +274,12 @@ impl Inner {
     fn create_transceivers(&self) {
         let local = self.local.borrow();
         let mut slots = self.transceivers.borrow_mut();
-        for kind in [TrackKind::Audio, TrackKind::Video] {
+        for kind in TrackKind::ALL {
             let init = RtcRtpTransceiverInit::new();
             init.set_direction(RtcRtpTransceiverDirection::Sendrecv);
             let transceiver = self
                 .pc
-                .add_transceiver_with_str_and_init(kind.as_str(), &init);
+                .add_transceiver_with_str_and_init(kind.media(), &init);
             if let Some(track) = local.get(kind) {
                 // Before the first negotiation this completes at once; nothing to wait for.
                 let _ = transceiver.sender().replace_track(Some(track));
@@ -277,8 +288,9 @@ impl Inner {
         }
     }
 
-    /// On the answering side: take the first audio and video transceiver the remote offer
-    /// created, send our tracks on them, and make them two-way.
+    /// On the answering side: take the transceivers the remote offer created, in m-line
+    /// order (audio, camera video, screen video), send our tracks on them, and make them
+    /// two-way.
     async fn claim_transceivers(&self) -> Result<(), RtcError> {
         let all = self.pc.get_transceivers();
         for value in all.iter() {
@@ -291,12 +303,19 @@ impl Inner {
             {
                 continue;
             }
-            let Some(kind) = TrackKind::from_str(&transceiver.receiver().track().kind()) else {
+            let media = transceiver.receiver().track().kind();
+            let kind = {
+                let claimed = self.transceivers.borrow();
+                if claimed.iter().flatten().any(|t| t == &transceiver) {
+                    continue;
+                }
+                TrackKind::ALL
+                    .into_iter()
+                    .find(|k| k.media() == media && claimed[k.index()].is_none())
+            };
+            let Some(kind) = kind else {
                 continue;
             };
-            if self.transceivers.borrow()[kind.index()].is_some() {
-                continue;
-            }
             transceiver.set_direction(RtcRtpTransceiverDirection::Sendrecv);
             let track = self.local.borrow().get(kind).cloned();
             JsFuture::from(transceiver.sender().replace_track(track.as_ref()))
@@ -316,6 +335,26 @@ impl Inner {
                 if let Some(transceiver) = slot.take() {
                     transceiver.stop();
                 }
+            }
+        }
+    }
+
+    /// Caps the camera and screen encoders once a negotiation has set them up (before that a
+    /// sender has no encodings to change). Failures are logged: the default bitrate is a safe
+    /// fallback.
+    async fn apply_bitrate_caps(&self) {
+        let caps = [
+            (TrackKind::Video, CAMERA_MAX_BITRATE_BPS),
+            (TrackKind::Screen, SCREEN_MAX_BITRATE_BPS),
+        ];
+        for (kind, bps) in caps {
+            let Some(transceiver) = self.transceivers.borrow()[kind.index()].clone() else {
+                continue;
+            };
+            if let Err(err) = set_max_bitrate(&transceiver, bps).await {
+                web_sys::console::warn_1(&JsValue::from_str(&format!(
+                    "bitrate cap on {kind:?}: {err}"
+                )));
             }
         }
     }
@@ -362,11 +401,13 @@ impl Inner {
                 let sdp = get_string(&answer, "sdp").unwrap_or_default();
                 self.set_local(RtcSdpType::Answer, &sdp).await?;
                 self.send_local_description();
+                self.apply_bitrate_caps().await;
             }
             Signal::Answer { sdp } => {
                 // An answer to an offer we no longer have (rolled back) is stale.
                 if self.signaling_state() == "have-local-offer" {
                     self.set_remote(RtcSdpType::Answer, &sdp).await?;
+                    self.apply_bitrate_caps().await;
                 }
             }
             Signal::Candidate {
@@ -403,7 +444,17 @@ impl Inner {
         Ok(())
     }
 
-    fn on_track(&self, track: MediaStreamTrack) {
+    fn on_track(&self, track: MediaStreamTrack, transceiver: &RtcRtpTransceiver) {
+        let is_screen = self.transceivers.borrow()[TrackKind::Screen.index()]
+            .as_ref()
+            .is_some_and(|t| t == transceiver);
+        if is_screen {
+            let list: js_sys::Array = std::iter::once(JsValue::from(&track)).collect();
+            if let Ok(stream) = MediaStream::new_with_tracks(&list) {
+                (self.on_event)(PeerEvent::RemoteScreen(stream));
+            }
+            return;
+        }
         let mut tracks = self.remote_tracks.borrow_mut();
         if tracks.iter().any(|t| t.id() == track.id()) {
             return;
@@ -460,4 +511,33 @@ impl Inner {
             track.stop();
         }
     }
+}
+
+/// Sets `maxBitrate` on every encoding of the transceiver's sender.
+async fn set_max_bitrate(transceiver: &RtcRtpTransceiver, bps: u32) -> Result<(), JsError> {
+    let sender = transceiver.sender();
+    let call = |name: &str, args: &js_sys::Array| -> Result<JsValue, JsError> {
+        let method: js_sys::Function = js_sys::Reflect::get(&sender, &JsValue::from_str(name))?
+            .dyn_into()
+            .map_err(|_| JsError::new("TypeError", format!("RTCRtpSender.{name} is missing")))?;
+        Ok(method.apply(&sender, args)?)
+    };
+    let params = call("getParameters", &js_sys::Array::new())?;
+    let encodings = js_sys::Reflect::get(&params, &JsValue::from_str("encodings"))?;
+    let Some(encodings) = encodings.dyn_ref::<js_sys::Array>() else {
+        return Ok(());
+    };
+    if encodings.length() == 0 {
+        return Ok(());
+    }
+    for encoding in encodings.iter() {
+        js_sys::Reflect::set(
+            &encoding,
+            &JsValue::from_str("maxBitrate"),
+            &JsValue::from(bps),
+        )?;
+    }
+    let promise: js_sys::Promise = call("setParameters", &js_sys::Array::of1(&params))?.into();
+    JsFuture::from(promise).await?;
+    Ok(())
 }
