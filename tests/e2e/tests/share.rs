@@ -1,0 +1,84 @@
+//! Sharing in real browsers: a screen share reaches everyone (also late joiners) and stops
+//! everywhere. Chromium's fake UI answers `getDisplayMedia` with a fake 1280x720 screen;
+//! headless Firefox cannot capture a screen, so shares start from Chromium.
+
+use meshmeet_e2e::{run_test, Browser, Context, Result, DEFAULT_WAIT};
+use std::time::Duration;
+
+/// Time allowed for media to connect and decode on a loaded two-core machine.
+const MEDIA_WAIT: Duration = Duration::from_secs(90);
+
+async fn join(browser: &Browser, room: &str, name: &str) -> Result {
+    browser.goto(&format!("/r/{room}?video=low")).await?;
+    let input = browser
+        .wait_for("[data-testid=name-input]", DEFAULT_WAIT)
+        .await?;
+    input.clear().await.context("clearing the name input")?;
+    input.send_keys(name).await.context("typing the name")?;
+    browser
+        .click("[data-testid=join-button]:not([disabled])")
+        .await?;
+    browser
+        .wait_for("[data-testid=local-tile]", DEFAULT_WAIT)
+        .await?;
+    Ok(())
+}
+
+fn screen_of(name: &str) -> String {
+    format!("[data-testid=screen-tile][data-peer-name=\"{name}\"]")
+}
+
+#[tokio::test]
+async fn a_screen_share_reaches_everyone_and_stops_everywhere() {
+    run_test(
+        "a_screen_share_reaches_everyone_and_stops_everywhere",
+        async |t| {
+            let presenter = t.chromium().await?;
+            let viewer = t.chromium().await?;
+            join(&presenter, "share", "Presenter").await?;
+            join(&viewer, "share", "Viewer").await?;
+            viewer
+                .wait_until_peer_tile_decodes("Presenter", MEDIA_WAIT)
+                .await?;
+
+            // A real click: getDisplayMedia needs a user gesture.
+            presenter.click("[data-testid=screen-toggle]").await?;
+            presenter
+                .wait_for(
+                    "[data-testid=screen-toggle][aria-pressed=true]",
+                    DEFAULT_WAIT,
+                )
+                .await?;
+            let sample = viewer
+                .wait_until_video_decodes(&format!("{} video", screen_of("Presenter")), MEDIA_WAIT)
+                .await?;
+            assert!(
+                sample.size.0 >= 640,
+                "the screen arrived at {:?}",
+                sample.size
+            );
+
+            // Someone who joins during the share sees it too.
+            let late = t.chromium().await?;
+            join(&late, "share", "Late").await?;
+            late.wait_until_video_decodes(&format!("{} video", screen_of("Presenter")), MEDIA_WAIT)
+                .await?;
+            // The camera tile is still there beside the screen.
+            late.wait_until_peer_tile_decodes("Presenter", MEDIA_WAIT)
+                .await?;
+            viewer.screenshot(t.artifact("viewer-sharing.png")).await?;
+
+            presenter.click("[data-testid=screen-toggle]").await?;
+            for browser in [&viewer, &late] {
+                browser
+                    .wait_for_gone(&screen_of("Presenter"), DEFAULT_WAIT)
+                    .await?;
+            }
+            presenter
+                .wait_for_gone("[data-testid=screen-tile]", DEFAULT_WAIT)
+                .await?;
+            Ok(())
+        },
+    )
+    .await;
+}
