@@ -11,7 +11,10 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+mod peer;
 mod validate;
+
+pub use peer::{decode_chunk, encode_chunk, PeerMsg, FILE_CHUNK_BYTES};
 
 pub use validate::{validate_display_name, validate_room_name, NameError};
 

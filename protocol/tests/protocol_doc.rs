@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use meshmeet_protocol::{ClientMsg, ErrorCode, LeaveReason, ServerMsg, Signal};
+use meshmeet_protocol::{ClientMsg, ErrorCode, LeaveReason, PeerMsg, ServerMsg, Signal};
 use serde_json::Value;
 
 /// A fenced block of the document.
@@ -69,24 +69,31 @@ where
 struct Examples {
     client: Vec<ClientMsg>,
     server: Vec<ServerMsg>,
+    peer: Vec<PeerMsg>,
 }
 
 fn examples() -> Examples {
     let mut client = Vec::new();
     let mut server = Vec::new();
+    let mut peer = Vec::new();
     for block in fenced_blocks(&document()) {
         match block.info.as_str() {
             "json client" => client.push(parse_canonical::<ClientMsg>(&block)),
             "json server" => server.push(parse_canonical::<ServerMsg>(&block)),
+            "json peer" => peer.push(parse_canonical::<PeerMsg>(&block)),
             other => assert!(
                 !other.starts_with("json"),
-                "PROTOCOL.md line {}: a JSON block must be marked exactly `json client` or \
-                 `json server`, not `{other}`",
+                "PROTOCOL.md line {}: a JSON block must be marked exactly `json client`, \
+                 `json server` or `json peer`, not `{other}`",
                 block.line
             ),
         }
     }
-    Examples { client, server }
+    Examples {
+        client,
+        server,
+        peer,
+    }
 }
 
 #[test]
@@ -109,6 +116,14 @@ fn every_server_message_kind_has_an_example() {
     let shown: BTreeSet<&str> = examples().server.iter().map(ServerMsg::kind).collect();
     for kind in ServerMsg::KINDS {
         assert!(shown.contains(kind), "no `json server` example of `{kind}`");
+    }
+}
+
+#[test]
+fn every_peer_message_kind_has_an_example() {
+    let shown: BTreeSet<&str> = examples().peer.iter().map(PeerMsg::kind).collect();
+    for kind in PeerMsg::KINDS {
+        assert!(shown.contains(kind), "no `json peer` example of `{kind}`");
     }
 }
 
