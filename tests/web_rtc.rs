@@ -5,7 +5,9 @@
 mod support;
 
 use meshmeet::media::stop_stream;
-use meshmeet::rtc::{ConnectionStatus, LinkConfig, LocalTracks, PeerEvent, PeerLink, TrackKind};
+use meshmeet::rtc::{
+    Channel, ChannelData, ConnectionStatus, LinkConfig, LocalTracks, PeerEvent, PeerLink, TrackKind,
+};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -23,6 +25,9 @@ struct Seen {
     stream: Option<MediaStream>,
     screen: Option<MediaStream>,
     offers_sent: u32,
+    open_channels: Vec<Channel>,
+    texts: Vec<String>,
+    binary_bytes: u32,
 }
 
 struct Pair {
@@ -55,6 +60,11 @@ fn handler(other: Rc<RefCell<Option<PeerLink>>>, seen: Rc<RefCell<Seen>>) -> Rc<
         PeerEvent::Status(status) => seen.borrow_mut().status = Some(status),
         PeerEvent::RemoteStream(stream) => seen.borrow_mut().stream = Some(stream),
         PeerEvent::RemoteScreen(stream) => seen.borrow_mut().screen = Some(stream),
+        PeerEvent::ChannelOpen(channel) => seen.borrow_mut().open_channels.push(channel),
+        PeerEvent::Data(_, ChannelData::Text(text)) => seen.borrow_mut().texts.push(text),
+        PeerEvent::Data(_, ChannelData::Binary(bytes)) => {
+            seen.borrow_mut().binary_bytes += bytes.length()
+        }
         PeerEvent::Error(_) => {}
     })
 }
@@ -245,4 +255,54 @@ async fn a_screen_share_started_mid_call_flows_without_a_new_offer() {
     for s in [local_a, local_b, screen_source] {
         stop_stream(&s);
     }
+}
+
+#[wasm_bindgen_test]
+async fn data_channels_open_on_both_sides_and_carry_text_and_bytes() {
+    let (local_a, local_b) = (support::fake_stream().await, support::fake_stream().await);
+    let pair = pair(tracks(&local_a), tracks(&local_b), false, true);
+    for (seen, who) in [(&pair.seen_a, "a"), (&pair.seen_b, "b")] {
+        support::wait_until(
+            &format!("{who}'s chat and files channels to open"),
+            CONNECT_TIMEOUT_MS,
+            || {
+                let open = &seen.borrow().open_channels;
+                (open.contains(&Channel::Chat) && open.contains(&Channel::Files)).then_some(())
+            },
+        )
+        .await;
+    }
+    let chat = pair
+        .a
+        .borrow()
+        .as_ref()
+        .and_then(|l| l.data(Channel::Chat))
+        .expect("chat channel");
+    chat.send_text("hello b").expect("send text");
+    let files = pair
+        .a
+        .borrow()
+        .as_ref()
+        .and_then(|l| l.data(Channel::Files))
+        .expect("files channel");
+    // 2 MiB in 16 KiB messages, pausing whenever the buffer passes the high mark.
+    let chunk = vec![7u8; 16 * 1024];
+    for _ in 0..128 {
+        files.send_bytes(&chunk).expect("send bytes");
+        if files.buffered() > meshmeet::rtc::BUFFER_HIGH_BYTES {
+            assert!(files.drained().await, "the channel closed while draining");
+        }
+    }
+    support::wait_until(
+        "b to receive the text and every byte",
+        CONNECT_TIMEOUT_MS,
+        || {
+            let seen = pair.seen_b.borrow();
+            (seen.texts == ["hello b"] && seen.binary_bytes == 128 * 16 * 1024).then_some(())
+        },
+    )
+    .await;
+    drop(pair);
+    stop_stream(&local_a);
+    stop_stream(&local_b);
 }

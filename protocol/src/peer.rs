@@ -39,8 +39,11 @@ pub enum PeerMsg {
     },
     /// Either side stops the transfer; both discard what they have.
     FileCancel {
-        /// The transfer.
+        /// The transfer, numbered by its sender.
         transfer: u32,
+        /// Whether the receiver cancels (else the sender): both sides number their own
+        /// sends, so the number alone could name a transfer in either direction.
+        by_receiver: bool,
     },
 }
 

@@ -1,11 +1,11 @@
 //! The only bridge between Yew and the browser layers (`media`, `rtc`, `signaling`).
 
+mod meeting;
 mod use_audio_level;
 mod use_local_media;
-mod use_meeting;
 mod use_screen_share;
 
+pub use meeting::{use_meeting, Command, JoinRequest, MeetingHandle, RemoteStreams};
 pub use use_audio_level::{use_audio_level, SPEAKING_LEVEL};
 pub use use_local_media::{use_local_media, DeviceChoice, LocalMedia, LocalMediaHandle};
-pub use use_meeting::{use_meeting, Command, JoinRequest, MeetingHandle, RemoteStreams};
 pub use use_screen_share::{use_screen_share, ScreenShareHandle};

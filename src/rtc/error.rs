@@ -14,6 +14,9 @@ pub enum RtcError {
     /// Adding a remote ICE candidate failed.
     #[error("bad ICE candidate: {0}")]
     Candidate(JsError),
+    /// Sending on a data channel failed (closed, or its buffer is full).
+    #[error("data channel: {0}")]
+    Channel(JsError),
     /// Swapping a sent track failed.
     #[error("cannot replace the track: {0}")]
     ReplaceTrack(JsError),

@@ -6,7 +6,9 @@
 //! perfect-negotiation bookkeeping simple: no `makingOffer` flag is needed because an
 //! incoming offer can only be looked at between two of our own steps.
 
+use super::channel::{ChannelEvent, OwnedChannel};
 use super::negotiation::{offer_decision, OfferDecision};
+use super::{Channel, ChannelData, DataSender};
 use super::{ConnectionStatus, LinkConfig, RtcError};
 use crate::js::{get_string, JsError};
 use futures_channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
@@ -96,6 +98,10 @@ pub enum PeerEvent {
     RemoteScreen(MediaStream),
     /// The connection state changed.
     Status(ConnectionStatus),
+    /// A data channel opened: messages can be sent on it now.
+    ChannelOpen(Channel),
+    /// A message arrived on a data channel.
+    Data(Channel, ChannelData),
     /// Something failed (already logged); the link goes on.
     Error(RtcError),
 }
@@ -134,6 +140,8 @@ struct Inner {
     ignore_offer: Cell<bool>,
     on_event: Rc<dyn Fn(PeerEvent)>,
     handlers: RefCell<Vec<EventHandler>>,
+    /// Chat and file channels, indexed by `Channel::index`.
+    channels: RefCell<[Option<OwnedChannel>; 2]>,
 }
 
 impl PeerLink {
@@ -163,10 +171,12 @@ impl PeerLink {
             ignore_offer: Cell::new(false),
             on_event,
             handlers: RefCell::new(Vec::new()),
+            channels: RefCell::new([None, None]),
         });
         inner.install_handlers(&jobs);
         if initiator {
             inner.create_transceivers();
+            inner.open_channels();
         }
         spawn_local(run_jobs(inner.clone(), rx));
         Ok(PeerLink { inner, jobs })
@@ -190,6 +200,13 @@ impl PeerLink {
                 }
             });
         }
+    }
+
+    /// A sender for a data channel (open or still opening).
+    pub fn data(&self, channel: Channel) -> Option<DataSender> {
+        self.inner.channels.borrow()[channel.index()]
+            .as_ref()
+            .map(OwnedChannel::sender)
     }
 
     /// The underlying connection, for statistics.
@@ -285,6 +302,24 @@ impl Inner {
                 let _ = transceiver.sender().replace_track(Some(track));
             }
             slots[kind.index()] = Some(transceiver);
+        }
+    }
+
+    /// Creates the chat and file channels (the initiator before its first offer, so the
+    /// offer carries the data section; the answerer once that offer is applied, so creating
+    /// them does not ask for a negotiation of its own).
+    fn open_channels(&self) {
+        let mut channels = self.channels.borrow_mut();
+        for which in Channel::ALL {
+            if channels[which.index()].is_some() {
+                continue;
+            }
+            let on_event = self.on_event.clone();
+            let forward: Rc<dyn Fn(ChannelEvent)> = Rc::new(move |event| match event {
+                ChannelEvent::Open(channel) => on_event(PeerEvent::ChannelOpen(channel)),
+                ChannelEvent::Data(channel, data) => on_event(PeerEvent::Data(channel, data)),
+            });
+            channels[which.index()] = Some(OwnedChannel::open(&self.pc, which, forward));
         }
     }
 
@@ -395,6 +430,7 @@ impl Inner {
                 self.ignore_offer.set(false);
                 self.set_remote(RtcSdpType::Offer, &sdp).await?;
                 self.claim_transceivers().await?;
+                self.open_channels();
                 let answer = JsFuture::from(self.pc.create_answer())
                     .await
                     .map_err(|e| RtcError::Negotiation(e.into()))?;
@@ -502,6 +538,9 @@ impl Inner {
     }
 
     fn close(&self) {
+        for channel in self.channels.borrow_mut().iter_mut() {
+            channel.take();
+        }
         self.pc.set_onnegotiationneeded(None);
         self.pc.set_onicecandidate(None);
         self.pc.set_ontrack(None);

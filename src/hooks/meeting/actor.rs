@@ -1,0 +1,424 @@
+//! The task that runs a meeting: it owns the relay connection and the peer links, and turns
+//! every event into browser calls and reducer actions, one at a time.
+
+use super::files::FileTransfers;
+use super::{Command, Input, JoinRequest, RemoteStreams, StreamChange};
+use crate::rtc::{
+    is_polite, Channel, ChannelData, ConnectionStatus, LinkConfig, LocalTracks, PeerEvent,
+    PeerLink, TrackKind,
+};
+use crate::signaling::{relay_url, Signaling, SignalingEvent};
+use crate::state::{
+    Action, ChatAction, ChatEntry, ChatState, Notice, RoomFailure, RoomState, Transfers,
+    DEFAULT_MAX_FILE_BYTES,
+};
+use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender};
+use futures_util::StreamExt;
+use meshmeet_protocol::{ClientMsg, MediaState, PeerId, PeerMsg, ServerMsg, PROTOCOL_VERSION};
+use std::collections::HashMap;
+use std::rc::Rc;
+use wasm_bindgen::JsValue;
+use yew::UseReducerDispatcher;
+
+/// Longest chat message, in characters (the relay's default limit).
+const MAX_CHAT_CHARS: usize = 2000;
+
+/// Where the meeting's state goes for rendering.
+pub(crate) struct Outputs {
+    pub(crate) state: UseReducerDispatcher<RoomState>,
+    pub(crate) streams: UseReducerDispatcher<RemoteStreams>,
+    pub(crate) chat: UseReducerDispatcher<ChatState>,
+    pub(crate) transfers: UseReducerDispatcher<Transfers>,
+}
+
+pub(crate) struct Meeting {
+    join: JoinRequest,
+    signaling: Option<Signaling>,
+    self_id: Option<PeerId>,
+    config: LinkConfig,
+    links: HashMap<PeerId, PeerLink>,
+    /// Display names of the others, for chat and transfers.
+    names: HashMap<PeerId, String>,
+    local: LocalTracks,
+    media: MediaState,
+    chat_seq: u64,
+    files: FileTransfers,
+    inputs: UnboundedSender<Input>,
+    out: Outputs,
+    left: bool,
+}
+
+fn warn(text: &str) {
+    web_sys::console::warn_1(&JsValue::from_str(text));
+}
+
+fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+impl Meeting {
+    pub(crate) fn new(
+        join: JoinRequest,
+        local: LocalTracks,
+        media: MediaState,
+        inputs: UnboundedSender<Input>,
+        out: Outputs,
+    ) -> Self {
+        Meeting {
+            join,
+            signaling: None,
+            self_id: None,
+            config: LinkConfig::default(),
+            links: HashMap::new(),
+            names: HashMap::new(),
+            local,
+            media,
+            chat_seq: 0,
+            files: FileTransfers::new(DEFAULT_MAX_FILE_BYTES, out.transfers.clone()),
+            inputs,
+            out,
+            left: false,
+        }
+    }
+
+    pub(crate) async fn run(mut self, mut rx: UnboundedReceiver<Input>) {
+        self.connect();
+        while let Some(input) = rx.next().await {
+            match input {
+                Input::Relay(event) => self.on_relay(event),
+                Input::Peer(id, event) => self.on_peer(id, event),
+                Input::Command(command) => self.on_command(command),
+                Input::Tick => self.send(&ClientMsg::Ping { nonce: 0 }),
+                Input::Shutdown => break,
+            }
+        }
+        self.leave();
+        // Dropping `rx` ends the ticker: its next send fails.
+    }
+
+    fn connect(&mut self) {
+        let tx = self.inputs.clone();
+        let on_event = Rc::new(move |event| {
+            let _ = tx.unbounded_send(Input::Relay(event));
+        });
+        let connected = relay_url()
+            .map_err(|e| e.to_string())
+            .and_then(|url| Signaling::connect(&url, on_event).map_err(|e| e.to_string()));
+        match connected {
+            Ok(signaling) => self.signaling = Some(signaling),
+            Err(err) => {
+                warn(&format!("relay: {err}"));
+                self.out
+                    .state
+                    .dispatch(Action::Failed(RoomFailure::Unreachable));
+            }
+        }
+    }
+
+    fn send(&self, msg: &ClientMsg) {
+        if let Some(signaling) = &self.signaling {
+            if let Err(err) = signaling.send(msg) {
+                warn(&format!("relay send ({}): {err}", msg.kind()));
+            }
+        }
+    }
+
+    fn on_relay(&mut self, event: SignalingEvent) {
+        match event {
+            SignalingEvent::Opened => self.send(&ClientMsg::Join {
+                version: PROTOCOL_VERSION,
+                room: self.join.room.clone(),
+                name: self.join.name.clone(),
+                password: self.join.password.clone(),
+                media: self.media,
+            }),
+            SignalingEvent::Message(msg) => self.on_message(msg),
+            SignalingEvent::Malformed(text) => {
+                warn(&format!("relay sent an unknown frame: {text}"))
+            }
+            SignalingEvent::Closed { opened, .. } => {
+                self.signaling = None;
+                if self.left {
+                    return;
+                }
+                if self.self_id.is_some() {
+                    // Peer connections do not need the relay once established: keep them.
+                    self.out.state.dispatch(Action::Notice(Notice::RelayLost));
+                } else {
+                    let failure = if opened {
+                        RoomFailure::Lost
+                    } else {
+                        RoomFailure::Unreachable
+                    };
+                    self.out.state.dispatch(Action::Failed(failure));
+                }
+            }
+        }
+    }
+
+    fn on_message(&mut self, msg: ServerMsg) {
+        match msg {
+            ServerMsg::Welcome {
+                peer_id,
+                roster,
+                ice_servers,
+                ice_transport_policy,
+                ..
+            } => {
+                self.config = LinkConfig {
+                    ice_servers,
+                    policy: ice_transport_policy,
+                };
+                self.self_id = Some(peer_id.clone());
+                // We are the newcomer: we offer to everyone already here, all at once.
+                for peer in &roster {
+                    self.names.insert(peer.id.clone(), peer.name.clone());
+                    self.open_link(peer.id.clone(), true);
+                }
+                self.out.state.dispatch(Action::Welcomed {
+                    self_id: peer_id,
+                    roster,
+                });
+            }
+            ServerMsg::PeerJoined { peer } => {
+                self.names.insert(peer.id.clone(), peer.name.clone());
+                self.open_link(peer.id.clone(), false);
+                self.out.state.dispatch(Action::PeerJoined(peer));
+            }
+            ServerMsg::PeerLeft { peer_id, .. } => {
+                self.links.remove(&peer_id);
+                self.files.peer_gone(&peer_id);
+                self.out
+                    .streams
+                    .dispatch(StreamChange::Remove(peer_id.clone()));
+                self.out.state.dispatch(Action::PeerLeft(peer_id));
+            }
+            ServerMsg::PeerUpdated { peer } => {
+                self.names.insert(peer.id.clone(), peer.name.clone());
+                self.out.state.dispatch(Action::PeerUpdated(peer));
+            }
+            ServerMsg::Signal { from, signal } => match self.links.get(&from) {
+                Some(link) => link.handle_signal(signal),
+                None => warn(&format!("signal from unknown peer {from}")),
+            },
+            ServerMsg::Chat {
+                from,
+                id,
+                text,
+                sent_at_ms,
+            } => {
+                // A client that gave no id cannot be deduplicated; its send time orders it.
+                let seq = id.and_then(|id| id.parse().ok()).unwrap_or(sent_at_ms);
+                self.add_chat(from, seq, text);
+            }
+            ServerMsg::Pong { .. } => {}
+            ServerMsg::Error { code, message } => {
+                warn(&format!("relay refused: {code:?}: {message}"));
+                if code.is_fatal() || self.self_id.is_none() {
+                    self.signaling = None;
+                    self.out
+                        .state
+                        .dispatch(Action::Failed(RoomFailure::from_error(code, &message)));
+                } else {
+                    self.out
+                        .state
+                        .dispatch(Action::Notice(Notice::Refused(message)));
+                }
+            }
+            ServerMsg::ShuttingDown { .. } => {
+                self.out.state.dispatch(Action::Notice(Notice::RelayLost));
+            }
+        }
+    }
+
+    fn open_link(&mut self, peer: PeerId, initiator: bool) {
+        let Some(self_id) = &self.self_id else {
+            return;
+        };
+        let polite = is_polite(self_id, &peer);
+        let tx = self.inputs.clone();
+        let id = peer.clone();
+        let on_event = Rc::new(move |event| {
+            let _ = tx.unbounded_send(Input::Peer(id.clone(), event));
+        });
+        match PeerLink::new(
+            &self.config,
+            polite,
+            initiator,
+            self.local.clone(),
+            on_event,
+        ) {
+            Ok(link) => {
+                self.links.insert(peer, link);
+            }
+            Err(err) => {
+                warn(&format!("peer {peer}: {err}"));
+                self.out
+                    .state
+                    .dispatch(Action::Connection(peer, ConnectionStatus::Failed));
+            }
+        }
+    }
+
+    fn on_peer(&mut self, peer: PeerId, event: PeerEvent) {
+        if !self.links.contains_key(&peer) {
+            return; // a late event from a link already closed
+        }
+        match event {
+            PeerEvent::Signal(signal) => self.send(&ClientMsg::Signal { to: peer, signal }),
+            PeerEvent::RemoteStream(stream) => self
+                .out
+                .streams
+                .dispatch(StreamChange::Camera(peer, stream)),
+            PeerEvent::RemoteScreen(stream) => self
+                .out
+                .streams
+                .dispatch(StreamChange::Screen(peer, stream)),
+            PeerEvent::Status(status) => self.out.state.dispatch(Action::Connection(peer, status)),
+            PeerEvent::ChannelOpen(_) | PeerEvent::Error(_) => {} // errors: logged by the link
+            PeerEvent::Data(channel, data) => self.on_data(peer, channel, data),
+        }
+    }
+
+    fn on_data(&mut self, peer: PeerId, channel: Channel, data: ChannelData) {
+        let reply = self.links.get(&peer).and_then(|l| l.data(Channel::Files));
+        match (channel, data) {
+            (Channel::Chat, ChannelData::Text(text)) => match serde_json::from_str(&text) {
+                Ok(PeerMsg::Chat { seq, text }) => self.add_chat(peer, seq, text),
+                _ => warn(&format!("chat channel: unexpected message from {peer}")),
+            },
+            (Channel::Files, ChannelData::Text(text)) => match serde_json::from_str(&text) {
+                Ok(msg) => {
+                    let name = self.names.get(&peer).cloned().unwrap_or_default();
+                    self.files.on_message(&peer, &name, msg, reply);
+                }
+                Err(err) => warn(&format!("files channel: bad message from {peer}: {err}")),
+            },
+            (Channel::Files, ChannelData::Binary(frame)) => {
+                self.files.on_chunk(&peer, &frame, reply)
+            }
+            (Channel::Chat, ChannelData::Binary(_)) => {
+                warn(&format!("chat channel: binary frame from {peer}"))
+            }
+        }
+    }
+
+    fn add_chat(&mut self, from: PeerId, seq: u64, text: String) {
+        let mine = self.self_id.as_ref() == Some(&from);
+        let name = if mine {
+            self.join.name.clone()
+        } else {
+            self.names.get(&from).cloned().unwrap_or_default()
+        };
+        self.out.chat.dispatch(ChatAction::Add(ChatEntry {
+            from,
+            name,
+            seq,
+            text,
+            at_ms: now_ms(),
+            mine,
+        }));
+    }
+
+    /// Sends over each peer's chat channel; if any is not open yet, also once through the
+    /// relay (receivers drop the second copy by sender and number).
+    fn send_chat(&mut self, text: String) {
+        let text = text.trim().to_owned();
+        let Some(self_id) = self.self_id.clone() else {
+            return;
+        };
+        if text.is_empty() || text.chars().count() > MAX_CHAT_CHARS {
+            return;
+        }
+        self.chat_seq += 1;
+        let seq = self.chat_seq;
+        let json = serde_json::to_string(&PeerMsg::Chat {
+            seq,
+            text: text.clone(),
+        })
+        .unwrap_or_default();
+        let mut via_relay = false;
+        for link in self.links.values() {
+            match link.data(Channel::Chat) {
+                Some(channel) if channel.is_open() => {
+                    if channel.send_text(&json).is_err() {
+                        via_relay = true;
+                    }
+                }
+                _ => via_relay = true,
+            }
+        }
+        if via_relay {
+            self.send(&ClientMsg::Chat {
+                id: Some(seq.to_string()),
+                text: text.clone(),
+            });
+        }
+        self.add_chat(self_id, seq, text);
+    }
+
+    fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Tracks(tracks) => {
+                for kind in TrackKind::ALL {
+                    if tracks.get(kind) != self.local.get(kind) {
+                        for link in self.links.values() {
+                            link.replace_track(kind, tracks.get(kind).cloned());
+                        }
+                    }
+                }
+                self.local = tracks;
+            }
+            Command::Media(media) => {
+                if media != self.media {
+                    self.media = media;
+                    if self.self_id.is_some() {
+                        self.send(&ClientMsg::SetMedia { media });
+                    }
+                }
+                self.out.state.dispatch(Action::LocalMedia(media));
+            }
+            Command::Chat(text) => self.send_chat(text),
+            Command::SendFile(file, to) => {
+                let targets = self
+                    .links
+                    .iter()
+                    .filter(|(id, _)| to.as_ref().is_none_or(|to| to == *id))
+                    .map(|(id, link)| {
+                        let name = self.names.get(id).cloned().unwrap_or_default();
+                        (id.clone(), name, link.data(Channel::Files))
+                    })
+                    .collect();
+                self.files.send(&file, targets);
+            }
+            Command::CancelTransfer(key) => {
+                let channel = self
+                    .links
+                    .get(&key.peer)
+                    .and_then(|l| l.data(Channel::Files));
+                self.files.cancel(&key, channel);
+            }
+            Command::Leave => {
+                self.leave();
+                self.out.state.dispatch(Action::Left);
+            }
+        }
+    }
+
+    fn leave(&mut self) {
+        if self.left {
+            return;
+        }
+        self.left = true;
+        if self.self_id.is_some() {
+            self.send(&ClientMsg::Leave);
+        }
+        let peers: Vec<PeerId> = self.links.keys().cloned().collect();
+        for peer in &peers {
+            self.files.peer_gone(peer);
+        }
+        self.links.clear();
+        self.signaling = None;
+        self.out.streams.dispatch(StreamChange::Clear);
+    }
+}
