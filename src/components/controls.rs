@@ -14,6 +14,10 @@ pub struct ControlsProps {
     pub screen_on: bool,
     /// Show the screen-share button (the browser can share).
     pub can_share: bool,
+    /// Chat panel open.
+    pub chat_open: bool,
+    /// Chat messages not yet seen.
+    pub unread: u32,
     /// Participant list open.
     pub participants_open: bool,
     /// Device settings open.
@@ -26,6 +30,8 @@ pub struct ControlsProps {
     pub on_toggle_camera: Callback<()>,
     /// Start/stop sharing the screen.
     pub on_toggle_screen: Callback<()>,
+    /// Open/close the chat.
+    pub on_toggle_chat: Callback<()>,
     /// Open/close the participant list.
     pub on_toggle_participants: Callback<()>,
     /// Open/close the device settings.
@@ -34,7 +40,7 @@ pub struct ControlsProps {
     pub on_leave: Callback<()>,
 }
 
-/// Buttons for microphone, camera, screen, participants, settings and leaving.
+/// Buttons for microphone, camera, screen, chat, participants, settings and leaving.
 #[function_component(Controls)]
 pub fn controls(props: &ControlsProps) -> Html {
     let s = use_strings();
@@ -52,6 +58,11 @@ pub fn controls(props: &ControlsProps) -> Html {
         s.stop_sharing
     } else {
         s.share_screen
+    };
+    let chat_label = if props.unread > 0 {
+        format!("{} ({} {})", s.chat, props.unread, s.unread)
+    } else {
+        s.chat.to_string()
     };
     html! {
         <nav class="controls" aria-label={s.meeting_controls}>
@@ -72,6 +83,15 @@ pub fn controls(props: &ControlsProps) -> Html {
                     { "🖥" }
                 </button>
             }
+            <button data-testid="chat-toggle" class="round badge-holder"
+                aria-label={chat_label.clone()} title={chat_label}
+                aria-expanded={props.chat_open.to_string()}
+                onclick={click(&props.on_toggle_chat)}>
+                { "💬" }
+                if props.unread > 0 {
+                    <span class="badge" data-testid="chat-unread" aria-hidden="true">{ props.unread }</span>
+                }
+            </button>
             <button data-testid="participants-toggle" class="round"
                 aria-label={s.participants} title={s.participants}
                 aria-expanded={props.participants_open.to_string()}

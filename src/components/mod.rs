@@ -1,5 +1,6 @@
 //! Presentational components: props in, callbacks out.
 
+mod chat_panel;
 mod controls;
 mod device_picker;
 mod device_settings;
@@ -13,6 +14,7 @@ mod peer_tile;
 mod screen_tile;
 mod video_view;
 
+pub use chat_panel::{ChatPanel, ChatPanelProps};
 pub use controls::{Controls, ControlsProps};
 pub use device_picker::DevicePicker;
 pub use device_settings::{DeviceSettings, DeviceSettingsProps};

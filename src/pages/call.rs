@@ -1,13 +1,13 @@
 //! The call: the grid of tiles, the controls, and what to do when it ends or fails.
 
 use crate::components::{
-    Controls, DeviceSettings, ErrorBanner, InviteLink, LangSwitch, LocalTile, ParticipantList,
-    PeerTile, ScreenTile,
+    ChatPanel, Controls, DeviceSettings, ErrorBanner, InviteLink, LangSwitch, LocalTile,
+    ParticipantList, PeerTile, ScreenTile,
 };
 use crate::hooks::{use_meeting, use_screen_share, Command, JoinRequest, LocalMediaHandle};
 use crate::i18n::{use_strings, Strings};
 use crate::rtc::LocalTracks;
-use crate::state::{Action, Notice, Panel, Phase, RoomFailure};
+use crate::state::{Action, ChatAction, Notice, Panel, Phase, RoomFailure};
 use meshmeet_protocol::{MediaState, RoomName};
 use yew::prelude::*;
 
@@ -62,6 +62,13 @@ pub fn call(props: &CallProps) -> Html {
     };
     let meeting = use_meeting(join, tracks, media_state);
     let state = &*meeting.state;
+
+    // The chat counts unread messages while its panel is closed.
+    {
+        let chat = meeting.chat.dispatcher();
+        let open = state.panel == Some(Panel::Chat);
+        use_effect_with(open, move |open| chat.dispatch(ChatAction::SetOpen(*open)));
+    }
 
     // Once the call is over, the camera light goes off.
     {
@@ -173,6 +180,16 @@ pub fn call(props: &CallProps) -> Html {
                         <InviteLink url={props.invite_url.clone()} />
                     </div>
                 }
+                if state.panel == Some(Panel::Chat) {
+                    <div class="side">
+                        <ChatPanel entries={meeting.chat.entries.clone()}
+                            peers={state.peers.iter().map(|p| (p.info.id.clone(), p.info.name.clone())).collect::<Vec<_>>()}
+                            transfers={meeting.transfers.list.clone()}
+                            on_send={let c = meeting.command.clone(); Callback::from(move |text| c.emit(Command::Chat(text)))}
+                            on_send_file={let c = meeting.command.clone(); Callback::from(move |(file, to)| c.emit(Command::SendFile(file, to)))}
+                            on_cancel={let c = meeting.command.clone(); Callback::from(move |key| c.emit(Command::CancelTransfer(key)))} />
+                    </div>
+                }
                 if state.panel == Some(Panel::Settings) {
                     <div class="side" aria-label={s.settings}>
                         <DeviceSettings media={props.media.clone()} />
@@ -190,6 +207,8 @@ pub fn call(props: &CallProps) -> Html {
             <Controls mic_on={media_state.mic} camera_on={media_state.camera}
                 screen_on={media_state.screen} can_share={share.supported}
                 on_toggle_screen={share.toggle.clone()}
+                chat_open={state.panel == Some(Panel::Chat)} unread={meeting.chat.unread}
+                on_toggle_chat={toggle(Panel::Chat)}
                 participants_open={state.panel == Some(Panel::Participants)}
                 settings_open={state.panel == Some(Panel::Settings)} {count}
                 on_toggle_mic={props.media.toggle_mic.clone()}

@@ -92,6 +92,8 @@ pub struct RoomState {
 /// The side panels of the call; one is open at a time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Panel {
+    /// Chat and files.
+    Chat,
     /// Everyone in the meeting, and the invite link.
     Participants,
     /// Camera, microphone and speaker pickers.

@@ -1,0 +1,281 @@
+//! Chat and file transfer in real browsers, peer to peer over data channels.
+
+use meshmeet_e2e::{run_test, Browser, Context, Error, Result, DEFAULT_WAIT};
+use serde_json::{json, Value as Json};
+use std::io::Write;
+use std::time::Duration;
+
+/// Time allowed for media and data channels to connect on a loaded two-core machine.
+const CONNECT_WAIT: Duration = Duration::from_secs(90);
+
+async fn join(browser: &Browser, room: &str, name: &str) -> Result {
+    browser.goto(&format!("/r/{room}?video=low")).await?;
+    let input = browser
+        .wait_for("[data-testid=name-input]", DEFAULT_WAIT)
+        .await?;
+    input.clear().await.context("clearing the name input")?;
+    input.send_keys(name).await.context("typing the name")?;
+    browser
+        .click("[data-testid=join-button]:not([disabled])")
+        .await?;
+    browser
+        .wait_for("[data-testid=local-tile]", DEFAULT_WAIT)
+        .await?;
+    Ok(())
+}
+
+async fn open_chat(browser: &Browser) -> Result {
+    browser.click("[data-testid=chat-toggle]").await?;
+    browser
+        .wait_for("[data-testid=chat-input]", DEFAULT_WAIT)
+        .await?;
+    Ok(())
+}
+
+async fn say(browser: &Browser, text: &str) -> Result {
+    let input = browser
+        .wait_for("[data-testid=chat-input]", DEFAULT_WAIT)
+        .await?;
+    input
+        .send_keys(text)
+        .await
+        .context("typing a chat message")?;
+    browser
+        .click("[data-testid=chat-send]:not([disabled])")
+        .await?;
+    // The box empties once the message is handed to the meeting.
+    browser
+        .wait_until_js(
+            "document.querySelector('[data-testid=chat-input]').value === ''",
+            DEFAULT_WAIT,
+        )
+        .await
+}
+
+/// `[from, text]` of every chat message shown, in order.
+async fn messages(browser: &Browser) -> Result<Vec<(String, String)>> {
+    let value = browser
+        .eval(
+            "return [...document.querySelectorAll('[data-testid=chat-message]')]
+                .map(m => [m.dataset.from, m.querySelector('.text').textContent]);",
+        )
+        .await?;
+    Ok(serde_json::from_value(value)?)
+}
+
+#[tokio::test]
+async fn chat_between_chromium_and_firefox_arrives_in_order_once_and_as_text() {
+    run_test("chat_between_chromium_and_firefox_arrives_in_order_once_and_as_text", async |t| {
+        let ana = t.chromium().await?;
+        let fox = t.firefox().await?;
+        join(&ana, "chat", "Ana").await?;
+        join(&fox, "chat", "Fox").await?;
+        ana.wait_until_peer_tile_decodes("Fox", CONNECT_WAIT).await?;
+        fox.wait_until_peer_tile_decodes("Ana", CONNECT_WAIT).await?;
+        open_chat(&ana).await?;
+        open_chat(&fox).await?;
+
+        let from_ana = ["one", "two <b>bold</b>", "three https://example.org/x.", "four", "five"];
+        let from_fox = ["alpha", "beta <img src=x onerror=alert(1)>", "gamma"];
+        for text in from_ana {
+            say(&ana, text).await?;
+        }
+        for text in from_fox {
+            say(&fox, text).await?;
+        }
+        let mut expected: Vec<(String, String)> = from_ana
+            .iter()
+            .map(|m| ("Ana".to_owned(), (*m).to_owned()))
+            .collect();
+        expected.extend(from_fox.iter().map(|m| ("Fox".to_owned(), (*m).to_owned())));
+        for browser in [&ana, &fox] {
+            browser
+                .wait_until("all eight messages", DEFAULT_WAIT, async || {
+                    Ok(messages(browser).await?.len() >= expected.len())
+                })
+                .await?;
+            // Give a duplicate the chance to show up before counting.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            assert_eq!(messages(browser).await?, expected, "{}", browser.label());
+            assert_eq!(
+                browser.count("[data-testid=chat-message] b, [data-testid=chat-message] img").await?,
+                0,
+                "markup in a message was rendered"
+            );
+            let href = browser
+                .eval("return document.querySelector('[data-testid=chat-message] a')?.href ?? null;")
+                .await?;
+            assert_eq!(href, json!("https://example.org/x"));
+        }
+        fox.screenshot(t.artifact("fox-chat.png")).await?;
+        Ok(())
+    })
+    .await;
+}
+
+/// A file of `size` pseudo-random bytes and its SHA-256 (hex).
+fn make_file(
+    dir: &std::path::Path,
+    name: &str,
+    size: usize,
+) -> Result<(std::path::PathBuf, String)> {
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut data = Vec::with_capacity(size);
+    while data.len() < size {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        data.extend_from_slice(&state.to_le_bytes());
+    }
+    data.truncate(size);
+    let path = dir.join(name);
+    std::fs::File::create(&path)?.write_all(&data)?;
+    let digest = sha256_hex(&data);
+    Ok((path, digest))
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Records every `data-progress` value a transfer row shows, from now on.
+const WATCH_PROGRESS: &str = r#"
+    window.__progress = new Set();
+    new MutationObserver(() => document.querySelectorAll('[data-testid=file-transfer]')
+        .forEach(t => window.__progress.add(Number(t.dataset.progress))))
+        .observe(document.body, { subtree: true, childList: true, attributes: true });
+    return true;
+"#;
+
+/// SHA-256 (hex) of the file behind the first download link, computed in the page.
+const DOWNLOADED_SHA256: &str = r#"
+    const a = document.querySelector('[data-testid=file-download]');
+    const bytes = await (await fetch(a.href)).arrayBuffer();
+    const digest = await crypto.subtle.digest('SHA-256', bytes);
+    return { name: a.getAttribute('download'), size: bytes.byteLength,
+             sha256: [...new Uint8Array(digest)].map(b => b.toString(16).padStart(2, '0')).join('') };
+"#;
+
+#[tokio::test]
+async fn a_file_sent_to_everyone_arrives_byte_identical_with_progress() {
+    run_test("a_file_sent_to_everyone_arrives_byte_identical_with_progress", async |t| {
+        let sender = t.chromium().await?;
+        let chrome = t.chromium().await?;
+        let fox = t.firefox().await?;
+        for (browser, name) in [(&sender, "Sender"), (&chrome, "Chrome"), (&fox, "Fox")] {
+            join(browser, "files", name).await?;
+        }
+        for (browser, others) in [(&sender, ["Chrome", "Fox"]), (&chrome, ["Sender", "Fox"]), (&fox, ["Sender", "Chrome"])] {
+            for other in others {
+                browser.wait_for(&format!("[data-testid=peer-tile][data-peer-name={other}][data-connection=connected]"), CONNECT_WAIT).await?;
+            }
+        }
+        for browser in [&sender, &chrome, &fox] {
+            open_chat(browser).await?;
+            browser.eval(WATCH_PROGRESS).await?;
+        }
+        let dir = std::env::temp_dir().join(format!("meshmeet-e2e-files-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let size = 6 * 1024 * 1024 + 123;
+        let (path, digest) = make_file(&dir, "report.bin", size)?;
+        let input = sender.wait_for("[data-testid=file-input]", DEFAULT_WAIT).await?;
+        input
+            .send_keys(&path.to_string_lossy())
+            .await
+            .context("choosing the file")?;
+
+        for browser in [&chrome, &fox] {
+            browser
+                .wait_for("[data-testid=file-transfer][data-state=done] [data-testid=file-download]", Duration::from_secs(120))
+                .await?;
+            let got = browser.eval(DOWNLOADED_SHA256).await?;
+            assert_eq!(got["name"], json!("report.bin"), "{}", browser.label());
+            assert_eq!(got["size"], json!(size), "{}", browser.label());
+            assert_eq!(got["sha256"], json!(digest), "{}: the file changed on the way", browser.label());
+            let seen: Vec<u64> = serde_json::from_value(browser.eval("return [...window.__progress];").await?)?;
+            assert!(
+                seen.iter().any(|p| *p > 0 && *p < 100),
+                "{} showed no progress between 0 and 100: {seen:?}",
+                browser.label()
+            );
+        }
+        sender
+            .wait_until_js(
+                "[...document.querySelectorAll('[data-testid=file-transfer]')].length === 2 && \
+                 [...document.querySelectorAll('[data-testid=file-transfer]')].every(t => t.dataset.state === 'done')",
+                DEFAULT_WAIT,
+            )
+            .await?;
+        chrome.screenshot(t.artifact("received.png")).await?;
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn cancelling_a_transfer_midway_leaves_both_sides_clean() {
+    run_test("cancelling_a_transfer_midway_leaves_both_sides_clean", async |t| {
+        let sender = t.chromium().await?;
+        let receiver = t.chromium().await?;
+        join(&sender, "cancel", "Sender").await?;
+        join(&receiver, "cancel", "Receiver").await?;
+        sender
+            .wait_for("[data-testid=peer-tile][data-peer-name=Receiver][data-connection=connected]", CONNECT_WAIT)
+            .await?;
+        open_chat(&sender).await?;
+        open_chat(&receiver).await?;
+        let dir = std::env::temp_dir().join(format!("meshmeet-e2e-cancel-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let (big, _) = make_file(&dir, "big.bin", 256 * 1024 * 1024)?;
+        sender
+            .wait_for("[data-testid=file-input]", DEFAULT_WAIT)
+            .await?
+            .send_keys(&big.to_string_lossy())
+            .await
+            .context("choosing the file")?;
+        // Cancel on the receiving side once some bytes arrived.
+        receiver
+            .wait_until_js(
+                "Number(document.querySelector('[data-testid=file-transfer]')?.dataset.progress ?? 0) >= 1",
+                Duration::from_secs(60),
+            )
+            .await?;
+        receiver.click("[data-testid=file-transfer] [data-testid=file-cancel]").await?;
+        for browser in [&receiver, &sender] {
+            browser
+                .wait_for("[data-testid=file-transfer][data-state=cancelled]", DEFAULT_WAIT)
+                .await?;
+            assert_eq!(browser.count("[data-testid=file-download]").await?, 0);
+        }
+        let stopped_at: Json = sender
+            .eval("return document.querySelector('[data-testid=file-transfer]').dataset.progress;")
+            .await?;
+        let stopped_at: u32 = stopped_at
+            .as_str()
+            .and_then(|p| p.parse().ok())
+            .ok_or_else(|| Error::new(format!("no progress on the sender: {stopped_at}")))?;
+        assert!(stopped_at < 100, "the sender finished anyway");
+
+        // Both sides are clean: a new, small file goes through.
+        let (small, digest) = make_file(&dir, "small.bin", 100_000)?;
+        sender
+            .wait_for("[data-testid=file-input]", DEFAULT_WAIT)
+            .await?
+            .send_keys(&small.to_string_lossy())
+            .await
+            .context("choosing the second file")?;
+        receiver
+            .wait_for("[data-testid=file-transfer][data-state=done] [data-testid=file-download]", Duration::from_secs(60))
+            .await?;
+        let got = receiver.eval(DOWNLOADED_SHA256).await?;
+        assert_eq!(got["sha256"], json!(digest));
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(())
+    })
+    .await;
+}
