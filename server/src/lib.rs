@@ -93,6 +93,9 @@ pub async fn serve_with_registry<R: RoomRegistry>(
 ) -> Result<(), ServeError> {
     let state = Arc::new(AppState::new(config, registry)?);
     let address = listener.local_addr().map_err(ServeError::Listener)?;
+    if let Err(err) = set_nodelay(&listener) {
+        warn!(%err, "could not set TCP_NODELAY: small messages may wait for the peer's ACK");
+    }
     if !state.static_files.has_client() {
         warn!(
             dist = %state.static_files.root().display(),
@@ -141,4 +144,28 @@ pub async fn serve_with_registry<R: RoomRegistry>(
     }
     info!("relay stopped");
     Ok(())
+}
+
+/// Sets `TCP_NODELAY` on the listening socket; accepted sockets inherit it (Linux, BSDs).
+/// Without it, a signalling message written while the previous one is unacknowledged waits
+/// for the client's delayed ACK (40 ms on Linux): the load generator saw a p99 of 44 ms at
+/// 4,000 messages per second instead of 1.6 ms. warp's acceptor is sealed, so the option
+/// cannot be set per accepted socket.
+fn set_nodelay(listener: &TcpListener) -> std::io::Result<()> {
+    socket2::SockRef::from(listener).set_tcp_nodelay(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn accepted_sockets_inherit_nodelay_from_the_listener() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        set_nodelay(&listener).expect("setsockopt");
+        let address = listener.local_addr().expect("address");
+        let _client = tokio::net::TcpStream::connect(address).await.expect("connect");
+        let (accepted, _) = listener.accept().await.expect("accept");
+        assert!(accepted.nodelay().expect("getsockopt"));
+    }
 }
