@@ -1,19 +1,114 @@
 //! `cargo xtask bench`: every benchmark, each bounded in time, printed as a table and written
 //! as JSON to `target/bench/bench.json` for tracking across commits.
+//!
+//! - call setup: click join → first decoded remote frame, in headless Chromium (~1 min);
+//! - relay: the relay against the floor server (bare warp WebSocket forwarding) at 100, 1,000
+//!   and 5,000 clients, three runs each: throughput, latency, memory per idle connection
+//!   (~2.5 min, `bench_relay.rs`);
+//! - load: issue #8's acceptance run, 2,000 clients for 60 s with churn on the relay's
+//!   default limits (~1.5 min).
+//!
+//! `--relay` or `--load` runs only that part (no browsers needed); the other parts' entries
+//! in bench.json are kept.
 
+use crate::bench_relay;
 use crate::cmd::{self, heading};
 use crate::{build, tools, Result};
 use serde_json::Value as Json;
 use std::process::Stdio;
+use std::time::Instant;
 
 /// Measured runs per participant count (the median of these is reported).
 const CALL_SETUP_RUNS: &str = "3";
 /// Participant counts of the call-setup benchmark.
 const CALL_SETUP_COUNTS: [&str; 2] = ["2", "4"];
 
-/// Builds what the benchmarks need, runs them, prints a table and writes the JSON.
-pub fn run() -> Result {
-    let (dist, relay) = build::all()?;
+/// Which parts to run.
+struct Parts {
+    call_setup: bool,
+    relay: bool,
+    load: bool,
+}
+
+fn parts(args: &[String]) -> Result<Parts> {
+    if args.is_empty() {
+        return Ok(Parts {
+            call_setup: true,
+            relay: true,
+            load: true,
+        });
+    }
+    let mut parts = Parts {
+        call_setup: false,
+        relay: false,
+        load: false,
+    };
+    for arg in args {
+        match arg.as_str() {
+            "--relay" => parts.relay = true,
+            "--load" => parts.load = true,
+            "--call-setup" => parts.call_setup = true,
+            other => {
+                return Err(format!(
+                    "unknown bench flag {other}: use --call-setup, --relay or --load (none: all)"
+                ))
+            }
+        }
+    }
+    Ok(parts)
+}
+
+/// Builds what the benchmarks need, runs them, prints tables and writes the JSON.
+pub fn run(args: &[String]) -> Result {
+    let parts = parts(args)?;
+    let started = Instant::now();
+    let dir = build::target_dir().join("bench");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let path = dir.join("bench.json");
+    // A partial run keeps the other parts' last results.
+    let mut report: Json = std::fs::read(&path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .filter(Json::is_object)
+        .unwrap_or_else(|| serde_json::json!({}));
+
+    let relay = if parts.call_setup {
+        let (dist, relay) = build::all()?;
+        let took = Instant::now();
+        report["call_setup"] = call_setup(&dist, &relay)?;
+        println!("(call setup: {:.0} s)", took.elapsed().as_secs_f64());
+        relay
+    } else {
+        build::relay()?
+    };
+    if parts.relay || parts.load {
+        let driver = bench_relay::build()?;
+        let logs = dir.join("logs");
+        if parts.relay {
+            let took = Instant::now();
+            report["relay"] = bench_relay::compare(&driver, &relay, &logs)?;
+            println!("(relay vs floor: {:.0} s)", took.elapsed().as_secs_f64());
+        }
+        if parts.load {
+            let took = Instant::now();
+            report["load"] = bench_relay::load(&driver, &relay, &logs)?;
+            println!("(load run: {:.0} s)", took.elapsed().as_secs_f64());
+        }
+    }
+
+    std::fs::write(&path, format!("{report:#}\n"))
+        .map_err(|e| format!("writing {}: {e}", path.display()))?;
+    println!("\nJSON written to {}", path.display());
+    println!("bench took {:.0} s", started.elapsed().as_secs_f64());
+    if parts.load && report["load"]["ok"] != true {
+        return Err(
+            "the load run lost, duplicated, misrouted or reordered messages (above)".into(),
+        );
+    }
+    Ok(())
+}
+
+fn call_setup(dist: &std::path::Path, relay: &std::path::Path) -> Result<Json> {
     let browsers = tools::ensure_browsers()?;
     heading("benchmark: call setup (click join → first decoded remote frame)");
     let output = cmd::cargo()
@@ -28,8 +123,8 @@ pub fn run() -> Result {
             CALL_SETUP_RUNS,
         ])
         .args(CALL_SETUP_COUNTS)
-        .env("MESHMEET_SERVER_BIN", &relay)
-        .env("MESHMEET_DIST", &dist)
+        .env("MESHMEET_SERVER_BIN", relay)
+        .env("MESHMEET_DIST", dist)
         .env("CHROMEDRIVER", &browsers.chromedriver)
         .env("GECKODRIVER", &browsers.geckodriver)
         .stderr(Stdio::inherit())
@@ -41,15 +136,7 @@ pub fn run() -> Result {
     let call_setup: Json = serde_json::from_slice(&output.stdout)
         .map_err(|e| format!("the call-setup benchmark printed no JSON report: {e}"))?;
     print_call_setup_table(&call_setup);
-
-    let dir = build::target_dir().join("bench");
-    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    let path = dir.join("bench.json");
-    let report = serde_json::json!({ "call_setup": call_setup });
-    std::fs::write(&path, format!("{report:#}\n"))
-        .map_err(|e| format!("writing {}: {e}", path.display()))?;
-    println!("\nJSON written to {}", path.display());
-    Ok(())
+    Ok(call_setup)
 }
 
 /// Prints the call-setup report as a table.
@@ -62,16 +149,12 @@ fn print_call_setup_table(report: &Json) {
         "{:>12}  {:>26}  {:>26}",
         "", "median (min-max)", "median (min-max)"
     );
-    let stat = |s: &Json| {
-        let n = |k: &str| s[k].as_f64().map_or("?".to_owned(), |v| format!("{v:.0}"));
-        format!("{} ({}-{})", n("median"), n("min"), n("max"))
-    };
     for row in report["results"].as_array().into_iter().flatten() {
         println!(
             "{:>12}  {:>26}  {:>26}",
             row["participants"],
-            stat(&row["join_to_first_remote_frame_ms"]),
-            stat(&row["join_to_all_remote_frames_ms"])
+            bench_relay::spread(&row["join_to_first_remote_frame_ms"], 0),
+            bench_relay::spread(&row["join_to_all_remote_frames_ms"], 0)
         );
     }
     println!("({})", report["browser"].as_str().unwrap_or_default());

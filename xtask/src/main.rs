@@ -1,6 +1,7 @@
 //! Project tasks run as `cargo xtask <task>`: `serve`, `test`, `size` and `bench`.
 
 mod bench;
+mod bench_relay;
 mod build;
 mod cmd;
 mod serve;
@@ -22,8 +23,11 @@ tasks:
   test                     everything CI runs: fmt, clippy, native tests, wasm tests in
                            headless Chromium and Firefox, then the end-to-end suite
   size                     release build of the client, then raw and gzipped sizes
-  bench                    benchmarks (call setup in headless Chromium), printed as a
-                           table and written to target/bench/bench.json
+  bench [--call-setup] [--relay] [--load]
+                           benchmarks, printed as tables and written to
+                           target/bench/bench.json: call setup in headless Chromium,
+                           the relay against a bare WebSocket floor at 100/1,000/5,000
+                           clients, and a 2,000-client 60 s load run (no flag: all)
 
 Missing tools (wasm target, trunk, wasm-bindgen-cli, binaryen, browsers and drivers)
 are installed on first use.";
@@ -38,7 +42,7 @@ fn main() -> ExitCode {
         "serve" => serve::run(strip_separator(rest)),
         "test" if rest.is_empty() => return test::run(),
         "size" if rest.is_empty() => size::run(),
-        "bench" if rest.is_empty() => bench::run(),
+        "bench" => bench::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -2,6 +2,7 @@
 //! test step still runs all its test binaries: `--no-fail-fast`), and a closing
 //! `N passed, N failed` line summed over the libtest summaries of every test step.
 
+use crate::bench_relay;
 use crate::cmd::{self, heading};
 use crate::{build, tools, Result};
 use std::process::{Command, ExitCode};
@@ -200,7 +201,13 @@ fn steps(report: &mut Report) -> Result {
             .env("MESHMEET_DIST", &dist)
             .env("CHROMEDRIVER", &browsers.chromedriver)
             .env("GECKODRIVER", &browsers.geckodriver),
-    )
+    )?;
+    // Last: a few seconds of the relay benchmark (loadgen against the relay binary and the
+    // floor server), so the benchmark code cannot rot between `cargo xtask bench` runs.
+    report.timed("benchmark smoke", |_| {
+        heading("benchmark smoke: loadgen against the relay and the floor server");
+        bench_relay::smoke(&relay)
+    })
 }
 
 /// `(passed, failed)` from a libtest or wasm-bindgen-test-runner summary line:
