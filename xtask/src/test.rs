@@ -136,6 +136,7 @@ fn steps(report: &mut Report) -> Result {
             "warnings",
         ]),
     )?;
+    report.timed("install: redis-server", |_| tools::ensure_redis())?;
     report.tests(
         "native tests",
         cmd::cargo().args([

@@ -254,6 +254,17 @@ fn apt_install(packages: &[&str]) -> Result {
     )
 }
 
+/// `redis-server`, which the Redis registry tests start on free ports of their own.
+pub fn ensure_redis() -> Result {
+    if find("redis-server").is_some() {
+        return Ok(());
+    }
+    if !is_root() {
+        return Err("the Redis registry tests need redis-server: install it with `sudo apt-get install redis-server`, then run this again".into());
+    }
+    apt_install(&["redis-server"])
+}
+
 /// The leading number of the first version-looking word (`Chromium 156.0.1 built…` → 156).
 fn major_version(text: &str) -> Option<u32> {
     text.split_whitespace()
