@@ -46,6 +46,13 @@ pub const DEFAULT_KEEPALIVE_TIMEOUT_MS: u64 = 10_000;
 pub const DEFAULT_RECONNECT_AFTER_MS: u64 = 1_000;
 /// Longest wait for sockets to close on shutdown.
 pub const DEFAULT_SHUTDOWN_GRACE_MS: u64 = 5_000;
+/// Prefix of every Redis key and stream the relays share.
+pub const DEFAULT_REDIS_KEY_PREFIX: &str = "meshmeet";
+/// How long a relay's registration in Redis lives without a heartbeat. Its peers are
+/// removed (`peer_left`, `timed_out`) at most 1.25 times this after it stops.
+pub const DEFAULT_REDIS_INSTANCE_TTL_MS: u64 = 10_000;
+/// Shortest accepted `--redis-instance-ttl`: heartbeats go out every quarter of it.
+pub const MIN_REDIS_INSTANCE_TTL_MS: u64 = 1_000;
 
 /// Everything the relay can be told. Built by clap from flags and environment variables in
 /// `main`, or directly (starting from [`Config::default`]) in tests.
@@ -144,6 +151,24 @@ pub struct Config {
     /// Longest wait on shutdown for sockets to close before the relay exits anyway.
     #[arg(long, env = "MESHMEET_SHUTDOWN_GRACE", default_value = "5s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
+
+    /// Share rooms with every relay using this Redis (`redis://[:password@]host:port[/db]`),
+    /// so several relays can run behind one load balancer. Without it, rooms live in this
+    /// process only.
+    #[arg(long, env = "MESHMEET_REDIS_URL", value_parser = parse_redis_url)]
+    pub redis_url: Option<String>,
+
+    /// Prefix of the relay's Redis keys; relays share rooms only with relays using the same
+    /// prefix (and Redis).
+    #[arg(long, env = "MESHMEET_REDIS_KEY_PREFIX", default_value = DEFAULT_REDIS_KEY_PREFIX,
+          value_parser = parse_key_prefix)]
+    pub redis_key_prefix: String,
+
+    /// How long this relay's registration in Redis outlives its last heartbeat (sent every
+    /// quarter of this). When a relay dies, the others remove its peers, with `peer_left`
+    /// reason `timed_out`, at most 1.25 times this after its last heartbeat.
+    #[arg(long, env = "MESHMEET_REDIS_INSTANCE_TTL", default_value = "10s", value_parser = parse_duration)]
+    pub redis_instance_ttl: Duration,
 }
 
 impl Default for Config {
@@ -167,6 +192,9 @@ impl Default for Config {
             keepalive_timeout: Duration::from_millis(DEFAULT_KEEPALIVE_TIMEOUT_MS),
             reconnect_after: Duration::from_millis(DEFAULT_RECONNECT_AFTER_MS),
             shutdown_grace: Duration::from_millis(DEFAULT_SHUTDOWN_GRACE_MS),
+            redis_url: None,
+            redis_key_prefix: DEFAULT_REDIS_KEY_PREFIX.to_owned(),
+            redis_instance_ttl: Duration::from_millis(DEFAULT_REDIS_INSTANCE_TTL_MS),
         }
     }
 }
@@ -196,6 +224,16 @@ impl Config {
                 "--max-rooms and --max-connections must be at least 1".into(),
             ));
         }
+        if self.redis_instance_ttl < Duration::from_millis(MIN_REDIS_INSTANCE_TTL_MS) {
+            return Err(ConfigError::Invalid(format!(
+                "--redis-instance-ttl ({:?}) must be at least {MIN_REDIS_INSTANCE_TTL_MS}ms",
+                self.redis_instance_ttl
+            )));
+        }
+        if let Some(url) = &self.redis_url {
+            parse_redis_url(url).map_err(ConfigError::Invalid)?;
+        }
+        parse_key_prefix(&self.redis_key_prefix).map_err(ConfigError::Invalid)?;
         Ok(())
     }
 
@@ -258,6 +296,40 @@ fn parse_queue_len(text: &str) -> Result<usize, String> {
     }
 }
 
+/// Checks that `text` is a Redis URL the client library understands. `rediss://` (TLS) is
+/// refused: the relay is built without TLS support.
+fn parse_redis_url(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    if text.starts_with("rediss:") {
+        return Err(format!(
+            "`{}`: TLS to Redis is not built in; use redis:// (on a private network or through a TLS tunnel)",
+            crate::registry::redis::redacted_url(text)
+        ));
+    }
+    match redis::Client::open(text) {
+        Ok(_) => Ok(text.to_owned()),
+        Err(err) => Err(format!(
+            "`{}` is not a Redis URL (expected redis://host:port): {err}",
+            crate::registry::redis::redacted_url(text)
+        )),
+    }
+}
+
+fn parse_key_prefix(text: &str) -> Result<String, String> {
+    let ok = !text.is_empty()
+        && text.len() <= 64
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+    if ok {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "`{text}` is not a key prefix (1 to 64 of A-Z a-z 0-9 - _ . :)"
+        ))
+    }
+}
+
 fn parse_stun_url(text: &str) -> Result<String, String> {
     let text = text.trim();
     if (text.starts_with("stun:") || text.starts_with("stuns:")) && text.len() > 6 {
@@ -303,6 +375,36 @@ mod tests {
         .expect("parses");
         assert_eq!(parsed.ice_servers()[0].urls.len(), 2);
         assert!(Config::try_parse_from(["meshmeet-server", "--stun-url", "http://x"]).is_err());
+    }
+
+    #[test]
+    fn redis_flags_are_checked() {
+        let parsed = Config::try_parse_from([
+            "meshmeet-server",
+            "--redis-url",
+            "redis://127.0.0.1:6379/2",
+            "--redis-instance-ttl",
+            "3s",
+        ])
+        .expect("parses");
+        assert_eq!(
+            parsed.redis_url.as_deref(),
+            Some("redis://127.0.0.1:6379/2")
+        );
+        assert_eq!(parsed.redis_instance_ttl, Duration::from_secs(3));
+        parsed.validate().expect("valid");
+        for bad in ["http://x", "rediss://:pw@host:6380", "not a url"] {
+            assert!(Config::try_parse_from(["meshmeet-server", "--redis-url", bad]).is_err());
+            // (clap quotes the value given; our own explanation does not repeat a password.)
+            let err = parse_redis_url(bad).expect_err(bad);
+            assert!(!err.contains("pw@"), "{err}");
+        }
+        assert!(Config::try_parse_from(["meshmeet-server", "--redis-key-prefix", "a b"]).is_err());
+        let short = Config {
+            redis_instance_ttl: Duration::from_millis(200),
+            ..Config::default()
+        };
+        assert!(short.validate().is_err());
     }
 
     #[test]

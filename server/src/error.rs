@@ -68,6 +68,11 @@ pub enum RelayError {
     /// Something failed inside the relay; the details are logged, not sent.
     #[error("Internal relay error")]
     Internal,
+    /// The shared room store (Redis) cannot be reached; sent with the `internal` code, which
+    /// closes the connection, so the client reconnects (through the load balancer, perhaps to
+    /// a relay that can serve it).
+    #[error("The relay cannot reach its shared room store right now; reconnect in a few seconds")]
+    Unavailable,
 }
 
 impl RelayError {
@@ -88,7 +93,7 @@ impl RelayError {
             RelayError::TooManyRooms => ErrorCode::TooManyRooms,
             RelayError::UnknownPeer(_) => ErrorCode::UnknownPeer,
             RelayError::WrongPassword => ErrorCode::WrongPassword,
-            RelayError::Internal => ErrorCode::Internal,
+            RelayError::Internal | RelayError::Unavailable => ErrorCode::Internal,
         }
     }
 

@@ -23,7 +23,7 @@ use tracing::{info, warn};
 
 pub use config::Config;
 pub use error::{ConfigError, RelayError, ServeError};
-pub use registry::{MemoryRegistry, RoomRegistry};
+pub use registry::{MemoryRegistry, RedisOptions, RedisRegistry, RoomRegistry};
 pub use routes::routes;
 
 use lifecycle::Lifecycle;
@@ -55,9 +55,11 @@ impl<R: RoomRegistry> AppState<R> {
     }
 }
 
-/// Runs the relay with an in-memory registry on `listener` until `shutdown` resolves, then
-/// tells every client `shutting_down`, closes the sockets (waiting at most
-/// `config.shutdown_grace`) and returns.
+/// Runs the relay on `listener` until `shutdown` resolves, then tells every client
+/// `shutting_down`, closes the sockets (waiting at most `config.shutdown_grace`) and returns.
+///
+/// Rooms live in this process ([`MemoryRegistry`]), or, with `config.redis_url`, in Redis,
+/// shared with every relay using the same Redis ([`RedisRegistry`]).
 ///
 /// ```no_run
 /// # async fn example() -> Result<(), meshmeet_server::ServeError> {
@@ -80,6 +82,11 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    if let Some(options) = RedisOptions::from_config(&config) {
+        config.validate()?;
+        let registry = RedisRegistry::connect(options)?;
+        return serve_with_registry(config, registry, listener, shutdown).await;
+    }
     let registry = MemoryRegistry::new(config.max_rooms, config.max_participants);
     serve_with_registry(config, registry, listener, shutdown).await
 }
@@ -164,7 +171,9 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         set_nodelay(&listener).expect("setsockopt");
         let address = listener.local_addr().expect("address");
-        let _client = tokio::net::TcpStream::connect(address).await.expect("connect");
+        let _client = tokio::net::TcpStream::connect(address)
+            .await
+            .expect("connect");
         let (accepted, _) = listener.accept().await.expect("accept");
         assert!(accepted.nodelay().expect("getsockopt"));
     }

@@ -1,4 +1,6 @@
-//! The HTTP surface: `/healthz`, the WebSocket at `/ws`, and the client for everything else.
+//! The HTTP surface: `/healthz` (the process is alive), `/readyz` (it can serve: not stopping,
+//! and its room registry is reachable), the WebSocket at `/ws`, and the client for everything
+//! else.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -30,6 +32,26 @@ pub fn routes<R: RoomRegistry>(
             response
         });
 
+    // For load balancers: a relay that cannot reach Redis keeps running (and says so here)
+    // until it can again.
+    let readyz = warp::path!("readyz")
+        .and(warp::get().or(warp::head()).unify())
+        .and(with_state(Arc::clone(&state)))
+        .then(|state: Arc<AppState<R>>| async move {
+            let verdict = if state.lifecycle.is_stopping() {
+                Err("shutting down".to_owned())
+            } else {
+                state.registry.ready().await
+            };
+            match verdict {
+                Ok(()) => plain_text(StatusCode::OK, "ready".into()),
+                Err(reason) => plain_text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("not ready: {reason}\n"),
+                ),
+            }
+        });
+
     let websocket = warp::path!("ws")
         .and(warp::ws())
         .and(with_state(Arc::clone(&state)))
@@ -57,7 +79,25 @@ pub fn routes<R: RoomRegistry>(
             },
         );
 
-    healthz.or(websocket).unify().or(files).unify()
+    healthz
+        .or(readyz)
+        .unify()
+        .or(websocket)
+        .unify()
+        .or(files)
+        .unify()
+}
+
+fn plain_text(status: StatusCode, text: String) -> Response {
+    let mut response = Response::new(text.into());
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 fn with_state<R: RoomRegistry>(

@@ -265,7 +265,7 @@ impl<R: RoomRegistry> Session<R> {
         debug!(?code, %err, "refused a client message");
         self.reply(err.to_server_msg())?;
         if code.is_fatal() {
-            let close = if err == RelayError::Internal {
+            let close = if code == meshmeet_protocol::ErrorCode::Internal {
                 close_code::INTERNAL
             } else {
                 close_code::POLICY

@@ -1,9 +1,10 @@
 //! Rooms and presence behind one trait, and the mailbox through which the relay delivers to a
 //! connection. Connection handlers never hold each other's sockets: they register a
 //! [`Mailbox`] when they join and ask the registry to deliver, so a registry shared between
-//! relays (Redis, later) can route a message to a peer connected to another process.
+//! relays ([`RedisRegistry`]) can route a message to a peer connected to another process.
 
 pub mod memory;
+pub mod redis;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,6 +17,7 @@ use tokio::sync::{mpsc, Notify};
 
 use crate::error::RelayError;
 
+pub use self::redis::{RedisOptions, RedisRegistry};
 pub use memory::MemoryRegistry;
 
 /// What a connection's writer task is asked to send.
@@ -90,6 +92,14 @@ impl Mailbox {
             // The connection is ending; its own `leave` follows.
             Err(mpsc::error::TrySendError::Closed(_)) => {}
         }
+    }
+
+    /// Refuses everything from now on and ends the connection, as if the client had stopped
+    /// reading. A shared registry does this when it can no longer serve the participant
+    /// (its relay lost its place in the shared state), so the client reconnects and rejoins.
+    pub fn disconnect(&self) {
+        self.signal.overflowed.store(true, Ordering::Release);
+        self.signal.notify.notify_one();
     }
 }
 
@@ -208,6 +218,12 @@ pub trait RoomRegistry: Send + Sync + 'static {
 
     /// Current counts.
     fn stats(&self) -> impl Future<Output = RegistryStats> + Send;
+
+    /// Whether the registry can serve joins now (`/readyz`); `Err` says why not. A registry
+    /// in this process always can.
+    fn ready(&self) -> impl Future<Output = Result<(), String>> + Send {
+        std::future::ready(Ok(()))
+    }
 }
 
 /// A new unguessable peer id: 128 random bits from the operating system, as 32 hex digits.
