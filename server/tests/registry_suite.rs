@@ -1,0 +1,751 @@
+//! The `RoomRegistry` contract, written once and run against every implementation: the
+//! in-memory registry, one Redis registry, and two Redis registries sharing one Redis (each
+//! test then puts its participants on both, as two relays would). Then what only the Redis
+//! registry has: expiry of a stopped relay, a lost registration, Redis going away.
+//!
+//! The Redis variants start their own `redis-server` on a free port and fail (never skip)
+//! when it is not installed.
+
+mod redis_server;
+
+use std::future::Future;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use meshmeet_protocol::{
+    IceTransportPolicy, LeaveReason, MediaState, PeerId, PeerInfo, RoomLimits, RoomName, ServerMsg,
+    Signal,
+};
+use meshmeet_server::registry::{
+    JoinRequest, Mailbox, MailboxSignal, Membership, Outbound, PeerChange, RegistryStats,
+    WelcomeExtras,
+};
+use meshmeet_server::{MemoryRegistry, RedisOptions, RedisRegistry, RelayError, RoomRegistry};
+use redis_server::RedisServer;
+use tokio::sync::mpsc;
+
+/// Longest wait for something that should arrive.
+const RECV_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long "nothing arrives" is watched for (Redis delivery is asynchronous).
+const SILENCE: Duration = Duration::from_millis(200);
+/// Expiry of the Redis registries in these tests.
+const INSTANCE_TTL: Duration = Duration::from_secs(1);
+
+// ---------------------------------------------------------------------------------------
+// Setups
+
+/// Limits a test needs.
+#[derive(Clone, Copy)]
+struct Limits {
+    max_rooms: usize,
+    max_participants: u32,
+}
+
+const DEFAULT_LIMITS: Limits = Limits {
+    max_rooms: 100,
+    max_participants: 8,
+};
+
+/// The registries under test (participant `i` goes to `on(i)`), and the Redis behind them.
+struct Setup<R> {
+    registries: Vec<R>,
+    redis: Option<RedisServer>,
+}
+
+impl<R: RoomRegistry> Setup<R> {
+    fn on(&self, i: usize) -> &R {
+        &self.registries[i % self.registries.len()]
+    }
+}
+
+async fn memory_setup(limits: Limits) -> Setup<MemoryRegistry> {
+    Setup {
+        registries: vec![MemoryRegistry::new(
+            limits.max_rooms,
+            limits.max_participants,
+        )],
+        redis: None,
+    }
+}
+
+async fn redis_setup(limits: Limits) -> Setup<RedisRegistry> {
+    redis_relays(limits, 1).await
+}
+
+async fn redis_two_setup(limits: Limits) -> Setup<RedisRegistry> {
+    redis_relays(limits, 2).await
+}
+
+fn redis_options(redis: &RedisServer, limits: Limits) -> RedisOptions {
+    RedisOptions {
+        url: redis.url(),
+        key_prefix: "suite".into(),
+        instance_ttl: INSTANCE_TTL,
+        max_rooms: limits.max_rooms,
+        max_participants: limits.max_participants,
+    }
+}
+
+async fn redis_relays(limits: Limits, count: usize) -> Setup<RedisRegistry> {
+    let redis = RedisServer::start().await;
+    let mut registries = Vec::new();
+    for _ in 0..count {
+        let registry = RedisRegistry::connect(redis_options(&redis, limits)).expect("connects");
+        wait_ready(&registry).await;
+        registries.push(registry);
+    }
+    Setup {
+        registries,
+        redis: Some(redis),
+    }
+}
+
+async fn wait_ready(registry: &impl RoomRegistry) {
+    let started = Instant::now();
+    loop {
+        match registry.ready().await {
+            Ok(()) => return,
+            Err(reason) if started.elapsed() > Duration::from_secs(5) => {
+                panic!("registry not ready after 5 s: {reason}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Participants
+
+/// What a participant's connection would have written to its socket.
+struct Inbox {
+    rx: mpsc::Receiver<Outbound>,
+    signal: Arc<MailboxSignal>,
+}
+
+impl Inbox {
+    async fn next(&mut self) -> ServerMsg {
+        match tokio::time::timeout(RECV_TIMEOUT, self.rx.recv()).await {
+            Ok(Some(Outbound::Msg(msg))) => msg,
+            Ok(other) => panic!("expected a message, got {other:?}"),
+            Err(_) => panic!("no message within {RECV_TIMEOUT:?}"),
+        }
+    }
+
+    async fn silent(&mut self) {
+        // `None`: the registry let go of the mailbox (after a leave), so nothing can come.
+        if let Ok(Some(item)) = tokio::time::timeout(SILENCE, self.rx.recv()).await {
+            panic!("expected nothing, got {item:?}");
+        }
+    }
+
+    /// The welcome, which must already be there when `join` returns.
+    fn welcome(&mut self) -> Vec<PeerInfo> {
+        match self.rx.try_recv() {
+            Ok(Outbound::Msg(ServerMsg::Welcome { roster, .. })) => roster,
+            other => panic!("expected the welcome first, got {other:?}"),
+        }
+    }
+}
+
+fn mailbox() -> (Mailbox, Inbox) {
+    let (tx, rx) = mpsc::channel(1024);
+    let signal = Arc::new(MailboxSignal::default());
+    let mailbox = Mailbox::new(tx, Arc::clone(&signal), Arc::new(AtomicBool::new(false)));
+    (mailbox, Inbox { rx, signal })
+}
+
+fn request(room: &str, name: &str, password: Option<&str>, mailbox: Mailbox) -> JoinRequest {
+    JoinRequest {
+        room: RoomName(room.into()),
+        name: name.into(),
+        media: MediaState::default(),
+        password: password.map(str::to_owned),
+        mailbox,
+        welcome: WelcomeExtras {
+            ice_servers: Vec::new(),
+            ice_transport_policy: IceTransportPolicy::All,
+            limits: RoomLimits {
+                max_participants: 8,
+                max_message_bytes: 65536,
+                messages_per_second: 50,
+                max_chat_chars: 2000,
+            },
+        },
+    }
+}
+
+/// A participant that joined: its membership, inbox and welcome roster.
+struct Joined {
+    member: Membership,
+    inbox: Inbox,
+    roster: Vec<PeerInfo>,
+}
+
+impl Joined {
+    fn id(&self) -> &PeerId {
+        self.member.peer_id()
+    }
+
+    fn info(&self, name: &str) -> PeerInfo {
+        PeerInfo {
+            id: self.id().clone(),
+            name: name.into(),
+            media: MediaState::default(),
+        }
+    }
+}
+
+async fn try_join<R: RoomRegistry>(
+    registry: &R,
+    room: &str,
+    name: &str,
+    password: Option<&str>,
+) -> Result<Joined, RelayError> {
+    let (mailbox, mut inbox) = mailbox();
+    let member = registry
+        .join(request(room, name, password, mailbox))
+        .await?;
+    let roster = inbox.welcome();
+    Ok(Joined {
+        member,
+        inbox,
+        roster,
+    })
+}
+
+async fn join<R: RoomRegistry>(registry: &R, room: &str, name: &str) -> Joined {
+    try_join(registry, room, name, None)
+        .await
+        .unwrap_or_else(|err| panic!("{name} could not join {room}: {err}"))
+}
+
+fn signal(from: &PeerId, n: usize) -> ServerMsg {
+    ServerMsg::Signal {
+        from: from.clone(),
+        signal: Signal::Candidate {
+            candidate: format!("candidate:{n} 1 udp 2122260223 192.0.2.1 {n} typ host"),
+            sdp_mid: Some("0".into()),
+            sdp_m_line_index: Some(0),
+            username_fragment: None,
+        },
+    }
+}
+
+fn left(who: &Joined, reason: LeaveReason) -> ServerMsg {
+    ServerMsg::PeerLeft {
+        peer_id: who.id().clone(),
+        reason,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The contract, for every registry
+
+async fn welcome_comes_first_then_peer_joined_with_the_roster_in_join_order<R, F, Fut>(setup: F)
+where
+    R: RoomRegistry,
+    F: Fn(Limits) -> Fut,
+    Fut: Future<Output = Setup<R>>,
+{
+    let s = setup(DEFAULT_LIMITS).await;
+    let mut ana = join(s.on(0), "standup", "Ana").await;
+    assert!(ana.roster.is_empty());
+    let mut bo = join(s.on(1), "standup", "Bo").await;
+    assert_eq!(bo.roster, vec![ana.info("Ana")]);
+    let cy = join(s.on(2), "standup", "Cy").await;
+    assert_eq!(cy.roster, vec![ana.info("Ana"), bo.info("Bo")]);
+
+    for who in [&bo, &cy] {
+        let name = if who.id() == bo.id() { "Bo" } else { "Cy" };
+        assert_eq!(
+            ana.inbox.next().await,
+            ServerMsg::PeerJoined {
+                peer: who.info(name)
+            }
+        );
+    }
+    assert_eq!(
+        bo.inbox.next().await,
+        ServerMsg::PeerJoined {
+            peer: cy.info("Cy")
+        }
+    );
+    // Another room hears nothing of this.
+    let mut di = join(s.on(1), "retro", "Di").await;
+    assert!(di.roster.is_empty());
+    ana.inbox.silent().await;
+    bo.inbox.silent().await;
+    di.inbox.silent().await;
+}
+
+async fn messages_between_two_peers_keep_their_order<R, F, Fut>(setup: F)
+where
+    R: RoomRegistry,
+    F: Fn(Limits) -> Fut,
+    Fut: Future<Output = Setup<R>>,
+{
+    const COUNT: usize = 200;
+    let s = setup(DEFAULT_LIMITS).await;
+    let mut ana = join(s.on(0), "mesh", "Ana").await;
+    let mut bo = join(s.on(1), "mesh", "Bo").await;
+    ana.inbox.next().await; // Bo joined
+    let (a, b) = (s.on(0), s.on(1));
+
+    // Both directions at once, each side sending one after the other like a connection does.
+    let ana_sends = async {
+        for n in 0..COUNT {
+            a.send_to(&ana.member, bo.id(), signal(ana.id(), n))
+                .await
+                .expect("ana → bo");
+        }
+    };
+    let bo_sends = async {
+        for n in 0..COUNT {
+            b.send_to(&bo.member, ana.id(), signal(bo.id(), n))
+                .await
+                .expect("bo → ana");
+        }
+    };
+    tokio::join!(ana_sends, bo_sends);
+    for n in 0..COUNT {
+        assert_eq!(bo.inbox.next().await, signal(ana.id(), n), "to Bo, #{n}");
+        assert_eq!(ana.inbox.next().await, signal(bo.id(), n), "to Ana, #{n}");
+    }
+    ana.inbox.silent().await;
+    bo.inbox.silent().await;
+}
+
+async fn signals_only_reach_other_participants_of_the_room<R, F, Fut>(setup: F)
+where
+    R: RoomRegistry,
+    F: Fn(Limits) -> Fut,
+    Fut: Future<Output = Setup<R>>,
+{
+    let s = setup(DEFAULT_LIMITS).await;
+    let ana = join(s.on(0), "one", "Ana").await;
+    let mut bo = join(s.on(1), "one", "Bo").await;
+    let mut cy = join(s.on(1), "two", "Cy").await;
+    let a = s.on(0);
+    for to in [cy.id().clone(), ana.id().clone(), PeerId("nobody".into())] {
+        assert_eq!(
+            a.send_to(&ana.member, &to, signal(ana.id(), 0)).await,
+            Err(RelayError::UnknownPeer(to.to_string()))
+        );
+    }
+    a.leave(&ana.member, LeaveReason::Left).await;
+    assert_eq!(
+        a.send_to(&ana.member, bo.id(), signal(ana.id(), 1)).await,
+        Err(RelayError::NotJoined),
+        "a membership is worthless after leaving"
+    );
+    assert_eq!(
+        a.broadcast(&ana.member, signal(ana.id(), 2)).await,
+        Err(RelayError::NotJoined)
+    );
+    assert_eq!(bo.inbox.next().await, left(&ana, LeaveReason::Left));
+    bo.inbox.silent().await;
+    cy.inbox.silent().await;
+}
+
+async fn broadcast_reaches_everyone_else_once<R, F, Fut>(setup: F)
+where
+    R: RoomRegistry,
+    F: Fn(Limits) -> Fut,
+    Fut: Future<Output = Setup<R>>,
+{
+    let s = setup(DEFAULT_LIMITS).await;
+    let mut people = Vec::new();
+    for (i, name) in ["Ana", "Bo", "Cy", "Di"].into_iter().enumerate() {
+        people.push(join(s.on(i), "chat", name).await);
+    }
+    for (i, person) in people.iter_mut().enumerate() {
+        for _ in i + 1..4 {
+            assert!(matches!(
+                person.inbox.next().await,
+                ServerMsg::PeerJoined { .. }
+            ));
+        }
+    }
+    let chat = ServerMsg::Chat {
+        from: people[1].id().clone(),
+        id: Some("m-1".into()),
+        text: "hello".into(),
+        sent_at_ms: 1,
+    };
+    s.on(1)
+        .broadcast(&people[1].member, chat.clone())
+        .await
+        .expect("broadcast");
+    for (i, person) in people.iter_mut().enumerate() {
+        if i != 1 {
+            assert_eq!(person.inbox.next().await, chat);
+        }
+        person.inbox.silent().await;
+    }
+}
+
+async fn updates_reach_the_others_and_later_rosters<R, F, Fut>(setup: F)
+where
+    R: RoomRegistry,
+    F: Fn(Limits) -> Fut,
+    Fut: Future<Output = Setup<R>>,
+{
+    let s = setup(DEFAULT_LIMITS).await;
+    let mut ana = join(s.on(0), "updates", "Ana").await;
+    let mut bo = join(s.on(1), "updates", "Bo").await;
+    ana.inbox.next().await;
+    let media = MediaState {
+        mic: true,
+        camera: false,
+        screen: true,
+    };
+    s.on(0)
+        .update(&ana.member, PeerChange::Media(media))
+        .await
+        .expect("media");
+    let mut expected = PeerInfo {
+        media,
+        ..ana.info("Ana")
+    };
+    assert_eq!(
+        bo.inbox.next().await,
+        ServerMsg::PeerUpdated {
+            peer: expected.clone()
+        }
+    );
+    s.on(0)
+        .update(&ana.member, PeerChange::Name("Ana B.".into()))
+        .await
+        .expect("name");
+    expected.name = "Ana B.".into();
+    assert_eq!(
+        bo.inbox.next().await,
+        ServerMsg::PeerUpdated {
+            peer: expected.clone()
+        }
+    );
+    ana.inbox.silent().await;
+    let cy = join(s.on(2), "updates", "Cy").await;
+    assert_eq!(cy.roster, vec![expected, bo.info("Bo")]);
+}
+
+async fn leaving_tells_the_others_its_reason_once<R, F, Fut>(setup: F)
+where
+    R: RoomRegistry,
+    F: Fn(Limits) -> Fut,
+    Fut: Future<Output = Setup<R>>,
+{
+    let s = setup(DEFAULT_LIMITS).await;
+    let mut ana = join(s.on(0), "bye", "Ana").await;
+    let bo = join(s.on(1), "bye", "Bo").await;
+    let mut cy = join(s.on(0), "bye", "Cy").await;
+    ana.inbox.next().await;
+    ana.inbox.next().await;
+
+    s.on(1).leave(&bo.member, LeaveReason::Left).await;
+    s.on(1).leave(&bo.member, LeaveReason::Left).await;
+    assert_eq!(ana.inbox.next().await, left(&bo, LeaveReason::Left));
+    assert_eq!(cy.inbox.next().await, left(&bo, LeaveReason::Left));
+    s.on(0).leave(&cy.member, LeaveReason::TimedOut).await;
+    assert_eq!(ana.inbox.next().await, left(&cy, LeaveReason::TimedOut));
+    ana.inbox.silent().await;
+    cy.inbox.silent().await;
+    assert_eq!(s.on(1).stats().await, RegistryStats { rooms: 1, peers: 1 });
+}
+
+async fn empty_rooms_are_forgotten_with_their_password<R, F, Fut>(setup: F)
+where
+    R: RoomRegistry,
+    F: Fn(Limits) -> Fut,
+    Fut: Future<Output = Setup<R>>,
+{
+    let s = setup(Limits {
+        max_rooms: 1,
+        ..DEFAULT_LIMITS
+    })
+    .await;
+    let host = try_join(s.on(0), "r", "Host", Some("secret"))
+        .await
+        .expect("host");
+    assert_eq!(
+        try_join(s.on(1), "r", "Guest", Some("guess")).await.err(),
+        Some(RelayError::WrongPassword)
+    );
+    s.on(0).leave(&host.member, LeaveReason::Left).await;
+    assert_eq!(s.on(1).stats().await, RegistryStats::default());
+    // The room slot is free again and the password went with the room.
+    let guest = try_join(s.on(1), "r", "Guest", None).await.expect("joins");
+    assert!(guest.roster.is_empty());
+}
+
+async fn wrong_password_and_full_room_are_refused_unannounced<R, F, Fut>(setup: F)
+where
+    R: RoomRegistry,
+    F: Fn(Limits) -> Fut,
+    Fut: Future<Output = Setup<R>>,
+{
+    let s = setup(Limits {
+        max_participants: 2,
+        ..DEFAULT_LIMITS
+    })
+    .await;
+    let mut host = try_join(s.on(0), "private", "Host", Some("pw"))
+        .await
+        .expect("host");
+    for wrong in [None, Some("pW"), Some("pw "), Some("")] {
+        assert_eq!(
+            try_join(s.on(1), "private", "Guest", wrong).await.err(),
+            Some(RelayError::WrongPassword),
+            "{wrong:?}"
+        );
+    }
+    let guest = try_join(s.on(1), "private", "Guest", Some("pw"))
+        .await
+        .expect("right password");
+    assert_eq!(
+        try_join(s.on(0), "private", "Third", Some("pw"))
+            .await
+            .err(),
+        Some(RelayError::RoomFull { max: 2 })
+    );
+    assert_eq!(
+        host.inbox.next().await,
+        ServerMsg::PeerJoined {
+            peer: guest.info("Guest")
+        }
+    );
+    host.inbox.silent().await;
+}
+
+async fn room_limit_counts_rooms_not_joins<R, F, Fut>(setup: F)
+where
+    R: RoomRegistry,
+    F: Fn(Limits) -> Fut,
+    Fut: Future<Output = Setup<R>>,
+{
+    let s = setup(Limits {
+        max_rooms: 1,
+        ..DEFAULT_LIMITS
+    })
+    .await;
+    let ana = join(s.on(0), "one", "Ana").await;
+    let bo = join(s.on(1), "one", "Bo").await;
+    assert_eq!(
+        try_join(s.on(1), "two", "Cy", None).await.err(),
+        Some(RelayError::TooManyRooms)
+    );
+    s.on(0).leave(&ana.member, LeaveReason::Left).await;
+    s.on(1).leave(&bo.member, LeaveReason::Left).await;
+    join(s.on(1), "two", "Cy").await;
+}
+
+async fn concurrent_joins_never_overfill_a_room<R, F, Fut>(setup: F)
+where
+    R: RoomRegistry,
+    F: Fn(Limits) -> Fut,
+    Fut: Future<Output = Setup<R>>,
+{
+    const JOINERS: usize = 10;
+    let s = setup(Limits {
+        max_participants: 3,
+        ..DEFAULT_LIMITS
+    })
+    .await;
+    for round in 0..3 {
+        let room = format!("race-{round}");
+        let attempts = (0..JOINERS).map(|i| try_join(s.on(i), &room, "Racer", None));
+        let results = futures_util::future::join_all(attempts).await;
+        let joined = results.iter().filter(|r| r.is_ok()).count();
+        let full = results
+            .iter()
+            .filter(|r| matches!(r, Err(RelayError::RoomFull { max: 3 })))
+            .count();
+        assert_eq!(
+            (joined, full),
+            (3, JOINERS - 3),
+            "round {round}: exactly three get in"
+        );
+    }
+    assert_eq!(s.on(0).stats().await, RegistryStats { rooms: 3, peers: 9 });
+}
+
+/// Every contract test, for the in-memory registry, one Redis registry, and two Redis
+/// registries on one Redis.
+macro_rules! for_each_registry {
+    ($($test:ident),* $(,)?) => {
+        mod memory {
+            $( #[tokio::test] async fn $test() { super::$test(super::memory_setup).await } )*
+        }
+        mod redis_one_relay {
+            $( #[tokio::test] async fn $test() { super::$test(super::redis_setup).await } )*
+        }
+        mod redis_two_relays {
+            $( #[tokio::test] async fn $test() { super::$test(super::redis_two_setup).await } )*
+        }
+    };
+}
+
+for_each_registry!(
+    welcome_comes_first_then_peer_joined_with_the_roster_in_join_order,
+    messages_between_two_peers_keep_their_order,
+    signals_only_reach_other_participants_of_the_room,
+    broadcast_reaches_everyone_else_once,
+    updates_reach_the_others_and_later_rosters,
+    leaving_tells_the_others_its_reason_once,
+    empty_rooms_are_forgotten_with_their_password,
+    wrong_password_and_full_room_are_refused_unannounced,
+    room_limit_counts_rooms_not_joins,
+    concurrent_joins_never_overfill_a_room,
+);
+
+// ---------------------------------------------------------------------------------------
+// Redis only: relays that stop, registrations that are lost, Redis that goes away
+
+#[tokio::test]
+async fn peers_of_a_relay_that_stopped_leave_with_timed_out_within_the_expiry() {
+    let mut s = redis_two_setup(DEFAULT_LIMITS).await;
+    let mut ana = join(s.on(0), "crash", "Ana").await;
+    let bo = join(s.on(1), "crash", "Bo").await;
+    let cy = join(s.on(1), "crash", "Cy").await;
+    ana.inbox.next().await;
+    ana.inbox.next().await;
+
+    // The second relay dies: its heartbeat stops, nobody leaves.
+    let started = Instant::now();
+    drop(s.registries.pop());
+    let mut gone = vec![ana.inbox.next_within(INSTANCE_TTL * 3).await];
+    gone.push(ana.inbox.next().await);
+    let waited = started.elapsed();
+    eprintln!("peers of the stopped relay removed after {waited:?} (expiry {INSTANCE_TTL:?})");
+    gone.sort_by_key(|msg| format!("{msg:?}"));
+    let mut expected = vec![
+        left(&bo, LeaveReason::TimedOut),
+        left(&cy, LeaveReason::TimedOut),
+    ];
+    expected.sort_by_key(|msg| format!("{msg:?}"));
+    assert_eq!(gone, expected);
+    assert!(
+        waited <= INSTANCE_TTL * 5 / 4 + Duration::from_millis(500),
+        "took {waited:?}, documented bound is 1.25 × {INSTANCE_TTL:?}"
+    );
+    ana.inbox.silent().await;
+    let di = join(s.on(0), "crash", "Di").await;
+    assert_eq!(di.roster, vec![ana.info("Ana")]);
+    assert_eq!(s.on(0).stats().await, RegistryStats { rooms: 1, peers: 2 });
+    // Nothing of the dead relay is left in Redis.
+    let mut redis = s.redis.as_ref().expect("redis").connection().await;
+    let relays: Vec<String> = redis::cmd("SMEMBERS")
+        .arg("suite:instances")
+        .query_async(&mut redis)
+        .await
+        .expect("smembers");
+    assert_eq!(relays, vec![s.on(0).instance_id().to_owned()]);
+}
+
+#[tokio::test]
+async fn a_relay_that_lost_its_registration_disconnects_its_clients_and_serves_again() {
+    let s = redis_setup(DEFAULT_LIMITS).await;
+    let ana = join(s.on(0), "flush", "Ana").await;
+    let mut redis = s.redis.as_ref().expect("redis").connection().await;
+    // All shared state gone at once, as when Redis restarts without persistence.
+    let _: () = redis::cmd("FLUSHALL")
+        .query_async(&mut redis)
+        .await
+        .expect("flushall");
+    let started = Instant::now();
+    tokio::time::timeout(INSTANCE_TTL, ana.inbox.signal.overflowed())
+        .await
+        .expect("Ana's connection is told to end within a heartbeat or two");
+    eprintln!("lost registration noticed after {:?}", started.elapsed());
+    wait_ready(s.on(0)).await;
+    let bo = join(s.on(0), "flush", "Bo").await;
+    assert!(
+        bo.roster.is_empty(),
+        "Ana is not in the room any more: {:?}",
+        bo.roster
+    );
+}
+
+#[tokio::test]
+async fn unreachable_redis_refuses_joins_as_unavailable_and_recovers() {
+    let mut s = redis_setup(DEFAULT_LIMITS).await;
+    let ana = join(s.on(0), "outage", "Ana").await;
+    let port = {
+        let redis = s.redis.as_mut().expect("redis");
+        redis.kill();
+        redis.port
+    };
+    let started = Instant::now();
+    let refused = tokio::time::timeout(
+        Duration::from_secs(10),
+        try_join(s.on(0), "outage", "Bo", None),
+    )
+    .await
+    .expect("a join fails in time rather than hanging");
+    assert_eq!(refused.err(), Some(RelayError::Unavailable));
+    assert_eq!(
+        s.on(0)
+            .send_to(&ana.member, &PeerId("x".into()), signal(ana.id(), 0))
+            .await,
+        Err(RelayError::Unavailable)
+    );
+    eprintln!("join refused after {:?} without Redis", started.elapsed());
+    let not_ready = s.on(0).ready().await.expect_err("not ready without Redis");
+    assert!(not_ready.contains("Redis"), "{not_ready}");
+
+    // Redis comes back, empty: the relay reconnects on its own and serves again.
+    s.redis = Some(RedisServer::start_on(port).await);
+    let started = Instant::now();
+    wait_ready(s.on(0)).await;
+    eprintln!("ready again {:?} after Redis came back", started.elapsed());
+    let bo = join(s.on(0), "outage", "Bo").await;
+    assert!(bo.roster.is_empty());
+}
+
+#[tokio::test]
+async fn inboxes_are_trimmed_once_read() {
+    let s = redis_two_setup(DEFAULT_LIMITS).await;
+    let mut ana = join(s.on(0), "trim", "Ana").await;
+    let mut bo = join(s.on(1), "trim", "Bo").await;
+    ana.inbox.next().await;
+    for n in 0..100 {
+        s.on(0)
+            .send_to(&ana.member, bo.id(), signal(ana.id(), n))
+            .await
+            .expect("send");
+    }
+    for n in 0..100 {
+        assert_eq!(bo.inbox.next().await, signal(ana.id(), n));
+    }
+    let mut redis = s.redis.as_ref().expect("redis").connection().await;
+    let started = Instant::now();
+    loop {
+        let key = format!("suite:instance:{}:inbox", s.on(1).instance_id());
+        let len: usize = redis::cmd("XLEN")
+            .arg(&key)
+            .query_async(&mut redis)
+            .await
+            .expect("xlen");
+        // The newest entry read stays (XTRIM MINID keeps it), nothing older.
+        if len <= 1 {
+            break;
+        }
+        assert!(
+            started.elapsed() < RECV_TIMEOUT,
+            "{key} still holds {len} entries"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    ana.inbox.silent().await;
+}
+
+impl Inbox {
+    async fn next_within(&mut self, limit: Duration) -> ServerMsg {
+        match tokio::time::timeout(limit, self.rx.recv()).await {
+            Ok(Some(Outbound::Msg(msg))) => msg,
+            Ok(other) => panic!("expected a message, got {other:?}"),
+            Err(_) => panic!("no message within {limit:?}"),
+        }
+    }
+}
