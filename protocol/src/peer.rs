@@ -19,6 +19,13 @@ pub enum PeerMsg {
         /// The text.
         text: String,
     },
+    /// What the sender wants to receive from the other side. `video: false` (its tile of us
+    /// is off screen, or it chose audio only) lets us stop sending it video, which saves our
+    /// upload; `true` resumes.
+    Prefs {
+        /// Whether to send video to the sender of this message.
+        video: bool,
+    },
     /// A file follows on the `files` channel as binary chunks of this transfer.
     FileOffer {
         /// Sender-chosen transfer number (the first 4 bytes of every chunk).
@@ -49,12 +56,14 @@ pub enum PeerMsg {
 
 impl PeerMsg {
     /// Every `type` tag, as it appears in JSON.
-    pub const KINDS: &'static [&'static str] = &["chat", "file_offer", "file_end", "file_cancel"];
+    pub const KINDS: &'static [&'static str] =
+        &["chat", "prefs", "file_offer", "file_end", "file_cancel"];
 
     /// The `type` tag of this message.
     pub fn kind(&self) -> &'static str {
         match self {
             PeerMsg::Chat { .. } => "chat",
+            PeerMsg::Prefs { .. } => "prefs",
             PeerMsg::FileOffer { .. } => "file_offer",
             PeerMsg::FileEnd { .. } => "file_end",
             PeerMsg::FileCancel { .. } => "file_cancel",
@@ -95,10 +104,14 @@ mod tests {
 
     #[test]
     fn peer_messages_are_tagged_like_relay_messages() {
-        let json = serde_json::to_value(PeerMsg::FileCancel { transfer: 3 }).expect("serializes");
+        let json = serde_json::to_value(PeerMsg::FileCancel {
+            transfer: 3,
+            by_receiver: true,
+        })
+        .expect("serializes");
         assert_eq!(
             json,
-            serde_json::json!({ "type": "file_cancel", "transfer": 3 })
+            serde_json::json!({ "type": "file_cancel", "transfer": 3, "by_receiver": true })
         );
         for msg in [
             PeerMsg::Chat {
