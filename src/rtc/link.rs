@@ -8,7 +8,8 @@
 
 use super::channel::{ChannelEvent, OwnedChannel};
 use super::negotiation::{offer_decision, OfferDecision};
-use super::{Channel, ChannelData, DataSender};
+use super::stats::Snapshot;
+use super::{Channel, ChannelData, DataSender, SendParams};
 use super::{ConnectionStatus, LinkConfig, RtcError};
 use crate::js::{get_string, JsError};
 use futures_channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
@@ -106,11 +107,6 @@ pub enum PeerEvent {
     Error(RtcError),
 }
 
-/// Highest camera bitrate toward one peer, in bits per second.
-const CAMERA_MAX_BITRATE_BPS: u32 = 800_000;
-/// Highest screen-share bitrate toward one peer: text on a screen needs more than a face.
-const SCREEN_MAX_BITRATE_BPS: u32 = 2_500_000;
-
 /// A JavaScript event handler kept alive as long as the link.
 type EventHandler = Closure<dyn FnMut(Event)>;
 
@@ -142,6 +138,8 @@ struct Inner {
     handlers: RefCell<Vec<EventHandler>>,
     /// Chat and file channels, indexed by `Channel::index`.
     channels: RefCell<[Option<OwnedChannel>; 2]>,
+    /// Encoder settings for camera and screen, applied after every negotiation too.
+    video_params: Cell<(SendParams, SendParams)>,
 }
 
 impl PeerLink {
@@ -172,6 +170,10 @@ impl PeerLink {
             on_event,
             handlers: RefCell::new(Vec::new()),
             channels: RefCell::new([None, None]),
+            video_params: Cell::new((
+                SendParams::camera(super::DEFAULT_VIDEO_BUDGET_BPS / 4),
+                SendParams::screen(super::DEFAULT_VIDEO_BUDGET_BPS / 2),
+            )),
         });
         inner.install_handlers(&jobs);
         if initiator {
@@ -209,9 +211,19 @@ impl PeerLink {
             .map(OwnedChannel::sender)
     }
 
+    /// Sets the encoder of the camera and screen video sent to this peer.
+    pub fn set_video_params(&self, camera: SendParams, screen: SendParams) {
+        if self.inner.video_params.get() == (camera, screen) {
+            return;
+        }
+        self.inner.video_params.set((camera, screen));
+        let inner = self.inner.clone();
+        spawn_local(async move { inner.apply_video_params().await });
+    }
+
     /// The underlying connection, for statistics.
-    pub fn connection(&self) -> &RtcPeerConnection {
-        &self.inner.pc
+    pub fn connection(&self) -> RtcPeerConnection {
+        self.inner.pc.clone()
     }
 }
 
@@ -374,21 +386,18 @@ impl Inner {
         }
     }
 
-    /// Caps the camera and screen encoders once a negotiation has set them up (before that a
-    /// sender has no encodings to change). Failures are logged: the default bitrate is a safe
+    /// Applies the camera and screen encoder settings (a sender has encodings to change only
+    /// once a negotiation set it up). Failures are logged: the browser's defaults are a safe
     /// fallback.
-    async fn apply_bitrate_caps(&self) {
-        let caps = [
-            (TrackKind::Video, CAMERA_MAX_BITRATE_BPS),
-            (TrackKind::Screen, SCREEN_MAX_BITRATE_BPS),
-        ];
-        for (kind, bps) in caps {
+    async fn apply_video_params(&self) {
+        let (camera, screen) = self.video_params.get();
+        for (kind, params) in [(TrackKind::Video, camera), (TrackKind::Screen, screen)] {
             let Some(transceiver) = self.transceivers.borrow()[kind.index()].clone() else {
                 continue;
             };
-            if let Err(err) = set_max_bitrate(&transceiver, bps).await {
+            if let Err(err) = set_encoding(&transceiver, params).await {
                 web_sys::console::warn_1(&JsValue::from_str(&format!(
-                    "bitrate cap on {kind:?}: {err}"
+                    "encoder settings for {kind:?}: {err}"
                 )));
             }
         }
@@ -437,13 +446,13 @@ impl Inner {
                 let sdp = get_string(&answer, "sdp").unwrap_or_default();
                 self.set_local(RtcSdpType::Answer, &sdp).await?;
                 self.send_local_description();
-                self.apply_bitrate_caps().await;
+                self.apply_video_params().await;
             }
             Signal::Answer { sdp } => {
                 // An answer to an offer we no longer have (rolled back) is stale.
                 if self.signaling_state() == "have-local-offer" {
                     self.set_remote(RtcSdpType::Answer, &sdp).await?;
-                    self.apply_bitrate_caps().await;
+                    self.apply_video_params().await;
                 }
             }
             Signal::Candidate {
@@ -552,8 +561,8 @@ impl Inner {
     }
 }
 
-/// Sets `maxBitrate` on every encoding of the transceiver's sender.
-async fn set_max_bitrate(transceiver: &RtcRtpTransceiver, bps: u32) -> Result<(), JsError> {
+/// Sets the encoder settings on every encoding of the transceiver's sender.
+async fn set_encoding(transceiver: &RtcRtpTransceiver, params: SendParams) -> Result<(), JsError> {
     let sender = transceiver.sender();
     let call = |name: &str, args: &js_sys::Array| -> Result<JsValue, JsError> {
         let method: js_sys::Function = js_sys::Reflect::get(&sender, &JsValue::from_str(name))?
@@ -561,22 +570,49 @@ async fn set_max_bitrate(transceiver: &RtcRtpTransceiver, bps: u32) -> Result<()
             .map_err(|_| JsError::new("TypeError", format!("RTCRtpSender.{name} is missing")))?;
         Ok(method.apply(&sender, args)?)
     };
-    let params = call("getParameters", &js_sys::Array::new())?;
-    let encodings = js_sys::Reflect::get(&params, &JsValue::from_str("encodings"))?;
+    let parameters = call("getParameters", &js_sys::Array::new())?;
+    let encodings = js_sys::Reflect::get(&parameters, &JsValue::from_str("encodings"))?;
     let Some(encodings) = encodings.dyn_ref::<js_sys::Array>() else {
         return Ok(());
     };
     if encodings.length() == 0 {
         return Ok(());
     }
+    let set = |target: &JsValue, key: &str, value: JsValue| {
+        js_sys::Reflect::set(target, &JsValue::from_str(key), &value).map(|_| ())
+    };
     for encoding in encodings.iter() {
-        js_sys::Reflect::set(
+        set(&encoding, "active", JsValue::from_bool(params.active))?;
+        set(
             &encoding,
-            &JsValue::from_str("maxBitrate"),
-            &JsValue::from(bps),
+            "maxBitrate",
+            JsValue::from(params.max_bitrate_bps),
         )?;
+        set(
+            &encoding,
+            "scaleResolutionDownBy",
+            JsValue::from_f64(params.scale_down),
+        )?;
+        set(&encoding, "maxFramerate", JsValue::from_f64(params.max_fps))?;
     }
-    let promise: js_sys::Promise = call("setParameters", &js_sys::Array::of1(&params))?.into();
+    let promise: js_sys::Promise = call("setParameters", &js_sys::Array::of1(&parameters))?.into();
     JsFuture::from(promise).await?;
     Ok(())
+}
+
+/// A statistics snapshot of a peer connection.
+pub async fn stats_of(pc: &RtcPeerConnection) -> Result<Snapshot, JsError> {
+    let report = JsFuture::from(pc.get_stats()).await?;
+    // The report is a maplike of plain dictionaries: JSON carries them over intact.
+    let values = js_sys::Reflect::get(&report, &JsValue::from_str("values"))?
+        .dyn_into::<js_sys::Function>()
+        .map_err(|_| JsError::new("TypeError", "RTCStatsReport.values is missing"))?
+        .call0(&report)?;
+    let entries = js_sys::Array::from(&values);
+    let json = js_sys::JSON::stringify(&entries)?
+        .as_string()
+        .unwrap_or_default();
+    let values: Vec<serde_json::Value> =
+        serde_json::from_str(&json).map_err(|e| JsError::new("SyntaxError", e.to_string()))?;
+    Ok(Snapshot::from_reports(&values))
 }

@@ -1,16 +1,20 @@
 //! Peer connections of the mesh: one [`PeerLink`] per remote participant, negotiated with
 //! the perfect-negotiation pattern. Yew-free.
 
+mod budget;
 mod channel;
 mod config;
 mod error;
 mod link;
 mod negotiation;
+mod stats;
 mod status;
 
+pub use budget::{split_budget, BudgetInput, SendParams, DEFAULT_VIDEO_BUDGET_BPS};
 pub use channel::{Channel, ChannelData, DataSender, BUFFER_HIGH_BYTES, BUFFER_LOW_BYTES};
 pub use config::LinkConfig;
 pub use error::RtcError;
-pub use link::{LocalTracks, PeerEvent, PeerLink, TrackKind};
+pub use link::{stats_of, LocalTracks, PeerEvent, PeerLink, TrackKind};
 pub use negotiation::{is_polite, offer_decision, OfferDecision};
+pub use stats::{derive, Candidate, PeerStats, Quality, Snapshot};
 pub use status::ConnectionStatus;

@@ -4,13 +4,13 @@
 use super::files::FileTransfers;
 use super::{Command, Input, JoinRequest, RemoteStreams, StreamChange};
 use crate::rtc::{
-    is_polite, Channel, ChannelData, ConnectionStatus, LinkConfig, LocalTracks, PeerEvent,
-    PeerLink, TrackKind,
+    derive, is_polite, split_budget, stats_of, BudgetInput, Channel, ChannelData, ConnectionStatus,
+    LinkConfig, LocalTracks, PeerEvent, PeerLink, Snapshot, TrackKind, DEFAULT_VIDEO_BUDGET_BPS,
 };
 use crate::signaling::{relay_url, Signaling, SignalingEvent};
 use crate::state::{
-    Action, ChatAction, ChatEntry, ChatState, Notice, RoomFailure, RoomState, Transfers,
-    DEFAULT_MAX_FILE_BYTES,
+    Action, ChatAction, ChatEntry, ChatState, Notice, RoomFailure, RoomState, StatsAction,
+    StatsState, Transfers, DEFAULT_MAX_FILE_BYTES,
 };
 use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender};
 use futures_util::StreamExt;
@@ -22,6 +22,13 @@ use yew::UseReducerDispatcher;
 
 /// Longest chat message, in characters (the relay's default limit).
 const MAX_CHAT_CHARS: usize = 2000;
+/// The relay is pinged every this many ticks (15 s), so a dead relay is noticed from here too.
+const PING_EVERY_TICKS: u32 = 15;
+/// Microphone level above which we count as speaking (WebRTC's `audioLevel`, 0–1).
+const SPEAKING_AUDIO_LEVEL: f64 = 0.05;
+/// The available-bitrate estimate is rounded to this step before it changes any encoder, so
+/// its jitter does not reconfigure them every second.
+const ESTIMATE_STEP_BPS: f64 = 100_000.0;
 
 /// Where the meeting's state goes for rendering.
 pub(crate) struct Outputs {
@@ -29,6 +36,7 @@ pub(crate) struct Outputs {
     pub(crate) streams: UseReducerDispatcher<RemoteStreams>,
     pub(crate) chat: UseReducerDispatcher<ChatState>,
     pub(crate) transfers: UseReducerDispatcher<Transfers>,
+    pub(crate) stats: UseReducerDispatcher<StatsState>,
 }
 
 pub(crate) struct Meeting {
@@ -43,6 +51,16 @@ pub(crate) struct Meeting {
     media: MediaState,
     chat_seq: u64,
     files: FileTransfers,
+    ticks: u32,
+    /// The previous statistics snapshot of each connection.
+    snapshots: HashMap<PeerId, Snapshot>,
+    /// The browser's available-bitrate estimate per connection (rounded).
+    available: HashMap<PeerId, f64>,
+    /// Peers that asked for no video from us.
+    video_unwanted_by: std::collections::HashSet<PeerId>,
+    /// Peers whose video we do not want now (their tiles are off screen).
+    video_unwanted_from: std::collections::HashSet<PeerId>,
+    speaking: bool,
     inputs: UnboundedSender<Input>,
     out: Outputs,
     left: bool,
@@ -75,6 +93,12 @@ impl Meeting {
             media,
             chat_seq: 0,
             files: FileTransfers::new(DEFAULT_MAX_FILE_BYTES, out.transfers.clone()),
+            ticks: 0,
+            snapshots: HashMap::new(),
+            available: HashMap::new(),
+            video_unwanted_by: Default::default(),
+            video_unwanted_from: Default::default(),
+            speaking: false,
             inputs,
             out,
             left: false,
@@ -88,7 +112,8 @@ impl Meeting {
                 Input::Relay(event) => self.on_relay(event),
                 Input::Peer(id, event) => self.on_peer(id, event),
                 Input::Command(command) => self.on_command(command),
-                Input::Tick => self.send(&ClientMsg::Ping { nonce: 0 }),
+                Input::Stats(peer, snapshot) => self.on_stats(peer, snapshot),
+                Input::Tick => self.on_tick(),
                 Input::Shutdown => break,
             }
         }
@@ -179,15 +204,25 @@ impl Meeting {
                     self_id: peer_id,
                     roster,
                 });
+                self.apply_budget();
             }
             ServerMsg::PeerJoined { peer } => {
                 self.names.insert(peer.id.clone(), peer.name.clone());
                 self.open_link(peer.id.clone(), false);
                 self.out.state.dispatch(Action::PeerJoined(peer));
+                self.apply_budget();
             }
             ServerMsg::PeerLeft { peer_id, .. } => {
                 self.links.remove(&peer_id);
                 self.files.peer_gone(&peer_id);
+                self.snapshots.remove(&peer_id);
+                self.available.remove(&peer_id);
+                self.video_unwanted_by.remove(&peer_id);
+                self.video_unwanted_from.remove(&peer_id);
+                self.out
+                    .stats
+                    .dispatch(StatsAction::Forget(peer_id.clone()));
+                self.apply_budget();
                 self.out
                     .streams
                     .dispatch(StreamChange::Remove(peer_id.clone()));
@@ -275,7 +310,13 @@ impl Meeting {
                 .streams
                 .dispatch(StreamChange::Screen(peer, stream)),
             PeerEvent::Status(status) => self.out.state.dispatch(Action::Connection(peer, status)),
-            PeerEvent::ChannelOpen(_) | PeerEvent::Error(_) => {} // errors: logged by the link
+            PeerEvent::ChannelOpen(Channel::Chat) => {
+                // Tell a new connection at once if we do not want its video.
+                if self.video_unwanted_from.contains(&peer) {
+                    self.send_prefs(&peer, false);
+                }
+            }
+            PeerEvent::ChannelOpen(Channel::Files) | PeerEvent::Error(_) => {} // errors: logged by the link
             PeerEvent::Data(channel, data) => self.on_data(peer, channel, data),
         }
     }
@@ -285,6 +326,14 @@ impl Meeting {
         match (channel, data) {
             (Channel::Chat, ChannelData::Text(text)) => match serde_json::from_str(&text) {
                 Ok(PeerMsg::Chat { seq, text }) => self.add_chat(peer, seq, text),
+                Ok(PeerMsg::Prefs { video }) => {
+                    if video {
+                        self.video_unwanted_by.remove(&peer);
+                    } else {
+                        self.video_unwanted_by.insert(peer);
+                    }
+                    self.apply_budget();
+                }
                 _ => warn(&format!("chat channel: unexpected message from {peer}")),
             },
             (Channel::Files, ChannelData::Text(text)) => match serde_json::from_str(&text) {
@@ -368,6 +417,7 @@ impl Meeting {
                     }
                 }
                 self.local = tracks;
+                self.apply_budget();
             }
             Command::Media(media) => {
                 if media != self.media {
@@ -391,6 +441,16 @@ impl Meeting {
                     .collect();
                 self.files.send(&file, targets);
             }
+            Command::VideoWanted(peer, wanted) => {
+                let changed = if wanted {
+                    self.video_unwanted_from.remove(&peer)
+                } else {
+                    self.video_unwanted_from.insert(peer.clone())
+                };
+                if changed {
+                    self.send_prefs(&peer, wanted);
+                }
+            }
             Command::CancelTransfer(key) => {
                 let channel = self
                     .links
@@ -401,6 +461,83 @@ impl Meeting {
             Command::Leave => {
                 self.leave();
                 self.out.state.dispatch(Action::Left);
+            }
+        }
+    }
+
+    fn send_prefs(&self, peer: &PeerId, video: bool) {
+        let channel = self.links.get(peer).and_then(|l| l.data(Channel::Chat));
+        if let Some(channel) = channel.filter(|c| c.is_open()) {
+            let json = serde_json::to_string(&PeerMsg::Prefs { video }).unwrap_or_default();
+            let _ = channel.send_text(&json);
+        }
+    }
+
+    fn on_tick(&mut self) {
+        self.ticks = self.ticks.wrapping_add(1);
+        if self.ticks % PING_EVERY_TICKS == 0 {
+            self.send(&ClientMsg::Ping {
+                nonce: u64::from(self.ticks),
+            });
+        }
+        for (peer, link) in &self.links {
+            let (peer, pc, tx) = (peer.clone(), link.connection(), self.inputs.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                match stats_of(&pc).await {
+                    Ok(snapshot) => {
+                        let _ = tx.unbounded_send(Input::Stats(peer, snapshot));
+                    }
+                    Err(err) => warn(&format!("stats of {peer}: {err}")),
+                }
+            });
+        }
+    }
+
+    fn on_stats(&mut self, peer: PeerId, snapshot: Snapshot) {
+        if !self.links.contains_key(&peer) {
+            return;
+        }
+        if let Some(level) = snapshot.mic_level {
+            self.speaking = level > SPEAKING_AUDIO_LEVEL && self.media.mic;
+        }
+        if let Some(stats) = self
+            .snapshots
+            .get(&peer)
+            .and_then(|before| derive(before, &snapshot))
+        {
+            match stats.available_out_bps {
+                Some(bps) => {
+                    let rounded = (bps / ESTIMATE_STEP_BPS).round() * ESTIMATE_STEP_BPS;
+                    self.available.insert(peer.clone(), rounded);
+                }
+                None => {
+                    self.available.remove(&peer);
+                }
+            }
+            self.out
+                .stats
+                .dispatch(StatsAction::Sample(peer.clone(), Box::new(stats)));
+        }
+        self.snapshots.insert(peer, snapshot);
+        self.apply_budget();
+    }
+
+    /// Splits the video upload budget over the peers and applies it to every link.
+    fn apply_budget(&self) {
+        let peers: Vec<&PeerId> = self.links.keys().collect();
+        let input = BudgetInput {
+            budget_bps: DEFAULT_VIDEO_BUDGET_BPS,
+            available_bps: self.available.values().copied().reduce(f64::min),
+            wants_video: peers
+                .iter()
+                .map(|p| !self.video_unwanted_by.contains(*p))
+                .collect(),
+            speaking: self.speaking || self.links.len() <= 1,
+            sharing_screen: self.local.screen.is_some(),
+        };
+        for (peer, (camera, screen)) in peers.iter().zip(split_budget(&input)) {
+            if let Some(link) = self.links.get(*peer) {
+                link.set_video_params(camera, screen);
             }
         }
     }

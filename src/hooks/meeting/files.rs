@@ -208,7 +208,7 @@ impl FileTransfers {
                     self.out.dispatch(TransferAction::Cancelled(incoming.key));
                 }
             }
-            PeerMsg::Chat { .. } => {}
+            PeerMsg::Chat { .. } | PeerMsg::Prefs { .. } => {}
         }
     }
 

@@ -6,9 +6,9 @@
 mod actor;
 mod files;
 
-use crate::rtc::{LocalTracks, PeerEvent};
+use crate::rtc::{LocalTracks, PeerEvent, Snapshot};
 use crate::signaling::SignalingEvent;
-use crate::state::{ChatState, RoomState, TransferKey, Transfers};
+use crate::state::{ChatState, RoomState, StatsState, TransferKey, Transfers};
 use actor::{Meeting, Outputs};
 use futures_channel::mpsc::{unbounded, UnboundedSender};
 use meshmeet_protocol::{MediaState, PeerId, RoomName};
@@ -18,8 +18,8 @@ use wasm_bindgen_futures::spawn_local;
 use web_sys::MediaStream;
 use yew::prelude::*;
 
-/// How often the client pings the relay, so dead connections are noticed from this side too.
-const PING_INTERVAL_MS: u32 = 15_000;
+/// The meeting's clock: statistics are read once per tick.
+const TICK_MS: u32 = 1_000;
 
 /// What the user asks of the meeting.
 #[derive(Clone, Debug)]
@@ -34,6 +34,8 @@ pub enum Command {
     SendFile(web_sys::File, Option<PeerId>),
     /// Stop a transfer (either direction).
     CancelTransfer(TransferKey),
+    /// Whether we want a peer's video (its tile is on screen).
+    VideoWanted(PeerId, bool),
     /// Leave the meeting.
     Leave,
 }
@@ -106,6 +108,8 @@ pub struct MeetingHandle {
     pub chat: UseReducerHandle<ChatState>,
     /// File transfers.
     pub transfers: UseReducerHandle<Transfers>,
+    /// Connection figures.
+    pub stats: UseReducerHandle<StatsState>,
     /// Sends a command to the meeting.
     pub command: Callback<Command>,
 }
@@ -114,6 +118,7 @@ pub(crate) enum Input {
     Relay(SignalingEvent),
     Peer(PeerId, PeerEvent),
     Command(Command),
+    Stats(PeerId, Snapshot),
     Tick,
     Shutdown,
 }
@@ -125,6 +130,7 @@ pub fn use_meeting(join: JoinRequest, tracks: LocalTracks, media: MediaState) ->
     let streams = use_reducer(RemoteStreams::default);
     let chat = use_reducer(ChatState::default);
     let transfers = use_reducer(Transfers::default);
+    let stats = use_reducer(StatsState::default);
     let inputs = use_mut_ref(|| Option::<UnboundedSender<Input>>::None);
 
     {
@@ -134,6 +140,7 @@ pub fn use_meeting(join: JoinRequest, tracks: LocalTracks, media: MediaState) ->
             streams: streams.dispatcher(),
             chat: chat.dispatcher(),
             transfers: transfers.dispatcher(),
+            stats: stats.dispatcher(),
         };
         let (tracks, media) = (tracks.clone(), media);
         use_effect_with(join, move |join| {
@@ -168,6 +175,7 @@ pub fn use_meeting(join: JoinRequest, tracks: LocalTracks, media: MediaState) ->
         streams,
         chat,
         transfers,
+        stats,
         command,
     }
 }
@@ -180,7 +188,7 @@ fn send(inputs: &Rc<std::cell::RefCell<Option<UnboundedSender<Input>>>>, input: 
 
 async fn ticker(tx: UnboundedSender<Input>) {
     loop {
-        gloo_timers::future::TimeoutFuture::new(PING_INTERVAL_MS).await;
+        gloo_timers::future::TimeoutFuture::new(TICK_MS).await;
         if tx.unbounded_send(Input::Tick).is_err() {
             break;
         }

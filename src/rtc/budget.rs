@@ -1,0 +1,216 @@
+//! The uplink budget: how much video this participant sends to each peer.
+//!
+//! In a mesh everyone uploads one copy of their video per peer, so the upload grows with the
+//! room. A fixed budget for video (audio is never limited) is divided among the peers that
+//! want video; a screen share takes the larger part of it; someone who is not speaking sends
+//! less than the active speaker, which keeps everyone's download small while the speaker stays
+//! sharp; and when the browser's own estimate of the available bitrate drops below the
+//! budget, the estimate wins.
+
+/// Video upload budget unless configured otherwise: 2.5 Mbit/s.
+pub const DEFAULT_VIDEO_BUDGET_BPS: u32 = 2_500_000;
+/// Never ask an encoder for less than this: below it video is useless and the encoder
+/// would rather drop frames than scale.
+pub const MIN_VIDEO_BPS: u32 = 60_000;
+/// Most camera bitrate worth sending to one peer (640x360 at 24 fps looks its best here).
+pub const MAX_CAMERA_BPS: u32 = 900_000;
+/// Share of the budget a screen share takes while sharing.
+const SCREEN_SHARE: f64 = 0.6;
+/// Share of its fair part a participant who is not the active speaker uses.
+const QUIET_FACTOR: f64 = 0.6;
+/// Leave this much of the browser's estimate unused, for audio and retransmissions.
+const ESTIMATE_HEADROOM: f64 = 0.85;
+
+/// Encoder settings for one sent video stream.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SendParams {
+    /// Whether to send at all (off toward a peer that does not want video).
+    pub active: bool,
+    /// `maxBitrate`, bits per second.
+    pub max_bitrate_bps: u32,
+    /// `scaleResolutionDownBy` (1 = as captured).
+    pub scale_down: f64,
+    /// `maxFramerate`.
+    pub max_fps: f64,
+}
+
+impl SendParams {
+    /// Sending nothing.
+    pub const PAUSED: SendParams = SendParams {
+        active: false,
+        max_bitrate_bps: MIN_VIDEO_BPS,
+        scale_down: 1.0,
+        max_fps: 15.0,
+    };
+
+    /// Camera settings for a bitrate: smaller and slower pictures at low bitrates, so what
+    /// arrives stays sharp instead of blocky.
+    pub fn camera(bps: u32) -> SendParams {
+        let (scale_down, max_fps) = match bps {
+            b if b >= 500_000 => (1.0, 24.0),
+            b if b >= 200_000 => (2.0, 20.0),
+            _ => (4.0, 15.0),
+        };
+        SendParams {
+            active: true,
+            max_bitrate_bps: bps,
+            scale_down,
+            max_fps,
+        }
+    }
+
+    /// Screen settings: full resolution always (text must stay legible), fewer frames.
+    pub fn screen(bps: u32) -> SendParams {
+        SendParams {
+            active: true,
+            max_bitrate_bps: bps,
+            scale_down: 1.0,
+            max_fps: if bps >= 1_000_000 { 15.0 } else { 5.0 },
+        }
+    }
+}
+
+/// What the split depends on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BudgetInput {
+    /// The configured video budget, bits per second.
+    pub budget_bps: u32,
+    /// The lowest available outgoing bitrate the browser estimates over our connections.
+    pub available_bps: Option<f64>,
+    /// For each peer: whether it wants our video (its tile is visible, not audio-only).
+    pub wants_video: Vec<bool>,
+    /// Whether we are the active speaker.
+    pub speaking: bool,
+    /// Whether we share a screen.
+    pub sharing_screen: bool,
+}
+
+/// Per peer, in the order of [`BudgetInput::wants_video`]: camera and screen settings.
+pub fn split_budget(input: &BudgetInput) -> Vec<(SendParams, SendParams)> {
+    let receivers = input.wants_video.iter().filter(|w| **w).count();
+    let mut total = f64::from(input.budget_bps);
+    if let Some(available) = input.available_bps {
+        // The estimate is per connection; all of them share one uplink.
+        let uplink = available * ESTIMATE_HEADROOM * receivers.max(1) as f64;
+        total = total.min(uplink);
+    }
+    let (camera_total, screen_total) = if input.sharing_screen {
+        (total * (1.0 - SCREEN_SHARE), total * SCREEN_SHARE)
+    } else {
+        (total, 0.0)
+    };
+    let per_peer = |part: f64| (part / receivers.max(1) as f64) as u32;
+    let mut camera_bps = per_peer(camera_total).min(MAX_CAMERA_BPS);
+    if !input.speaking {
+        camera_bps = (f64::from(camera_bps) * QUIET_FACTOR) as u32;
+    }
+    let camera_bps = camera_bps.max(MIN_VIDEO_BPS);
+    let screen_bps = per_peer(screen_total).max(MIN_VIDEO_BPS);
+    input
+        .wants_video
+        .iter()
+        .map(|&wants| {
+            if !wants {
+                return (SendParams::PAUSED, SendParams::PAUSED);
+            }
+            let screen = if input.sharing_screen {
+                SendParams::screen(screen_bps)
+            } else {
+                SendParams::PAUSED
+            };
+            (SendParams::camera(camera_bps), screen)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(peers: usize) -> BudgetInput {
+        BudgetInput {
+            budget_bps: DEFAULT_VIDEO_BUDGET_BPS,
+            available_bps: None,
+            wants_video: vec![true; peers],
+            speaking: true,
+            sharing_screen: false,
+        }
+    }
+
+    fn total(split: &[(SendParams, SendParams)]) -> u32 {
+        split
+            .iter()
+            .map(|(c, s)| {
+                u32::from(c.active) * c.max_bitrate_bps + u32::from(s.active) * s.max_bitrate_bps
+            })
+            .sum()
+    }
+
+    #[test]
+    fn the_budget_is_divided_among_peers_and_never_exceeded() {
+        for peers in 1..=7 {
+            let split = split_budget(&input(peers));
+            assert_eq!(split.len(), peers);
+            assert!(
+                total(&split) <= DEFAULT_VIDEO_BUDGET_BPS,
+                "{peers} peers: {}",
+                total(&split)
+            );
+        }
+        // Five peers share 2.5 Mbit/s: 500 kbit/s each, full resolution.
+        let five = split_budget(&input(5));
+        assert_eq!(five[0].0.max_bitrate_bps, 500_000);
+        assert_eq!(five[0].0.scale_down, 1.0);
+    }
+
+    #[test]
+    fn joins_lower_and_leaves_raise_each_share() {
+        let two = split_budget(&input(2))[0].0.max_bitrate_bps;
+        let six = split_budget(&input(6))[0].0.max_bitrate_bps;
+        assert!(six < two);
+        // With many peers the picture shrinks rather than turning to mush.
+        let seven = split_budget(&input(7))[0].0;
+        assert_eq!(seven.scale_down, 2.0);
+    }
+
+    #[test]
+    fn the_active_speaker_sends_more_than_the_others() {
+        let mut quiet = input(3);
+        quiet.speaking = false;
+        let speaking = split_budget(&input(3))[0].0.max_bitrate_bps;
+        let not_speaking = split_budget(&quiet)[0].0.max_bitrate_bps;
+        assert!(speaking > not_speaking, "{speaking} vs {not_speaking}");
+    }
+
+    #[test]
+    fn a_screen_share_takes_the_larger_part() {
+        let mut sharing = input(3);
+        sharing.sharing_screen = true;
+        let split = split_budget(&sharing);
+        let (camera, screen) = split[0];
+        assert!(screen.active && screen.max_bitrate_bps > camera.max_bitrate_bps);
+        assert_eq!(screen.scale_down, 1.0, "screens keep their resolution");
+        assert!(total(&split) <= DEFAULT_VIDEO_BUDGET_BPS);
+    }
+
+    #[test]
+    fn peers_that_do_not_want_video_get_none_and_free_their_share() {
+        let mut some = input(4);
+        some.wants_video = vec![true, false, true, false];
+        let split = split_budget(&some);
+        assert!(!split[1].0.active && !split[3].0.active);
+        assert_eq!(
+            split[0].0.max_bitrate_bps,
+            split_budget(&input(2))[0].0.max_bitrate_bps
+        );
+    }
+
+    #[test]
+    fn a_low_bandwidth_estimate_wins_over_the_budget() {
+        let mut squeezed = input(2);
+        squeezed.available_bps = Some(300_000.0);
+        let split = split_budget(&squeezed);
+        assert!(split[0].0.max_bitrate_bps <= 255_000);
+        assert!(split[0].0.max_bitrate_bps >= MIN_VIDEO_BPS);
+    }
+}
