@@ -3,10 +3,12 @@
 
 mod support;
 
-use meshmeet::components::{Controls, ControlsProps, PeerTile, PeerTileProps};
+use meshmeet::components::{
+    Controls, ControlsProps, PeerTile, PeerTileProps, StatsPanel, StatsPanelProps,
+};
 use meshmeet::pages::{Home, HomeProps};
-use meshmeet::rtc::ConnectionStatus;
-use meshmeet::state::{RemotePeer, Route};
+use meshmeet::rtc::{Candidate, ConnectionStatus, PeerStats, Quality};
+use meshmeet::state::{PeerFigures, Point, RemotePeer, Route};
 use meshmeet_protocol::{MediaState, PeerId, PeerInfo};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -48,6 +50,9 @@ async fn peer_tile_exposes_name_marks_and_connection_for_automation() {
         peer: peer(false, true, ConnectionStatus::Reconnecting),
         stream: None,
         sink_id: None,
+        quality: None,
+        on_stats: Callback::noop(),
+        on_visible: Callback::noop(),
     };
     let app = Renderer::<PeerTile>::with_root_and_props(root.clone(), props).render();
     let tile = support::wait_for(&root, "[data-testid=peer-tile]").await;
@@ -91,6 +96,9 @@ async fn camera_off_tile_shows_an_avatar_instead_of_video() {
         peer: peer(true, false, ConnectionStatus::Connected),
         stream: None,
         sink_id: None,
+        quality: Some(Quality::Fair),
+        on_stats: Callback::noop(),
+        on_visible: Callback::noop(),
     };
     let app = Renderer::<PeerTile>::with_root_and_props(root.clone(), props).render();
     let tile = support::wait_for(&root, "[data-testid=peer-tile]").await;
@@ -205,6 +213,110 @@ async fn start_button_navigates_to_a_fresh_valid_room() {
         }
         other => panic!("expected rooms, got {other:?}"),
     }
+    app.destroy();
+    root.remove();
+}
+
+#[wasm_bindgen_test]
+async fn a_visible_tile_reports_it_and_its_stats_button_asks_for_details() {
+    let root = support::fresh_root();
+    let events = Rc::new(RefCell::new(Vec::new()));
+    let (on_stats, on_visible) = {
+        let (a, b) = (events.clone(), events.clone());
+        (
+            Callback::from(move |()| a.borrow_mut().push("stats".to_owned())),
+            Callback::from(move |visible: bool| b.borrow_mut().push(format!("visible={visible}"))),
+        )
+    };
+    let props = PeerTileProps {
+        peer: peer(true, true, ConnectionStatus::Connected),
+        stream: None,
+        sink_id: None,
+        quality: None,
+        on_stats,
+        on_visible,
+    };
+    let app = Renderer::<PeerTile>::with_root_and_props(root.clone(), props).render();
+    support::wait_for(&root, "[data-testid=stats-toggle]").await;
+    support::wait_until("the tile to report that it is visible", 5_000, || {
+        events
+            .borrow()
+            .contains(&"visible=true".to_owned())
+            .then_some(())
+    })
+    .await;
+    click(&root, "[data-testid=stats-toggle]");
+    assert!(events.borrow().contains(&"stats".to_owned()));
+    let mark = root
+        .query_selector("[data-testid=quality]")
+        .ok()
+        .flatten()
+        .expect("mark");
+    assert_eq!(
+        mark.get_attribute("data-quality").as_deref(),
+        Some("unknown")
+    );
+    app.destroy();
+    root.remove();
+}
+
+#[wasm_bindgen_test]
+async fn stats_panel_exposes_the_figures_as_data_attributes() {
+    let root = support::fresh_root();
+    let latest = PeerStats {
+        out_video_bps: 412_345.0,
+        in_video_bps: 300_000.0,
+        rtt_ms: Some(1.5),
+        in_loss: 0.0125,
+        out_fps: Some(15.0),
+        in_size: Some((320, 180)),
+        pair: Some((
+            Candidate {
+                kind: "host".into(),
+                address: "127.0.0.1".into(),
+                port: 5000,
+                protocol: "udp".into(),
+            },
+            Candidate {
+                kind: "host".into(),
+                address: "127.0.0.1".into(),
+                port: 5001,
+                protocol: "udp".into(),
+            },
+        )),
+        quality: Quality::Good,
+        ..PeerStats::default()
+    };
+    let figures = PeerFigures {
+        latest,
+        history: (0..10)
+            .map(|i| Point {
+                video_bps: f64::from(i) * 1000.0,
+                rtt_ms: 2.0,
+            })
+            .collect(),
+    };
+    let props = StatsPanelProps {
+        peer_id: "p-1".into(),
+        name: "Ana".into(),
+        figures: Some(figures),
+    };
+    let app = Renderer::<StatsPanel>::with_root_and_props(root.clone(), props).render();
+    let panel = support::wait_for(&root, "[data-testid=stats-panel]").await;
+    let attr = |name: &str| panel.get_attribute(name);
+    assert_eq!(attr("data-peer-id").as_deref(), Some("p-1"));
+    assert_eq!(attr("data-out-video-bps").as_deref(), Some("412345"));
+    assert_eq!(attr("data-rtt-ms").as_deref(), Some("1.5"));
+    assert_eq!(attr("data-in-loss").as_deref(), Some("0.0125"));
+    assert_eq!(attr("data-in-resolution").as_deref(), Some("320×180"));
+    assert_eq!(attr("data-local-candidate-type").as_deref(), Some("host"));
+    let points = panel
+        .query_selector("polyline.bitrate")
+        .ok()
+        .flatten()
+        .and_then(|p| p.get_attribute("points"))
+        .unwrap_or_default();
+    assert_eq!(points.split(' ').count(), 10, "one graph point per sample");
     app.destroy();
     root.remove();
 }

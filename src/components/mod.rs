@@ -12,6 +12,7 @@ mod local_tile;
 mod participant_list;
 mod peer_tile;
 mod screen_tile;
+mod stats_panel;
 mod video_view;
 
 pub use chat_panel::{ChatPanel, ChatPanelProps};
@@ -26,4 +27,5 @@ pub use local_tile::LocalTile;
 pub use participant_list::ParticipantList;
 pub use peer_tile::{PeerTile, PeerTileProps};
 pub use screen_tile::{ScreenTile, ScreenTileProps};
+pub use stats_panel::{StatsPanel, StatsPanelProps};
 pub use video_view::VideoView;

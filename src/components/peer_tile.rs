@@ -1,9 +1,9 @@
 //! The tile of one remote participant: video, name, marks and connection state.
 
 use super::VideoView;
-use crate::hooks::{use_audio_level, SPEAKING_LEVEL};
+use crate::hooks::{use_audio_level, use_visible, SPEAKING_LEVEL};
 use crate::i18n::use_strings;
-use crate::rtc::ConnectionStatus;
+use crate::rtc::{ConnectionStatus, Quality};
 use crate::state::RemotePeer;
 use web_sys::MediaStream;
 use yew::prelude::*;
@@ -18,6 +18,15 @@ pub struct PeerTileProps {
     /// Speaker to play their sound on.
     #[prop_or_default]
     pub sink_id: Option<String>,
+    /// How the connection is doing (`None` before it was measured).
+    #[prop_or_default]
+    pub quality: Option<Quality>,
+    /// Open the connection details.
+    #[prop_or_default]
+    pub on_stats: Callback<()>,
+    /// The tile came on screen (`true`) or left it.
+    #[prop_or_default]
+    pub on_visible: Callback<bool>,
 }
 
 /// One remote participant.
@@ -26,6 +35,8 @@ pub fn peer_tile(props: &PeerTileProps) -> Html {
     let s = use_strings();
     let sound_blocked = use_state(|| false);
     let level = use_audio_level(props.stream.clone());
+    let node = use_node_ref();
+    use_visible(node.clone(), props.on_visible.clone());
     let info = &props.peer.info;
     let speaking = info.media.mic && level > SPEAKING_LEVEL;
     let on_off = |on: bool| if on { "on" } else { "off" };
@@ -46,7 +57,7 @@ pub fn peer_tile(props: &PeerTileProps) -> Html {
         (!info.media.camera).then_some("camera-off")
     );
     html! {
-        <figure {class} data-testid="peer-tile"
+        <figure ref={node} {class} data-testid="peer-tile"
             data-peer-id={info.id.to_string()}
             data-peer-name={info.name.clone()}
             data-mic={on_off(info.media.mic)}
@@ -60,6 +71,7 @@ pub fn peer_tile(props: &PeerTileProps) -> Html {
                 <div class="avatar" aria-hidden="true">{ initial(&info.name) }</div>
             }
             <figcaption class="tile-caption">
+                { quality_mark(s, props.quality) }
                 <span class="tile-name">{ &info.name }</span>
                 if !info.media.mic {
                     <span class="mark" role="img" aria-label={s.mic_off} title={s.mic_off}>{ "🔇" }</span>
@@ -71,10 +83,28 @@ pub fn peer_tile(props: &PeerTileProps) -> Html {
             if status != ConnectionStatus::Connected {
                 <div class={classes!("conn", status.as_attr())} role="status">{ status_text }</div>
             }
+            <button class="tile-stats" data-testid="stats-toggle" aria-label={format!("{}: {}", s.show_stats, info.name)}
+                title={s.show_stats} onclick={let cb = props.on_stats.clone(); Callback::from(move |_| cb.emit(()))}>
+                { "ⓘ" }
+            </button>
             if *sound_blocked {
                 <button class="enable-sound" onclick={enable_sound}>{ s.enable_sound }</button>
             }
         </figure>
+    }
+}
+
+fn quality_mark(s: &crate::i18n::Strings, quality: Option<Quality>) -> Html {
+    let (attr, word) = match quality {
+        None => ("unknown", s.measuring),
+        Some(Quality::Good) => ("good", s.quality_good),
+        Some(Quality::Fair) => ("fair", s.quality_fair),
+        Some(Quality::Poor) => ("poor", s.quality_poor),
+    };
+    let label = format!("{}: {word}", s.connection_quality);
+    html! {
+        <span class="quality" data-testid="quality" data-quality={attr} role="img"
+            aria-label={label.clone()} title={label} />
     }
 }
 

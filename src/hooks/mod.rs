@@ -4,8 +4,10 @@ mod meeting;
 mod use_audio_level;
 mod use_local_media;
 mod use_screen_share;
+mod use_visible;
 
 pub use meeting::{use_meeting, Command, JoinRequest, MeetingHandle, RemoteStreams};
 pub use use_audio_level::{use_audio_level, SPEAKING_LEVEL};
 pub use use_local_media::{use_local_media, DeviceChoice, LocalMedia, LocalMediaHandle};
 pub use use_screen_share::{use_screen_share, ScreenShareHandle};
+pub use use_visible::use_visible;

@@ -2,7 +2,7 @@
 
 use crate::components::{
     ChatPanel, Controls, DeviceSettings, ErrorBanner, InviteLink, LangSwitch, LocalTile,
-    ParticipantList, PeerTile, ScreenTile,
+    ParticipantList, PeerTile, ScreenTile, StatsPanel,
 };
 use crate::hooks::{use_meeting, use_screen_share, Command, JoinRequest, LocalMediaHandle};
 use crate::i18n::{use_strings, Strings};
@@ -132,7 +132,7 @@ pub fn call(props: &CallProps) -> Html {
     };
     let toggle = |panel: Panel| {
         let dispatch = meeting.state.dispatcher();
-        Callback::from(move |()| dispatch.dispatch(Action::TogglePanel(panel)))
+        Callback::from(move |()| dispatch.dispatch(Action::TogglePanel(panel.clone())))
     };
     let count = state.peers.len() + 1;
     let mut screens: Vec<Html> = Vec::new();
@@ -161,6 +161,9 @@ pub fn call(props: &CallProps) -> Html {
             </header>
             { for notice }
             { for screen_error }
+            if meeting.stats.own_connection_poor() {
+                <div class="warning-banner" role="status" data-testid="poor-connection">{ s.own_connection_poor }</div>
+            }
             <div class={classes!("stage", sharing.then_some("with-screen"))}>
                 if sharing {
                     <section class="screens">{ for screens }</section>
@@ -170,6 +173,10 @@ pub fn call(props: &CallProps) -> Html {
                         mic_on={media_state.mic} camera_on={media_state.camera} />
                     { for state.peers.iter().map(|peer| html! {
                         <PeerTile key={peer.info.id.to_string()} peer={peer.clone()}
+                            quality={meeting.stats.quality(&peer.info.id)}
+                            on_stats={toggle(Panel::Stats(peer.info.id.clone()))}
+                            on_visible={let (c, id) = (meeting.command.clone(), peer.info.id.clone());
+                                Callback::from(move |visible| c.emit(Command::VideoWanted(id.clone(), visible)))}
                             stream={meeting.streams.camera.get(&peer.info.id).cloned()}
                             sink_id={local.speaker_id.clone()} />
                     }) }
@@ -188,6 +195,13 @@ pub fn call(props: &CallProps) -> Html {
                             on_send={let c = meeting.command.clone(); Callback::from(move |text| c.emit(Command::Chat(text)))}
                             on_send_file={let c = meeting.command.clone(); Callback::from(move |(file, to)| c.emit(Command::SendFile(file, to)))}
                             on_cancel={let c = meeting.command.clone(); Callback::from(move |key| c.emit(Command::CancelTransfer(key)))} />
+                    </div>
+                }
+                if let Some(Panel::Stats(id)) = &state.panel {
+                    <div class="side">
+                        <StatsPanel peer_id={id.to_string()}
+                            name={state.peers.iter().find(|p| &p.info.id == id).map(|p| p.info.name.clone()).unwrap_or_default()}
+                            figures={meeting.stats.peers.get(id).cloned()} />
                     </div>
                 }
                 if state.panel == Some(Panel::Settings) {

@@ -90,8 +90,10 @@ pub struct RoomState {
 }
 
 /// The side panels of the call; one is open at a time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Panel {
+    /// Connection figures of one peer.
+    Stats(PeerId),
     /// Chat and files.
     Chat,
     /// Everyone in the meeting, and the invite link.
@@ -180,7 +182,7 @@ impl RoomState {
                 self.peers.clear();
             }
             Action::TogglePanel(panel) => {
-                self.panel = if self.panel == Some(panel) {
+                self.panel = if self.panel.as_ref() == Some(&panel) {
                     None
                 } else {
                     Some(panel)
