@@ -704,6 +704,59 @@ async fn unreachable_redis_refuses_joins_as_unavailable_and_recovers() {
 }
 
 #[tokio::test]
+async fn a_join_abandoned_midway_leaves_no_ghost_in_the_room() {
+    let s = redis_setup(DEFAULT_LIMITS).await;
+    let mut ana = join(s.on(0), "ghost", "Ana").await;
+    let (mailbox, _inbox) = mailbox();
+    // Redis stalls; the join script goes out and waits there; the connection goes away
+    // before the answer, and then Redis runs the script.
+    let redis = s.redis.as_ref().expect("redis");
+    let mut stalled = redis.connection().await;
+    let stall = tokio::spawn(async move {
+        let _: Result<(), _> = redis::cmd("DEBUG")
+            .arg("SLEEP")
+            .arg("0.5")
+            .query_async(&mut stalled)
+            .await;
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let abandoned = tokio::time::timeout(
+        Duration::from_millis(200),
+        s.on(0).join(request("ghost", "Ghost", None, mailbox)),
+    )
+    .await;
+    assert!(
+        abandoned.is_err(),
+        "the join was abandoned while Redis stalled"
+    );
+    stall.await.expect("stall task");
+    let started = Instant::now();
+    while s.on(0).stats().await.peers != 1 {
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "the abandoned joiner is still counted: {:?}",
+            s.on(0).stats().await
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Ana saw the ghost arrive, and go.
+    let ghost = match ana.inbox.next().await {
+        ServerMsg::PeerJoined { peer } => peer,
+        other => panic!("expected the ghost's peer_joined, got {other:?}"),
+    };
+    assert_eq!(
+        ana.inbox.next().await,
+        ServerMsg::PeerLeft {
+            peer_id: ghost.id,
+            reason: LeaveReason::Disconnected,
+        }
+    );
+    ana.inbox.silent().await;
+    let bo = join(s.on(0), "ghost", "Bo").await;
+    assert_eq!(bo.roster, vec![ana.info("Ana")]);
+}
+
+#[tokio::test]
 async fn inboxes_are_trimmed_once_read() {
     let s = redis_two_setup(DEFAULT_LIMITS).await;
     let mut ana = join(s.on(0), "trim", "Ana").await;

@@ -285,6 +285,14 @@ impl RoomRegistry for RedisRegistry {
                 early: Some(Vec::new()),
             },
         );
+        // Until the welcome is out, any way out of here (an error, a refusal, this future
+        // being dropped) undoes the local entry, and the Redis one where it may exist.
+        let mut pending = PendingJoin {
+            inner,
+            room: room.clone(),
+            peer: peer_id.clone(),
+            state: Pending::MayBeInRedis,
+        };
         let reply: Result<Vec<String>, RedisError> = inner
             .scripts
             .join
@@ -299,41 +307,28 @@ impl RoomRegistry for RedisRegistry {
             .arg(&joined_json)
             .invoke_async(&mut inner.commands.clone())
             .await;
-        let refused = |err: RelayError| {
-            lock(&inner.local).remove(&peer_id);
-            Err(err)
-        };
-        let roster = match reply {
-            Err(err) => {
-                // The script may have run before the connection failed: make sure the peer
-                // does not stay in the room.
-                inner.queue_leave(room, peer_id.clone(), LeaveReason::Disconnected);
-                return refused(unavailable(inner, "joining a room", &err));
+        // (The script may have run before the connection failed: the guard removes the peer.)
+        let reply = reply.map_err(|err| unavailable(inner, "joining a room", &err))?;
+        let roster = match reply.split_first() {
+            Some((status, roster)) if status == "ok" => roster,
+            refusal => {
+                pending.state = Pending::NotInRedis;
+                return Err(match refusal.map(|(status, _)| status.as_str()) {
+                    Some("room_full") => RelayError::RoomFull {
+                        max: inner.max_participants,
+                    },
+                    Some("too_many_rooms") => RelayError::TooManyRooms,
+                    Some("wrong_password") => RelayError::WrongPassword,
+                    Some("unregistered") => {
+                        inner.note_problem("this relay is not registered in Redis yet");
+                        RelayError::Unavailable
+                    }
+                    other => {
+                        error!(status = ?other, "unexpected answer of the join script");
+                        RelayError::Internal
+                    }
+                });
             }
-            Ok(reply) => match reply.split_first() {
-                Some((status, roster)) if status == "ok" => roster.to_vec(),
-                Some((status, _)) => {
-                    return refused(match status.as_str() {
-                        "room_full" => RelayError::RoomFull {
-                            max: inner.max_participants,
-                        },
-                        "too_many_rooms" => RelayError::TooManyRooms,
-                        "wrong_password" => RelayError::WrongPassword,
-                        "unregistered" => {
-                            inner.note_problem("this relay is not registered in Redis yet");
-                            RelayError::Unavailable
-                        }
-                        other => {
-                            error!(status = other, "unexpected answer of the join script");
-                            RelayError::Internal
-                        }
-                    })
-                }
-                None => {
-                    error!("empty answer of the join script");
-                    return refused(RelayError::Internal);
-                }
-            },
         };
         let mut roster: Vec<(u64, PeerInfo)> = roster
             .iter()
@@ -348,12 +343,8 @@ impl RoomRegistry for RedisRegistry {
         roster.sort_by_key(|(seq, _)| *seq);
 
         let mut local = lock(&inner.local);
-        let Some(entry) = local.get_mut(&peer_id) else {
-            // Disconnected while the script ran (this relay lost its registration): undo.
-            drop(local);
-            inner.queue_leave(room, peer_id, LeaveReason::Disconnected);
-            return Err(RelayError::Unavailable);
-        };
+        // Gone if this relay lost its registration while the script ran: the guard undoes it.
+        let entry = local.get_mut(&peer_id).ok_or(RelayError::Unavailable)?;
         entry.mailbox.deliver(ServerMsg::Welcome {
             version: PROTOCOL_VERSION,
             peer_id: peer_id.clone(),
@@ -366,6 +357,8 @@ impl RoomRegistry for RedisRegistry {
         for msg in entry.early.take().unwrap_or_default() {
             entry.mailbox.deliver(msg);
         }
+        drop(local);
+        pending.state = Pending::Joined;
         Ok(Membership::new(room, peer_id))
     }
 
@@ -492,6 +485,41 @@ impl RoomRegistry for RedisRegistry {
             Err(_) => Err(format!(
                 "Redis does not answer within {READY_PING_TIMEOUT:?}"
             )),
+        }
+    }
+}
+
+/// Undoes a join that did not finish, whatever ended it.
+struct PendingJoin<'a> {
+    inner: &'a Inner,
+    room: RoomName,
+    peer: PeerId,
+    state: Pending,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pending {
+    /// The join script may have added the peer.
+    MayBeInRedis,
+    /// The join script refused it.
+    NotInRedis,
+    /// Welcomed: nothing to undo.
+    Joined,
+}
+
+impl Drop for PendingJoin<'_> {
+    fn drop(&mut self) {
+        if self.state == Pending::Joined {
+            return;
+        }
+        lock(&self.inner.local).remove(&self.peer);
+        if self.state == Pending::MayBeInRedis {
+            // Retried by the heartbeat; a no-op if the script never ran.
+            self.inner.queue_leave(
+                self.room.clone(),
+                self.peer.clone(),
+                LeaveReason::Disconnected,
+            );
         }
     }
 }

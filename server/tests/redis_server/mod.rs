@@ -54,6 +54,8 @@ impl RedisServer {
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
+            // DEBUG SLEEP, for tests that need Redis to stall.
+            .args(["--enable-debug-command", "local"])
             .arg("--logfile")
             .arg(&log)
             .stdin(Stdio::null())
