@@ -6,7 +6,7 @@ use crate::components::{
 };
 use crate::hooks::{use_meeting, use_screen_share, Command, JoinRequest, LocalMediaHandle};
 use crate::i18n::{use_strings, Strings};
-use crate::rtc::LocalTracks;
+use crate::rtc::{budget_from_query, LocalTracks, DEFAULT_VIDEO_BUDGET_BPS};
 use crate::state::{Action, ChatAction, Notice, Panel, Phase, RoomFailure};
 use meshmeet_protocol::{MediaState, RoomName};
 use yew::prelude::*;
@@ -48,6 +48,10 @@ pub fn call(props: &CallProps) -> Html {
         room: RoomName(props.room.to_string()),
         name: props.name.to_string(),
         password: None,
+        video_budget_bps: web_sys::window()
+            .and_then(|w| w.location().search().ok())
+            .and_then(|q| budget_from_query(&q))
+            .unwrap_or(DEFAULT_VIDEO_BUDGET_BPS),
     };
     let share = use_screen_share();
     let tracks = LocalTracks {

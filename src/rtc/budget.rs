@@ -21,6 +21,18 @@ const QUIET_FACTOR: f64 = 0.6;
 /// Leave this much of the browser's estimate unused, for audio and retransmissions.
 const ESTIMATE_HEADROOM: f64 = 0.85;
 
+/// Reads `budget=<kbit/s>` from a page query (`?video=low&budget=600`): a person on a slow
+/// uplink, or a test, can set their own video budget. Values under 100 kbit/s are refused.
+pub fn budget_from_query(search: &str) -> Option<u32> {
+    search
+        .trim_start_matches('?')
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("budget="))
+        .and_then(|v| v.parse::<u32>().ok())
+        .filter(|kbps| (100..=100_000).contains(kbps))
+        .map(|kbps| kbps * 1000)
+}
+
 /// Encoder settings for one sent video stream.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SendParams {
@@ -203,6 +215,14 @@ mod tests {
             split[0].0.max_bitrate_bps,
             split_budget(&input(2))[0].0.max_bitrate_bps
         );
+    }
+
+    #[test]
+    fn the_budget_can_come_from_the_page_query() {
+        assert_eq!(budget_from_query("?video=low&budget=600"), Some(600_000));
+        assert_eq!(budget_from_query("?budget=50"), None);
+        assert_eq!(budget_from_query("?budget=abc"), None);
+        assert_eq!(budget_from_query(""), None);
     }
 
     #[test]

@@ -10,7 +10,9 @@ mod negotiation;
 mod stats;
 mod status;
 
-pub use budget::{split_budget, BudgetInput, SendParams, DEFAULT_VIDEO_BUDGET_BPS};
+pub use budget::{
+    budget_from_query, split_budget, BudgetInput, SendParams, DEFAULT_VIDEO_BUDGET_BPS,
+};
 pub use channel::{Channel, ChannelData, DataSender, BUFFER_HIGH_BYTES, BUFFER_LOW_BYTES};
 pub use config::LinkConfig;
 pub use error::RtcError;

@@ -5,7 +5,7 @@ use super::files::FileTransfers;
 use super::{Command, Input, JoinRequest, RemoteStreams, StreamChange};
 use crate::rtc::{
     derive, is_polite, split_budget, stats_of, BudgetInput, Channel, ChannelData, ConnectionStatus,
-    LinkConfig, LocalTracks, PeerEvent, PeerLink, Snapshot, TrackKind, DEFAULT_VIDEO_BUDGET_BPS,
+    LinkConfig, LocalTracks, PeerEvent, PeerLink, Snapshot, TrackKind,
 };
 use crate::signaling::{relay_url, Signaling, SignalingEvent};
 use crate::state::{
@@ -526,7 +526,7 @@ impl Meeting {
     fn apply_budget(&self) {
         let peers: Vec<&PeerId> = self.links.keys().collect();
         let input = BudgetInput {
-            budget_bps: DEFAULT_VIDEO_BUDGET_BPS,
+            budget_bps: self.join.video_budget_bps,
             available_bps: self.available.values().copied().reduce(f64::min),
             wants_video: peers
                 .iter()

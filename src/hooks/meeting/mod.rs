@@ -49,6 +49,8 @@ pub struct JoinRequest {
     pub name: String,
     /// Room password, if any.
     pub password: Option<String>,
+    /// Video upload budget, bits per second.
+    pub video_budget_bps: u32,
 }
 
 /// Remote media streams by peer.

@@ -1,0 +1,137 @@
+//! Bandwidth adaptation and connection figures in real browsers: with four people each
+//! participant's video upload stays within its budget, every remote video still decodes, and
+//! the stats panel shows real figures over a host (loopback) candidate pair.
+
+use meshmeet_e2e::{run_test, Browser, Context, Result, DEFAULT_WAIT};
+use serde_json::Value as Json;
+use std::time::Duration;
+
+const MEDIA_WAIT: Duration = Duration::from_secs(120);
+/// The video budget every participant is given (kbit/s): small, so that sending without
+/// the budget (320x180 at 15 fps to three peers) would clearly exceed it.
+const BUDGET_KBPS: f64 = 400.0;
+/// `bytesSent` counts RTP headers and retransmissions the encoder target does not.
+const OVERHEAD: f64 = 1.15;
+
+/// Records every peer connection the page creates, so the test can read `getStats()` itself.
+const RECORD_PEER_CONNECTIONS: &str = r#"
+    if (!window.__pcs) {
+        window.__pcs = [];
+        const Original = window.RTCPeerConnection;
+        function Recorded(...args) {
+            const pc = new Original(...args);
+            window.__pcs.push(pc);
+            return pc;
+        }
+        Recorded.prototype = Original.prototype;
+        Object.setPrototypeOf(Recorded, Original);
+        window.RTCPeerConnection = Recorded;
+    }
+    return true;
+"#;
+
+/// Total video bytes sent over every open peer connection, and the stats clock.
+const VIDEO_BYTES_SENT: &str = r#"
+    let bytes = 0, at = 0;
+    for (const pc of window.__pcs) {
+        if (pc.connectionState === 'closed') continue;
+        const report = await pc.getStats();
+        report.forEach(r => {
+            if (r.type === 'outbound-rtp' && r.kind === 'video') { bytes += r.bytesSent; at = Math.max(at, r.timestamp); }
+        });
+    }
+    return { bytes, at };
+"#;
+
+async fn join(browser: &Browser, room: &str, name: &str) -> Result {
+    browser
+        .goto(&format!("/r/{room}?video=low&budget={BUDGET_KBPS}"))
+        .await?;
+    let input = browser
+        .wait_for("[data-testid=name-input]", DEFAULT_WAIT)
+        .await?;
+    input.clear().await.context("clearing the name input")?;
+    input.send_keys(name).await.context("typing the name")?;
+    browser
+        .wait_for("[data-testid=join-button]:not([disabled])", DEFAULT_WAIT)
+        .await?;
+    browser.eval(RECORD_PEER_CONNECTIONS).await?;
+    browser.click("[data-testid=join-button]").await?;
+    browser
+        .wait_for("[data-testid=local-tile]", DEFAULT_WAIT)
+        .await?;
+    Ok(())
+}
+
+async fn video_bytes_sent(browser: &Browser) -> Result<(f64, f64)> {
+    let v: Json = browser.eval(VIDEO_BYTES_SENT).await?;
+    Ok((
+        v["bytes"].as_f64().unwrap_or(0.0),
+        v["at"].as_f64().unwrap_or(0.0),
+    ))
+}
+
+#[tokio::test]
+async fn four_people_stay_within_their_upload_budget_and_all_video_decodes() {
+    run_test("four_people_stay_within_their_upload_budget_and_all_video_decodes", async |t| {
+        let names = ["Ana", "Ben", "Cy", "Di"];
+        let mut people = Vec::new();
+        for name in names {
+            let browser = t.chromium().await?;
+            join(&browser, "budget", name).await?;
+            people.push((name, browser));
+        }
+        for (name, browser) in &people {
+            for other in names.iter().filter(|o| *o != name) {
+                browser.wait_until_peer_tile_decodes(other, MEDIA_WAIT).await?;
+            }
+        }
+        // Warm-up: the budget is applied after negotiation and the encoders settle.
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        let mut before = Vec::new();
+        for (_, browser) in &people {
+            before.push(video_bytes_sent(browser).await?);
+        }
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        for ((name, browser), (bytes0, at0)) in people.iter().zip(before) {
+            let (bytes1, at1) = video_bytes_sent(browser).await?;
+            let seconds = (at1 - at0) / 1000.0;
+            let kbps = (bytes1 - bytes0) * 8.0 / seconds / 1000.0;
+            eprintln!("{name} sends {kbps:.0} kbit/s of video to three peers (budget {BUDGET_KBPS})");
+            assert!(kbps > 0.0, "{name} sends no video at all");
+            assert!(
+                kbps <= BUDGET_KBPS * OVERHEAD,
+                "{name} sends {kbps:.0} kbit/s of video, over its budget of {BUDGET_KBPS}"
+            );
+        }
+        // Still decoding everywhere after the budget was applied.
+        for (name, browser) in &people {
+            for other in names.iter().filter(|o| *o != name) {
+                browser.wait_until_peer_tile_decodes(other, MEDIA_WAIT).await?;
+            }
+        }
+
+        // The stats panel shows real figures over a loopback (host) pair.
+        let (_, ana) = &people[0];
+        ana.click("[data-testid=peer-tile][data-peer-name=Ben] [data-testid=stats-toggle]")
+            .await?;
+        let panel = "[data-testid=stats-panel][data-local-candidate-type=host][data-remote-candidate-type=host]";
+        ana.wait_for(panel, DEFAULT_WAIT).await?;
+        ana.wait_until_js(
+            &format!(
+                "(() => {{ const p = document.querySelector('{panel}');
+                   return Number(p.dataset.outVideoBps) > 0 && Number(p.dataset.inVideoBps) > 0
+                       && p.dataset.rttMs !== undefined && Number(p.dataset.inFps) > 0; }})()"
+            ),
+            DEFAULT_WAIT,
+        )
+        .await?;
+        let quality = ana
+            .eval("return document.querySelector('[data-testid=peer-tile][data-peer-name=Ben] [data-testid=quality]').dataset.quality;")
+            .await?;
+        assert_eq!(quality, serde_json::json!("good"), "loopback should grade as good");
+        ana.screenshot(t.artifact("stats.png")).await?;
+        Ok(())
+    })
+    .await;
+}
