@@ -75,7 +75,7 @@ impl LoadConfig {
             settle: Duration::from_secs(1),
             phases: Vec::new(),
             churn_per_second: 0.0,
-            drain: Duration::from_secs(3),
+            drain: Duration::from_secs(20),
             server_pid: None,
             room_prefix: format!("lg{:x}", std::process::id()),
         }

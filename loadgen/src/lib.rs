@@ -20,8 +20,9 @@
 //!   `from` is not the named sender, or from a sender not in the receiver's room.
 //! - **duplicated**: a (sender, target, seq) received a second time.
 //! - **reordered**: a seq received after a higher one of the same pair.
-//! - **lost**: sent but never received by the end of the run (the drain waits for messages in
-//!   flight), unless *excused*. A message is excused only when its target left: the sender was
+//! - **lost**: sent but never received by the end of the run, unless *excused*. After the
+//!   load the drain waits until everything sent has arrived, or until nothing has arrived
+//!   for a second (at most `drain`, 20 s by default). A message is excused only when its target left: the sender was
 //!   told `peer_left` for that target before the run ended. The relay processes one
 //!   connection's messages in order, so everything a peer sent before it left must still
 //!   arrive, and a target that never left must receive everything: neither is ever excused.

@@ -59,8 +59,9 @@ fn drive(driver: &Path, relay: &Path, logs: &Path, args: &[&str]) -> Result<(Jso
     Ok((json, output.status.success()))
 }
 
-/// Relay against floor at 100, 1,000 and 5,000 clients; prints the table.
-pub fn compare(driver: &Path, relay: &Path, logs: &Path) -> Result<Json> {
+/// Relay against floor at 100, 1,000 and 5,000 clients; prints the table. The flag says
+/// whether every run was clean (nothing lost, duplicated, misrouted or reordered).
+pub fn compare(driver: &Path, relay: &Path, logs: &Path) -> Result<(Json, bool)> {
     heading("benchmark: relay vs floor (throughput, latency, memory per idle connection)");
     let (json, clean) = drive(
         driver,
@@ -69,13 +70,7 @@ pub fn compare(driver: &Path, relay: &Path, logs: &Path) -> Result<Json> {
         &["compare", "--counts", COUNTS, "--runs", RUNS],
     )?;
     print_compare_table(&json);
-    if !clean {
-        return Err(
-            "a relay benchmark run lost, duplicated, misrouted or reordered messages (above)"
-                .into(),
-        );
-    }
-    Ok(json)
+    Ok((json, clean))
 }
 
 /// Issue #8's acceptance run; prints its figures.

@@ -49,7 +49,7 @@ struct Args {
     #[arg(long, default_value_t = 1.0)]
     settle: f64,
     /// Longest wait in seconds for messages in flight after the load.
-    #[arg(long, default_value_t = 3.0)]
+    #[arg(long, default_value_t = 20.0)]
     drain: f64,
     /// Handshakes in progress at once.
     #[arg(long, default_value_t = 200)]
