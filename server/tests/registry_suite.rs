@@ -29,8 +29,13 @@ use tokio::sync::mpsc;
 const RECV_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long "nothing arrives" is watched for (Redis delivery is asynchronous).
 const SILENCE: Duration = Duration::from_millis(200);
-/// Expiry of the Redis registries in these tests.
-const INSTANCE_TTL: Duration = Duration::from_secs(1);
+/// Expiry of the Redis registries in the contract tests: long enough that a starved test
+/// machine does not make one registry give the other up for dead.
+const CONTRACT_TTL: Duration = Duration::from_secs(5);
+/// Expiry in the tests about expiry: short, so they are quick.
+const EXPIRY_TTL: Duration = Duration::from_secs(2);
+/// Slack on top of a documented bound for a loaded machine's late timers.
+const TIMER_SLACK: Duration = Duration::from_secs(1);
 
 // ---------------------------------------------------------------------------------------
 // Setups
@@ -70,28 +75,29 @@ async fn memory_setup(limits: Limits) -> Setup<MemoryRegistry> {
 }
 
 async fn redis_setup(limits: Limits) -> Setup<RedisRegistry> {
-    redis_relays(limits, 1).await
+    redis_relays(limits, 1, CONTRACT_TTL).await
 }
 
 async fn redis_two_setup(limits: Limits) -> Setup<RedisRegistry> {
-    redis_relays(limits, 2).await
+    redis_relays(limits, 2, CONTRACT_TTL).await
 }
 
-fn redis_options(redis: &RedisServer, limits: Limits) -> RedisOptions {
+fn redis_options(redis: &RedisServer, limits: Limits, ttl: Duration) -> RedisOptions {
     RedisOptions {
         url: redis.url(),
         key_prefix: "suite".into(),
-        instance_ttl: INSTANCE_TTL,
+        instance_ttl: ttl,
         max_rooms: limits.max_rooms,
         max_participants: limits.max_participants,
     }
 }
 
-async fn redis_relays(limits: Limits, count: usize) -> Setup<RedisRegistry> {
+async fn redis_relays(limits: Limits, count: usize, ttl: Duration) -> Setup<RedisRegistry> {
     let redis = RedisServer::start().await;
     let mut registries = Vec::new();
     for _ in 0..count {
-        let registry = RedisRegistry::connect(redis_options(&redis, limits)).expect("connects");
+        let registry =
+            RedisRegistry::connect(redis_options(&redis, limits, ttl)).expect("connects");
         wait_ready(&registry).await;
         registries.push(registry);
     }
@@ -604,7 +610,7 @@ for_each_registry!(
 
 #[tokio::test]
 async fn peers_of_a_relay_that_stopped_leave_with_timed_out_within_the_expiry() {
-    let mut s = redis_two_setup(DEFAULT_LIMITS).await;
+    let mut s = redis_relays(DEFAULT_LIMITS, 2, EXPIRY_TTL).await;
     let mut ana = join(s.on(0), "crash", "Ana").await;
     let bo = join(s.on(1), "crash", "Bo").await;
     let cy = join(s.on(1), "crash", "Cy").await;
@@ -614,10 +620,11 @@ async fn peers_of_a_relay_that_stopped_leave_with_timed_out_within_the_expiry() 
     // The second relay dies: its heartbeat stops, nobody leaves.
     let started = Instant::now();
     drop(s.registries.pop());
-    let mut gone = vec![ana.inbox.next_within(INSTANCE_TTL * 3).await];
+    let bound = EXPIRY_TTL * 5 / 4;
+    let mut gone = vec![ana.inbox.next_within(bound + TIMER_SLACK).await];
     gone.push(ana.inbox.next().await);
     let waited = started.elapsed();
-    eprintln!("peers of the stopped relay removed after {waited:?} (expiry {INSTANCE_TTL:?})");
+    eprintln!("peers of the stopped relay removed after {waited:?} (expiry {EXPIRY_TTL:?})");
     gone.sort_by_key(|msg| format!("{msg:?}"));
     let mut expected = vec![
         left(&bo, LeaveReason::TimedOut),
@@ -626,8 +633,8 @@ async fn peers_of_a_relay_that_stopped_leave_with_timed_out_within_the_expiry() 
     expected.sort_by_key(|msg| format!("{msg:?}"));
     assert_eq!(gone, expected);
     assert!(
-        waited <= INSTANCE_TTL * 5 / 4 + Duration::from_millis(500),
-        "took {waited:?}, documented bound is 1.25 × {INSTANCE_TTL:?}"
+        waited <= bound + TIMER_SLACK,
+        "took {waited:?}; the documented bound is {bound:?}"
     );
     ana.inbox.silent().await;
     let di = join(s.on(0), "crash", "Di").await;
@@ -645,7 +652,7 @@ async fn peers_of_a_relay_that_stopped_leave_with_timed_out_within_the_expiry() 
 
 #[tokio::test]
 async fn a_relay_that_lost_its_registration_disconnects_its_clients_and_serves_again() {
-    let s = redis_setup(DEFAULT_LIMITS).await;
+    let s = redis_relays(DEFAULT_LIMITS, 1, EXPIRY_TTL).await;
     let ana = join(s.on(0), "flush", "Ana").await;
     let mut redis = s.redis.as_ref().expect("redis").connection().await;
     // All shared state gone at once, as when Redis restarts without persistence.
@@ -654,7 +661,8 @@ async fn a_relay_that_lost_its_registration_disconnects_its_clients_and_serves_a
         .await
         .expect("flushall");
     let started = Instant::now();
-    tokio::time::timeout(INSTANCE_TTL, ana.inbox.signal.overflowed())
+    // Noticed at the next heartbeat: a quarter of the expiry.
+    tokio::time::timeout(EXPIRY_TTL / 4 + TIMER_SLACK, ana.inbox.signal.overflowed())
         .await
         .expect("Ana's connection is told to end within a heartbeat or two");
     eprintln!("lost registration noticed after {:?}", started.elapsed());
@@ -669,7 +677,7 @@ async fn a_relay_that_lost_its_registration_disconnects_its_clients_and_serves_a
 
 #[tokio::test]
 async fn unreachable_redis_refuses_joins_as_unavailable_and_recovers() {
-    let mut s = redis_setup(DEFAULT_LIMITS).await;
+    let mut s = redis_relays(DEFAULT_LIMITS, 1, EXPIRY_TTL).await;
     let ana = join(s.on(0), "outage", "Ana").await;
     let port = {
         let redis = s.redis.as_mut().expect("redis");
@@ -705,7 +713,7 @@ async fn unreachable_redis_refuses_joins_as_unavailable_and_recovers() {
 
 #[tokio::test]
 async fn a_join_abandoned_midway_leaves_no_ghost_in_the_room() {
-    let s = redis_setup(DEFAULT_LIMITS).await;
+    let s = redis_relays(DEFAULT_LIMITS, 1, EXPIRY_TTL).await;
     let mut ana = join(s.on(0), "ghost", "Ana").await;
     let (mailbox, _inbox) = mailbox();
     // Redis stalls; the join script goes out and waits there; the connection goes away
