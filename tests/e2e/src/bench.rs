@@ -105,6 +105,133 @@ pub async fn measure_setup(relay: &Relay, participants: usize, run: usize) -> Re
     })
 }
 
+/// Records the page's peer connections so their `getStats()` can be read (installed before
+/// joining; the client creates its connections through the global constructor).
+const RECORD_PEER_CONNECTIONS: &str = r#"
+    if (!window.__pcs) {
+        window.__pcs = [];
+        const Original = window.RTCPeerConnection;
+        function Recorded(...args) { const pc = new Original(...args); window.__pcs.push(pc); return pc; }
+        Recorded.prototype = Original.prototype;
+        Object.setPrototypeOf(Recorded, Original);
+        window.RTCPeerConnection = Recorded;
+    }
+    return true;
+"#;
+
+/// Bytes sent per outbound RTP stream (keyed by connection and SSRC) and the stats clock.
+const OUTBOUND_BYTES: &str = r#"
+    const streams = {}; let at = 0;
+    for (const [i, pc] of window.__pcs.entries()) {
+        if (pc.connectionState === 'closed') continue;
+        (await pc.getStats()).forEach(r => {
+            if (r.type === 'outbound-rtp') {
+                streams[i + ':' + r.ssrc] = { kind: r.kind, bytes: r.bytesSent };
+                at = Math.max(at, r.timestamp);
+            }
+        });
+    }
+    return { streams, at };
+"#;
+
+/// What one participant uploads in a call of `participants`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UplinkSample {
+    /// Everything sent (audio and video, to every peer), bits per second.
+    pub total_bps: f64,
+    /// The lowest bitrate of one sent video stream, bits per second.
+    pub lowest_video_stream_bps: f64,
+}
+
+async fn outbound(browser: &Browser) -> Result<(Json, f64)> {
+    let v = browser.eval(OUTBOUND_BYTES).await?;
+    Ok((v["streams"].clone(), v["at"].as_f64().unwrap_or(0.0)))
+}
+
+/// Upload of every participant of one call of `participants`, with the default budget.
+pub async fn measure_uplink(
+    relay: &Relay,
+    participants: usize,
+    measure: Duration,
+) -> Result<Vec<UplinkSample>> {
+    let room = format!("uplink-{participants}");
+    let mut browsers = Vec::with_capacity(participants);
+    for i in 0..participants {
+        let browser = Browser::launch(BrowserKind::Chromium, Some(relay.url())).await?;
+        ready_in_lobby(&browser, &room, &format!("P{i}")).await?;
+        browser.eval(RECORD_PEER_CONNECTIONS).await?;
+        browser.click("[data-testid=join-button]").await?;
+        browsers.push(browser);
+    }
+    for (i, browser) in browsers.iter().enumerate() {
+        for j in (0..participants).filter(|j| *j != i) {
+            browser
+                .wait_until_peer_tile_decodes(&format!("P{j}"), RUN_TIMEOUT)
+                .await?;
+        }
+    }
+    // Let the budget apply and the bandwidth estimators settle.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let mut before = Vec::new();
+    for browser in &browsers {
+        before.push(outbound(browser).await?);
+    }
+    tokio::time::sleep(measure).await;
+    let mut samples = Vec::new();
+    for (browser, (streams0, at0)) in browsers.iter().zip(before) {
+        let (streams1, at1) = outbound(browser).await?;
+        let seconds = ((at1 - at0) / 1000.0).max(0.001);
+        let mut total = 0.0;
+        let mut lowest = f64::INFINITY;
+        for (key, now) in streams1.as_object().into_iter().flatten() {
+            let then = streams0[key]["bytes"].as_f64().unwrap_or(0.0);
+            let bps = (now["bytes"].as_f64().unwrap_or(0.0) - then) * 8.0 / seconds;
+            total += bps;
+            // Paused streams (the idle screen transceiver, a peer that asked for no
+            // video) send nothing and are not "the lowest stream".
+            if now["kind"] == "video" && bps > 0.0 {
+                lowest = lowest.min(bps);
+            }
+        }
+        samples.push(UplinkSample {
+            total_bps: total,
+            lowest_video_stream_bps: if lowest.is_finite() { lowest } else { 0.0 },
+        });
+    }
+    for browser in &browsers {
+        let _ = browser.close().await;
+    }
+    Ok(samples)
+}
+
+/// The uplink benchmark: for each participant count, every participant's total upload and
+/// the lowest per-stream video bitrate, as a JSON report.
+pub async fn uplink(counts: &[usize], measure: Duration) -> Result<Json> {
+    let relay = Relay::start(&[]).await?;
+    let mut rows = Vec::new();
+    for &participants in counts {
+        let samples = measure_uplink(&relay, participants, measure).await?;
+        for (i, s) in samples.iter().enumerate() {
+            eprintln!(
+                "[bench] {participants} participants, P{i}: upload {:.0} kbit/s, lowest video stream {:.0} kbit/s",
+                s.total_bps / 1000.0,
+                s.lowest_video_stream_bps / 1000.0
+            );
+        }
+        rows.push(json!({
+            "participants": participants,
+            "upload_bps": samples.iter().map(|s| s.total_bps.round()).collect::<Vec<_>>(),
+            "lowest_video_stream_bps": samples.iter().map(|s| s.lowest_video_stream_bps.round()).collect::<Vec<_>>(),
+        }));
+    }
+    Ok(json!({
+        "benchmark": "uplink",
+        "browser": "headless Chromium, fake camera 320x180 at 15 fps (?video=low), default 2.5 Mbit/s video budget, loopback",
+        "measured_seconds": measure.as_secs(),
+        "results": rows,
+    }))
+}
+
 /// Median, min and max of a non-empty list.
 pub fn summary(values: &[f64]) -> (f64, f64, f64) {
     let mut sorted = values.to_vec();
