@@ -2,13 +2,15 @@
 //! as JSON to `target/bench/bench.json` for tracking across commits.
 //!
 //! - call setup: click join → first decoded remote frame, in headless Chromium (~1 min);
+//! - uplink: with 2, 4 and 6 people, each participant's total upload and its lowest sending
+//!   video stream, under the default budget (~2 min);
 //! - relay: the relay against the floor server (bare warp WebSocket forwarding) at 100, 1,000
 //!   and 5,000 clients, three runs each: throughput, latency, memory per idle connection
 //!   (~2.5 min, `bench_relay.rs`);
 //! - load: issue #8's acceptance run, 2,000 clients for 60 s with churn on the relay's
 //!   default limits (~1.5 min).
 //!
-//! `--relay` or `--load` runs only that part (no browsers needed); the other parts' entries
+//! `--call-setup`, `--uplink`, `--relay` or `--load` runs only that part (no browsers needed); the other parts' entries
 //! in bench.json are kept.
 
 use crate::bench_relay;
@@ -22,10 +24,15 @@ use std::time::Instant;
 const CALL_SETUP_RUNS: &str = "3";
 /// Participant counts of the call-setup benchmark.
 const CALL_SETUP_COUNTS: [&str; 2] = ["2", "4"];
+/// Seconds the uplink benchmark measures, after its warm-up.
+const UPLINK_SECONDS: &str = "6";
+/// Participant counts of the uplink benchmark.
+const UPLINK_COUNTS: [&str; 3] = ["2", "4", "6"];
 
 /// Which parts to run.
 struct Parts {
     call_setup: bool,
+    uplink: bool,
     relay: bool,
     load: bool,
 }
@@ -34,12 +41,14 @@ fn parts(args: &[String]) -> Result<Parts> {
     if args.is_empty() {
         return Ok(Parts {
             call_setup: true,
+            uplink: true,
             relay: true,
             load: true,
         });
     }
     let mut parts = Parts {
         call_setup: false,
+        uplink: false,
         relay: false,
         load: false,
     };
@@ -48,9 +57,10 @@ fn parts(args: &[String]) -> Result<Parts> {
             "--relay" => parts.relay = true,
             "--load" => parts.load = true,
             "--call-setup" => parts.call_setup = true,
+            "--uplink" => parts.uplink = true,
             other => {
                 return Err(format!(
-                    "unknown bench flag {other}: use --call-setup, --relay or --load (none: all)"
+                    "unknown bench flag {other}: use --call-setup, --uplink, --relay or --load (none: all)"
                 ))
             }
         }
@@ -74,11 +84,23 @@ pub fn run(args: &[String]) -> Result {
 
     // Reported after the JSON is written, so a failed part does not lose the others.
     let mut failures: Vec<&str> = Vec::new();
-    let relay = if parts.call_setup {
+    let relay = if parts.call_setup || parts.uplink {
         let (dist, relay) = build::all()?;
-        let took = Instant::now();
-        report["call_setup"] = call_setup(&dist, &relay)?;
-        println!("(call setup: {:.0} s)", took.elapsed().as_secs_f64());
+        if parts.call_setup {
+            let took = Instant::now();
+            report["call_setup"] = call_setup(&dist, &relay)?;
+            println!("(call setup: {:.0} s)", took.elapsed().as_secs_f64());
+        }
+        if parts.uplink {
+            let took = Instant::now();
+            heading("benchmark: uplink (each participant's upload under the default budget)");
+            let mut args = vec![UPLINK_SECONDS];
+            args.extend(UPLINK_COUNTS);
+            let json = browser_bench("bench-uplink", &args, &dist, &relay)?;
+            print_uplink_table(&json);
+            report["uplink"] = json;
+            println!("(uplink: {:.0} s)", took.elapsed().as_secs_f64());
+        }
         relay
     } else {
         build::relay()?
@@ -120,34 +142,60 @@ pub fn run(args: &[String]) -> Result {
 }
 
 fn call_setup(dist: &std::path::Path, relay: &std::path::Path) -> Result<Json> {
-    let browsers = tools::ensure_browsers()?;
     heading("benchmark: call setup (click join → first decoded remote frame)");
+    let mut args = vec![CALL_SETUP_RUNS];
+    args.extend(CALL_SETUP_COUNTS);
+    let call_setup = browser_bench("bench-call-setup", &args, dist, relay)?;
+    print_call_setup_table(&call_setup);
+    Ok(call_setup)
+}
+
+/// Runs a browser benchmark binary of the e2e crate and returns the JSON it prints.
+fn browser_bench(
+    bin: &str,
+    args: &[&str],
+    dist: &std::path::Path,
+    relay: &std::path::Path,
+) -> Result<Json> {
+    let browsers = tools::ensure_browsers()?;
     let output = cmd::cargo()
-        .args([
-            "run",
-            "--quiet",
-            "-p",
-            "meshmeet-e2e",
-            "--bin",
-            "bench-call-setup",
-            "--",
-            CALL_SETUP_RUNS,
-        ])
-        .args(CALL_SETUP_COUNTS)
+        .args(["run", "--quiet", "-p", "meshmeet-e2e", "--bin", bin, "--"])
+        .args(args)
         .env("MESHMEET_SERVER_BIN", relay)
         .env("MESHMEET_DIST", dist)
         .env("CHROMEDRIVER", &browsers.chromedriver)
         .env("GECKODRIVER", &browsers.geckodriver)
         .stderr(Stdio::inherit())
         .output()
-        .map_err(|e| format!("could not run the call-setup benchmark: {e}"))?;
+        .map_err(|e| format!("could not run {bin}: {e}"))?;
     if !output.status.success() {
-        return Err("the call-setup benchmark failed (its error is above)".into());
+        return Err(format!("{bin} failed (its error is above)"));
     }
-    let call_setup: Json = serde_json::from_slice(&output.stdout)
-        .map_err(|e| format!("the call-setup benchmark printed no JSON report: {e}"))?;
-    print_call_setup_table(&call_setup);
-    Ok(call_setup)
+    serde_json::from_slice(&output.stdout).map_err(|e| format!("{bin} printed no JSON report: {e}"))
+}
+
+/// Prints the uplink report: kbit/s per participant.
+fn print_uplink_table(report: &Json) {
+    let kbps = |v: &Json| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .map(|b| format!("{:.0}", b.as_f64().unwrap_or(0.0) / 1000.0))
+            .collect()
+    };
+    println!(
+        "\n{:>12}  {:<36}  lowest video stream kbit/s",
+        "participants", "upload per participant kbit/s"
+    );
+    for row in report["results"].as_array().into_iter().flatten() {
+        println!(
+            "{:>12}  {:<36}  {}",
+            row["participants"],
+            kbps(&row["upload_bps"]).join(" "),
+            kbps(&row["lowest_video_stream_bps"]).join(" ")
+        );
+    }
+    println!("({})", report["browser"].as_str().unwrap_or_default());
 }
 
 /// Prints the call-setup report as a table.

@@ -23,9 +23,10 @@ tasks:
   test                     everything CI runs: fmt, clippy, native tests, wasm tests in
                            headless Chromium and Firefox, then the end-to-end suite
   size                     release build of the client, then raw and gzipped sizes
-  bench [--call-setup] [--relay] [--load]
+  bench [--call-setup] [--uplink] [--relay] [--load]
                            benchmarks, printed as tables and written to
-                           target/bench/bench.json: call setup in headless Chromium,
+                           target/bench/bench.json: call setup and uplink (2/4/6 people)
+                           in headless Chromium,
                            the relay against a bare WebSocket floor at 100/1,000/5,000
                            clients, and a 2,000-client 60 s load run (no flag: all)
 
