@@ -53,6 +53,7 @@ async fn peer_tile_exposes_name_marks_and_connection_for_automation() {
         quality: None,
         on_stats: Callback::noop(),
         on_visible: Callback::noop(),
+        audio_only: false,
     };
     let app = Renderer::<PeerTile>::with_root_and_props(root.clone(), props).render();
     let tile = support::wait_for(&root, "[data-testid=peer-tile]").await;
@@ -99,6 +100,7 @@ async fn camera_off_tile_shows_an_avatar_instead_of_video() {
         quality: Some(Quality::Fair),
         on_stats: Callback::noop(),
         on_visible: Callback::noop(),
+        audio_only: false,
     };
     let app = Renderer::<PeerTile>::with_root_and_props(root.clone(), props).render();
     let tile = support::wait_for(&root, "[data-testid=peer-tile]").await;
@@ -235,6 +237,7 @@ async fn a_visible_tile_reports_it_and_its_stats_button_asks_for_details() {
         quality: None,
         on_stats,
         on_visible,
+        audio_only: false,
     };
     let app = Renderer::<PeerTile>::with_root_and_props(root.clone(), props).render();
     support::wait_for(&root, "[data-testid=stats-toggle]").await;

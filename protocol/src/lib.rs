@@ -289,6 +289,17 @@ pub struct RoomLimits {
     pub messages_per_second: u32,
     /// Longest chat text, in characters.
     pub max_chat_chars: u32,
+    /// Largest file participants send each other over data channels, in bytes (the relay
+    /// never carries files; clients refuse larger ones).
+    #[serde(default = "default_max_file_bytes")]
+    pub max_file_bytes: u64,
+}
+
+/// The file size limit of a relay that does not say: 1 GiB.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 1 << 30;
+
+fn default_max_file_bytes() -> u64 {
+    DEFAULT_MAX_FILE_BYTES
 }
 
 /// Why a participant left.

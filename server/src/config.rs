@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use meshmeet_protocol::{IceServer, RoomLimits};
+use meshmeet_protocol::{IceServer, RoomLimits, DEFAULT_MAX_FILE_BYTES};
 
 use crate::error::ConfigError;
 
@@ -122,6 +122,11 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_chat_chars: u32,
 
+    /// Largest file participants may send each other (peer to peer; told to clients), bytes.
+    #[arg(long, env = "MESHMEET_MAX_FILE_BYTES", default_value_t = DEFAULT_MAX_FILE_BYTES,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_file_bytes: u64,
+
     /// Refused messages tolerated in a burst (one more is forgiven each second) before the
     /// relay closes the connection.
     #[arg(long, env = "MESHMEET_MAX_BAD_MESSAGES", default_value_t = DEFAULT_MAX_BAD_MESSAGES,
@@ -186,6 +191,7 @@ impl Default for Config {
             max_room_name_chars: DEFAULT_MAX_ROOM_NAME_CHARS,
             max_display_name_chars: DEFAULT_MAX_DISPLAY_NAME_CHARS,
             max_chat_chars: DEFAULT_MAX_CHAT_CHARS,
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
             max_bad_messages: DEFAULT_MAX_BAD_MESSAGES,
             outbound_queue: DEFAULT_OUTBOUND_QUEUE,
             keepalive_interval: Duration::from_millis(DEFAULT_KEEPALIVE_INTERVAL_MS),
@@ -244,6 +250,7 @@ impl Config {
             max_message_bytes: self.max_message_bytes,
             messages_per_second: self.messages_per_second,
             max_chat_chars: self.max_chat_chars,
+            max_file_bytes: self.max_file_bytes,
         }
     }
 

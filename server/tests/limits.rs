@@ -205,6 +205,7 @@ async fn name_limits_count_characters_and_are_configurable() {
 async fn chat_length_limit_is_enforced() {
     let config = Config {
         max_chat_chars: 10,
+        max_file_bytes: 1 << 30,
         ..test_config()
     };
     let relay = TestRelay::start(config).await;

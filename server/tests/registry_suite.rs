@@ -176,6 +176,7 @@ fn request(room: &str, name: &str, password: Option<&str>, mailbox: Mailbox) -> 
                 max_message_bytes: 65536,
                 messages_per_second: 50,
                 max_chat_chars: 2000,
+                max_file_bytes: 1 << 30,
             },
         },
     }

@@ -27,6 +27,9 @@ pub struct PeerTileProps {
     /// The tile came on screen (`true`) or left it.
     #[prop_or_default]
     pub on_visible: Callback<bool>,
+    /// We receive audio only: show the avatar instead of video.
+    #[prop_or_default]
+    pub audio_only: bool,
 }
 
 /// One remote participant.
@@ -51,10 +54,11 @@ pub fn peer_tile(props: &PeerTileProps) -> Html {
         let sound_blocked = sound_blocked.clone();
         Callback::from(move |_| sound_blocked.set(false))
     };
+    let show_video = info.media.camera && !props.audio_only;
     let class = classes!(
         "tile",
         speaking.then_some("speaking"),
-        (!info.media.camera).then_some("camera-off")
+        (!show_video).then_some("camera-off")
     );
     html! {
         <figure ref={node} {class} data-testid="peer-tile"
@@ -67,7 +71,7 @@ pub fn peer_tile(props: &PeerTileProps) -> Html {
             <VideoView stream={props.stream.clone()} muted={*sound_blocked}
                 label={info.name.clone()} sink_id={props.sink_id.clone()}
                 on_sound_blocked={let b = sound_blocked.clone(); Callback::from(move |()| b.set(true))} />
-            if !info.media.camera {
+            if !show_video {
                 <div class="avatar" aria-hidden="true">{ initial(&info.name) }</div>
             }
             <figcaption class="tile-caption">

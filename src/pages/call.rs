@@ -178,6 +178,7 @@ pub fn call(props: &CallProps) -> Html {
                     { for state.peers.iter().map(|peer| html! {
                         <PeerTile key={peer.info.id.to_string()} peer={peer.clone()}
                             quality={meeting.stats.quality(&peer.info.id)}
+                            audio_only={state.audio_only}
                             on_stats={toggle(Panel::Stats(peer.info.id.clone()))}
                             on_visible={let (c, id) = (meeting.command.clone(), peer.info.id.clone());
                                 Callback::from(move |visible| c.emit(Command::VideoWanted(id.clone(), visible)))}
@@ -211,6 +212,12 @@ pub fn call(props: &CallProps) -> Html {
                 if state.panel == Some(Panel::Settings) {
                     <div class="side" aria-label={s.settings}>
                         <DeviceSettings media={props.media.clone()} />
+                        <label class="check">
+                            <input type="checkbox" data-testid="audio-only-toggle" checked={state.audio_only}
+                                onchange={let (c, d, on) = (meeting.command.clone(), meeting.state.dispatcher(), !state.audio_only);
+                                    Callback::from(move |_: Event| { d.dispatch(Action::SetAudioOnly(on)); c.emit(Command::AudioOnly(on)); })} />
+                            { s.audio_only }
+                        </label>
                     </div>
                 }
             </div>

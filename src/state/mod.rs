@@ -12,5 +12,5 @@ pub use room::{Action, Notice, Panel, Phase, RemotePeer, RoomFailure, RoomState}
 pub use stats::{PeerFigures, Point, StatsAction, StatsState, HISTORY_SAMPLES};
 pub use transfer::{
     chunk_ranges, Checksum, Direction, Reassembly, ReassemblyError, Transfer, TransferAction,
-    TransferKey, TransferState, Transfers, DEFAULT_MAX_FILE_BYTES,
+    TransferKey, TransferState, Transfers,
 };

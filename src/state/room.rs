@@ -87,6 +87,8 @@ pub struct RoomState {
     pub notice: Option<Notice>,
     /// The side panel shown, if any.
     pub panel: Option<Panel>,
+    /// Receive audio only (no video from anyone).
+    pub audio_only: bool,
 }
 
 /// The side panels of the call; one is open at a time.
@@ -132,6 +134,8 @@ pub enum Action {
     Left,
     /// Open a panel, or close it if it is open.
     TogglePanel(Panel),
+    /// Receive audio only, or video again.
+    SetAudioOnly(bool),
 }
 
 impl RoomState {
@@ -181,6 +185,7 @@ impl RoomState {
                 self.phase = Phase::Left;
                 self.peers.clear();
             }
+            Action::SetAudioOnly(audio_only) => self.audio_only = audio_only,
             Action::TogglePanel(panel) => {
                 self.panel = if self.panel.as_ref() == Some(&panel) {
                     None
@@ -304,6 +309,13 @@ mod tests {
         assert_eq!(state.panel, Some(Panel::Settings));
         let state = state.apply(Action::TogglePanel(Panel::Settings));
         assert_eq!(state.panel, None);
+    }
+
+    #[test]
+    fn audio_only_is_remembered_until_switched_back() {
+        let state = RoomState::default().apply(Action::SetAudioOnly(true));
+        assert!(state.audio_only);
+        assert!(!state.apply(Action::SetAudioOnly(false)).audio_only);
     }
 
     #[test]

@@ -6,9 +6,6 @@ use sha2::{Digest, Sha256};
 use std::rc::Rc;
 use yew::Reducible;
 
-/// Largest file sent or accepted unless the relay says otherwise: 1 GiB.
-pub const DEFAULT_MAX_FILE_BYTES: u64 = 1 << 30;
-
 /// Which way a transfer goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Direction {

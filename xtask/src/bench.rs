@@ -188,6 +188,10 @@ fn print_uplink_table(report: &Json) {
         "participants", "upload per participant kbit/s"
     );
     for row in report["results"].as_array().into_iter().flatten() {
+        if let Some(error) = row["error"].as_str() {
+            println!("{:>12}  not measured: {error}", row["participants"]);
+            continue;
+        }
         println!(
             "{:>12}  {:<36}  {}",
             row["participants"],

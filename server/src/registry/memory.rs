@@ -243,6 +243,7 @@ mod tests {
                     max_message_bytes: 1024,
                     messages_per_second: 1,
                     max_chat_chars: 10,
+                    max_file_bytes: 1 << 30,
                 },
             },
         };

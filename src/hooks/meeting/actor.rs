@@ -10,11 +10,13 @@ use crate::rtc::{
 use crate::signaling::{relay_url, Signaling, SignalingEvent};
 use crate::state::{
     Action, ChatAction, ChatEntry, ChatState, Notice, RoomFailure, RoomState, StatsAction,
-    StatsState, Transfers, DEFAULT_MAX_FILE_BYTES,
+    StatsState, Transfers,
 };
 use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender};
 use futures_util::StreamExt;
-use meshmeet_protocol::{ClientMsg, MediaState, PeerId, PeerMsg, ServerMsg, PROTOCOL_VERSION};
+use meshmeet_protocol::{
+    ClientMsg, MediaState, PeerId, PeerMsg, ServerMsg, DEFAULT_MAX_FILE_BYTES, PROTOCOL_VERSION,
+};
 use std::collections::HashMap;
 use std::rc::Rc;
 use wasm_bindgen::JsValue;
@@ -58,8 +60,12 @@ pub(crate) struct Meeting {
     available: HashMap<PeerId, f64>,
     /// Peers that asked for no video from us.
     video_unwanted_by: std::collections::HashSet<PeerId>,
-    /// Peers whose video we do not want now (their tiles are off screen).
+    /// Peers told that we want no video from them (see `wants_video_from`).
     video_unwanted_from: std::collections::HashSet<PeerId>,
+    /// Peers whose tiles are off screen.
+    hidden_tiles: std::collections::HashSet<PeerId>,
+    /// The person chose to receive audio only.
+    audio_only: bool,
     speaking: bool,
     inputs: UnboundedSender<Input>,
     out: Outputs,
@@ -98,6 +104,8 @@ impl Meeting {
             available: HashMap::new(),
             video_unwanted_by: Default::default(),
             video_unwanted_from: Default::default(),
+            hidden_tiles: Default::default(),
+            audio_only: false,
             speaking: false,
             inputs,
             out,
@@ -188,8 +196,10 @@ impl Meeting {
                 roster,
                 ice_servers,
                 ice_transport_policy,
+                limits,
                 ..
             } => {
+                self.files.set_max_file_bytes(limits.max_file_bytes);
                 self.config = LinkConfig {
                     ice_servers,
                     policy: ice_transport_policy,
@@ -219,6 +229,7 @@ impl Meeting {
                 self.available.remove(&peer_id);
                 self.video_unwanted_by.remove(&peer_id);
                 self.video_unwanted_from.remove(&peer_id);
+                self.hidden_tiles.remove(&peer_id);
                 self.out
                     .stats
                     .dispatch(StatsAction::Forget(peer_id.clone()));
@@ -312,9 +323,8 @@ impl Meeting {
             PeerEvent::Status(status) => self.out.state.dispatch(Action::Connection(peer, status)),
             PeerEvent::ChannelOpen(Channel::Chat) => {
                 // Tell a new connection at once if we do not want its video.
-                if self.video_unwanted_from.contains(&peer) {
-                    self.send_prefs(&peer, false);
-                }
+                self.video_unwanted_from.remove(&peer);
+                self.update_prefs(&peer);
             }
             PeerEvent::ChannelOpen(Channel::Files) | PeerEvent::Error(_) => {} // errors: logged by the link
             PeerEvent::Data(channel, data) => self.on_data(peer, channel, data),
@@ -441,14 +451,19 @@ impl Meeting {
                     .collect();
                 self.files.send(&file, targets);
             }
-            Command::VideoWanted(peer, wanted) => {
-                let changed = if wanted {
-                    self.video_unwanted_from.remove(&peer)
+            Command::VideoWanted(peer, visible) => {
+                if visible {
+                    self.hidden_tiles.remove(&peer);
                 } else {
-                    self.video_unwanted_from.insert(peer.clone())
-                };
-                if changed {
-                    self.send_prefs(&peer, wanted);
+                    self.hidden_tiles.insert(peer.clone());
+                }
+                self.update_prefs(&peer);
+            }
+            Command::AudioOnly(audio_only) => {
+                self.audio_only = audio_only;
+                let peers: Vec<PeerId> = self.links.keys().cloned().collect();
+                for peer in &peers {
+                    self.update_prefs(peer);
                 }
             }
             Command::CancelTransfer(key) => {
@@ -462,6 +477,19 @@ impl Meeting {
                 self.leave();
                 self.out.state.dispatch(Action::Left);
             }
+        }
+    }
+
+    /// Tells `peer` whether we want its video, when that changed.
+    fn update_prefs(&mut self, peer: &PeerId) {
+        let wanted = !self.audio_only && !self.hidden_tiles.contains(peer);
+        let changed = if wanted {
+            self.video_unwanted_from.remove(peer)
+        } else {
+            self.video_unwanted_from.insert(peer.clone())
+        };
+        if changed {
+            self.send_prefs(peer, wanted);
         }
     }
 

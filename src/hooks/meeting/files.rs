@@ -59,6 +59,11 @@ impl FileTransfers {
         }
     }
 
+    /// Uses the relay's file size limit (from its welcome).
+    pub(super) fn set_max_file_bytes(&mut self, bytes: u64) {
+        self.max_file_bytes = bytes;
+    }
+
     /// Starts sending `file` to each target (peer, name, files channel).
     pub(super) fn send(&mut self, file: &File, targets: Vec<(PeerId, String, Option<DataSender>)>) {
         let size = file.size() as u64;

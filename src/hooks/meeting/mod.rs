@@ -34,8 +34,10 @@ pub enum Command {
     SendFile(web_sys::File, Option<PeerId>),
     /// Stop a transfer (either direction).
     CancelTransfer(TransferKey),
-    /// Whether we want a peer's video (its tile is on screen).
+    /// Whether a peer's tile is on screen (we want its video only then).
     VideoWanted(PeerId, bool),
+    /// Receive no video at all (saves bandwidth); audio keeps flowing.
+    AudioOnly(bool),
     /// Leave the meeting.
     Leave,
 }

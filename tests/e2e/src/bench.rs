@@ -122,15 +122,14 @@ const RECORD_PEER_CONNECTIONS: &str = r#"
 /// Bytes sent per outbound RTP stream (keyed by connection and SSRC) and the stats clock.
 const OUTBOUND_BYTES: &str = r#"
     const streams = {}; let at = 0;
-    for (const [i, pc] of window.__pcs.entries()) {
-        if (pc.connectionState === 'closed') continue;
-        (await pc.getStats()).forEach(r => {
-            if (r.type === 'outbound-rtp') {
-                streams[i + ':' + r.ssrc] = { kind: r.kind, bytes: r.bytesSent };
-                at = Math.max(at, r.timestamp);
-            }
-        });
-    }
+    const open = window.__pcs.map((pc, i) => [pc, i]).filter(([pc]) => pc.connectionState !== 'closed');
+    const reports = await Promise.all(open.map(([pc]) => pc.getStats()));
+    reports.forEach((report, n) => report.forEach(r => {
+        if (r.type === 'outbound-rtp') {
+            streams[open[n][1] + ':' + r.ssrc] = { kind: r.kind, bytes: r.bytesSent };
+            at = Math.max(at, r.timestamp);
+        }
+    }));
     return { streams, at };
 "#;
 
@@ -210,7 +209,15 @@ pub async fn uplink(counts: &[usize], measure: Duration) -> Result<Json> {
     let relay = Relay::start(&[]).await?;
     let mut rows = Vec::new();
     for &participants in counts {
-        let samples = measure_uplink(&relay, participants, measure).await?;
+        // A count the machine cannot carry is reported, not fatal to the other counts.
+        let samples = match measure_uplink(&relay, participants, measure).await {
+            Ok(samples) => samples,
+            Err(err) => {
+                eprintln!("[bench] {participants} participants: {err}");
+                rows.push(json!({ "participants": participants, "error": err.to_string() }));
+                continue;
+            }
+        };
         for (i, s) in samples.iter().enumerate() {
             eprintln!(
                 "[bench] {participants} participants, P{i}: upload {:.0} kbit/s, lowest video stream {:.0} kbit/s",

@@ -135,3 +135,59 @@ async fn four_people_stay_within_their_upload_budget_and_all_video_decodes() {
     })
     .await;
 }
+
+/// Video bytes `browser` sent and audio bytes it sent, over every connection.
+const MEDIA_BYTES_SENT: &str = r#"
+    let video = 0, audio = 0, at = 0;
+    for (const pc of window.__pcs) {
+        if (pc.connectionState === 'closed') continue;
+        (await pc.getStats()).forEach(r => {
+            if (r.type !== 'outbound-rtp') return;
+            if (r.kind === 'video') video += r.bytesSent; else audio += r.bytesSent;
+            at = Math.max(at, r.timestamp);
+        });
+    }
+    return { video, audio, at };
+"#;
+
+async fn rates(browser: &Browser, over: Duration) -> Result<(f64, f64)> {
+    let a: Json = browser.eval(MEDIA_BYTES_SENT).await?;
+    tokio::time::sleep(over).await;
+    let b: Json = browser.eval(MEDIA_BYTES_SENT).await?;
+    let seconds = (b["at"].as_f64().unwrap_or(0.0) - a["at"].as_f64().unwrap_or(0.0)) / 1000.0;
+    let kbps = |key: &str| {
+        (b[key].as_f64().unwrap_or(0.0) - a[key].as_f64().unwrap_or(0.0)) * 8.0
+            / seconds.max(0.001)
+            / 1000.0
+    };
+    Ok((kbps("video"), kbps("audio")))
+}
+
+#[tokio::test]
+async fn asking_for_audio_only_stops_the_others_video_upload_but_not_audio() {
+    run_test("asking_for_audio_only_stops_the_others_video_upload_but_not_audio", async |t| {
+        let alice = t.chromium().await?;
+        let bob = t.chromium().await?;
+        join(&alice, "audio-only", "Alice").await?;
+        join(&bob, "audio-only", "Bob").await?;
+        bob.wait_until_peer_tile_decodes("Alice", MEDIA_WAIT).await?;
+        let (video, _) = rates(&alice, Duration::from_secs(3)).await?;
+        assert!(video > 20.0, "Alice sends no video before: {video:.0} kbit/s");
+
+        bob.click("[data-testid=settings-toggle]").await?;
+        bob.click("[data-testid=audio-only-toggle]").await?;
+        bob.wait_for("[data-testid=peer-tile][data-peer-name=Alice].camera-off", DEFAULT_WAIT)
+            .await?;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let (video, audio) = rates(&alice, Duration::from_secs(4)).await?;
+        eprintln!("with Bob on audio only, Alice sends {video:.1} kbit/s video and {audio:.1} kbit/s audio");
+        assert!(video < 5.0, "Alice still sends {video:.0} kbit/s of video to Bob");
+        assert!(audio > 5.0, "Alice's audio stopped too ({audio:.1} kbit/s)");
+
+        // Back to video: it flows and decodes again.
+        bob.click("[data-testid=audio-only-toggle]").await?;
+        bob.wait_until_peer_tile_decodes("Alice", MEDIA_WAIT).await?;
+        Ok(())
+    })
+    .await;
+}
