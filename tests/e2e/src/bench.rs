@@ -1,7 +1,7 @@
 //! Call-setup benchmark: time from clicking "join" to the first decoded remote video frame,
 //! measured inside the page with `requestVideoFrameCallback`, in headless Chromium on loopback.
 
-use crate::{Browser, BrowserKind, Context, Error, Relay, Result, DEFAULT_WAIT};
+use crate::{Browser, BrowserKind, Error, Relay, Result};
 use serde_json::{json, Value as Json};
 use std::time::Duration;
 
@@ -39,16 +39,7 @@ const INSTRUMENT_AND_JOIN: &str = r#"
 "#;
 
 async fn ready_in_lobby(browser: &Browser, room: &str, name: &str) -> Result {
-    browser.goto(&format!("/r/{room}?video=low")).await?;
-    let input = browser
-        .wait_for("[data-testid=name-input]", DEFAULT_WAIT)
-        .await?;
-    input.clear().await.context("clearing the name")?;
-    input.send_keys(name).await.context("typing the name")?;
-    browser
-        .wait_for("[data-testid=join-button]:not([disabled])", DEFAULT_WAIT)
-        .await?;
-    Ok(())
+    browser.ready_to_join(&crate::room_url(room), name).await
 }
 
 /// One run: `participants - 1` people join and connect, then the last one joins measured.
@@ -105,20 +96,6 @@ pub async fn measure_setup(relay: &Relay, participants: usize, run: usize) -> Re
     })
 }
 
-/// Records the page's peer connections so their `getStats()` can be read (installed before
-/// joining; the client creates its connections through the global constructor).
-const RECORD_PEER_CONNECTIONS: &str = r#"
-    if (!window.__pcs) {
-        window.__pcs = [];
-        const Original = window.RTCPeerConnection;
-        function Recorded(...args) { const pc = new Original(...args); window.__pcs.push(pc); return pc; }
-        Recorded.prototype = Original.prototype;
-        Object.setPrototypeOf(Recorded, Original);
-        window.RTCPeerConnection = Recorded;
-    }
-    return true;
-"#;
-
 /// Bytes sent per outbound RTP stream (keyed by connection and SSRC) and the stats clock.
 const OUTBOUND_BYTES: &str = r#"
     const streams = {}; let at = 0;
@@ -158,7 +135,7 @@ pub async fn measure_uplink(
     for i in 0..participants {
         let browser = Browser::launch(BrowserKind::Chromium, Some(relay.url())).await?;
         ready_in_lobby(&browser, &room, &format!("P{i}")).await?;
-        browser.eval(RECORD_PEER_CONNECTIONS).await?;
+        browser.record_peer_connections().await?;
         browser.click("[data-testid=join-button]").await?;
         browsers.push(browser);
     }

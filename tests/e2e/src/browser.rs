@@ -40,6 +40,24 @@ struct Inner {
     _profile: TempDir,
 }
 
+/// The room page in the profile multi-party tests use: `?video=low` asks the client for
+/// 320x180 at 15 fps, so several browsers fit on two cores.
+pub fn room_url(room: &str) -> String {
+    format!("/r/{room}?video=low")
+}
+
+const RECORD_PEER_CONNECTIONS: &str = r#"
+    if (!window.__pcs) {
+        window.__pcs = [];
+        const Original = window.RTCPeerConnection;
+        function Recorded(...args) { const pc = new Original(...args); window.__pcs.push(pc); return pc; }
+        Recorded.prototype = Original.prototype;
+        Object.setPrototypeOf(Recorded, Original);
+        window.RTCPeerConnection = Recorded;
+    }
+    return true;
+"#;
+
 /// What `wait_until_peer_tile_decodes` samples from a `<video>`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VideoSample {
@@ -164,6 +182,37 @@ impl Browser {
         input.send_keys(name).await.context("typing the name")?;
         self.click("[data-testid=join-button]:not([disabled])")
             .await
+    }
+
+    /// Opens the room page at `url` (absolute, or a path such as `room_url("x")`), types
+    /// `name`, and waits until the join button is enabled (the camera preview started).
+    pub async fn ready_to_join(&self, url: &str, name: &str) -> Result {
+        self.goto(url).await?;
+        let input = self
+            .wait_for("[data-testid=name-input]", DEFAULT_WAIT)
+            .await?;
+        input.clear().await.context("clearing the name input")?;
+        input.send_keys(name).await.context("typing the name")?;
+        self.wait_for("[data-testid=join-button]:not([disabled])", DEFAULT_WAIT)
+            .await?;
+        Ok(())
+    }
+
+    /// [`ready_to_join`](Self::ready_to_join), then joins and waits for the own tile.
+    pub async fn join_call(&self, url: &str, name: &str) -> Result {
+        self.ready_to_join(url, name).await?;
+        self.click("[data-testid=join-button]:not([disabled])")
+            .await?;
+        self.wait_for("[data-testid=local-tile]", DEFAULT_WAIT)
+            .await?;
+        Ok(())
+    }
+
+    /// Records every `RTCPeerConnection` the page creates from now on in `window.__pcs`, so a
+    /// test can read `getStats()` itself (the client creates its connections through the
+    /// global constructor). Call it before joining.
+    pub async fn record_peer_connections(&self) -> Result {
+        self.eval(RECORD_PEER_CONNECTIONS).await.map(|_| ())
     }
 
     /// Waits until an element matches `selector` and returns it.

@@ -32,7 +32,7 @@ pub mod harness;
 pub mod process;
 pub mod relay;
 
-pub use browser::{Browser, VideoSample, DEFAULT_WAIT};
+pub use browser::{room_url, Browser, VideoSample, DEFAULT_WAIT};
 pub use driver::BrowserKind;
 pub use harness::{artifacts_dir, run_test, run_test_with, TestCtx, TEST_TIMEOUT};
 pub use relay::Relay;

@@ -4,29 +4,16 @@
 //! Every page runs with `?video=low` (320x180 at 15 fps) and Chromium's fake camera at 15 fps:
 //! the machines that run this have two cores, and each browser encodes one stream per peer.
 
-use meshmeet_e2e::{run_test, Browser, Context, Error, Result, DEFAULT_WAIT};
+use meshmeet_e2e::{room_url, run_test, Browser, Context, Error, Result, DEFAULT_WAIT};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
 /// Time allowed for a call to connect and decode on a loaded two-core machine.
 const MEDIA_WAIT: Duration = Duration::from_secs(90);
 
-/// Opens `/r/<room>` in the low-video test profile, types `name` and joins once the camera
-/// preview is ready (the join button stays disabled while devices start).
+/// Joins `room` as `name` in the low-video test profile.
 async fn join(browser: &Browser, room: &str, name: &str) -> Result {
-    browser.goto(&format!("/r/{room}?video=low")).await?;
-    let input = browser
-        .wait_for("[data-testid=name-input]", DEFAULT_WAIT)
-        .await?;
-    input.clear().await.context("clearing the name input")?;
-    input.send_keys(name).await.context("typing the name")?;
-    browser
-        .click("[data-testid=join-button]:not([disabled])")
-        .await?;
-    browser
-        .wait_for("[data-testid=local-tile]", DEFAULT_WAIT)
-        .await?;
-    Ok(())
+    browser.join_call(&room_url(room), name).await
 }
 
 fn tile(name: &str) -> String {

@@ -1,6 +1,6 @@
 //! Chat and file transfer in real browsers, peer to peer over data channels.
 
-use meshmeet_e2e::{run_test, Browser, Context, Error, Result, DEFAULT_WAIT};
+use meshmeet_e2e::{room_url, run_test, Browser, Context, Error, Result, DEFAULT_WAIT};
 use serde_json::{json, Value as Json};
 use std::io::Write;
 use std::time::Duration;
@@ -8,20 +8,9 @@ use std::time::Duration;
 /// Time allowed for media and data channels to connect on a loaded two-core machine.
 const CONNECT_WAIT: Duration = Duration::from_secs(90);
 
+/// Joins `room` as `name` in the low-video test profile.
 async fn join(browser: &Browser, room: &str, name: &str) -> Result {
-    browser.goto(&format!("/r/{room}?video=low")).await?;
-    let input = browser
-        .wait_for("[data-testid=name-input]", DEFAULT_WAIT)
-        .await?;
-    input.clear().await.context("clearing the name input")?;
-    input.send_keys(name).await.context("typing the name")?;
-    browser
-        .click("[data-testid=join-button]:not([disabled])")
-        .await?;
-    browser
-        .wait_for("[data-testid=local-tile]", DEFAULT_WAIT)
-        .await?;
-    Ok(())
+    browser.join_call(&room_url(room), name).await
 }
 
 async fn open_chat(browser: &Browser) -> Result {

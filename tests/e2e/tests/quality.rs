@@ -2,7 +2,7 @@
 //! participant's video upload stays within its budget, every remote video still decodes, and
 //! the stats panel shows real figures over a host (loopback) candidate pair.
 
-use meshmeet_e2e::{run_test, Browser, Context, Result, DEFAULT_WAIT};
+use meshmeet_e2e::{room_url, run_test, Browser, Result, DEFAULT_WAIT};
 use serde_json::Value as Json;
 use std::time::Duration;
 
@@ -12,23 +12,6 @@ const MEDIA_WAIT: Duration = Duration::from_secs(120);
 const BUDGET_KBPS: f64 = 400.0;
 /// `bytesSent` counts RTP headers and retransmissions the encoder target does not.
 const OVERHEAD: f64 = 1.15;
-
-/// Records every peer connection the page creates, so the test can read `getStats()` itself.
-const RECORD_PEER_CONNECTIONS: &str = r#"
-    if (!window.__pcs) {
-        window.__pcs = [];
-        const Original = window.RTCPeerConnection;
-        function Recorded(...args) {
-            const pc = new Original(...args);
-            window.__pcs.push(pc);
-            return pc;
-        }
-        Recorded.prototype = Original.prototype;
-        Object.setPrototypeOf(Recorded, Original);
-        window.RTCPeerConnection = Recorded;
-    }
-    return true;
-"#;
 
 /// Total video bytes sent over every open peer connection, and the stats clock.
 const VIDEO_BYTES_SENT: &str = r#"
@@ -43,19 +26,11 @@ const VIDEO_BYTES_SENT: &str = r#"
     return { bytes, at };
 "#;
 
+/// Joins `room` as `name` with the test budget, recording the page's peer connections.
 async fn join(browser: &Browser, room: &str, name: &str) -> Result {
-    browser
-        .goto(&format!("/r/{room}?video=low&budget={BUDGET_KBPS}"))
-        .await?;
-    let input = browser
-        .wait_for("[data-testid=name-input]", DEFAULT_WAIT)
-        .await?;
-    input.clear().await.context("clearing the name input")?;
-    input.send_keys(name).await.context("typing the name")?;
-    browser
-        .wait_for("[data-testid=join-button]:not([disabled])", DEFAULT_WAIT)
-        .await?;
-    browser.eval(RECORD_PEER_CONNECTIONS).await?;
+    let url = format!("{}&budget={BUDGET_KBPS}", room_url(room));
+    browser.ready_to_join(&url, name).await?;
+    browser.record_peer_connections().await?;
     browser.click("[data-testid=join-button]").await?;
     browser
         .wait_for("[data-testid=local-tile]", DEFAULT_WAIT)

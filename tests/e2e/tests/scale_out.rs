@@ -6,7 +6,7 @@
 //! install it, when there is none.
 
 use meshmeet_e2e::process::{free_port, ProcessGuard};
-use meshmeet_e2e::{run_test_with, Browser, Context, Error, Relay, Result, DEFAULT_WAIT};
+use meshmeet_e2e::{room_url, run_test_with, Browser, Context, Error, Relay, Result, DEFAULT_WAIT};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -84,24 +84,12 @@ async fn answers_ping(port: u16) -> bool {
         .unwrap_or(false)
 }
 
-/// Opens `<relay>/r/<room>?video=low`, types `name` and joins once the camera preview is
-/// ready (as `call.rs` does, but on the relay given).
+/// Opens `<relay>/r/<room>?video=low` and joins as `name` (as `call.rs` does, but on the
+/// relay given).
 async fn join_at(browser: &Browser, relay_url: &str, room: &str, name: &str) -> Result {
     browser
-        .goto(&format!("{relay_url}/r/{room}?video=low"))
-        .await?;
-    let input = browser
-        .wait_for("[data-testid=name-input]", DEFAULT_WAIT)
-        .await?;
-    input.clear().await.context("clearing the name input")?;
-    input.send_keys(name).await.context("typing the name")?;
-    browser
-        .click("[data-testid=join-button]:not([disabled])")
-        .await?;
-    browser
-        .wait_for("[data-testid=local-tile]", DEFAULT_WAIT)
-        .await?;
-    Ok(())
+        .join_call(&format!("{relay_url}{}", room_url(room)), name)
+        .await
 }
 
 /// Runs `redis-cli -u <url> <args>` and returns its output.

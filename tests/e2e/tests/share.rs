@@ -2,26 +2,15 @@
 //! everywhere. Chromium's fake UI answers `getDisplayMedia` with a fake 1280x720 screen;
 //! headless Firefox cannot capture a screen, so shares start from Chromium.
 
-use meshmeet_e2e::{run_test, Browser, Context, Result, DEFAULT_WAIT};
+use meshmeet_e2e::{room_url, run_test, Browser, Result, DEFAULT_WAIT};
 use std::time::Duration;
 
 /// Time allowed for media to connect and decode on a loaded two-core machine.
 const MEDIA_WAIT: Duration = Duration::from_secs(90);
 
+/// Joins `room` as `name` in the low-video test profile.
 async fn join(browser: &Browser, room: &str, name: &str) -> Result {
-    browser.goto(&format!("/r/{room}?video=low")).await?;
-    let input = browser
-        .wait_for("[data-testid=name-input]", DEFAULT_WAIT)
-        .await?;
-    input.clear().await.context("clearing the name input")?;
-    input.send_keys(name).await.context("typing the name")?;
-    browser
-        .click("[data-testid=join-button]:not([disabled])")
-        .await?;
-    browser
-        .wait_for("[data-testid=local-tile]", DEFAULT_WAIT)
-        .await?;
-    Ok(())
+    browser.join_call(&room_url(room), name).await
 }
 
 fn screen_of(name: &str) -> String {
