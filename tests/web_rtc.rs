@@ -306,3 +306,33 @@ async fn data_channels_open_on_both_sides_and_carry_text_and_bytes() {
     stop_stream(&local_a);
     stop_stream(&local_b);
 }
+
+#[wasm_bindgen_test]
+async fn an_ice_restart_renegotiates_and_the_call_stays_connected() {
+    let (local_a, local_b) = (support::fake_stream().await, support::fake_stream().await);
+    let pair = pair(tracks(&local_a), tracks(&local_b), false, true);
+    wait_connected(&pair.seen_a, "a").await;
+    wait_connected(&pair.seen_b, "b").await;
+    let offers_before = pair.seen_a.borrow().offers_sent;
+    // The polite side restarts; its next offer carries new ICE credentials.
+    pair.a.borrow().as_ref().expect("link a").restart_ice();
+    support::wait_until("a's restart offer", CONNECT_TIMEOUT_MS, || {
+        (pair.seen_a.borrow().offers_sent > offers_before).then_some(())
+    })
+    .await;
+    gloo_timers::future::TimeoutFuture::new(1_000).await;
+    support::wait_until(
+        "both sides connected after the restart",
+        CONNECT_TIMEOUT_MS,
+        || {
+            let a = pair.seen_a.borrow().status;
+            let b = pair.seen_b.borrow().status;
+            (a == Some(ConnectionStatus::Connected) && b == Some(ConnectionStatus::Connected))
+                .then_some(())
+        },
+    )
+    .await;
+    drop(pair);
+    stop_stream(&local_a);
+    stop_stream(&local_b);
+}

@@ -107,6 +107,9 @@ pub enum PeerEvent {
     Error(RtcError),
 }
 
+/// How long a connection may stay `disconnected` before its ICE is restarted.
+const DISCONNECTED_GRACE_MS: u32 = 3_000;
+
 /// A JavaScript event handler kept alive as long as the link.
 type EventHandler = Closure<dyn FnMut(Event)>;
 
@@ -221,6 +224,13 @@ impl PeerLink {
         spawn_local(async move { inner.apply_video_params().await });
     }
 
+    /// Restarts ICE (new candidates, same media): the link does this by itself when the
+    /// connection fails or stays disconnected; the next offer carries the restart, and the
+    /// perfect-negotiation rules keep it safe if the other side restarts at the same time.
+    pub fn restart_ice(&self) {
+        restart_ice(&self.inner.pc);
+    }
+
     /// The underlying connection, for statistics.
     pub fn connection(&self) -> RtcPeerConnection {
         self.inner.pc.clone()
@@ -293,7 +303,23 @@ impl Inner {
             let state = get_string(&pc, "connectionState")
                 .or_else(|| get_string(&pc, "iceConnectionState"))
                 .unwrap_or_default();
-            on_event(PeerEvent::Status(ConnectionStatus::from_state_name(&state)));
+            let status = ConnectionStatus::from_state_name(&state);
+            match status {
+                // A failed path is restarted at once; a lost one after a grace period, as
+                // the browser often recovers by itself from a short blip.
+                ConnectionStatus::Failed => restart_ice(&pc),
+                ConnectionStatus::Reconnecting => {
+                    let pc = pc.clone();
+                    spawn_local(async move {
+                        gloo_timers::future::TimeoutFuture::new(DISCONNECTED_GRACE_MS).await;
+                        if get_string(&pc, "connectionState").as_deref() == Some("disconnected") {
+                            restart_ice(&pc);
+                        }
+                    });
+                }
+                _ => {}
+            }
+            on_event(PeerEvent::Status(status));
         });
         self.pc
             .set_onconnectionstatechange(Some(on_state.as_ref().unchecked_ref()));
@@ -615,4 +641,16 @@ pub async fn stats_of(pc: &RtcPeerConnection) -> Result<Snapshot, JsError> {
     let values: Vec<serde_json::Value> =
         serde_json::from_str(&json).map_err(|e| JsError::new("SyntaxError", e.to_string()))?;
     Ok(Snapshot::from_reports(&values))
+}
+
+/// `RTCPeerConnection.restartIce()`, where the browser has it (all current ones do).
+fn restart_ice(pc: &RtcPeerConnection) {
+    let method = js_sys::Reflect::get(pc, &JsValue::from_str("restartIce"))
+        .ok()
+        .and_then(|m| m.dyn_into::<js_sys::Function>().ok());
+    if let Some(method) = method {
+        if let Err(err) = method.call0(pc) {
+            web_sys::console::warn_1(&err);
+        }
+    }
 }
