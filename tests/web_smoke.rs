@@ -2,52 +2,15 @@
 //! the fake camera and microphone. Run in headless Chromium and Firefox by `cargo xtask test`.
 #![cfg(target_arch = "wasm32")]
 
-use gloo_timers::future::TimeoutFuture;
+mod support;
+
+use support::{fresh_root, wait_for};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
-use web_sys::{Document, Element, MediaStream, MediaStreamConstraints, MediaStreamTrack};
+use web_sys::{MediaStream, MediaStreamConstraints, MediaStreamTrack};
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-/// How long Yew's scheduler may take to render into a fresh root.
-const RENDER_TIMEOUT_MS: u32 = 5_000;
-const POLL_MS: u32 = 20;
-
-fn document() -> Document {
-    web_sys::window()
-        .and_then(|w| w.document())
-        .expect("tests run in a page with a document")
-}
-
-/// A fresh `<div>` appended to `<body>`, so each test renders into its own root.
-fn fresh_root() -> Element {
-    let document = document();
-    let root = document.create_element("div").expect("create a div");
-    document
-        .body()
-        .expect("the test page has a body")
-        .append_child(&root)
-        .expect("append the root");
-    root
-}
-
-/// Polls until `selector` matches inside `root`, yielding to Yew's scheduler in between.
-async fn wait_for(root: &Element, selector: &str) -> Element {
-    let mut waited = 0;
-    loop {
-        if let Ok(Some(found)) = root.query_selector(selector) {
-            return found;
-        }
-        assert!(
-            waited < RENDER_TIMEOUT_MS,
-            "`{selector}` did not render within {RENDER_TIMEOUT_MS} ms; the root holds: {}",
-            root.inner_html()
-        );
-        TimeoutFuture::new(POLL_MS).await;
-        waited += POLL_MS;
-    }
-}
 
 #[wasm_bindgen_test]
 async fn app_mounts_into_a_root_and_renders_its_main_element() {
