@@ -289,39 +289,28 @@ impl FileTransfers {
 
     /// `peer` left: whatever was moving to or from them failed.
     pub(super) fn peer_gone(&mut self, peer: &PeerId) {
-        let gone: Vec<_> = self
-            .outgoing
-            .keys()
-            .filter(|(p, _)| p == peer)
-            .cloned()
-            .collect();
-        for id in gone {
-            if let Some(flag) = self.outgoing.remove(&id) {
-                flag.set(true);
+        const WHY: &str = "the other person left";
+        let out = &self.out;
+        self.outgoing.retain(|(p, transfer), cancel| {
+            if p != peer {
+                return true;
             }
-            self.out.dispatch(TransferAction::Failed(
-                TransferKey {
-                    peer: id.0,
-                    transfer: id.1,
-                    direction: Direction::Sending,
-                },
-                "the other person left".into(),
-            ));
-        }
-        let gone: Vec<_> = self
-            .incoming
-            .keys()
-            .filter(|(p, _)| p == peer)
-            .cloned()
-            .collect();
-        for id in gone {
-            if let Some(incoming) = self.incoming.remove(&id) {
-                self.out.dispatch(TransferAction::Failed(
-                    incoming.key,
-                    "the other person left".into(),
-                ));
+            cancel.set(true);
+            let key = TransferKey {
+                peer: p.clone(),
+                transfer: *transfer,
+                direction: Direction::Sending,
+            };
+            out.dispatch(TransferAction::Failed(key, WHY.into()));
+            false
+        });
+        self.incoming.retain(|(p, _), incoming| {
+            if p != peer {
+                return true;
             }
-        }
+            out.dispatch(TransferAction::Failed(incoming.key.clone(), WHY.into()));
+            false
+        });
     }
 }
 
