@@ -703,6 +703,14 @@ impl Client {
             Ok(ServerMsg::Welcome { .. }) => {
                 *self.out.errors.entry("second_welcome".into()).or_default() += 1;
             }
+            Ok(ServerMsg::Resumed { .. }) => {
+                // This load generator never resumes.
+                *self
+                    .out
+                    .errors
+                    .entry("unexpected_resumed".into())
+                    .or_default() += 1;
+            }
             Ok(ServerMsg::PeerUpdated { .. } | ServerMsg::Chat { .. } | ServerMsg::Pong { .. }) => {
             }
             Err(err) => {

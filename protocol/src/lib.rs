@@ -66,6 +66,20 @@ impl fmt::Display for RoomName {
     }
 }
 
+/// A secret the relay hands a participant in [`ServerMsg::Welcome`]; presenting it in
+/// [`ClientMsg::Resume`] on a new connection takes the participant's place back, same peer id
+/// and all, within the relay's resume grace period. Only its owner knows it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SessionToken(pub String);
+
+impl SessionToken {
+    /// The token as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// What a participant is currently sending. Part of the roster, changed with
 /// [`ClientMsg::SetMedia`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,6 +155,17 @@ pub enum ClientMsg {
         #[serde(default)]
         media: MediaState,
     },
+    /// Take back a place in a room after the connection dropped: the first message on a new
+    /// connection instead of [`ClientMsg::Join`]. Answered by [`ServerMsg::Resumed`], then
+    /// everything the room sent while the participant was away, in order; or by
+    /// [`ErrorCode::SessionExpired`], after which the client may send a `join` on the same
+    /// connection.
+    Resume {
+        /// Must equal the relay's [`PROTOCOL_VERSION`].
+        version: u32,
+        /// The token from [`ServerMsg::Welcome`].
+        session: SessionToken,
+    },
     /// Send a signalling payload to exactly one other peer of the same room.
     Signal {
         /// The target peer.
@@ -198,6 +223,20 @@ pub enum ServerMsg {
         ice_transport_policy: IceTransportPolicy,
         /// The room's limits.
         limits: RoomLimits,
+        /// Presented in [`ClientMsg::Resume`] to take this place back after a dropped
+        /// connection.
+        session: SessionToken,
+        /// How long after its connection drops the relay keeps a participant's place for a
+        /// resume; after that the others are told it left.
+        resume_grace_ms: u64,
+    },
+    /// A [`ClientMsg::Resume`] succeeded: the connection speaks for the participant again,
+    /// under its old id. What the room sent meanwhile follows, in order.
+    Resumed {
+        /// The participant's id (unchanged).
+        peer_id: PeerId,
+        /// The room.
+        room: RoomName,
     },
     /// Someone entered the room.
     PeerJoined {
@@ -346,6 +385,9 @@ pub enum ErrorCode {
     UnknownPeer,
     /// The room password is missing or wrong.
     WrongPassword,
+    /// A `resume` whose session is unknown or whose grace period ran out (or the relay
+    /// restarted): join again instead.
+    SessionExpired,
     /// Something failed inside the relay.
     Internal,
 }
@@ -367,6 +409,7 @@ impl ErrorCode {
         ErrorCode::TooManyRooms,
         ErrorCode::UnknownPeer,
         ErrorCode::WrongPassword,
+        ErrorCode::SessionExpired,
         ErrorCode::Internal,
     ];
 
@@ -389,6 +432,7 @@ impl ClientMsg {
     pub fn kind(&self) -> &'static str {
         match self {
             ClientMsg::Join { .. } => "join",
+            ClientMsg::Resume { .. } => "resume",
             ClientMsg::Signal { .. } => "signal",
             ClientMsg::SetMedia { .. } => "set_media",
             ClientMsg::SetName { .. } => "set_name",
@@ -401,6 +445,7 @@ impl ClientMsg {
     /// Every `type` tag a client may send (keep in step with [`ClientMsg::kind`]).
     pub const KINDS: &'static [&'static str] = &[
         "join",
+        "resume",
         "signal",
         "set_media",
         "set_name",
@@ -415,6 +460,7 @@ impl ServerMsg {
     pub fn kind(&self) -> &'static str {
         match self {
             ServerMsg::Welcome { .. } => "welcome",
+            ServerMsg::Resumed { .. } => "resumed",
             ServerMsg::PeerJoined { .. } => "peer_joined",
             ServerMsg::PeerLeft { .. } => "peer_left",
             ServerMsg::PeerUpdated { .. } => "peer_updated",
@@ -429,6 +475,7 @@ impl ServerMsg {
     /// Every `type` tag the relay may send (keep in step with [`ServerMsg::kind`]).
     pub const KINDS: &'static [&'static str] = &[
         "welcome",
+        "resumed",
         "peer_joined",
         "peer_left",
         "peer_updated",
@@ -510,10 +557,11 @@ mod tests {
                 ErrorCode::TooManyRooms => 11,
                 ErrorCode::UnknownPeer => 12,
                 ErrorCode::WrongPassword => 13,
-                ErrorCode::Internal => 14,
+                ErrorCode::SessionExpired => 14,
+                ErrorCode::Internal => 15,
             }
         }
-        assert_eq!(ErrorCode::ALL.len(), 15);
+        assert_eq!(ErrorCode::ALL.len(), 16);
         for (index, code) in ErrorCode::ALL.iter().enumerate() {
             assert_eq!(position(*code), index, "{code:?}");
         }

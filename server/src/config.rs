@@ -44,6 +44,9 @@ pub const DEFAULT_KEEPALIVE_TIMEOUT_MS: u64 = 10_000;
 /// Suggested wait before reconnecting after a shutdown (each client gets up to twice this,
 /// spread at random so they do not all come back at once).
 pub const DEFAULT_RECONNECT_AFTER_MS: u64 = 1_000;
+/// How long a participant whose socket closed keeps its place for a `resume`. A killed
+/// browser's tile leaves everyone's grid after this, so it stays under 10 s.
+pub const DEFAULT_RESUME_GRACE_MS: u64 = 8_000;
 /// Longest wait for sockets to close on shutdown.
 pub const DEFAULT_SHUTDOWN_GRACE_MS: u64 = 5_000;
 /// Prefix of every Redis key and stream the relays share.
@@ -153,6 +156,12 @@ pub struct Config {
     #[arg(long, env = "MESHMEET_RECONNECT_AFTER", default_value = "1s", value_parser = parse_duration)]
     pub reconnect_after: Duration,
 
+    /// How long a participant whose socket closed without `leave` keeps its place (same peer
+    /// id, messages held) for a `resume`, before its room is told it left. 0 turns resuming
+    /// off.
+    #[arg(long, env = "MESHMEET_RESUME_GRACE", default_value = "8s", value_parser = parse_duration)]
+    pub resume_grace: Duration,
+
     /// Longest wait on shutdown for sockets to close before the relay exits anyway.
     #[arg(long, env = "MESHMEET_SHUTDOWN_GRACE", default_value = "5s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
@@ -197,6 +206,7 @@ impl Default for Config {
             keepalive_interval: Duration::from_millis(DEFAULT_KEEPALIVE_INTERVAL_MS),
             keepalive_timeout: Duration::from_millis(DEFAULT_KEEPALIVE_TIMEOUT_MS),
             reconnect_after: Duration::from_millis(DEFAULT_RECONNECT_AFTER_MS),
+            resume_grace: Duration::from_millis(DEFAULT_RESUME_GRACE_MS),
             shutdown_grace: Duration::from_millis(DEFAULT_SHUTDOWN_GRACE_MS),
             redis_url: None,
             redis_key_prefix: DEFAULT_REDIS_KEY_PREFIX.to_owned(),

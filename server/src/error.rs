@@ -65,6 +65,9 @@ pub enum RelayError {
     /// The room's password was not given, or not this one.
     #[error("This room needs a password, and the one given is missing or wrong")]
     WrongPassword,
+    /// A `resume` for a session this relay does not hold (anymore).
+    #[error("That session is unknown or expired; join the room again")]
+    SessionExpired,
     /// Something failed inside the relay; the details are logged, not sent.
     #[error("Internal relay error")]
     Internal,
@@ -93,6 +96,7 @@ impl RelayError {
             RelayError::TooManyRooms => ErrorCode::TooManyRooms,
             RelayError::UnknownPeer(_) => ErrorCode::UnknownPeer,
             RelayError::WrongPassword => ErrorCode::WrongPassword,
+            RelayError::SessionExpired => ErrorCode::SessionExpired,
             RelayError::Internal | RelayError::Unavailable => ErrorCode::Internal,
         }
     }

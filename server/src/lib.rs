@@ -11,6 +11,7 @@ pub mod error;
 pub mod lifecycle;
 pub mod limits;
 pub mod registry;
+pub mod resume;
 pub mod routes;
 pub mod static_files;
 pub mod ws;
@@ -40,6 +41,8 @@ pub struct AppState<R> {
     pub lifecycle: Arc<Lifecycle>,
     /// The built client.
     pub static_files: StaticFiles,
+    /// Sessions that can be resumed after a dropped socket.
+    pub sessions: resume::Sessions,
 }
 
 impl<R: RoomRegistry> AppState<R> {
@@ -51,6 +54,7 @@ impl<R: RoomRegistry> AppState<R> {
             static_files: StaticFiles::new(config.dist.clone()),
             registry,
             config,
+            sessions: resume::Sessions::default(),
         })
     }
 }

@@ -12,10 +12,10 @@ use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use meshmeet_protocol::{
     validate_display_name, validate_room_name, ClientMsg, IceTransportPolicy, LeaveReason,
-    MediaState, RoomName, ServerMsg, PROTOCOL_VERSION,
+    MediaState, RoomName, ServerMsg, SessionToken, PROTOCOL_VERSION,
 };
 use serde::Deserialize;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tokio::time::{Instant, MissedTickBehavior};
 use tracing::{debug, info, warn};
 use warp::ws::{Message, WebSocket};
@@ -27,12 +27,19 @@ use crate::registry::{
     JoinRequest, Mailbox, MailboxSignal, Membership, Outbound, PeerChange, RoomRegistry,
     WelcomeExtras,
 };
+use crate::resume::{Sessions, Taken};
 use crate::AppState;
 
 /// How long a closing connection waits for its last frames to be written and for the
 /// client's answering close frame. Closing the TCP socket while the client still has bytes
 /// in flight can reset the connection and lose the final error message on its side.
 const CLOSE_LINGER: Duration = Duration::from_secs(1);
+/// Places kept free in a resuming connection's queue for its own replies.
+const RESUME_HEADROOM: usize = 4;
+/// How long a resume waits for the session's old connection to let go.
+const TAKEOVER_WAIT: Duration = Duration::from_secs(2);
+/// How often it looks meanwhile.
+const TAKEOVER_POLL: Duration = Duration::from_millis(20);
 /// Longest client-chosen chat id, in characters.
 const MAX_CHAT_ID_CHARS: usize = 64;
 /// Longest serde error text echoed back to a client (it can quote the client's input).
@@ -46,6 +53,8 @@ mod close_code {
     pub const POLICY: u16 = 1008;
     pub const TOO_BIG: u16 = 1009;
     pub const INTERNAL: u16 = 1011;
+    /// Application-defined: another connection resumed this one's session.
+    pub const TAKEN_OVER: u16 = 4000;
 }
 
 /// Why a connection ends.
@@ -69,6 +78,8 @@ enum End {
     InvalidUtf8,
     /// The relay is stopping.
     ShuttingDown,
+    /// Another connection resumed this one's session.
+    TakenOver,
 }
 
 impl End {
@@ -78,6 +89,13 @@ impl End {
             End::TimedOut => LeaveReason::TimedOut,
             _ => LeaveReason::Disconnected,
         }
+    }
+
+    /// Whether the participant keeps its place for a resume: its socket went away without a
+    /// `leave`. A connection that went silent is not held: it already had the keep-alive
+    /// timeout to come back, and a dead participant must leave the grid within it.
+    fn may_resume(self) -> bool {
+        matches!(self, End::Disconnected | End::TakenOver)
     }
 
     /// Whether the WebSocket layer stopped reading (it does after any protocol error).
@@ -96,6 +114,7 @@ impl End {
             End::FrameTooLarge => Some((close_code::TOO_BIG, "message too big")),
             End::InvalidUtf8 => Some((close_code::INVALID_PAYLOAD, "invalid UTF-8")),
             End::ShuttingDown => Some((close_code::GOING_AWAY, "relay shutting down")),
+            End::TakenOver => Some((close_code::TAKEN_OVER, "resumed elsewhere")),
         }
     }
 }
@@ -128,6 +147,9 @@ pub async fn run_connection<R: RoomRegistry>(
         bad_messages: TokenBucket::new(state.config.max_bad_messages, 1.0, now.into_std()),
         rate_limit_reported: false,
         membership: None,
+        session: None,
+        takeover: Arc::new(Notify::new()),
+        signal: Arc::clone(&signal),
         queue,
         mailbox,
         state: Arc::clone(&state),
@@ -171,6 +193,12 @@ struct Session<R> {
     /// The same queue as the registry sees it.
     mailbox: Mailbox,
     membership: Option<Membership>,
+    /// The resume token of the membership.
+    session: Option<SessionToken>,
+    /// Woken when another connection resumes this one's session.
+    takeover: Arc<Notify>,
+    /// This connection's overflow signal (a resumed mailbox is pointed at it).
+    signal: Arc<MailboxSignal>,
     rate: TokenBucket,
     bad_messages: TokenBucket,
     /// `rate_limited` is sent once per flood, not once per dropped message.
@@ -197,12 +225,14 @@ impl<R: RoomRegistry> Session<R> {
         tokio::pin!(idle);
         let stopping = self.state.lifecycle.stopping();
         tokio::pin!(stopping);
+        let takeover = Arc::clone(&self.takeover);
 
         loop {
             tokio::select! {
                 biased;
                 () = &mut stopping => return End::ShuttingDown,
                 () = signal.overflowed() => return End::TooSlow,
+                () = takeover.notified() => return End::TakenOver,
                 () = &mut idle => return End::TimedOut,
                 _ = ping.tick() => {
                     if let Err(end) = self.push(Outbound::Ping) {
@@ -228,8 +258,44 @@ impl<R: RoomRegistry> Session<R> {
     /// Leaves the room and queues the last frames. Returns whether a close reply is expected.
     async fn finish(&mut self, end: End) -> bool {
         if let Some(member) = self.membership.take() {
-            self.state.registry.leave(&member, end.leave_reason()).await;
-            info!(room = %member.room(), peer = %member.peer_id(), ?end, "peer left");
+            let session = self.session.take();
+            let grace = self.state.config.resume_grace;
+            let hold = match &session {
+                Some(token) if end.may_resume() && !grace.is_zero() => {
+                    // Room for `resumed` and a few pongs beside the held messages in the
+                    // resuming connection's queue, which is as long as this one's.
+                    let capacity = self
+                        .state
+                        .config
+                        .outbound_queue
+                        .saturating_sub(RESUME_HEADROOM);
+                    self.state.sessions.hold(token, capacity.max(1))
+                }
+                _ => None,
+            };
+            match (session, hold) {
+                (Some(token), Some(hold)) => {
+                    info!(room = %member.room(), peer = %member.peer_id(), ?end, "peer held for a resume");
+                    let state = Arc::clone(&self.state);
+                    tokio::spawn(async move {
+                        tokio::time::sleep(grace).await;
+                        if let Some(member) = state.sessions.expire(&token, hold) {
+                            state
+                                .registry
+                                .leave(&member, LeaveReason::Disconnected)
+                                .await;
+                            info!(room = %member.room(), peer = %member.peer_id(), "peer left: not resumed in time");
+                        }
+                    });
+                }
+                (session, _) => {
+                    if let Some(token) = session {
+                        self.state.sessions.forget(&token);
+                    }
+                    self.state.registry.leave(&member, end.leave_reason()).await;
+                    info!(room = %member.room(), peer = %member.peer_id(), ?end, "peer left");
+                }
+            }
         } else {
             debug!(?end, "connection ended before joining");
         }
@@ -364,12 +430,13 @@ impl<R: RoomRegistry> Session<R> {
                     password,
                     media,
                 } => self.join(version, room, name, password, media).await,
+                ClientMsg::Resume { version, session } => self.resume(version, session).await,
                 _ => self.refuse(RelayError::NotJoined),
             };
         };
         let registry = &self.state.registry;
         let result = match msg {
-            ClientMsg::Join { .. } => Err(RelayError::AlreadyJoined),
+            ClientMsg::Join { .. } | ClientMsg::Resume { .. } => Err(RelayError::AlreadyJoined),
             ClientMsg::Signal { to, signal } => {
                 // The sender is stamped here, from the membership the relay handed out:
                 // whatever the client put in its message, it cannot speak as someone else.
@@ -434,6 +501,10 @@ impl<R: RoomRegistry> Session<R> {
             Ok(name) => name.to_owned(),
             Err(err) => return self.refuse(RelayError::InvalidName(err)),
         };
+        let session = match Sessions::new_token() {
+            Ok(token) => token,
+            Err(err) => return self.refuse(err),
+        };
         let request = JoinRequest {
             room,
             name,
@@ -444,16 +515,87 @@ impl<R: RoomRegistry> Session<R> {
                 ice_servers: config.ice_servers(),
                 ice_transport_policy: IceTransportPolicy::All,
                 limits: config.room_limits(),
+                session: session.clone(),
+                resume_grace_ms: u64::try_from(config.resume_grace.as_millis()).unwrap_or(u64::MAX),
             },
         };
         match self.state.registry.join(request).await {
             Ok(member) => {
                 info!(room = %member.room(), peer = %member.peer_id(), "peer joined");
-                self.membership = Some(member);
+                self.become_member(session, member, self.mailbox.clone());
                 Ok(())
             }
             Err(err) => self.refuse(err),
         }
+    }
+
+    /// Speaks for `member` from now on, resumable under `session`.
+    fn become_member(&mut self, session: SessionToken, member: Membership, mailbox: Mailbox) {
+        self.state.sessions.register(
+            session.clone(),
+            member.clone(),
+            mailbox.clone(),
+            Arc::clone(&self.takeover),
+        );
+        self.membership = Some(member);
+        self.session = Some(session);
+        self.mailbox = mailbox;
+    }
+
+    /// Takes back a session whose socket dropped: `resumed`, then what was held, in order.
+    async fn resume(&mut self, version: u32, session: SessionToken) -> Flow {
+        if version != PROTOCOL_VERSION {
+            return self.refuse(RelayError::VersionMismatch {
+                got: u64::from(version),
+                expected: PROTOCOL_VERSION,
+            });
+        }
+        let mut taken = self.state.sessions.take(&session);
+        // The old connection is still open (its network dropped silently): it was told to let
+        // go and holds the session in a moment.
+        let deadline = Instant::now() + TAKEOVER_WAIT;
+        while matches!(taken, Taken::Live) && Instant::now() < deadline {
+            tokio::time::sleep(TAKEOVER_POLL).await;
+            taken = self.state.sessions.take(&session);
+        }
+        let Taken::Held {
+            member,
+            mailbox,
+            held,
+        } = taken
+        else {
+            return self.refuse(RelayError::SessionExpired);
+        };
+        if held.overflowed() {
+            // More arrived while it was away than the relay keeps: the room moved on
+            // without it, so it starts over with a new join.
+            warn!(room = %member.room(), peer = %member.peer_id(), "held messages overflowed; the session is lost");
+            self.state
+                .registry
+                .leave(&member, LeaveReason::Disconnected)
+                .await;
+            return self.refuse(RelayError::SessionExpired);
+        }
+        self.reply(ServerMsg::Resumed {
+            peer_id: member.peer_id().clone(),
+            room: member.room().clone(),
+        })?;
+        if mailbox
+            .release_into(held, self.queue.clone(), Arc::clone(&self.signal))
+            .is_err()
+        {
+            // Held messages and this connection's own replies together do not fit its
+            // queue: end it; its next `resume` gets `session_expired` and it joins anew.
+            warn!(room = %member.room(), peer = %member.peer_id(), "held messages do not fit; the session is lost");
+            self.state
+                .registry
+                .leave(&member, LeaveReason::Disconnected)
+                .await;
+            return Err(End::TooSlow);
+        }
+        info!(room = %member.room(), peer = %member.peer_id(), "peer resumed");
+        self.become_member(session, member, mailbox);
+        Ok(())
     }
 
     fn check_chat(&self, id: Option<&str>, text: &str) -> Result<(), RelayError> {

@@ -21,7 +21,8 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use meshmeet_protocol::{
-    ClientMsg, LeaveReason, MediaState, PeerId, RoomName, ServerMsg, Signal, PROTOCOL_VERSION,
+    ClientMsg, LeaveReason, MediaState, PeerId, RoomName, ServerMsg, SessionToken, Signal,
+    PROTOCOL_VERSION,
 };
 use meshmeet_server::registry::{JoinRequest, Membership, PeerChange, RegistryStats};
 use meshmeet_server::{Config, MemoryRegistry, RelayError, RoomRegistry};
@@ -110,6 +111,9 @@ impl Harness {
         let config = Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             dist: PathBuf::from("/nonexistent/meshmeet-fuzz-dist"),
+            // Short, so hung-up clients can resume within a case and are forgotten soon
+            // after it.
+            resume_grace: Duration::from_millis(200),
             // Small rooms, so a few clients also reach `room_full`.
             max_participants: 3,
             max_rooms: 4,
@@ -420,6 +424,8 @@ enum Action {
     Ping(u64),
     /// Hang up without a word; the next action of this client reconnects.
     Hangup,
+    /// Resume this client's last session (`true`) or a made-up one.
+    Resume(bool),
 }
 
 fn text() -> impl Strategy<Value = String> {
@@ -485,6 +491,7 @@ fn action() -> impl Strategy<Value = Action> {
         1 => Just(Action::Leave),
         1 => any::<u64>().prop_map(Action::Ping),
         1 => Just(Action::Hangup),
+        2 => prop_oneof![4 => Just(true), 1 => Just(false)].prop_map(Action::Resume),
     ]
 }
 
@@ -493,6 +500,8 @@ fn action() -> impl Strategy<Value = Action> {
 struct FuzzClient {
     ws: Option<Ws>,
     peer_id: Option<PeerId>,
+    /// The last session token it was welcomed with; kept across hang-ups.
+    session: Option<SessionToken>,
 }
 
 impl FuzzClient {
@@ -505,7 +514,13 @@ impl FuzzClient {
     ) -> Result<(), TestCaseError> {
         for msg in messages {
             match msg {
-                ServerMsg::Welcome { peer_id, .. } => self.peer_id = Some(peer_id.clone()),
+                ServerMsg::Welcome {
+                    peer_id, session, ..
+                } => {
+                    self.peer_id = Some(peer_id.clone());
+                    self.session = Some(session.clone());
+                }
+                ServerMsg::Resumed { peer_id, .. } => self.peer_id = Some(peer_id.clone()),
                 ServerMsg::Signal { from, .. } | ServerMsg::Chat { from, .. } => {
                     let sender = ids_ever.get(from);
                     prop_assert!(
@@ -553,7 +568,10 @@ fn arbitrary_message_sequences_from_several_clients_keep_the_relay_sound() {
                 let mut ids_ever: HashMap<PeerId, usize> = HashMap::new();
                 for (step, (who, action)) in actions.into_iter().enumerate() {
                     if matches!(action, Action::Hangup) {
-                        clients[who] = FuzzClient::default();
+                        clients[who] = FuzzClient {
+                            session: clients[who].session.take(),
+                            ..FuzzClient::default()
+                        };
                         continue;
                     }
                     let msg = match action {
@@ -585,6 +603,13 @@ fn arbitrary_message_sequences_from_several_clients_keep_the_relay_sound() {
                         Action::Chat(id, text) => ClientMsg::Chat { id, text },
                         Action::Leave => ClientMsg::Leave,
                         Action::Ping(nonce) => ClientMsg::Ping { nonce },
+                        Action::Resume(own) => ClientMsg::Resume {
+                            version: PROTOCOL_VERSION,
+                            session: match (own, &clients[who].session) {
+                                (true, Some(session)) => session.clone(),
+                                _ => SessionToken("f".repeat(32)),
+                            },
+                        },
                         Action::Hangup => unreachable!("handled above"),
                     };
                     let client = &mut clients[who];
@@ -607,7 +632,10 @@ fn arbitrary_message_sequences_from_several_clients_keep_the_relay_sound() {
                         ids_ever.insert(id.clone(), who);
                     }
                     if closed {
-                        *client = FuzzClient::default();
+                        *client = FuzzClient {
+                            session: client.session.take(),
+                            ..FuzzClient::default()
+                        };
                     }
                 }
                 // Read what the others sent meanwhile, then hang up.
@@ -636,6 +664,8 @@ fn arbitrary_message_sequences_from_several_clients_keep_the_relay_sound() {
             "error unknown_peer",
             "error not_joined",
             "error already_joined",
+            "resumed",
+            "error session_expired",
         ],
     );
 }

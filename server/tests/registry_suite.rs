@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use meshmeet_protocol::{
     IceTransportPolicy, LeaveReason, MediaState, PeerId, PeerInfo, RoomLimits, RoomName, ServerMsg,
-    Signal,
+    SessionToken, Signal,
 };
 use meshmeet_server::registry::{
     JoinRequest, Mailbox, MailboxSignal, Membership, Outbound, PeerChange, RegistryStats,
@@ -178,6 +178,8 @@ fn request(room: &str, name: &str, password: Option<&str>, mailbox: Mailbox) -> 
                 max_chat_chars: 2000,
                 max_file_bytes: 1 << 30,
             },
+            session: SessionToken("s".into()),
+            resume_grace_ms: 0,
         },
     }
 }

@@ -46,8 +46,11 @@ async fn joiner_gets_welcome_with_roster_in_join_order_and_others_get_peer_joine
             }],
             ice_transport_policy: Default::default(),
             limits,
+            session: ana_welcome.session.clone(),
+            resume_grace_ms: 0,
         }
     );
+    assert_eq!(ana_welcome.session.as_str().len(), 32, "128 bits as hex");
     let ana_id = ana_welcome.peer_id;
     assert_eq!(ana_id.as_str().len(), 32, "128 bits as hex");
 
@@ -309,6 +312,9 @@ async fn client_that_stops_answering_pings_is_removed_with_timed_out() {
     let config = meshmeet_server::Config {
         keepalive_interval: Duration::from_millis(100),
         keepalive_timeout: Duration::from_millis(400),
+        // A silent connection is not held for a resume: the grace period does not delay
+        // its `peer_left` (the 3 s receive limit below would catch that).
+        resume_grace: Duration::from_secs(30),
         ..test_config()
     };
     let relay = TestRelay::start(config).await;

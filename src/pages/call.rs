@@ -7,7 +7,7 @@ use crate::components::{
 use crate::hooks::{use_meeting, use_screen_share, Command, JoinRequest, LocalMediaHandle};
 use crate::i18n::{use_strings, Strings};
 use crate::rtc::{budget_from_query, LocalTracks, DEFAULT_VIDEO_BUDGET_BPS};
-use crate::state::{Action, ChatAction, Notice, Panel, Phase, RoomFailure};
+use crate::state::{Action, ChatAction, Notice, Panel, Phase, RelayLink, RoomFailure};
 use meshmeet_protocol::{MediaState, RoomName};
 use yew::prelude::*;
 
@@ -124,7 +124,6 @@ pub fn call(props: &CallProps) -> Html {
     let dispatch = meeting.state.dispatcher();
     let notice = state.notice.as_ref().map(|notice| {
         let text = match notice {
-            Notice::RelayLost => s.err_relay_lost.to_string(),
             Notice::Refused(why) => format!("{} ({why})", s.err_relay_other),
         };
         let dismiss = Callback::from(move |()| dispatch.dispatch(Action::DismissNotice));
@@ -165,6 +164,9 @@ pub fn call(props: &CallProps) -> Html {
             </header>
             { for notice }
             { for screen_error }
+            if state.relay == RelayLink::Reconnecting {
+                <div class="warning-banner" role="status" data-testid="reconnecting">{ s.reconnecting }</div>
+            }
             if meeting.stats.own_connection_poor() {
                 <div class="warning-banner" role="status" data-testid="poor-connection">{ s.own_connection_poor }</div>
             }

@@ -1,4 +1,8 @@
-//! The WebSocket to the relay: typed messages in and out. Yew-free.
+//! The WebSocket to the relay: typed messages in and out, and when to reconnect. Yew-free.
+
+mod backoff;
+
+pub use backoff::reconnect_delay_ms;
 
 use crate::js::{window, JsError};
 use meshmeet_protocol::{ClientMsg, ServerMsg};

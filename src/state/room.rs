@@ -57,10 +57,19 @@ impl RoomFailure {
 /// A problem that does not end the meeting.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Notice {
-    /// The relay connection dropped; peer connections carry on.
-    RelayLost,
     /// The relay refused one request, with its words.
     Refused(String),
+}
+
+/// The connection to the relay, once in the call. Peer connections do not need it to carry
+/// media, so losing it only pauses joins, leaves and new negotiations.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RelayLink {
+    /// Connected (or not yet joined).
+    #[default]
+    Connected,
+    /// Lost; trying again.
+    Reconnecting,
 }
 
 /// A remote participant as the grid shows it.
@@ -89,6 +98,8 @@ pub struct RoomState {
     pub panel: Option<Panel>,
     /// Receive audio only (no video from anyone).
     pub audio_only: bool,
+    /// The relay connection's state.
+    pub relay: RelayLink,
 }
 
 /// The side panels of the call; one is open at a time.
@@ -136,6 +147,8 @@ pub enum Action {
     TogglePanel(Panel),
     /// Receive audio only, or video again.
     SetAudioOnly(bool),
+    /// The relay connection dropped or came back.
+    Relay(RelayLink),
 }
 
 impl RoomState {
@@ -152,6 +165,7 @@ impl RoomState {
         match action {
             Action::Welcomed { self_id, roster } => {
                 self.phase = Phase::InCall;
+                self.relay = RelayLink::Connected;
                 self.self_id = Some(self_id);
                 self.peers = roster.into_iter().map(RemotePeer::new).collect();
             }
@@ -186,6 +200,7 @@ impl RoomState {
                 self.peers.clear();
             }
             Action::SetAudioOnly(audio_only) => self.audio_only = audio_only,
+            Action::Relay(link) => self.relay = link,
             Action::TogglePanel(panel) => {
                 self.panel = if self.panel.as_ref() == Some(&panel) {
                     None
@@ -240,6 +255,22 @@ mod tests {
             self_id: PeerId::from("me"),
             roster,
         })
+    }
+
+    #[test]
+    fn a_new_welcome_after_losing_the_relay_replaces_the_roster_and_ends_reconnecting() {
+        let state = joined(vec![info("a", "Ana"), info("b", "Bo")])
+            .apply(Action::Relay(RelayLink::Reconnecting));
+        assert_eq!(state.relay, RelayLink::Reconnecting);
+        assert_eq!(state.phase, Phase::InCall, "the call goes on meanwhile");
+        let state = state.apply(Action::Welcomed {
+            self_id: PeerId::from("me2"),
+            roster: vec![info("c", "Cy")],
+        });
+        assert_eq!(state.relay, RelayLink::Connected);
+        let ids: Vec<_> = state.peers.iter().map(|p| p.info.id.as_str()).collect();
+        assert_eq!(ids, ["c"]);
+        assert_eq!(state.self_id, Some(PeerId::from("me2")));
     }
 
     #[test]

@@ -128,6 +128,8 @@ impl RoomRegistry for MemoryRegistry {
             ice_servers: welcome.ice_servers,
             ice_transport_policy: welcome.ice_transport_policy,
             limits: welcome.limits,
+            session: welcome.session,
+            resume_grace_ms: welcome.resume_grace_ms,
         });
         room.deliver_to_others(&peer_id, &ServerMsg::PeerJoined { peer: info.clone() });
         room.members.push(Member { info, mailbox });
@@ -216,7 +218,7 @@ mod tests {
     use std::sync::atomic::AtomicBool;
     use std::sync::Arc;
 
-    use meshmeet_protocol::{IceTransportPolicy, MediaState, RoomLimits};
+    use meshmeet_protocol::{IceTransportPolicy, MediaState, RoomLimits, SessionToken};
     use tokio::sync::mpsc;
 
     use super::*;
@@ -245,6 +247,8 @@ mod tests {
                     max_chat_chars: 10,
                     max_file_bytes: 1 << 30,
                 },
+                session: SessionToken("s".into()),
+                resume_grace_ms: 0,
             },
         };
         (request, rx)

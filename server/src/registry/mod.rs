@@ -8,10 +8,11 @@ pub mod redis;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use meshmeet_protocol::{
-    IceServer, IceTransportPolicy, LeaveReason, MediaState, PeerId, RoomLimits, RoomName, ServerMsg,
+    IceServer, IceTransportPolicy, LeaveReason, MediaState, PeerId, RoomLimits, RoomName,
+    ServerMsg, SessionToken,
 };
 use tokio::sync::{mpsc, Notify};
 
@@ -50,19 +51,50 @@ impl MailboxSignal {
     }
 }
 
-/// The local delivery end of one connection: a bounded queue in front of its socket writer.
+/// The local delivery end of one participant: a bounded queue in front of its connection's
+/// socket writer.
 ///
 /// Delivery never waits. When the queue is full the client is not reading fast enough; the
 /// mailbox then refuses everything after (so the client never sees a gap followed by later
 /// messages) and wakes its connection, which disconnects it.
+///
+/// Every copy shares one target, which a resume moves: while the participant's socket is
+/// gone its messages wait in a holding queue ([`Mailbox::hold`]), and the connection that
+/// resumes the session takes them over in order ([`Mailbox::release_into`]). The registry
+/// keeps delivering to the same mailbox throughout and never notices.
 #[derive(Clone, Debug)]
 pub struct Mailbox {
-    queue: mpsc::Sender<Outbound>,
-    signal: Arc<MailboxSignal>,
+    target: Arc<Mutex<Target>>,
     /// Set for the whole relay when it shuts down: clients are about to be told to reconnect,
     /// and news about peers leaving because of that would only confuse them.
     draining: Arc<AtomicBool>,
 }
+
+/// Where a mailbox delivers right now.
+#[derive(Debug)]
+struct Target {
+    queue: mpsc::Sender<Outbound>,
+    signal: Arc<MailboxSignal>,
+}
+
+/// Messages held for a participant whose socket is gone, waiting for a resume.
+#[derive(Debug)]
+pub struct HeldMessages {
+    queue: mpsc::Receiver<Outbound>,
+    signal: Arc<MailboxSignal>,
+}
+
+impl HeldMessages {
+    /// Whether more arrived than the hold keeps: the participant missed messages, so its
+    /// session cannot be resumed.
+    pub fn overflowed(&self) -> bool {
+        self.signal.overflowed.load(Ordering::Acquire)
+    }
+}
+
+/// A resume found more held messages than a connection's queue takes: the session is lost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeldOverflow;
 
 impl Mailbox {
     /// A mailbox in front of `queue`, reporting overflow through `signal`.
@@ -72,24 +104,32 @@ impl Mailbox {
         draining: Arc<AtomicBool>,
     ) -> Self {
         Mailbox {
-            queue,
-            signal,
+            target: Arc::new(Mutex::new(Target { queue, signal })),
             draining,
         }
     }
 
+    fn target(&self) -> MutexGuard<'_, Target> {
+        // The target is replaced whole under the lock, never left half-changed.
+        self.target.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Queues `msg` for the connection, or gives up on a connection that is not reading.
     pub fn deliver(&self, msg: ServerMsg) {
-        if self.draining.load(Ordering::Acquire) || self.signal.overflowed.load(Ordering::Acquire) {
+        if self.draining.load(Ordering::Acquire) {
             return;
         }
-        match self.queue.try_send(Outbound::Msg(msg)) {
+        let target = self.target();
+        if target.signal.overflowed.load(Ordering::Acquire) {
+            return;
+        }
+        match target.queue.try_send(Outbound::Msg(msg)) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
-                self.signal.overflowed.store(true, Ordering::Release);
-                self.signal.notify.notify_one();
+                target.signal.overflowed.store(true, Ordering::Release);
+                target.signal.notify.notify_one();
             }
-            // The connection is ending; its own `leave` follows.
+            // The connection is ending; its own `leave` (or hold) follows.
             Err(mpsc::error::TrySendError::Closed(_)) => {}
         }
     }
@@ -98,8 +138,43 @@ impl Mailbox {
     /// reading. A shared registry does this when it can no longer serve the participant
     /// (its relay lost its place in the shared state), so the client reconnects and rejoins.
     pub fn disconnect(&self) {
-        self.signal.overflowed.store(true, Ordering::Release);
-        self.signal.notify.notify_one();
+        let target = self.target();
+        target.signal.overflowed.store(true, Ordering::Release);
+        target.signal.notify.notify_one();
+    }
+
+    /// From now on, keeps up to `capacity` messages aside instead of delivering them: the
+    /// participant's socket closed and it may resume.
+    pub fn hold(&self, capacity: usize) -> HeldMessages {
+        let (queue, held) = mpsc::channel(capacity.max(1));
+        let signal = Arc::new(MailboxSignal::default());
+        *self.target() = Target {
+            queue,
+            signal: Arc::clone(&signal),
+        };
+        HeldMessages {
+            queue: held,
+            signal,
+        }
+    }
+
+    /// Moves the held messages, in order, into a resuming connection's `queue` and delivers
+    /// there from now on. Nothing can be delivered in between: the target stays locked.
+    pub fn release_into(
+        &self,
+        mut held: HeldMessages,
+        queue: mpsc::Sender<Outbound>,
+        signal: Arc<MailboxSignal>,
+    ) -> Result<(), HeldOverflow> {
+        let mut target = self.target();
+        if held.overflowed() {
+            return Err(HeldOverflow);
+        }
+        while let Ok(item) = held.queue.try_recv() {
+            queue.try_send(item).map_err(|_| HeldOverflow)?;
+        }
+        *target = Target { queue, signal };
+        Ok(())
     }
 }
 
@@ -138,6 +213,10 @@ pub struct WelcomeExtras {
     pub ice_transport_policy: IceTransportPolicy,
     /// The limits told to the client.
     pub limits: RoomLimits,
+    /// The participant's resume token.
+    pub session: SessionToken,
+    /// How long the relay holds the place of a participant whose socket closed.
+    pub resume_grace_ms: u64,
 }
 
 /// A validated request to enter a room.
@@ -228,9 +307,14 @@ pub trait RoomRegistry: Send + Sync + 'static {
 
 /// A new unguessable peer id: 128 random bits from the operating system, as 32 hex digits.
 pub fn new_peer_id() -> Result<PeerId, RelayError> {
+    random_hex_128().map(PeerId)
+}
+
+/// 128 random bits from the operating system, as 32 hex digits.
+pub fn random_hex_128() -> Result<String, RelayError> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|err| {
-        tracing::error!(%err, "no randomness for a peer id");
+        tracing::error!(%err, "no randomness for an id");
         RelayError::Internal
     })?;
     let mut id = String::with_capacity(32);
@@ -238,7 +322,7 @@ pub fn new_peer_id() -> Result<PeerId, RelayError> {
         id.push(char::from(HEX[usize::from(byte >> 4)]));
         id.push(char::from(HEX[usize::from(byte & 0x0f)]));
     }
-    Ok(PeerId(id))
+    Ok(id)
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -254,6 +338,73 @@ mod tests {
         assert_eq!(a.as_str().len(), 32);
         assert!(a.as_str().bytes().all(|c| HEX.contains(&c)));
         assert_ne!(a, b);
+    }
+
+    fn mailbox(capacity: usize) -> (Mailbox, mpsc::Receiver<Outbound>, Arc<MailboxSignal>) {
+        let (tx, rx) = mpsc::channel(capacity);
+        let signal = Arc::new(MailboxSignal::default());
+        let mailbox = Mailbox::new(tx, signal.clone(), Arc::new(AtomicBool::new(false)));
+        (mailbox, rx, signal)
+    }
+
+    fn nonces(rx: &mut mpsc::Receiver<Outbound>) -> Vec<u64> {
+        let mut got = Vec::new();
+        while let Ok(Outbound::Msg(ServerMsg::Pong { nonce })) = rx.try_recv() {
+            got.push(nonce);
+        }
+        got
+    }
+
+    #[test]
+    fn held_messages_reach_the_resuming_connection_before_later_ones_in_order() {
+        let (mailbox, mut old_rx, _) = mailbox(8);
+        let registry_copy = mailbox.clone();
+        registry_copy.deliver(ServerMsg::Pong { nonce: 1 });
+        let held = mailbox.hold(8);
+        registry_copy.deliver(ServerMsg::Pong { nonce: 2 });
+        registry_copy.deliver(ServerMsg::Pong { nonce: 3 });
+        assert_eq!(
+            nonces(&mut old_rx),
+            [1],
+            "the old socket gets nothing after the hold"
+        );
+
+        let (tx, mut new_rx) = mpsc::channel(8);
+        tx.try_send(Outbound::Ping).expect("room");
+        mailbox
+            .release_into(held, tx, Arc::new(MailboxSignal::default()))
+            .expect("fits");
+        registry_copy.deliver(ServerMsg::Pong { nonce: 4 });
+        assert!(matches!(new_rx.try_recv(), Ok(Outbound::Ping)));
+        assert_eq!(nonces(&mut new_rx), [2, 3, 4]);
+    }
+
+    #[test]
+    fn a_hold_that_overflowed_cannot_be_released() {
+        let (mailbox, _old_rx, _) = mailbox(8);
+        let held = mailbox.hold(2);
+        for nonce in 0..3 {
+            mailbox.deliver(ServerMsg::Pong { nonce });
+        }
+        let (tx, _new_rx) = mpsc::channel(8);
+        assert_eq!(
+            mailbox.release_into(held, tx, Arc::new(MailboxSignal::default())),
+            Err(HeldOverflow)
+        );
+    }
+
+    #[test]
+    fn held_messages_that_do_not_fit_the_new_queue_lose_the_session() {
+        let (mailbox, _old_rx, _) = mailbox(8);
+        let held = mailbox.hold(4);
+        for nonce in 0..3 {
+            mailbox.deliver(ServerMsg::Pong { nonce });
+        }
+        let (tx, _new_rx) = mpsc::channel(2);
+        assert_eq!(
+            mailbox.release_into(held, tx, Arc::new(MailboxSignal::default())),
+            Err(HeldOverflow)
+        );
     }
 
     #[test]

@@ -353,6 +353,8 @@ impl RoomRegistry for RedisRegistry {
             ice_servers: welcome.ice_servers,
             ice_transport_policy: welcome.ice_transport_policy,
             limits: welcome.limits,
+            session: welcome.session,
+            resume_grace_ms: welcome.resume_grace_ms,
         });
         for msg in entry.early.take().unwrap_or_default() {
             entry.mailbox.deliver(msg);

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use meshmeet_protocol::{
-    ClientMsg, ErrorCode, MediaState, PeerId, PeerInfo, RoomName, ServerMsg, Signal,
+    ClientMsg, ErrorCode, MediaState, PeerId, PeerInfo, RoomName, ServerMsg, SessionToken, Signal,
     PROTOCOL_VERSION,
 };
 use meshmeet_server::{Config, ServeError};
@@ -28,11 +28,13 @@ pub const RECV_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long "nothing arrives" is watched for.
 pub const SILENCE: Duration = Duration::from_millis(150);
 
-/// A config for tests: the defaults, with a dist directory that does not exist.
+/// A config for tests: the defaults, with a dist directory that does not exist and resuming
+/// off, so a closed socket is announced at once (the resume tests turn it on).
 pub fn test_config() -> Config {
     Config {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         dist: PathBuf::from("/nonexistent/meshmeet-test-dist"),
+        resume_grace: Duration::ZERO,
         ..Config::default()
     }
 }
@@ -108,6 +110,7 @@ impl Drop for TestRelay {
 pub struct Welcome {
     pub peer_id: PeerId,
     pub roster: Vec<PeerInfo>,
+    pub session: SessionToken,
     pub msg: ServerMsg,
 }
 
@@ -242,10 +245,14 @@ impl Client {
         let msg = self.recv().await;
         match &msg {
             ServerMsg::Welcome {
-                peer_id, roster, ..
+                peer_id,
+                roster,
+                session,
+                ..
             } => Welcome {
                 peer_id: peer_id.clone(),
                 roster: roster.clone(),
+                session: session.clone(),
                 msg,
             },
             other => panic!("expected welcome, got {other:?}"),

@@ -7,15 +7,16 @@ use crate::rtc::{
     derive, is_polite, split_budget, stats_of, BudgetInput, Channel, ChannelData, ConnectionStatus,
     LinkConfig, LocalTracks, PeerEvent, PeerLink, Snapshot, TrackKind,
 };
-use crate::signaling::{relay_url, Signaling, SignalingEvent};
+use crate::signaling::{reconnect_delay_ms, relay_url, Signaling, SignalingEvent};
 use crate::state::{
-    Action, ChatAction, ChatEntry, ChatState, Notice, RoomFailure, RoomState, StatsAction,
-    StatsState, Transfers,
+    Action, ChatAction, ChatEntry, ChatState, Notice, RelayLink, RoomFailure, RoomState,
+    StatsAction, StatsState, Transfers,
 };
 use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender};
 use futures_util::StreamExt;
 use meshmeet_protocol::{
-    ClientMsg, MediaState, PeerId, PeerMsg, ServerMsg, DEFAULT_MAX_FILE_BYTES, PROTOCOL_VERSION,
+    ClientMsg, ErrorCode, MediaState, PeerId, PeerMsg, ServerMsg, SessionToken,
+    DEFAULT_MAX_FILE_BYTES, PROTOCOL_VERSION,
 };
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -24,8 +25,12 @@ use yew::UseReducerDispatcher;
 
 /// Longest chat message, in characters (the relay's default limit).
 const MAX_CHAT_CHARS: usize = 2000;
-/// The relay is pinged every this many ticks (15 s), so a dead relay is noticed from here too.
-const PING_EVERY_TICKS: u32 = 15;
+/// The relay is pinged every this many ticks (seconds), so a dead relay is noticed from here
+/// too: browsers hide the relay's WebSocket pings from the page.
+const PING_EVERY_TICKS: u32 = 4;
+/// A relay connection that has said nothing (not even `pong`) for this long is given up and
+/// reconnected: the network under it dropped without closing it.
+const RELAY_SILENCE_LIMIT_MS: f64 = 10_000.0;
 /// Microphone level above which we count as speaking (WebRTC's `audioLevel`, 0–1).
 const SPEAKING_AUDIO_LEVEL: f64 = 0.05;
 /// The available-bitrate estimate is rounded to this step before it changes any encoder, so
@@ -70,6 +75,14 @@ pub(crate) struct Meeting {
     inputs: UnboundedSender<Input>,
     out: Outputs,
     left: bool,
+    /// Our resume token, once welcomed.
+    session: Option<SessionToken>,
+    /// Reconnect attempts since the relay connection was last good.
+    reconnect_attempts: u32,
+    /// A reconnect is scheduled.
+    reconnect_pending: bool,
+    /// When the relay last said anything (`Date.now()`).
+    last_heard_ms: f64,
 }
 
 fn warn(text: &str) {
@@ -110,6 +123,10 @@ impl Meeting {
             inputs,
             out,
             left: false,
+            session: None,
+            reconnect_attempts: 0,
+            reconnect_pending: false,
+            last_heard_ms: js_sys::Date::now(),
         }
     }
 
@@ -122,6 +139,12 @@ impl Meeting {
                 Input::Command(command) => self.on_command(command),
                 Input::Stats(peer, snapshot) => self.on_stats(peer, snapshot),
                 Input::Tick => self.on_tick(),
+                Input::Reconnect => {
+                    self.reconnect_pending = false;
+                    if !self.left {
+                        self.connect();
+                    }
+                }
                 Input::Shutdown => break,
             }
         }
@@ -156,16 +179,78 @@ impl Meeting {
         }
     }
 
+    fn send_join(&self) {
+        self.send(&ClientMsg::Join {
+            version: PROTOCOL_VERSION,
+            room: self.join.room.clone(),
+            name: self.join.name.clone(),
+            password: self.join.password.clone(),
+            media: self.media,
+        });
+    }
+
+    /// The relay connection is gone while we are in the call: the peer connections carry on,
+    /// and we try the relay again after a growing, jittered delay (or the relay's own).
+    fn relay_lost(&mut self, delay_ms: Option<u32>) {
+        self.signaling = None;
+        if self.left || self.reconnect_pending {
+            return;
+        }
+        self.out
+            .state
+            .dispatch(Action::Relay(RelayLink::Reconnecting));
+        let delay_ms = delay_ms
+            .unwrap_or_else(|| reconnect_delay_ms(self.reconnect_attempts, js_sys::Math::random()));
+        self.reconnect_attempts = self.reconnect_attempts.saturating_add(1);
+        self.reconnect_pending = true;
+        let tx = self.inputs.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            gloo_timers::future::TimeoutFuture::new(delay_ms).await;
+            let _ = tx.unbounded_send(Input::Reconnect);
+        });
+    }
+
+    /// The relay knows us again (resumed or joined anew).
+    fn relay_back(&mut self) {
+        self.reconnect_attempts = 0;
+        self.out.state.dispatch(Action::Relay(RelayLink::Connected));
+    }
+
+    /// Drops the link to `peer_id` and everything kept about it.
+    fn forget_peer(&mut self, peer_id: PeerId) {
+        self.links.remove(&peer_id);
+        self.files.peer_gone(&peer_id);
+        self.snapshots.remove(&peer_id);
+        self.available.remove(&peer_id);
+        self.video_unwanted_by.remove(&peer_id);
+        self.video_unwanted_from.remove(&peer_id);
+        self.hidden_tiles.remove(&peer_id);
+        self.out
+            .stats
+            .dispatch(StatsAction::Forget(peer_id.clone()));
+        self.out
+            .streams
+            .dispatch(StreamChange::Remove(peer_id.clone()));
+        self.out.state.dispatch(Action::PeerLeft(peer_id));
+    }
+
     fn on_relay(&mut self, event: SignalingEvent) {
         match event {
-            SignalingEvent::Opened => self.send(&ClientMsg::Join {
-                version: PROTOCOL_VERSION,
-                room: self.join.room.clone(),
-                name: self.join.name.clone(),
-                password: self.join.password.clone(),
-                media: self.media,
-            }),
-            SignalingEvent::Message(msg) => self.on_message(msg),
+            SignalingEvent::Opened => {
+                self.last_heard_ms = js_sys::Date::now();
+                match &self.session {
+                    // Back after a drop: take our place (and peer id) back.
+                    Some(session) => self.send(&ClientMsg::Resume {
+                        version: PROTOCOL_VERSION,
+                        session: session.clone(),
+                    }),
+                    None => self.send_join(),
+                }
+            }
+            SignalingEvent::Message(msg) => {
+                self.last_heard_ms = js_sys::Date::now();
+                self.on_message(msg)
+            }
             SignalingEvent::Malformed(text) => {
                 warn(&format!("relay sent an unknown frame: {text}"))
             }
@@ -176,7 +261,7 @@ impl Meeting {
                 }
                 if self.self_id.is_some() {
                     // Peer connections do not need the relay once established: keep them.
-                    self.out.state.dispatch(Action::Notice(Notice::RelayLost));
+                    self.relay_lost(None);
                 } else {
                     let failure = if opened {
                         RoomFailure::Lost
@@ -197,8 +282,20 @@ impl Meeting {
                 ice_servers,
                 ice_transport_policy,
                 limits,
+                session,
                 ..
             } => {
+                if self.self_id.is_some() {
+                    // Joined anew after our session was lost (the relay restarted or we were
+                    // away too long): every old id is void, so every link starts over.
+                    let old: Vec<PeerId> = self.links.keys().cloned().collect();
+                    for peer in old {
+                        self.forget_peer(peer);
+                    }
+                    self.names.clear();
+                }
+                self.session = Some(session);
+                self.relay_back();
                 self.files.set_max_file_bytes(limits.max_file_bytes);
                 self.config = LinkConfig {
                     ice_servers,
@@ -216,28 +313,19 @@ impl Meeting {
                 });
                 self.apply_budget();
             }
+            ServerMsg::Resumed { .. } => self.relay_back(),
             ServerMsg::PeerJoined { peer } => {
                 self.names.insert(peer.id.clone(), peer.name.clone());
-                self.open_link(peer.id.clone(), false);
+                // A peer we already have a link to kept its id: it is the same connection.
+                if !self.links.contains_key(&peer.id) {
+                    self.open_link(peer.id.clone(), false);
+                }
                 self.out.state.dispatch(Action::PeerJoined(peer));
                 self.apply_budget();
             }
             ServerMsg::PeerLeft { peer_id, .. } => {
-                self.links.remove(&peer_id);
-                self.files.peer_gone(&peer_id);
-                self.snapshots.remove(&peer_id);
-                self.available.remove(&peer_id);
-                self.video_unwanted_by.remove(&peer_id);
-                self.video_unwanted_from.remove(&peer_id);
-                self.hidden_tiles.remove(&peer_id);
-                self.out
-                    .stats
-                    .dispatch(StatsAction::Forget(peer_id.clone()));
+                self.forget_peer(peer_id);
                 self.apply_budget();
-                self.out
-                    .streams
-                    .dispatch(StreamChange::Remove(peer_id.clone()));
-                self.out.state.dispatch(Action::PeerLeft(peer_id));
             }
             ServerMsg::PeerUpdated { peer } => {
                 self.names.insert(peer.id.clone(), peer.name.clone());
@@ -258,6 +346,14 @@ impl Meeting {
                 self.add_chat(from, seq, text);
             }
             ServerMsg::Pong { .. } => {}
+            ServerMsg::Error {
+                code: ErrorCode::SessionExpired,
+                ..
+            } => {
+                // The relay no longer holds our place: join again on this socket.
+                self.session = None;
+                self.send_join();
+            }
             ServerMsg::Error { code, message } => {
                 warn(&format!("relay refused: {code:?}: {message}"));
                 if code.is_fatal() || self.self_id.is_none() {
@@ -271,8 +367,11 @@ impl Meeting {
                         .dispatch(Action::Notice(Notice::Refused(message)));
                 }
             }
-            ServerMsg::ShuttingDown { .. } => {
-                self.out.state.dispatch(Action::Notice(Notice::RelayLost));
+            ServerMsg::ShuttingDown { reconnect_after_ms } => {
+                if self.self_id.is_some() {
+                    let delay = u32::try_from(reconnect_after_ms).unwrap_or(u32::MAX);
+                    self.relay_lost(Some(delay));
+                }
             }
         }
     }
@@ -507,6 +606,15 @@ impl Meeting {
             self.send(&ClientMsg::Ping {
                 nonce: u64::from(self.ticks),
             });
+        }
+        let silent_ms = js_sys::Date::now() - self.last_heard_ms;
+        if self.signaling.is_some() && self.self_id.is_some() && silent_ms > RELAY_SILENCE_LIMIT_MS
+        {
+            warn(&format!(
+                "relay silent for {} s: reconnecting",
+                (silent_ms / 1000.0).round()
+            ));
+            self.relay_lost(None);
         }
         for (peer, link) in &self.links {
             let (peer, pc, tx) = (peer.clone(), link.connection(), self.inputs.clone());

@@ -124,6 +124,8 @@ pub(crate) enum Input {
     Command(Command),
     Stats(PeerId, Snapshot),
     Tick,
+    /// Time to try the relay again.
+    Reconnect,
     Shutdown,
 }
 
