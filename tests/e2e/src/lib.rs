@@ -30,11 +30,13 @@ pub mod browser;
 pub mod driver;
 pub mod harness;
 pub mod process;
+pub mod proxy;
 pub mod relay;
 
 pub use browser::{room_url, Browser, VideoSample, DEFAULT_WAIT};
 pub use driver::BrowserKind;
 pub use harness::{artifacts_dir, run_test, run_test_with, TestCtx, TEST_TIMEOUT};
+pub use proxy::Proxy;
 pub use relay::Relay;
 
 use std::fmt;

@@ -43,6 +43,12 @@ impl Relay {
     /// Starts the relay with `--listen 127.0.0.1:0 --dist <dist>` plus `extra_args`, and waits
     /// for its listening line.
     pub async fn start(extra_args: &[&str]) -> Result<Relay> {
+        Relay::start_at("127.0.0.1:0", extra_args).await
+    }
+
+    /// [`Relay::start`] on a given address, so a test can stop a relay and start another
+    /// where browsers will look for it.
+    pub async fn start_at(listen: &str, extra_args: &[&str]) -> Result<Relay> {
         let bin = server_bin();
         let dist = dist_dir();
         if !bin.is_file() {
@@ -61,7 +67,7 @@ impl Relay {
         }
         let mut child = tokio::process::Command::new(&bin)
             .arg("--listen")
-            .arg("127.0.0.1:0")
+            .arg(listen)
             .arg("--dist")
             .arg(&dist)
             .args(extra_args)
