@@ -133,6 +133,9 @@ pub enum Signal {
         #[serde(default)]
         username_fragment: Option<String>,
     },
+    /// The sender gave up on its peer connection to the target after repeated failures and
+    /// is building a new one: the target must do the same and wait for the sender's offer.
+    Reset,
 }
 
 /// A message from a browser to the relay.

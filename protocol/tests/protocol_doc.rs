@@ -177,11 +177,12 @@ fn every_leave_reason_and_signal_kind_has_an_example() {
             Signal::Offer { .. } => "offer",
             Signal::Answer { .. } => "answer",
             Signal::Candidate { .. } => "candidate",
+            Signal::Reset => "reset",
         })
         .collect();
     assert_eq!(
         signal_kinds.len(),
-        3,
-        "offer, answer and candidate each need an example"
+        4,
+        "offer, answer, candidate and reset each need an example"
     );
 }

@@ -474,6 +474,8 @@ impl Inner {
                 self.send_local_description();
                 self.apply_video_params().await;
             }
+            // The meeting replaces the whole link on a reset; it never reaches a link.
+            Signal::Reset => {}
             Signal::Answer { sdp } => {
                 // An answer to an offer we no longer have (rolled back) is stale.
                 if self.signaling_state() == "have-local-offer" {

@@ -7,6 +7,7 @@ mod config;
 mod error;
 mod link;
 mod negotiation;
+mod recovery;
 mod stats;
 mod status;
 
@@ -18,5 +19,6 @@ pub use config::LinkConfig;
 pub use error::RtcError;
 pub use link::{stats_of, LocalTracks, PeerEvent, PeerLink, TrackKind};
 pub use negotiation::{is_polite, offer_decision, OfferDecision};
+pub use recovery::{Recovery, RecoveryStep};
 pub use stats::{derive, Candidate, PeerStats, Quality, Snapshot};
 pub use status::ConnectionStatus;

@@ -5,7 +5,7 @@ use super::files::FileTransfers;
 use super::{Command, Input, JoinRequest, RemoteStreams, StreamChange};
 use crate::rtc::{
     derive, is_polite, split_budget, stats_of, BudgetInput, Channel, ChannelData, ConnectionStatus,
-    LinkConfig, LocalTracks, PeerEvent, PeerLink, Snapshot, TrackKind,
+    LinkConfig, LocalTracks, PeerEvent, PeerLink, Recovery, RecoveryStep, Snapshot, TrackKind,
 };
 use crate::signaling::{reconnect_delay_ms, relay_url, Signaling, SignalingEvent};
 use crate::state::{
@@ -15,7 +15,7 @@ use crate::state::{
 use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender};
 use futures_util::StreamExt;
 use meshmeet_protocol::{
-    ClientMsg, ErrorCode, MediaState, PeerId, PeerMsg, ServerMsg, SessionToken,
+    ClientMsg, ErrorCode, MediaState, PeerId, PeerMsg, ServerMsg, SessionToken, Signal,
     DEFAULT_MAX_FILE_BYTES, PROTOCOL_VERSION,
 };
 use std::collections::HashMap;
@@ -83,6 +83,8 @@ pub(crate) struct Meeting {
     reconnect_pending: bool,
     /// When the relay last said anything (`Date.now()`).
     last_heard_ms: f64,
+    /// Each link's failures, to rebuild one that ICE restarts do not bring back.
+    recovery: HashMap<PeerId, Recovery>,
 }
 
 fn warn(text: &str) {
@@ -127,6 +129,7 @@ impl Meeting {
             reconnect_attempts: 0,
             reconnect_pending: false,
             last_heard_ms: js_sys::Date::now(),
+            recovery: HashMap::new(),
         }
     }
 
@@ -219,6 +222,7 @@ impl Meeting {
     /// Drops the link to `peer_id` and everything kept about it.
     fn forget_peer(&mut self, peer_id: PeerId) {
         self.links.remove(&peer_id);
+        self.recovery.remove(&peer_id);
         self.files.peer_gone(&peer_id);
         self.snapshots.remove(&peer_id);
         self.available.remove(&peer_id);
@@ -331,6 +335,15 @@ impl Meeting {
                 self.names.insert(peer.id.clone(), peer.name.clone());
                 self.out.state.dispatch(Action::PeerUpdated(peer));
             }
+            ServerMsg::Signal {
+                from,
+                signal: Signal::Reset,
+            } => {
+                if self.links.contains_key(&from) {
+                    self.recovery.entry(from.clone()).or_default().on_reset();
+                    self.rebuild_link(from, false);
+                }
+            }
             ServerMsg::Signal { from, signal } => match self.links.get(&from) {
                 Some(link) => link.handle_signal(signal),
                 None => warn(&format!("signal from unknown peer {from}")),
@@ -405,6 +418,55 @@ impl Meeting {
         }
     }
 
+    /// Replaces the link to `peer` with a new peer connection (the old one is closed); the
+    /// tile stays, showing the new link's state. `initiator`: we offer.
+    fn rebuild_link(&mut self, peer: PeerId, initiator: bool) {
+        self.links.remove(&peer);
+        self.files.peer_gone(&peer);
+        self.snapshots.remove(&peer);
+        self.available.remove(&peer);
+        // Told again once the new chat channel opens.
+        self.video_unwanted_from.remove(&peer);
+        self.out
+            .streams
+            .dispatch(StreamChange::Remove(peer.clone()));
+        self.out.state.dispatch(Action::Connection(
+            peer.clone(),
+            ConnectionStatus::Connecting,
+        ));
+        self.open_link(peer, initiator);
+        self.apply_budget();
+    }
+
+    /// Follows a link's state with the recovery policy: rebuilds it after repeated failures.
+    fn recover(&mut self, peer: PeerId, status: ConnectionStatus) {
+        let Some(self_id) = &self.self_id else {
+            return;
+        };
+        let polite = is_polite(self_id, &peer);
+        match self
+            .recovery
+            .entry(peer.clone())
+            .or_default()
+            .on_status(status, polite)
+        {
+            RecoveryStep::Wait => {}
+            RecoveryStep::Rebuild => {
+                warn(&format!(
+                    "peer {peer}: ICE restarts failed; rebuilding the connection"
+                ));
+                self.send(&ClientMsg::Signal {
+                    to: peer.clone(),
+                    signal: Signal::Reset,
+                });
+                self.rebuild_link(peer, true);
+            }
+            RecoveryStep::GiveUp => warn(&format!(
+                "peer {peer}: the connection cannot be established; giving up"
+            )),
+        }
+    }
+
     fn on_peer(&mut self, peer: PeerId, event: PeerEvent) {
         if !self.links.contains_key(&peer) {
             return; // a late event from a link already closed
@@ -419,7 +481,12 @@ impl Meeting {
                 .out
                 .streams
                 .dispatch(StreamChange::Screen(peer, stream)),
-            PeerEvent::Status(status) => self.out.state.dispatch(Action::Connection(peer, status)),
+            PeerEvent::Status(status) => {
+                self.out
+                    .state
+                    .dispatch(Action::Connection(peer.clone(), status));
+                self.recover(peer, status);
+            }
             PeerEvent::ChannelOpen(Channel::Chat) => {
                 // Tell a new connection at once if we do not want its video.
                 self.video_unwanted_from.remove(&peer);
