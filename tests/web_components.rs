@@ -12,9 +12,7 @@ use meshmeet::state::{PeerFigures, Point, RemotePeer, Route};
 use meshmeet_protocol::{MediaState, PeerId, PeerInfo};
 use std::cell::RefCell;
 use std::rc::Rc;
-use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
-use web_sys::HtmlElement;
 use yew::{Callback, Renderer};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -34,15 +32,6 @@ fn peer(mic: bool, camera: bool, connection: ConnectionStatus) -> RemotePeer {
     }
 }
 
-fn click(root: &web_sys::Element, selector: &str) {
-    root.query_selector(selector)
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| panic!("{selector} not rendered"))
-        .unchecked_into::<HtmlElement>()
-        .click();
-}
-
 #[wasm_bindgen_test]
 async fn peer_tile_exposes_name_marks_and_connection_for_automation() {
     let root = support::fresh_root();
@@ -54,6 +43,8 @@ async fn peer_tile_exposes_name_marks_and_connection_for_automation() {
         on_stats: Callback::noop(),
         on_visible: Callback::noop(),
         audio_only: false,
+        pinned: false,
+        on_pin: Callback::noop(),
     };
     let app = Renderer::<PeerTile>::with_root_and_props(root.clone(), props).render();
     let tile = support::wait_for(&root, "[data-testid=peer-tile]").await;
@@ -101,6 +92,8 @@ async fn camera_off_tile_shows_an_avatar_instead_of_video() {
         on_stats: Callback::noop(),
         on_visible: Callback::noop(),
         audio_only: false,
+        pinned: false,
+        on_pin: Callback::noop(),
     };
     let app = Renderer::<PeerTile>::with_root_and_props(root.clone(), props).render();
     let tile = support::wait_for(&root, "[data-testid=peer-tile]").await;
@@ -172,7 +165,7 @@ async fn control_buttons_emit_their_callbacks_and_say_what_they_do() {
                 .is_some_and(|l| !l.is_empty()),
             "{id} has no accessible name"
         );
-        click(&root, &format!("[data-testid={id}]"));
+        support::click(&root, &format!("[data-testid={id}]"));
     }
     assert_eq!(
         *clicks.borrow(),
@@ -204,8 +197,8 @@ async fn start_button_navigates_to_a_fresh_valid_room() {
     };
     let app = Renderer::<Home>::with_root_and_props(root.clone(), props).render();
     support::wait_for(&root, "[data-testid=start-meeting]").await;
-    click(&root, "[data-testid=start-meeting]");
-    click(&root, "[data-testid=start-meeting]");
+    support::click(&root, "[data-testid=start-meeting]");
+    support::click(&root, "[data-testid=start-meeting]");
     let routes = routes.borrow();
     assert_eq!(routes.len(), 2);
     match (&routes[0], &routes[1]) {
@@ -238,6 +231,11 @@ async fn a_visible_tile_reports_it_and_its_stats_button_asks_for_details() {
         on_stats,
         on_visible,
         audio_only: false,
+        pinned: false,
+        on_pin: {
+            let events = events.clone();
+            Callback::from(move |()| events.borrow_mut().push("pin".to_owned()))
+        },
     };
     let app = Renderer::<PeerTile>::with_root_and_props(root.clone(), props).render();
     support::wait_for(&root, "[data-testid=stats-toggle]").await;
@@ -248,8 +246,10 @@ async fn a_visible_tile_reports_it_and_its_stats_button_asks_for_details() {
             .then_some(())
     })
     .await;
-    click(&root, "[data-testid=stats-toggle]");
+    support::click(&root, "[data-testid=stats-toggle]");
     assert!(events.borrow().contains(&"stats".to_owned()));
+    support::click(&root, "[data-testid=pin-toggle]");
+    assert!(events.borrow().contains(&"pin".to_owned()));
     let mark = root
         .query_selector("[data-testid=quality]")
         .ok()

@@ -1,5 +1,6 @@
 //! The meeting's control bar.
 
+use super::Icon;
 use crate::i18n::use_strings;
 use yew::prelude::*;
 
@@ -69,25 +70,25 @@ pub fn controls(props: &ControlsProps) -> Html {
             <button data-testid="mic-toggle" class={classes!("round", (!props.mic_on).then_some("off"))}
                 aria-label={mic_label} title={mic_label} aria-pressed={(!props.mic_on).to_string()}
                 onclick={click(&props.on_toggle_mic)}>
-                { if props.mic_on { "🎤" } else { "🔇" } }
+                { if props.mic_on { Icon::Mic.html() } else { Icon::MicOff.html() } }
             </button>
             <button data-testid="camera-toggle" class={classes!("round", (!props.camera_on).then_some("off"))}
                 aria-label={camera_label} title={camera_label} aria-pressed={(!props.camera_on).to_string()}
                 onclick={click(&props.on_toggle_camera)}>
-                { if props.camera_on { "📹" } else { "🚫" } }
+                { if props.camera_on { Icon::Camera.html() } else { Icon::CameraOff.html() } }
             </button>
             if props.can_share {
                 <button data-testid="screen-toggle" class={classes!("round", props.screen_on.then_some("active"))}
                     aria-label={screen_label} title={screen_label} aria-pressed={props.screen_on.to_string()}
                     onclick={click(&props.on_toggle_screen)}>
-                    { "🖥" }
+                    { Icon::Screen.html() }
                 </button>
             }
             <button data-testid="chat-toggle" class="round badge-holder"
                 aria-label={chat_label.clone()} title={chat_label}
                 aria-expanded={props.chat_open.to_string()}
                 onclick={click(&props.on_toggle_chat)}>
-                { "💬" }
+                { Icon::Chat.html() }
                 if props.unread > 0 {
                     <span class="badge" data-testid="chat-unread" aria-hidden="true">{ props.unread }</span>
                 }
@@ -96,17 +97,17 @@ pub fn controls(props: &ControlsProps) -> Html {
                 aria-label={s.participants} title={s.participants}
                 aria-expanded={props.participants_open.to_string()}
                 onclick={click(&props.on_toggle_participants)}>
-                { format!("👥 {}", props.count) }
+                { Icon::People.html() }<span class="count">{ props.count }</span>
             </button>
             <button data-testid="settings-toggle" class="round"
                 aria-label={s.settings} title={s.settings}
                 aria-expanded={props.settings_open.to_string()}
                 onclick={click(&props.on_toggle_settings)}>
-                { "⚙" }
+                { Icon::Settings.html() }
             </button>
             <button data-testid="leave-button" class="round leave" aria-label={s.leave} title={s.leave}
                 onclick={click(&props.on_leave)}>
-                { "📞" }
+                { Icon::Leave.html() }
             </button>
         </nav>
     }

@@ -1,5 +1,6 @@
 //! The link to share, with a copy button.
 
+use super::QrCodeView;
 use crate::i18n::use_strings;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use yew::prelude::*;
@@ -16,6 +17,12 @@ pub struct InviteLinkProps {
 pub fn invite_link(props: &InviteLinkProps) -> Html {
     let s = use_strings();
     let copied = use_state(|| false);
+    // Drawn only when asked for: most people copy the link.
+    let qr_open = use_state(|| false);
+    let toggle_qr = {
+        let qr_open = qr_open.clone();
+        Callback::from(move |_: MouseEvent| qr_open.set(!*qr_open))
+    };
     let onclick = {
         let (url, copied) = (props.url.clone(), copied.clone());
         Callback::from(move |_| {
@@ -40,7 +47,12 @@ pub fn invite_link(props: &InviteLinkProps) -> Html {
                 <button data-testid="invite-copy" {onclick}>
                     { if *copied { s.copied } else { s.copy_link } }
                 </button>
+                <button data-testid="invite-qr-toggle" aria-expanded={qr_open.to_string()}
+                    aria-label={s.qr_code} title={s.qr_code} onclick={toggle_qr}>{ "QR" }</button>
             </div>
+            if *qr_open {
+                <QrCodeView text={props.url.clone()} label={format!("{}: {}", s.qr_code, props.url)} />
+            }
         </div>
     }
 }

@@ -1,6 +1,6 @@
 //! The participant's own tile: mirrored preview, never played back.
 
-use super::VideoView;
+use super::{Icon, VideoView};
 use crate::hooks::{use_audio_level, SPEAKING_LEVEL};
 use crate::i18n::use_strings;
 use web_sys::MediaStream;
@@ -17,6 +17,12 @@ pub struct LocalTileProps {
     pub mic_on: bool,
     /// Camera on.
     pub camera_on: bool,
+    /// Shown small in a corner.
+    #[prop_or_default]
+    pub minimised: bool,
+    /// Minimise or restore.
+    #[prop_or_default]
+    pub on_toggle_minimised: Callback<()>,
 }
 
 /// Own tile.
@@ -30,8 +36,15 @@ pub fn local_tile(props: &LocalTileProps) -> Html {
         "tile",
         "local",
         speaking.then_some("speaking"),
-        (!props.camera_on).then_some("camera-off")
+        (!props.camera_on).then_some("camera-off"),
+        props.minimised.then_some("minimised")
     );
+    let toggle_label = if props.minimised {
+        s.restore_self
+    } else {
+        s.minimise_self
+    };
+    let toggle = props.on_toggle_minimised.clone();
     html! {
         <figure {class} data-testid="local-tile"
             data-mic={on_off(props.mic_on)} data-camera={on_off(props.camera_on)}>
@@ -42,9 +55,14 @@ pub fn local_tile(props: &LocalTileProps) -> Html {
             <figcaption class="tile-caption">
                 <span class="tile-name">{ format!("{} ({})", props.name, s.you) }</span>
                 if !props.mic_on {
-                    <span class="mark" role="img" aria-label={s.mic_off} title={s.mic_off}>{ "🔇" }</span>
+                    <span class="mark" role="img" aria-label={s.mic_off} title={s.mic_off}>{ Icon::MicOff.html() }</span>
                 }
             </figcaption>
+            <button class="tile-button minimise" data-testid="self-view-toggle"
+                aria-label={toggle_label} title={toggle_label} aria-pressed={props.minimised.to_string()}
+                onclick={Callback::from(move |_| toggle.emit(()))}>
+                { if props.minimised { Icon::Expand.html() } else { Icon::Minimise.html() } }
+            </button>
         </figure>
     }
 }

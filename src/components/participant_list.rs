@@ -1,5 +1,6 @@
 //! The list of people in the meeting.
 
+use super::Icon;
 use crate::i18n::use_strings;
 use crate::state::RemotePeer;
 use yew::prelude::*;
@@ -23,7 +24,7 @@ pub fn participant_list(props: &ParticipantListProps) -> Html {
         html! {
             <li data-testid="participant" data-peer-id={id}>
                 <span>{ name }</span>
-                if !mic { <span class="mark" role="img" aria-label={s.mic_off}>{ "🔇" }</span> }
+                if !mic { <span class="mark" role="img" aria-label={s.mic_off}>{ Icon::MicOff.html() }</span> }
             </li>
         }
     };

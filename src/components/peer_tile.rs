@@ -1,6 +1,6 @@
 //! The tile of one remote participant: video, name, marks and connection state.
 
-use super::VideoView;
+use super::{Icon, VideoView};
 use crate::hooks::{use_audio_level, use_visible, SPEAKING_LEVEL};
 use crate::i18n::use_strings;
 use crate::rtc::{ConnectionStatus, Quality};
@@ -30,6 +30,12 @@ pub struct PeerTileProps {
     /// We receive audio only: show the avatar instead of video.
     #[prop_or_default]
     pub audio_only: bool,
+    /// Pinned to the stage.
+    #[prop_or_default]
+    pub pinned: bool,
+    /// Pin or unpin.
+    #[prop_or_default]
+    pub on_pin: Callback<()>,
 }
 
 /// One remote participant.
@@ -50,6 +56,16 @@ pub fn peer_tile(props: &PeerTileProps) -> Html {
         ConnectionStatus::Reconnecting => s.conn_reconnecting,
         ConnectionStatus::Failed | ConnectionStatus::Closed => s.conn_failed,
     };
+    let pin_label = if props.pinned { s.unpin } else { s.pin };
+    let full_screen = {
+        let node = node.clone();
+        Callback::from(move |_: MouseEvent| {
+            if let Some(element) = node.cast::<web_sys::Element>() {
+                // Refused outside a user gesture or by policy: the tile just stays as it is.
+                let _ = element.request_fullscreen();
+            }
+        })
+    };
     let enable_sound = {
         let sound_blocked = sound_blocked.clone();
         Callback::from(move |_| sound_blocked.set(false))
@@ -58,7 +74,8 @@ pub fn peer_tile(props: &PeerTileProps) -> Html {
     let class = classes!(
         "tile",
         speaking.then_some("speaking"),
-        (!show_video).then_some("camera-off")
+        (!show_video).then_some("camera-off"),
+        props.pinned.then_some("pinned")
     );
     html! {
         <figure ref={node} {class} data-testid="peer-tile"
@@ -78,18 +95,30 @@ pub fn peer_tile(props: &PeerTileProps) -> Html {
                 { quality_mark(s, props.quality) }
                 <span class="tile-name">{ &info.name }</span>
                 if !info.media.mic {
-                    <span class="mark" role="img" aria-label={s.mic_off} title={s.mic_off}>{ "🔇" }</span>
+                    <span class="mark" role="img" aria-label={s.mic_off} title={s.mic_off}>{ Icon::MicOff.html() }</span>
                 }
                 if !info.media.camera {
-                    <span class="mark" role="img" aria-label={s.camera_off} title={s.camera_off}>{ "📷" }</span>
+                    <span class="mark" role="img" aria-label={s.camera_off} title={s.camera_off}>{ Icon::CameraOff.html() }</span>
                 }
             </figcaption>
             if status != ConnectionStatus::Connected {
                 <div class={classes!("conn", status.as_attr())} role="status">{ status_text }</div>
             }
+            <div class="tile-buttons">
+                <button class="tile-button" data-testid="pin-toggle" aria-pressed={props.pinned.to_string()}
+                    aria-label={format!("{}: {}", pin_label, info.name)} title={pin_label}
+                    onclick={let cb = props.on_pin.clone(); Callback::from(move |_| cb.emit(()))}>
+                    { Icon::Pin.html() }
+                </button>
+                <button class="tile-button" data-testid="fullscreen-button"
+                    aria-label={format!("{}: {}", s.full_screen, info.name)} title={s.full_screen}
+                    onclick={full_screen}>
+                    { Icon::Expand.html() }
+                </button>
+            </div>
             <button class="tile-stats" data-testid="stats-toggle" aria-label={format!("{}: {}", s.show_stats, info.name)}
                 title={s.show_stats} onclick={let cb = props.on_stats.clone(); Callback::from(move |_| cb.emit(()))}>
-                { "ⓘ" }
+                { Icon::Info.html() }
             </button>
             if *sound_blocked {
                 <button class="enable-sound" onclick={enable_sound}>{ s.enable_sound }</button>

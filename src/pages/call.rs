@@ -1,14 +1,20 @@
 //! The call: the grid of tiles, the controls, and what to do when it ends or fails.
 
 use crate::components::{
-    ChatPanel, Controls, DeviceSettings, ErrorBanner, InviteLink, LangSwitch, LocalTile,
-    ParticipantList, PeerTile, ScreenTile, StatsPanel,
+    ChatPanel, Controls, DeviceSettings, ErrorBanner, HelpDialog, Icon, InviteLink, LangSwitch,
+    LocalTile, ParticipantList, PeerTile, ScreenTile, StatsPanel, TileGrid, Toasts,
 };
-use crate::hooks::{use_meeting, use_screen_share, Command, JoinRequest, LocalMediaHandle};
+use crate::hooks::{
+    use_meeting, use_muted_speech, use_page_title, use_screen_share, use_shortcuts, use_viewport,
+    Command, JoinRequest, LocalMediaHandle,
+};
 use crate::i18n::{use_strings, Strings};
 use crate::rtc::{budget_from_query, LocalTracks, DEFAULT_VIDEO_BUDGET_BPS};
-use crate::state::{Action, ChatAction, Notice, Panel, Phase, RelayLink, RoomFailure};
-use meshmeet_protocol::{MediaState, RoomName};
+use crate::state::{
+    layout, Action, ChatAction, LayoutInput, Notice, Panel, Phase, RelayLink, RoomFailure,
+    Shortcut, ViewMode,
+};
+use meshmeet_protocol::{MediaState, PeerId, RoomName};
 use yew::prelude::*;
 
 /// Props of [`Call`].
@@ -24,6 +30,25 @@ pub struct CallProps {
     pub media: LocalMediaHandle,
     /// Back to the lobby (after leaving or a failure).
     pub on_back_to_lobby: Callback<()>,
+}
+
+/// Height taken by the header, banners' usual share and the control bar, in CSS pixels: what
+/// is left of the window's height is for tiles.
+const CHROME_HEIGHT_PX: f64 = 176.0;
+/// The page's content width limit and side padding (`main` in app.css).
+const MAIN_MAX_WIDTH_PX: f64 = 1200.0;
+const MAIN_PADDING_PX: f64 = 32.0;
+/// A side panel's width and gap, beside the tiles from 800 px up (below them on phones).
+const SIDE_PANEL_PX: f64 = 296.0;
+const SIDE_BESIDE_FROM_PX: f64 = 800.0;
+
+/// The width the tiles can use.
+fn tile_area_width(window_width: f64, side_open: bool) -> f64 {
+    let mut width = window_width.min(MAIN_MAX_WIDTH_PX) - MAIN_PADDING_PX;
+    if side_open && window_width >= SIDE_BESIDE_FROM_PX {
+        width -= SIDE_PANEL_PX;
+    }
+    width.max(120.0)
 }
 
 fn failure_text(s: &Strings, failure: &RoomFailure) -> String {
@@ -65,6 +90,31 @@ pub fn call(props: &CallProps) -> Html {
         screen: share.track.is_some(),
     };
     let meeting = use_meeting(join, tracks, media_state);
+    let viewport = use_viewport();
+    use_page_title(
+        Some(props.room.to_string()),
+        !media_state.mic,
+        s.title_muted,
+    );
+    let muted_speaking = use_muted_speech(local.audio.clone(), !media_state.mic);
+    {
+        let (media, command, d) = (
+            props.media.clone(),
+            meeting.command.clone(),
+            meeting.state.dispatcher(),
+        );
+        let (share_toggle, can_share) = (share.toggle.clone(), share.supported);
+        use_shortcuts(Callback::from(move |shortcut| match shortcut {
+            Shortcut::ToggleMic => media.toggle_mic.emit(()),
+            Shortcut::ToggleCamera => media.toggle_camera.emit(()),
+            Shortcut::ToggleScreen if can_share => share_toggle.emit(()),
+            Shortcut::ToggleScreen => {}
+            Shortcut::ToggleChat => d.dispatch(Action::TogglePanel(Panel::Chat)),
+            Shortcut::ToggleView => d.dispatch(Action::ToggleView),
+            Shortcut::Help => d.dispatch(Action::ToggleHelp),
+            Shortcut::Leave => command.emit(Command::Leave),
+        }));
+    }
     let state = &*meeting.state;
 
     // The chat counts unread messages while its panel is closed.
@@ -152,6 +202,52 @@ pub fn call(props: &CallProps) -> Html {
         });
     }
     let sharing = !screens.is_empty();
+    let side_open = state.panel.is_some();
+    let peer_ids: Vec<PeerId> = state.peers.iter().map(|p| p.info.id.clone()).collect();
+    let layout = layout(&LayoutInput {
+        mode: state.view,
+        peers: &peer_ids,
+        pinned: state.pinned.as_ref(),
+        speaker: state.speaker.as_ref(),
+        screen_shared: sharing,
+        self_minimised: state.self_minimised,
+        width: tile_area_width(viewport.0, side_open),
+        height: (viewport.1 - CHROME_HEIGHT_PX).max(120.0),
+    });
+    let local_tile = html! {
+        <LocalTile stream={local.preview.clone()} name={props.name.clone()}
+            mic_on={media_state.mic} camera_on={media_state.camera}
+            minimised={state.self_minimised}
+            on_toggle_minimised={let d = meeting.state.dispatcher(); Callback::from(move |()| d.dispatch(Action::ToggleSelfView))} />
+    };
+    let peer_tiles: Vec<(PeerId, Html)> = state.peers.iter().map(|peer| {
+        let id = peer.info.id.clone();
+        let tile = html! {
+            <PeerTile key={id.to_string()} peer={peer.clone()}
+                quality={meeting.stats.quality(&id)}
+                audio_only={state.audio_only}
+                pinned={state.pinned.as_ref() == Some(&id)}
+                on_pin={let (d, id) = (meeting.state.dispatcher(), id.clone()); Callback::from(move |()| d.dispatch(Action::TogglePin(id.clone())))}
+                on_stats={toggle(Panel::Stats(id.clone()))}
+                on_visible={let (c, id) = (meeting.command.clone(), id.clone());
+                    Callback::from(move |visible| c.emit(Command::VideoWanted(id.clone(), visible)))}
+                stream={meeting.streams.camera.get(&id).cloned()}
+                sink_id={local.speaker_id.clone()} />
+        };
+        (id, tile)
+    }).collect();
+    let view_toggle = {
+        let d = meeting.state.dispatcher();
+        Callback::from(move |_: MouseEvent| d.dispatch(Action::ToggleView))
+    };
+    let help_toggle = {
+        let d = meeting.state.dispatcher();
+        Callback::from(move |_: MouseEvent| d.dispatch(Action::ToggleHelp))
+    };
+    let (view_label, view_icon) = match state.view {
+        ViewMode::Grid => (s.view_speaker, Icon::Speaker),
+        ViewMode::Speaker => (s.view_grid, Icon::Grid),
+    };
     let screen_error = share
         .error
         .as_ref()
@@ -160,34 +256,37 @@ pub fn call(props: &CallProps) -> Html {
         <main class="call" data-testid="app" data-phase={if state.phase == Phase::InCall { "in-call" } else { "connecting" }}>
             <header class="top">
                 <span class="room-name">{ &props.room }</span>
-                <LangSwitch />
+                <div class="top-actions">
+                    <button class="view-toggle" data-testid="view-toggle" aria-label={view_label}
+                        title={view_label} onclick={view_toggle}>
+                        { view_icon.html() }
+                    </button>
+                    <button class="view-toggle" data-testid="help-toggle" aria-label={s.shortcuts_title}
+                        title={s.shortcuts_title} aria-expanded={state.help_open.to_string()} onclick={help_toggle}>
+                        { Icon::Keyboard.html() }
+                    </button>
+                    <LangSwitch />
+                </div>
             </header>
+            if state.help_open {
+                <HelpDialog on_close={let d = meeting.state.dispatcher(); Callback::from(move |()| d.dispatch(Action::ToggleHelp))} />
+            }
+            <Toasts toasts={state.toasts.clone()}
+                on_dismiss={let d = meeting.state.dispatcher(); Callback::from(move |id| d.dispatch(Action::DismissToast(id)))} />
             { for notice }
             { for screen_error }
+            if muted_speaking {
+                <div class="muted-hint" role="status" data-testid="muted-hint">{ s.muted_while_speaking }</div>
+            }
             if state.relay == RelayLink::Reconnecting {
                 <div class="warning-banner" role="status" data-testid="reconnecting">{ s.reconnecting }</div>
             }
             if meeting.stats.own_connection_poor() {
                 <div class="warning-banner" role="status" data-testid="poor-connection">{ s.own_connection_poor }</div>
             }
-            <div class={classes!("stage", sharing.then_some("with-screen"))}>
-                if sharing {
-                    <section class="screens">{ for screens }</section>
-                }
-                <section class={classes!("grid", format!("n{}", count.min(9)), sharing.then_some("strip"))} aria-label={s.video_grid}>
-                    <LocalTile stream={local.preview.clone()} name={props.name.clone()}
-                        mic_on={media_state.mic} camera_on={media_state.camera} />
-                    { for state.peers.iter().map(|peer| html! {
-                        <PeerTile key={peer.info.id.to_string()} peer={peer.clone()}
-                            quality={meeting.stats.quality(&peer.info.id)}
-                            audio_only={state.audio_only}
-                            on_stats={toggle(Panel::Stats(peer.info.id.clone()))}
-                            on_visible={let (c, id) = (meeting.command.clone(), peer.info.id.clone());
-                                Callback::from(move |visible| c.emit(Command::VideoWanted(id.clone(), visible)))}
-                            stream={meeting.streams.camera.get(&peer.info.id).cloned()}
-                            sink_id={local.speaker_id.clone()} />
-                    }) }
-                </section>
+            <div class="stage">
+                <TileGrid layout={layout} local={local_tile} self_minimised={state.self_minimised}
+                    peers={peer_tiles} screens={screens} label={s.video_grid} />
                 if state.panel == Some(Panel::Participants) {
                     <div class="side">
                         <ParticipantList self_name={props.name.clone()} self_mic={media_state.mic} peers={state.peers.clone()} />

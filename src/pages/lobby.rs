@@ -1,9 +1,9 @@
 //! The lobby: name, camera preview, device pickers and the join button.
 
 use crate::components::{
-    DeviceSettings, ErrorBanner, InviteLink, LangSwitch, LevelMeter, VideoView,
+    DeviceSettings, ErrorBanner, Icon, InviteLink, LangSwitch, LevelMeter, VideoView,
 };
-use crate::hooks::LocalMediaHandle;
+use crate::hooks::{use_page_title, LocalMediaHandle};
 use crate::i18n::{use_strings, Strings};
 use crate::media::MediaError;
 use meshmeet_protocol::validate_display_name;
@@ -47,6 +47,7 @@ pub fn media_error_text(s: &Strings, err: &MediaError) -> &'static str {
 pub fn lobby(props: &LobbyProps) -> Html {
     let s = use_strings();
     let media = &props.media.media;
+    use_page_title(Some(props.room.to_string()), !media.mic_on, s.title_muted);
     let name_ok = validate_display_name(&props.name, MAX_NAME_CHARS).is_ok();
     let on_input = {
         let on_name = props.on_name.clone();
@@ -91,12 +92,12 @@ pub fn lobby(props: &LobbyProps) -> Html {
                             <button data-testid="mic-toggle" class={classes!("round", (!media.mic_on).then_some("off"))}
                                 aria-label={mic_label} title={mic_label} aria-pressed={(!media.mic_on).to_string()}
                                 onclick={click(&props.media.toggle_mic)}>
-                                { if media.mic_on { "🎤" } else { "🔇" } }
+                                { if media.mic_on { Icon::Mic.html() } else { Icon::MicOff.html() } }
                             </button>
                             <button data-testid="camera-toggle" class={classes!("round", (!media.camera_on).then_some("off"))}
                                 aria-label={camera_label} title={camera_label} aria-pressed={(!media.camera_on).to_string()}
                                 onclick={click(&props.media.toggle_camera)}>
-                                { if media.camera_on { "📹" } else { "🚫" } }
+                                { if media.camera_on { Icon::Camera.html() } else { Icon::CameraOff.html() } }
                             </button>
                         </div>
                     </figure>

@@ -60,6 +60,8 @@ pub struct RtpReceived {
     pub size: Option<(u32, u32)>,
     /// Total frames decoded.
     pub frames_decoded: f64,
+    /// The received sound's level now (0–1), for audio.
+    pub audio_level: Option<f64>,
 }
 
 /// The far side's view of one of our streams (`remote-inbound-rtp`).
@@ -158,6 +160,7 @@ impl Snapshot {
                     fps: num(r, "framesPerSecond"),
                     size: size(r),
                     frames_decoded: num(r, "framesDecoded").unwrap_or(0.0),
+                    audio_level: num(r, "audioLevel"),
                 }),
                 "remote-inbound-rtp" => snapshot.remote_inbound.push(RemoteInbound {
                     kind: kind(r),

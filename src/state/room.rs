@@ -1,5 +1,6 @@
 //! The state of a meeting page: who is here, how each connection is doing, and what failed.
 
+use super::ViewMode;
 use crate::rtc::ConnectionStatus;
 use meshmeet_protocol::{ErrorCode, MediaState, PeerId, PeerInfo};
 use std::rc::Rc;
@@ -100,6 +101,43 @@ pub struct RoomState {
     pub audio_only: bool,
     /// The relay connection's state.
     pub relay: RelayLink,
+    /// Grid or speaker view.
+    pub view: ViewMode,
+    /// The tile pinned to the stage.
+    pub pinned: Option<PeerId>,
+    /// Who spoke last (loudest above the speaking level).
+    pub speaker: Option<PeerId>,
+    /// Own tile shrunk to a corner preview.
+    pub self_minimised: bool,
+    /// The keyboard shortcuts dialog is open.
+    pub help_open: bool,
+    /// Arrivals and departures to show briefly (and announce to screen readers).
+    pub toasts: Vec<Toast>,
+    /// Numbers the next toast.
+    next_toast: u64,
+}
+
+/// Longest list of toasts on screen; older ones give way.
+pub const MAX_TOASTS: usize = 3;
+
+/// A short-lived message about someone arriving or leaving.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Toast {
+    /// Unique within the meeting, to dismiss it.
+    pub id: u64,
+    /// What happened.
+    pub kind: ToastKind,
+    /// Who it happened to.
+    pub name: String,
+}
+
+/// What a toast says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ToastKind {
+    /// Someone joined.
+    Joined,
+    /// Someone left.
+    Left,
 }
 
 /// The side panels of the call; one is open at a time.
@@ -149,6 +187,18 @@ pub enum Action {
     SetAudioOnly(bool),
     /// The relay connection dropped or came back.
     Relay(RelayLink),
+    /// Switch between grid and speaker view.
+    ToggleView,
+    /// Show or hide the keyboard shortcuts.
+    ToggleHelp,
+    /// Pin this tile to the stage, or unpin it if it is pinned.
+    TogglePin(PeerId),
+    /// Someone is speaking now.
+    Speaker(PeerId),
+    /// Minimise or restore the own tile.
+    ToggleSelfView,
+    /// A toast timed out or was closed.
+    DismissToast(u64),
 }
 
 impl RoomState {
@@ -171,10 +221,43 @@ impl RoomState {
             }
             Action::PeerJoined(info) => {
                 // A rejoin under the same id replaces the old entry instead of doubling it.
+                let known = self.peers.iter().any(|p| p.info.id == info.id);
                 self.peers.retain(|p| p.info.id != info.id);
+                if !known {
+                    self.toast(ToastKind::Joined, info.name.clone());
+                }
                 self.peers.push(RemotePeer::new(info));
             }
-            Action::PeerLeft(id) => self.peers.retain(|p| p.info.id != id),
+            Action::PeerLeft(id) => {
+                if let Some(peer) = self.peers.iter().find(|p| p.info.id == id) {
+                    let name = peer.info.name.clone();
+                    self.toast(ToastKind::Left, name);
+                }
+                self.peers.retain(|p| p.info.id != id);
+                if self.pinned.as_ref() == Some(&id) {
+                    self.pinned = None;
+                }
+                if self.speaker.as_ref() == Some(&id) {
+                    self.speaker = None;
+                }
+            }
+            Action::ToggleView => {
+                self.view = match self.view {
+                    ViewMode::Grid => ViewMode::Speaker,
+                    ViewMode::Speaker => ViewMode::Grid,
+                }
+            }
+            Action::ToggleHelp => self.help_open = !self.help_open,
+            Action::TogglePin(id) => {
+                self.pinned = if self.pinned.as_ref() == Some(&id) {
+                    None
+                } else {
+                    Some(id)
+                };
+            }
+            Action::Speaker(id) => self.speaker = Some(id),
+            Action::ToggleSelfView => self.self_minimised = !self.self_minimised,
+            Action::DismissToast(id) => self.toasts.retain(|t| t.id != id),
             Action::PeerUpdated(info) => {
                 if let Some(peer) = self.peer_mut(&info.id) {
                     peer.info = info;
@@ -210,6 +293,18 @@ impl RoomState {
             }
         }
         self
+    }
+
+    fn toast(&mut self, kind: ToastKind, name: String) {
+        self.next_toast += 1;
+        self.toasts.push(Toast {
+            id: self.next_toast,
+            kind,
+            name,
+        });
+        if self.toasts.len() > MAX_TOASTS {
+            self.toasts.remove(0);
+        }
     }
 
     fn peer_mut(&mut self, id: &PeerId) -> Option<&mut RemotePeer> {
@@ -255,6 +350,60 @@ mod tests {
             self_id: PeerId::from("me"),
             roster,
         })
+    }
+
+    #[test]
+    fn arrivals_and_departures_make_toasts_but_the_roster_at_welcome_does_not() {
+        let state = joined(vec![info("a", "Ana")]);
+        assert!(state.toasts.is_empty());
+        let state = state
+            .apply(Action::PeerJoined(info("b", "Bo")))
+            .apply(Action::PeerLeft(PeerId::from("a")))
+            .apply(Action::PeerLeft(PeerId::from("nobody")));
+        let said: Vec<_> = state
+            .toasts
+            .iter()
+            .map(|t| (t.kind, t.name.as_str()))
+            .collect();
+        assert_eq!(said, [(ToastKind::Joined, "Bo"), (ToastKind::Left, "Ana")]);
+        let first = state.toasts[0].id;
+        let state = state.apply(Action::DismissToast(first));
+        assert_eq!(state.toasts.len(), 1);
+    }
+
+    #[test]
+    fn toasts_keep_only_the_latest_few() {
+        let mut state = joined(vec![]);
+        for i in 0..(MAX_TOASTS + 2) {
+            state = state.apply(Action::PeerJoined(info(&format!("p{i}"), &format!("P{i}"))));
+        }
+        assert_eq!(state.toasts.len(), MAX_TOASTS);
+        assert_eq!(
+            state.toasts[MAX_TOASTS - 1].name,
+            format!("P{}", MAX_TOASTS + 1)
+        );
+    }
+
+    #[test]
+    fn pins_toggle_and_a_departed_pinned_or_speaking_peer_is_forgotten() {
+        let state = joined(vec![info("a", "Ana"), info("b", "Bo")])
+            .apply(Action::TogglePin(PeerId::from("a")))
+            .apply(Action::Speaker(PeerId::from("a")));
+        assert_eq!(state.pinned, Some(PeerId::from("a")));
+        let unpinned = state.clone().apply(Action::TogglePin(PeerId::from("a")));
+        assert_eq!(unpinned.pinned, None);
+        let gone = state.apply(Action::PeerLeft(PeerId::from("a")));
+        assert_eq!((gone.pinned, gone.speaker), (None, None));
+    }
+
+    #[test]
+    fn the_view_and_the_help_toggle() {
+        let state = joined(vec![])
+            .apply(Action::ToggleView)
+            .apply(Action::ToggleHelp);
+        assert_eq!((state.view, state.help_open), (ViewMode::Speaker, true));
+        let state = state.apply(Action::ToggleView).apply(Action::ToggleHelp);
+        assert_eq!((state.view, state.help_open), (ViewMode::Grid, false));
     }
 
     #[test]

@@ -27,6 +27,17 @@ pub fn fresh_root() -> Element {
     root
 }
 
+/// Clicks the element matching `selector` under `root`; fails if there is none.
+pub fn click(root: &Element, selector: &str) {
+    use wasm_bindgen::JsCast;
+    root.query_selector(selector)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("{selector} not rendered"))
+        .unchecked_into::<web_sys::HtmlElement>()
+        .click();
+}
+
 /// Polls `check` until it returns `Some`, failing with `what` after `timeout_ms`.
 pub async fn wait_until<T>(what: &str, timeout_ms: u32, mut check: impl FnMut() -> Option<T>) -> T {
     let mut waited = 0;

@@ -85,6 +85,10 @@ pub(crate) struct Meeting {
     last_heard_ms: f64,
     /// Each link's failures, to rebuild one that ICE restarts do not bring back.
     recovery: HashMap<PeerId, Recovery>,
+    /// Who was last heard speaking (the speaker view shows them).
+    speaker: Option<PeerId>,
+    /// The level of each peer's sound at its last statistics sample.
+    heard: HashMap<PeerId, f64>,
 }
 
 fn warn(text: &str) {
@@ -130,6 +134,8 @@ impl Meeting {
             reconnect_pending: false,
             last_heard_ms: js_sys::Date::now(),
             recovery: HashMap::new(),
+            speaker: None,
+            heard: HashMap::new(),
         }
     }
 
@@ -223,6 +229,10 @@ impl Meeting {
     fn forget_peer(&mut self, peer_id: PeerId) {
         self.links.remove(&peer_id);
         self.recovery.remove(&peer_id);
+        self.heard.remove(&peer_id);
+        if self.speaker.as_ref() == Some(&peer_id) {
+            self.speaker = None;
+        }
         self.files.peer_gone(&peer_id);
         self.snapshots.remove(&peer_id);
         self.available.remove(&peer_id);
@@ -702,6 +712,24 @@ impl Meeting {
         }
         if let Some(level) = snapshot.mic_level {
             self.speaking = level > SPEAKING_AUDIO_LEVEL && self.media.mic;
+        }
+        let heard = snapshot
+            .inbound
+            .iter()
+            .filter(|r| r.kind == "audio")
+            .filter_map(|r| r.audio_level)
+            .fold(0.0, f64::max);
+        self.heard.insert(peer.clone(), heard);
+        // The stage moves to someone else only once the current speaker is quiet, so two
+        // people talking at once do not make it flicker; silence keeps the last speaker.
+        let current_quiet = self
+            .speaker
+            .as_ref()
+            .and_then(|s| self.heard.get(s))
+            .is_none_or(|level| *level <= SPEAKING_AUDIO_LEVEL);
+        if heard > SPEAKING_AUDIO_LEVEL && current_quiet && self.speaker.as_ref() != Some(&peer) {
+            self.speaker = Some(peer.clone());
+            self.out.state.dispatch(Action::Speaker(peer.clone()));
         }
         if let Some(stats) = self
             .snapshots
