@@ -480,7 +480,7 @@ pub const ZH: Strings = Strings {
     sc_help: "显示此列表",
     sc_leave: "离开会议",
     title_muted: "已静音",
-    qr_code: "邀请链接二维码（用手机扫描）",
+    qr_code: "邀请链接的 QR 二维码（用手机扫描）",
 };
 
 #[cfg(test)]

@@ -65,6 +65,8 @@ pub fn controls(props: &ControlsProps) -> Html {
     } else {
         s.chat.to_string()
     };
+    // The visible count is part of the name, so speech input can say what is on screen.
+    let participants_label = format!("{} {}", s.participants, props.count);
     html! {
         <nav class="controls" aria-label={s.meeting_controls}>
             <button data-testid="mic-toggle" class={classes!("round", (!props.mic_on).then_some("off"))}
@@ -94,7 +96,7 @@ pub fn controls(props: &ControlsProps) -> Html {
                 }
             </button>
             <button data-testid="participants-toggle" class="round"
-                aria-label={s.participants} title={s.participants}
+                aria-label={participants_label.clone()} title={participants_label}
                 aria-expanded={props.participants_open.to_string()}
                 onclick={click(&props.on_toggle_participants)}>
                 { Icon::People.html() }<span class="count">{ props.count }</span>

@@ -187,6 +187,10 @@ fn steps(report: &mut Report) -> Result {
     })?;
     let dist = report.timed("build: client (release)", |_| build::client_release(&tools))?;
     let relay = report.timed("build: relay", |_| build::relay())?;
+    let axe = report.timed("install: axe-core and a Chinese font", |_| {
+        tools::ensure_cjk_font()?;
+        tools::ensure_axe_core()
+    })?;
     report.tests(
         "end-to-end tests",
         cmd::cargo()
@@ -200,6 +204,7 @@ fn steps(report: &mut Report) -> Result {
             ])
             .env("MESHMEET_SERVER_BIN", &relay)
             .env("MESHMEET_DIST", &dist)
+            .env("MESHMEET_AXE_JS", &axe)
             .env("CHROMEDRIVER", &browsers.chromedriver)
             .env("GECKODRIVER", &browsers.geckodriver),
     )?;

@@ -11,6 +11,10 @@ const TRUNK_SERIES: &str = "0.21";
 /// binaryen from npm; must match `wasm_opt = "version_…"` in Trunk.toml.
 pub const BINARYEN_VERSION: &str = "132";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// axe-core from npm: the accessibility check the end-to-end tests run in the page.
+pub const AXE_CORE_VERSION: &str = "4.14.1";
+/// A small Debian font with Simplified Chinese, so screenshots show text, not boxes.
+const CJK_FONT_PACKAGE: &str = "fonts-wqy-microhei";
 
 /// What a client build needs on `PATH` before anything else (binaryen's `wasm-opt`, and the
 /// cargo bin directory where trunk and wasm-bindgen live).
@@ -196,12 +200,7 @@ fn ensure_binaryen() -> Result<PathBuf> {
     if ok() {
         return Ok(bin);
     }
-    if find("npm").is_none() {
-        if !is_root() {
-            return Err("npm is missing: install Node.js 18 or newer with npm (for example `sudo apt-get install nodejs npm`), then run this again".into());
-        }
-        apt_install(&["nodejs", "npm"])?;
-    }
+    ensure_npm()?;
     std::fs::create_dir_all(&prefix).map_err(|e| format!("creating {}: {e}", prefix.display()))?;
     install(
         &format!(
@@ -219,6 +218,72 @@ fn ensure_binaryen() -> Result<PathBuf> {
         Err(format!(
             "{}/wasm-opt does not report version {BINARYEN_VERSION}",
             bin.display()
+        ))
+    }
+}
+
+/// npm (with Node.js), for binaryen and axe-core.
+fn ensure_npm() -> Result {
+    if find("npm").is_some() {
+        return Ok(());
+    }
+    if !is_root() {
+        return Err("npm is missing: install Node.js 18 or newer with npm (for example `sudo apt-get install nodejs npm`), then run this again".into());
+    }
+    apt_install(&["nodejs", "npm"])
+}
+
+/// axe-core from npm in the per-user tool directory; returns its `axe.min.js`.
+pub fn ensure_axe_core() -> Result<PathBuf> {
+    let prefix = tools_dir().join(format!("axe-core-{AXE_CORE_VERSION}"));
+    let package = prefix.join("node_modules").join("axe-core");
+    let script = package.join("axe.min.js");
+    let ok = || {
+        std::fs::read_to_string(package.join("package.json"))
+            .is_ok_and(|json| json.contains(&format!("\"version\": \"{AXE_CORE_VERSION}\"")))
+            && script.is_file()
+    };
+    if ok() {
+        return Ok(script);
+    }
+    ensure_npm()?;
+    std::fs::create_dir_all(&prefix).map_err(|e| format!("creating {}: {e}", prefix.display()))?;
+    install(
+        &format!(
+            "axe-core {AXE_CORE_VERSION} (npm) into {}",
+            prefix.display()
+        ),
+        cmd::cmd("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&prefix)
+            .arg(format!("axe-core@{AXE_CORE_VERSION}")),
+    )?;
+    if ok() {
+        Ok(script)
+    } else {
+        Err(format!(
+            "{} is not axe-core {AXE_CORE_VERSION}",
+            script.display()
+        ))
+    }
+}
+
+/// A font with Simplified Chinese for the browsers (screenshots in Chinese).
+pub fn ensure_cjk_font() -> Result {
+    let has_font =
+        || query("fc-list", &[":lang=zh", "family"]).is_some_and(|out| !out.trim().is_empty());
+    if has_font() {
+        return Ok(());
+    }
+    if !is_root() {
+        return Err(format!("no font with Chinese characters: install one (for example `sudo apt-get install {CJK_FONT_PACKAGE}`), then run this again"));
+    }
+    apt_install(&[CJK_FONT_PACKAGE])?;
+    if has_font() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{CJK_FONT_PACKAGE} is installed but fc-list finds no Chinese font"
         ))
     }
 }

@@ -413,6 +413,15 @@ impl Browser {
         }))
     }
 
+    /// Resizes the window (CSS pixels), e.g. to a phone's size for a screenshot.
+    pub async fn set_window_size(&self, width: u32, height: u32) -> Result {
+        self.inner
+            .client
+            .set_window_size(width, height)
+            .await
+            .with_context(|| format!("{}: resizing the window", self.label()))
+    }
+
     /// Saves a PNG of the viewport to `path` (parent directories are created).
     pub async fn screenshot(&self, path: impl AsRef<Path>) -> Result {
         let path = path.as_ref();

@@ -142,6 +142,17 @@ pub async fn run_test_with(
     relay_args: &[&str],
     body: impl AsyncFnOnce(&TestCtx) -> Result,
 ) {
+    run_test_within(name, relay_args, TEST_TIMEOUT, body).await
+}
+
+/// [`run_test_with`] with a time limit other than [`TEST_TIMEOUT`], for the few tests that
+/// drive six browsers.
+pub async fn run_test_within(
+    name: &str,
+    relay_args: &[&str],
+    limit: Duration,
+    body: impl AsyncFnOnce(&TestCtx) -> Result,
+) {
     // One test at a time per test binary, even without `--test-threads=1`: several
     // browsers per test already saturate two cores. (tokio's Mutex works across the
     // runtimes of separate #[tokio::test]s and is not poisoned by a failed test.)
@@ -158,14 +169,14 @@ pub async fn run_test_with(
         relay,
         browsers: Mutex::new(Vec::new()),
     };
-    let outcome = AssertUnwindSafe(tokio::time::timeout(TEST_TIMEOUT, body(&ctx)))
+    let outcome = AssertUnwindSafe(tokio::time::timeout(limit, body(&ctx)))
         .catch_unwind()
         .await;
     let failure = match outcome {
         Ok(Ok(Ok(()))) => None,
         Ok(Ok(Err(error))) => Some(Failure::Error(format!("{name}: {error}"))),
         Ok(Err(_elapsed)) => Some(Failure::Error(format!(
-            "{name}: did not finish within {TEST_TIMEOUT:?}"
+            "{name}: did not finish within {limit:?}"
         ))),
         Err(payload) => Some(Failure::Panic(payload)),
     };

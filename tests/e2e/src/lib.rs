@@ -25,6 +25,7 @@
 //! the client from `MESHMEET_DIST` (default `dist/`), the drivers from `CHROMEDRIVER` and
 //! `GECKODRIVER` (default: `PATH`). `cargo xtask test` sets all four.
 
+pub mod a11y;
 pub mod bench;
 pub mod browser;
 pub mod driver;
@@ -35,7 +36,7 @@ pub mod relay;
 
 pub use browser::{room_url, Browser, VideoSample, DEFAULT_WAIT};
 pub use driver::BrowserKind;
-pub use harness::{artifacts_dir, run_test, run_test_with, TestCtx, TEST_TIMEOUT};
+pub use harness::{artifacts_dir, run_test, run_test_with, run_test_within, TestCtx, TEST_TIMEOUT};
 pub use proxy::Proxy;
 pub use relay::Relay;
 
