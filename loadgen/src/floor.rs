@@ -1,6 +1,7 @@
 //! The floor: the cheapest server that carries the same traffic on the relay's own stack
-//! (warp 0.4 WebSocket + tokio, a bounded queue and a writer task per connection, delivery
-//! under one lock), without the protocol: no JSON, no rooms, no presence, no limits.
+//! (warp 0.4 routing, the relay's own WebSocket upgrade and socket configuration from
+//! `meshmeet_server::upgrade`, tokio, a bounded queue and a writer task per connection,
+//! delivery under one lock), without the protocol: no JSON, no rooms, no presence, no limits.
 //!
 //! A client connects to `/ws/<id>` with an id of its choosing. Each text frame it sends is
 //! `<target id>\n<body>`; the server forwards `<sender id>\n<body>` to the target's queue,
@@ -12,9 +13,10 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use futures_util::{SinkExt, StreamExt};
+use meshmeet_server::upgrade::{self, UpgradeRequest, WebSocket};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-use warp::ws::{Message, WebSocket};
+use tokio_tungstenite::tungstenite::Message;
 use warp::Filter;
 
 /// Frames queued for one connection, as in the relay (`--outbound-queue`, default 256).
@@ -31,16 +33,14 @@ pub async fn serve(listener: TcpListener, shutdown: impl Future<Output = ()> + S
         eprintln!("floor: could not set TCP_NODELAY: {err}");
     }
     let peers: Peers = Arc::default();
-    let routes =
-        warp::path!("ws" / String)
-            .and(warp::ws())
-            .map(move |id: String, upgrade: warp::ws::Ws| {
-                let peers = Arc::clone(&peers);
-                upgrade
-                    .max_message_size(MAX_FRAME_BYTES)
-                    .max_frame_size(MAX_FRAME_BYTES)
-                    .on_upgrade(move |socket| connection(socket, id, peers))
-            });
+    let routes = warp::path!("ws" / String).and(upgrade::request()).map(
+        move |id: String, request: UpgradeRequest| {
+            let peers = Arc::clone(&peers);
+            request.accept(upgrade::socket_config(MAX_FRAME_BYTES), move |socket| {
+                connection(socket, id, peers)
+            })
+        },
+    );
     warp::serve(routes)
         .incoming(listener)
         .graceful(shutdown)
@@ -67,7 +67,7 @@ async fn connection(socket: WebSocket, id: String, peers: Peers) {
         let _ = sink.flush().await;
     });
     while let Some(Ok(frame)) = stream.next().await {
-        let Ok(text) = frame.to_str() else {
+        let Message::Text(text) = frame else {
             continue;
         };
         let Some((to, body)) = text.split_once('\n') else {

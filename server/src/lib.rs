@@ -14,6 +14,7 @@ pub mod registry;
 pub mod resume;
 pub mod routes;
 pub mod static_files;
+pub mod upgrade;
 pub mod ws;
 
 use std::future::Future;

@@ -9,9 +9,10 @@ use warp::filters::path::FullPath;
 use warp::http::header::{HeaderMap, HeaderValue, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
 use warp::http::StatusCode;
 use warp::reply::Response;
-use warp::{Filter, Rejection, Reply};
+use warp::{Filter, Rejection};
 
 use crate::registry::RoomRegistry;
+use crate::upgrade::{self, UpgradeRequest};
 use crate::ws::run_connection;
 use crate::AppState;
 
@@ -52,19 +53,17 @@ pub fn routes<R: RoomRegistry>(
             }
         });
 
+    // Checks before the handshake (the request's headers, the client's address) go here,
+    // answering plain HTTP as `unavailable` does.
     let websocket = warp::path!("ws")
-        .and(warp::ws())
+        .and(upgrade::request())
         .and(with_state(Arc::clone(&state)))
-        .map(|upgrade: warp::ws::Ws, state: Arc<AppState<R>>| {
+        .map(|request: UpgradeRequest, state: Arc<AppState<R>>| {
             let Some(slot) = state.lifecycle.try_admit() else {
                 return unavailable(&state);
             };
-            let hard_limit = state.config.hard_frame_limit_bytes();
-            upgrade
-                .max_message_size(hard_limit)
-                .max_frame_size(hard_limit)
-                .on_upgrade(move |socket| run_connection(socket, state, slot))
-                .into_response()
+            let config = upgrade::socket_config(state.config.hard_frame_limit_bytes());
+            request.accept(config, move |socket| run_connection(socket, state, slot))
         });
 
     let files = warp::get()

@@ -18,7 +18,8 @@ use serde::Deserialize;
 use tokio::sync::{mpsc, Notify};
 use tokio::time::{Instant, MissedTickBehavior};
 use tracing::{debug, info, warn};
-use warp::ws::{Message, WebSocket};
+use tungstenite::protocol::CloseFrame;
+use tungstenite::Message;
 
 use crate::error::RelayError;
 use crate::lifecycle::ConnectionSlot;
@@ -28,6 +29,7 @@ use crate::registry::{
     WelcomeExtras,
 };
 use crate::resume::{Sessions, Taken};
+use crate::upgrade::WebSocket;
 use crate::AppState;
 
 /// How long a closing connection waits for its last frames to be written and for the
@@ -345,13 +347,12 @@ impl<R: RoomRegistry> Session<R> {
         Ok(())
     }
 
-    fn on_socket_error(&mut self, err: &warp::Error) -> Flow {
-        let source = std::error::Error::source(err)
-            .and_then(|source| source.downcast_ref::<tungstenite::Error>());
-        match source {
-            Some(tungstenite::Error::Capacity(
-                tungstenite::error::CapacityError::MessageTooLong { size, .. },
-            )) => {
+    fn on_socket_error(&mut self, err: &tungstenite::Error) -> Flow {
+        match err {
+            tungstenite::Error::Capacity(tungstenite::error::CapacityError::MessageTooLong {
+                size,
+                ..
+            }) => {
                 let _ = self.reply(
                     RelayError::TooLarge {
                         size: *size,
@@ -361,7 +362,7 @@ impl<R: RoomRegistry> Session<R> {
                 );
                 Err(End::FrameTooLarge)
             }
-            Some(tungstenite::Error::Utf8(_)) => {
+            tungstenite::Error::Utf8(_) => {
                 let _ = self.reply(
                     RelayError::BadMessage("text frame is not valid UTF-8".into()).to_server_msg(),
                 );
@@ -400,7 +401,7 @@ impl<R: RoomRegistry> Session<R> {
         if frame.is_binary() {
             return self.refuse(RelayError::BinaryNotSupported);
         }
-        let Ok(text) = frame.to_str() else {
+        let Message::Text(text) = &frame else {
             return self.refuse(RelayError::BadMessage("not a text frame".into()));
         };
         let max = self.state.config.max_message_bytes as usize;
@@ -672,9 +673,13 @@ async fn write_queued(
                     continue;
                 }
             },
-            Outbound::Ping => Message::ping(Vec::new()),
+            Outbound::Ping => Message::Ping(Default::default()),
             Outbound::Close { code, reason } => {
-                let _ = sink.send(Message::close_with(code, reason)).await;
+                let close = CloseFrame {
+                    code: code.into(),
+                    reason: reason.into(),
+                };
+                let _ = sink.send(Message::Close(Some(close))).await;
                 return;
             }
         };

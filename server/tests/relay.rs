@@ -146,6 +146,40 @@ async fn signals_reach_exactly_their_target_in_order_with_sender_stamped() {
 }
 
 #[tokio::test]
+async fn offer_many_times_the_socket_buffers_arrives_whole_and_later_signals_follow() {
+    let relay = TestRelay::start(test_config()).await;
+    let (mut ana, _) = relay.join("big", "Ana").await;
+    let (mut bo, bo_w) = relay.join("big", "Bo").await;
+    ana.recv().await; // Bo joined
+
+    // 48 KiB: twelve read buffers, six write buffers (server/src/upgrade.rs), under the
+    // 64 KiB message limit. Every line differs, so a lost or repeated chunk shows.
+    let sdp: String = (0..1_600)
+        .map(|n| format!("a=x-line:{n:020}\r\n"))
+        .collect();
+    assert!(sdp.len() > 12 * meshmeet_server::upgrade::READ_BUFFER_BYTES);
+    let offer = Signal::Offer { sdp };
+    ana.send(&ClientMsg::Signal {
+        to: bo_w.peer_id.clone(),
+        signal: offer.clone(),
+    })
+    .await;
+    ana.send(&ClientMsg::Signal {
+        to: bo_w.peer_id.clone(),
+        signal: candidate(1),
+    })
+    .await;
+    match bo.recv().await {
+        ServerMsg::Signal { signal, .. } => assert_eq!(signal, offer),
+        other => panic!("expected the offer, got {other:?}"),
+    }
+    match bo.recv().await {
+        ServerMsg::Signal { signal, .. } => assert_eq!(signal, candidate(1)),
+        other => panic!("expected the candidate, got {other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn spoofed_sender_is_replaced_by_relay() {
     let relay = TestRelay::start(test_config()).await;
     let (mut ana, ana_w) = relay.join("spoof", "Ana").await;

@@ -1,0 +1,230 @@
+//! The WebSocket upgrade (RFC 6455 opening handshake), done here rather than by warp's `ws()`
+//! filter so the socket's buffers can be sized: warp leaves tungstenite's 128 KiB read buffer,
+//! which it zero-fills on the first read, and that alone made an idle connection cost about
+//! 140 KiB.
+//!
+//! [`request`] is the filter: it recognises an upgrade request and hands back an
+//! [`UpgradeRequest`] carrying the request's headers and the client's address, so checks that
+//! belong before the handshake (where the request came from, how many sockets one address
+//! holds) can look at them and refuse with plain HTTP. [`UpgradeRequest::accept`] answers
+//! `101 Switching Protocols` and runs the connection on the upgraded socket.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use hyper::upgrade::{OnUpgrade, Upgraded};
+use hyper_util::rt::TokioIo;
+use tokio_tungstenite::WebSocketStream;
+use tracing::debug;
+use tungstenite::handshake::derive_accept_key;
+use tungstenite::protocol::{Role, WebSocketConfig};
+use warp::http::header::{
+    HeaderMap, HeaderValue, CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY,
+    SEC_WEBSOCKET_VERSION, UPGRADE,
+};
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Filter, Rejection};
+
+/// An upgraded connection: a stream of incoming and a sink of outgoing WebSocket messages.
+pub type WebSocket = WebSocketStream<TokioIo<Upgraded>>;
+
+/// Bytes read from the socket at a time, allocated (and zero-filled) once per connection.
+/// Signalling messages are small (an ICE candidate is about 300 bytes, an SDP offer a few
+/// KiB); a larger frame grows the buffer for as long as it takes to read it.
+pub const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Outgoing frames are collected up to this many bytes before a write to the socket (the
+/// connection also flushes whenever its queue runs empty). tungstenite keeps the buffer's
+/// capacity, so this bounds what a burst leaves behind on an idle connection.
+pub const WRITE_BUFFER_BYTES: usize = 8 * 1024;
+
+/// The socket configuration of every connection: the buffer sizes above, and incoming frames
+/// and messages limited to `max_frame_bytes` (larger ones end the connection with
+/// `tungstenite::Error::Capacity`, before their payload is read).
+pub fn socket_config(max_frame_bytes: usize) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
+        // Only grows past `WRITE_BUFFER_BYTES` while writes fail; room for one more frame.
+        .max_write_buffer_size(WRITE_BUFFER_BYTES.saturating_add(max_frame_bytes.max(1)))
+        .max_message_size(Some(max_frame_bytes))
+        .max_frame_size(Some(max_frame_bytes))
+}
+
+/// A WebSocket opening handshake that has been recognised but not yet answered.
+#[derive(Debug)]
+pub struct UpgradeRequest {
+    headers: HeaderMap,
+    remote_addr: Option<SocketAddr>,
+    accept_key: HeaderValue,
+    on_upgrade: OnUpgrade,
+}
+
+/// Matches a WebSocket upgrade request (`GET` with `Connection: upgrade`,
+/// `Upgrade: websocket`, `Sec-WebSocket-Version: 13` and a `Sec-WebSocket-Key`) on a
+/// connection that can be upgraded; rejects anything else, so other routes can answer it.
+pub fn request() -> impl Filter<Extract = (UpgradeRequest,), Error = Rejection> + Clone {
+    warp::get()
+        .and(warp::header::headers_cloned())
+        .and(warp::addr::remote())
+        .and(warp::ext::optional::<OnUpgrade>())
+        .and_then(
+            |headers: HeaderMap,
+             remote_addr: Option<SocketAddr>,
+             on_upgrade: Option<OnUpgrade>| async move {
+                UpgradeRequest::new(headers, remote_addr, on_upgrade).ok_or_else(warp::reject)
+            },
+        )
+}
+
+impl UpgradeRequest {
+    fn new(
+        headers: HeaderMap,
+        remote_addr: Option<SocketAddr>,
+        on_upgrade: Option<OnUpgrade>,
+    ) -> Option<Self> {
+        let has_token = |name, token: &str| {
+            headers.get_all(name).iter().any(|value| {
+                value.to_str().is_ok_and(|list| {
+                    list.split(',')
+                        .any(|item| item.trim().eq_ignore_ascii_case(token))
+                })
+            })
+        };
+        if !has_token(CONNECTION, "upgrade") || !has_token(UPGRADE, "websocket") {
+            return None;
+        }
+        if headers.get(SEC_WEBSOCKET_VERSION)? != "13" {
+            return None;
+        }
+        let key = headers.get(SEC_WEBSOCKET_KEY)?;
+        let accept_key = HeaderValue::from_str(&derive_accept_key(key.as_bytes())).ok()?;
+        Some(UpgradeRequest {
+            accept_key,
+            // Without it (HTTP/2, or a server not serving upgrades) there is nothing to upgrade.
+            on_upgrade: on_upgrade?,
+            headers,
+            remote_addr,
+        })
+    }
+
+    /// The request's headers (`Origin`, `User-Agent`, …).
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The client's address, where the transport has one (it has for TCP).
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
+        self.remote_addr
+    }
+
+    /// Answers `101 Switching Protocols` and, once the client has it, runs `on_socket` on the
+    /// upgraded socket (in a task of its own). If the upgrade fails, `on_socket` never runs
+    /// and is dropped with everything it owns.
+    pub fn accept<F, U>(self, config: WebSocketConfig, on_socket: F) -> Response
+    where
+        F: FnOnce(WebSocket) -> U + Send + 'static,
+        U: Future<Output = ()> + Send + 'static,
+    {
+        let on_upgrade = self.on_upgrade;
+        tokio::spawn(async move {
+            match on_upgrade.await {
+                Ok(upgraded) => {
+                    let io = TokioIo::new(upgraded);
+                    let socket =
+                        WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
+                    on_socket(socket).await;
+                }
+                Err(err) => debug!(%err, "WebSocket upgrade failed"),
+            }
+        });
+        let mut response = Response::default();
+        *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+        let headers = response.headers_mut();
+        headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+        headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+        headers.insert(SEC_WEBSOCKET_ACCEPT, self.accept_key);
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An `OnUpgrade` that never completes, as hyper gives for a request it cannot upgrade.
+    fn no_upgrade() -> OnUpgrade {
+        hyper::upgrade::on(warp::http::Request::new(()))
+    }
+
+    /// The headers of the example handshake in RFC 6455, section 1.3.
+    fn handshake(connection: &'static str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONNECTION, HeaderValue::from_static(connection));
+        headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+        headers.insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+        headers.insert(
+            SEC_WEBSOCKET_KEY,
+            HeaderValue::from_static("dGhlIHNhbXBsZSBub25jZQ=="),
+        );
+        headers
+    }
+
+    #[test]
+    fn accept_key_is_the_one_from_the_rfc_example() {
+        let request = UpgradeRequest::new(handshake("Upgrade"), None, Some(no_upgrade()))
+            .expect("a valid handshake");
+        assert_eq!(request.accept_key, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    }
+
+    #[test]
+    fn upgrade_token_is_found_in_a_connection_list_in_any_case() {
+        // Firefox sends `keep-alive, Upgrade`.
+        for connection in ["keep-alive, Upgrade", "upgrade", "UPGRADE,keep-alive"] {
+            assert!(
+                UpgradeRequest::new(handshake(connection), None, Some(no_upgrade())).is_some(),
+                "{connection}"
+            );
+        }
+        assert!(UpgradeRequest::new(handshake("keep-alive"), None, Some(no_upgrade())).is_none());
+    }
+
+    #[test]
+    fn request_missing_a_handshake_header_or_the_upgrade_is_not_an_upgrade() {
+        for missing in [UPGRADE, SEC_WEBSOCKET_VERSION, SEC_WEBSOCKET_KEY] {
+            let mut headers = handshake("Upgrade");
+            headers.remove(&missing);
+            assert!(
+                UpgradeRequest::new(headers, None, Some(no_upgrade())).is_none(),
+                "without {missing}"
+            );
+        }
+        let mut old_version = handshake("Upgrade");
+        old_version.insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("8"));
+        assert!(UpgradeRequest::new(old_version, None, Some(no_upgrade())).is_none());
+        assert!(UpgradeRequest::new(handshake("Upgrade"), None, None).is_none());
+    }
+
+    #[test]
+    fn headers_and_address_stay_available_until_the_answer() {
+        let address: SocketAddr = "192.0.2.7:4242".parse().expect("address");
+        let mut headers = handshake("Upgrade");
+        headers.insert("origin", HeaderValue::from_static("https://meet.example"));
+        let request =
+            UpgradeRequest::new(headers, Some(address), Some(no_upgrade())).expect("upgrade");
+        assert_eq!(request.remote_addr(), Some(address));
+        assert_eq!(request.headers()["origin"], "https://meet.example");
+    }
+
+    #[test]
+    fn socket_config_has_small_buffers_and_the_given_frame_limit() {
+        let config = socket_config(128 * 1024);
+        assert_eq!(config.read_buffer_size, READ_BUFFER_BYTES);
+        assert_eq!(config.write_buffer_size, WRITE_BUFFER_BYTES);
+        // tungstenite panics on a write buffer limit not above the write buffer size.
+        assert!(config.max_write_buffer_size > config.write_buffer_size);
+        assert_eq!(config.max_message_size, Some(128 * 1024));
+        assert_eq!(config.max_frame_size, Some(128 * 1024));
+        assert!(socket_config(0).max_write_buffer_size > WRITE_BUFFER_BYTES);
+    }
+}
