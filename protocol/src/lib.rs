@@ -13,6 +13,7 @@ use std::fmt;
 
 mod peer;
 mod validate;
+mod wire;
 
 pub use peer::{decode_chunk, encode_chunk, PeerMsg, FILE_CHUNK_BYTES};
 
@@ -108,6 +109,8 @@ pub struct PeerInfo {
 /// it; it only checks its size and stamps the sender.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+// Read through one flat struct: far less WebAssembly than the tagged derive (see wire.rs).
+#[serde(try_from = "wire::SignalFields")]
 pub enum Signal {
     /// An SDP offer.
     Offer {
@@ -208,6 +211,8 @@ pub enum ClientMsg {
 /// A message from the relay to a browser.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+// Read through one flat struct: far less WebAssembly than the tagged derive (see wire.rs).
+#[serde(try_from = "wire::ServerFields")]
 pub enum ServerMsg {
     /// The join succeeded.
     Welcome {

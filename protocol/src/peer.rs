@@ -10,6 +10,8 @@ pub const FILE_CHUNK_BYTES: usize = 16 * 1024;
 /// A message on the `chat` or `files` data channel (text frames, JSON).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+// Read through one flat struct: far less WebAssembly than the tagged derive (see wire.rs).
+#[serde(try_from = "crate::wire::PeerFields")]
 pub enum PeerMsg {
     /// A chat message. `seq` counts the sender's messages from 1; with the sender's peer id it
     /// identifies the message, so a copy that also came through the relay is shown once.
