@@ -92,6 +92,15 @@ pub fn get_string(target: &JsValue, key: &str) -> Option<String> {
         .and_then(|v| v.as_string())
 }
 
+/// Records a User Timing mark (`performance.mark(name)`), for start-up measurements (the
+/// benchmark reads them, and so can real-user monitoring); nothing happens where the page
+/// has no `performance`.
+pub fn mark(name: &str) {
+    if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = performance.mark(name);
+    }
+}
+
 /// The global `window`, or an error outside a browser page.
 pub fn window() -> Result<web_sys::Window, JsError> {
     web_sys::window().ok_or_else(|| JsError::new("NoWindow", "not running in a browser page"))

@@ -13,6 +13,11 @@ use yew::prelude::*;
 /// The longest display name (the relay's default).
 pub const MAX_NAME_CHARS: usize = 40;
 
+/// User Timing mark set when the lobby can be used: the camera and microphone have started
+/// (or failed, with the reason shown), so a named person can join. `cargo xtask bench` reads
+/// the first one as the page's time to an interactive lobby.
+pub const LOBBY_READY_MARK: &str = "meshmeet-lobby-ready";
+
 /// Props of [`Lobby`].
 #[derive(Properties, PartialEq)]
 pub struct LobbyProps {
@@ -70,6 +75,12 @@ pub fn lobby(props: &LobbyProps) -> Html {
         let cb = cb.clone();
         Callback::from(move |_: MouseEvent| cb.emit(()))
     };
+    let ready = !media.starting && (media.preview.is_some() || media.error.is_some());
+    use_effect_with(ready, |ready| {
+        if *ready {
+            crate::js::mark(LOBBY_READY_MARK);
+        }
+    });
     let mic_label = if media.mic_on { s.mute } else { s.unmute };
     let camera_label = if media.camera_on {
         s.turn_camera_off

@@ -1,7 +1,9 @@
 //! `cargo xtask bench`: every benchmark, each bounded in time, printed as a table and written
 //! as JSON to `target/bench/bench.json` for tracking across commits.
 //!
-//! - call setup: click join → first decoded remote frame, in headless Chromium (~1 min);
+//! - call setup: click join → first decoded remote frame for 2, 4 and 6 participants in
+//!   headless Chromium, beside the floor (two peer connections in one plain page), and the
+//!   time from navigation to an interactive lobby (~3 min);
 //! - uplink: with 2, 4 and 6 people, each participant's total upload and its lowest sending
 //!   video stream, under the default budget (~2 min);
 //! - relay: the relay against the floor server (bare warp WebSocket forwarding) at 100, 1,000
@@ -23,7 +25,7 @@ use std::time::Instant;
 /// Measured runs per participant count (the median of these is reported).
 const CALL_SETUP_RUNS: &str = "3";
 /// Participant counts of the call-setup benchmark.
-const CALL_SETUP_COUNTS: [&str; 2] = ["2", "4"];
+const CALL_SETUP_COUNTS: [&str; 3] = ["2", "4", "6"];
 /// Seconds the uplink benchmark measures, after its warm-up.
 const UPLINK_SECONDS: &str = "6";
 /// Participant counts of the uplink benchmark.
@@ -142,12 +144,25 @@ pub fn run(args: &[String]) -> Result {
 }
 
 fn call_setup(dist: &std::path::Path, relay: &std::path::Path) -> Result<Json> {
-    heading("benchmark: call setup (click join → first decoded remote frame)");
+    heading("benchmark: call setup (click join → first decoded remote frame) and lobby start");
     let mut args = vec![CALL_SETUP_RUNS];
     args.extend(CALL_SETUP_COUNTS);
     let call_setup = browser_bench("bench-call-setup", &args, dist, relay)?;
     print_call_setup_table(&call_setup);
     Ok(call_setup)
+}
+
+/// A one-run, two-participant call-setup benchmark (floor, app and lobby mark) for
+/// `cargo xtask test`, so that code cannot rot between benchmark runs.
+pub fn call_setup_smoke(dist: &std::path::Path, relay: &std::path::Path) -> Result {
+    heading("benchmark smoke: call setup, its floor and the lobby mark (one run, 2 participants)");
+    let report = browser_bench("bench-call-setup", &["1", "2"], dist, relay)?;
+    print_call_setup_table(&report);
+    if report["ratios"]["two_participants_vs_floor"].is_number() {
+        Ok(())
+    } else {
+        Err("the call-setup smoke run measured no ratio to the floor".into())
+    }
 }
 
 /// Runs a browser benchmark binary of the e2e crate and returns the JSON it prints.
@@ -205,20 +220,47 @@ fn print_uplink_table(report: &Json) {
 /// Prints the call-setup report as a table.
 fn print_call_setup_table(report: &Json) {
     println!(
-        "\n{:>12}  {:>26}  {:>26}",
-        "participants", "first remote frame ms", "all remote frames ms"
+        "\n{:>12}  {:>18}  {:>26}  {:>26}",
+        "participants", "camera", "first remote frame ms", "all remote frames ms"
     );
     println!(
-        "{:>12}  {:>26}  {:>26}",
-        "", "median (min-max)", "median (min-max)"
+        "{:>12}  {:>18}  {:>26}  {:>26}",
+        "", "", "median (min-max)", "median (min-max)"
+    );
+    let floor = &report["floor"]["first_remote_frame_ms"];
+    println!(
+        "{:>12}  {:>18}  {:>26}  {:>26}",
+        "floor",
+        "320x180 at 15 fps",
+        bench_relay::spread(floor, 0),
+        ""
     );
     for row in report["results"].as_array().into_iter().flatten() {
         println!(
-            "{:>12}  {:>26}  {:>26}",
+            "{:>12}  {:>18}  {:>26}  {:>26}",
             row["participants"],
+            row["camera"].as_str().unwrap_or_default(),
             bench_relay::spread(&row["join_to_first_remote_frame_ms"], 0),
             bench_relay::spread(&row["join_to_all_remote_frames_ms"], 0)
         );
     }
+    let ratios = &report["ratios"];
+    let ratio = |key: &str| {
+        ratios[key]
+            .as_f64()
+            .map_or("not measured".to_owned(), |r| format!("{r:.2}"))
+    };
+    println!(
+        "2 participants / floor: {} (target ≤ {}); 6th joiner to all 5 / 2 participants: {} (target ≤ {})",
+        ratio("two_participants_vs_floor"),
+        ratios["two_participants_vs_floor_target"],
+        ratio("sixth_joiner_all_vs_two_participants"),
+        ratios["sixth_joiner_all_vs_two_participants_target"],
+    );
+    println!(
+        "navigation to an interactive lobby: {} ms ({} samples: the first participant of each run, 320x180 camera)",
+        bench_relay::spread(&report["lobby"]["navigation_to_ready_ms"], 0),
+        report["lobby"]["samples"]
+    );
     println!("({})", report["browser"].as_str().unwrap_or_default());
 }

@@ -2,9 +2,8 @@
 //! test step still runs all its test binaries: `--no-fail-fast`), and a closing
 //! `N passed, N failed` line summed over the libtest summaries of every test step.
 
-use crate::bench_relay;
 use crate::cmd::{self, heading};
-use crate::{build, tools, Result};
+use crate::{bench, bench_relay, build, tools, Result};
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
@@ -208,8 +207,12 @@ fn steps(report: &mut Report) -> Result {
             .env("CHROMEDRIVER", &browsers.chromedriver)
             .env("GECKODRIVER", &browsers.geckodriver),
     )?;
-    // Last: a few seconds of the relay benchmark (loadgen against the relay binary and the
+    // Last: a short run of the call-setup benchmark (its floor page, the app, the lobby
+    // mark) and a few seconds of the relay benchmark (loadgen against the relay binary and the
     // floor server), so the benchmark code cannot rot between `cargo xtask bench` runs.
+    report.timed("call-setup benchmark smoke", |_| {
+        bench::call_setup_smoke(&dist, &relay)
+    })?;
     report.timed("benchmark smoke", |_| {
         heading("benchmark smoke: loadgen against the relay and the floor server");
         bench_relay::smoke(&relay)

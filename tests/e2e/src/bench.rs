@@ -1,9 +1,12 @@
 //! Call-setup benchmark: time from clicking "join" to the first decoded remote video frame,
-//! measured inside the page with `requestVideoFrameCallback`, in headless Chromium on loopback.
+//! measured inside the page with `requestVideoFrameCallback`, in headless Chromium on loopback;
+//! beside it the floor (two `RTCPeerConnection`s in one plain page, `floor.html`) and the
+//! time from navigation to an interactive lobby. Also the uplink benchmark.
 
 use crate::{Browser, BrowserKind, Error, Relay, Result};
 use serde_json::{json, Value as Json};
 use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// How long one run may wait for all remote frames.
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
@@ -17,6 +20,9 @@ pub struct SetupRun {
     pub first_frame_ms: f64,
     /// Click to a decoded frame from every peer, in milliseconds.
     pub all_frames_ms: f64,
+    /// The first participant's navigation to its lobby's ready mark, in milliseconds (the
+    /// machine is otherwise idle then: nobody else is in the call yet).
+    pub lobby_ready_ms: f64,
 }
 
 /// Installed in the last joiner's page right before its join button is clicked.
@@ -38,18 +44,31 @@ const INSTRUMENT_AND_JOIN: &str = r#"
     return true;
 "#;
 
-async fn ready_in_lobby(browser: &Browser, room: &str, name: &str) -> Result {
-    browser.ready_to_join(&crate::room_url(room), name).await
-}
+/// The client's lobby-ready User Timing mark (`LOBBY_READY_MARK` in src/pages/lobby.rs),
+/// in milliseconds since navigation started; `null` until it is set.
+const LOBBY_READY: &str = r#"
+    const mark = performance.getEntriesByName('meshmeet-lobby-ready')[0];
+    return mark ? mark.startTime : null;
+"#;
 
-/// From this many participants on, the uplink benchmark uses the 160x90, 10 fps camera
+/// From this many participants on, the browser benchmarks use the 160x90, 10 fps camera
 /// (`?video=tiny`): six headless browsers encoding 320x180 five times each do not leave
 /// two cores enough time to answer WebDriver.
 const TINY_VIDEO_FROM: usize = 6;
 
+/// The camera of a call of `participants`: the room URL and its description.
+fn camera(room: &str, participants: usize) -> (String, &'static str) {
+    if participants >= TINY_VIDEO_FROM {
+        (format!("/r/{room}?video=tiny"), "160x90 at 10 fps")
+    } else {
+        (crate::room_url(room), "320x180 at 15 fps")
+    }
+}
+
 /// One run: `participants - 1` people join and connect, then the last one joins measured.
 pub async fn measure_setup(relay: &Relay, participants: usize, run: usize) -> Result<SetupRun> {
     let room = format!("bench-{participants}-{run}");
+    let (url, _) = camera(&room, participants);
     let mut browsers = Vec::with_capacity(participants);
     for _ in 0..participants {
         browsers.push(Browser::launch(BrowserKind::Chromium, Some(relay.url())).await?);
@@ -57,10 +76,17 @@ pub async fn measure_setup(relay: &Relay, participants: usize, run: usize) -> Re
     let (last, early) = browsers
         .split_last()
         .ok_or_else(|| Error::new("no participants"))?;
+    let mut lobby_ready_ms = None;
     for (i, browser) in early.iter().enumerate() {
-        ready_in_lobby(browser, &room, &format!("P{i}")).await?;
+        browser.ready_to_join(&url, &format!("P{i}")).await?;
+        if i == 0 {
+            lobby_ready_ms = browser.eval(LOBBY_READY).await?.as_f64();
+        }
         browser.click("[data-testid=join-button]").await?;
     }
+    let lobby_ready_ms = lobby_ready_ms.ok_or_else(|| {
+        Error::new("the lobby was ready to join but set no `meshmeet-lobby-ready` mark")
+    })?;
     // The measured joiner meets an established call.
     for (i, browser) in early.iter().enumerate() {
         for j in 0..early.len() {
@@ -71,7 +97,7 @@ pub async fn measure_setup(relay: &Relay, participants: usize, run: usize) -> Re
             }
         }
     }
-    ready_in_lobby(last, &room, "Last").await?;
+    last.ready_to_join(&url, "Last").await?;
     last.eval(INSTRUMENT_AND_JOIN).await?;
     let peers = participants - 1;
     let script =
@@ -98,7 +124,87 @@ pub async fn measure_setup(relay: &Relay, participants: usize, run: usize) -> Re
         participants,
         first_frame_ms: first,
         all_frames_ms: all,
+        lobby_ready_ms,
     })
+}
+
+/// The floor page, served by [`PageServer`].
+const FLOOR_PAGE: &str = include_str!("floor.html");
+
+/// Serves one HTML page at `/` on 127.0.0.1 (a secure context, so the page may use the
+/// camera) until dropped. Every other path is 404.
+pub struct PageServer {
+    url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl PageServer {
+    /// Starts serving `page` on a free port.
+    pub async fn start(page: &'static str) -> Result<PageServer> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}/", listener.local_addr()?);
+        let task = tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                tokio::spawn(answer(socket, page));
+            }
+        });
+        Ok(PageServer { url, task })
+    }
+
+    /// The page's URL, like `http://127.0.0.1:41234/`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for PageServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Answers one HTTP/1.1 request (headers of at most 16 KiB) and closes the connection.
+async fn answer(mut socket: tokio::net::TcpStream, page: &str) {
+    let mut request = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !request.windows(4).any(|w| w == b"\r\n\r\n") && request.len() < 16 * 1024 {
+        match socket.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => request.extend_from_slice(&buf[..n]),
+        }
+    }
+    let found = request.starts_with(b"GET / ");
+    let (status, body) = if found {
+        ("200 OK", page)
+    } else {
+        ("404 Not Found", "not found\n")
+    };
+    let response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = socket.write_all(response.as_bytes()).await;
+    let _ = socket.shutdown().await;
+}
+
+/// One floor run in a fresh browser: the camera starts first (as in the lobby), then the
+/// two connections are created and the time to the first decoded remote frame is measured.
+pub async fn measure_floor(page: &PageServer) -> Result<f64> {
+    let browser = Browser::launch(BrowserKind::Chromium, None).await?;
+    let measured = async {
+        browser.goto(page.url()).await?;
+        browser
+            .eval("return await window.floorPrepare(320, 180, 15);")
+            .await?;
+        browser
+            .eval("return await window.floorRun();")
+            .await?
+            .as_f64()
+            .ok_or_else(|| Error::new("the floor page returned no time"))
+    }
+    .await;
+    let _ = browser.close().await;
+    measured
 }
 
 /// Bytes sent per outbound RTP stream (keyed by connection and SSRC) and the stats clock.
@@ -139,11 +245,7 @@ pub async fn measure_uplink(
     let mut browsers = Vec::with_capacity(participants);
     for i in 0..participants {
         let browser = Browser::launch(BrowserKind::Chromium, Some(relay.url())).await?;
-        let url = if participants >= TINY_VIDEO_FROM {
-            format!("/r/{room}?video=tiny")
-        } else {
-            crate::room_url(&room)
-        };
+        let (url, _) = camera(&room, participants);
         browser.ready_to_join(&url, &format!("P{i}")).await?;
         browser.record_peer_connections().await?;
         browser.click("[data-testid=join-button]").await?;
@@ -239,37 +341,86 @@ pub fn summary(values: &[f64]) -> (f64, f64, f64) {
     (median, sorted[0], sorted[n - 1])
 }
 
-/// Runs `runs` measurements for each participant count and returns a JSON report.
+/// `{median, min, max}` of a non-empty list, rounded to whole milliseconds.
+fn spread(values: &[f64]) -> Json {
+    let (median, min, max) = summary(values);
+    json!({ "median": median.round(), "min": min.round(), "max": max.round() })
+}
+
+/// Call-setup targets (issue #11): two participants within this factor of the floor…
+pub const TARGET_TWO_VS_FLOOR: f64 = 1.3;
+/// …and the sixth joiner connected to all five others within this factor of two.
+pub const TARGET_SIX_VS_TWO: f64 = 2.0;
+
+/// Runs `runs` measurements of the floor and of each participant count, and returns a JSON
+/// report with the ratios to the targets.
 pub async fn call_setup(counts: &[usize], runs: usize) -> Result<Json> {
+    let page = PageServer::start(FLOOR_PAGE).await?;
+    let mut floor = Vec::new();
+    for run in 0..runs {
+        let ms = measure_floor(&page).await?;
+        eprintln!("[bench] floor, run {}: first frame {ms:.0} ms", run + 1);
+        floor.push(ms);
+    }
     let relay = Relay::start(&[]).await?;
     let mut rows = Vec::new();
+    let mut lobby = Vec::new();
+    let mut medians = std::collections::BTreeMap::new();
     for &participants in counts {
         let mut first = Vec::new();
         let mut all = Vec::new();
         for run in 0..runs {
             let measured = measure_setup(&relay, participants, run).await?;
             eprintln!(
-                "[bench] {participants} participants, run {}: first frame {:.0} ms, all {:.0} ms",
+                "[bench] {participants} participants, run {}: first frame {:.0} ms, all {:.0} ms (first lobby ready after {:.0} ms)",
                 run + 1,
                 measured.first_frame_ms,
-                measured.all_frames_ms
+                measured.all_frames_ms,
+                measured.lobby_ready_ms,
             );
             first.push(measured.first_frame_ms);
             all.push(measured.all_frames_ms);
+            // The lobby figure keeps to one camera setting.
+            if participants < TINY_VIDEO_FROM {
+                lobby.push(measured.lobby_ready_ms);
+            }
         }
-        let (median, min, max) = summary(&first);
-        let (all_median, all_min, all_max) = summary(&all);
+        let (first_median, ..) = summary(&first);
+        let (all_median, ..) = summary(&all);
+        medians.insert(participants, (first_median, all_median));
         rows.push(json!({
             "participants": participants,
             "runs": runs,
-            "join_to_first_remote_frame_ms": { "median": median, "min": min, "max": max },
-            "join_to_all_remote_frames_ms": { "median": all_median, "min": all_min, "max": all_max },
+            "camera": camera("", participants).1,
+            "join_to_first_remote_frame_ms": spread(&first),
+            "join_to_all_remote_frames_ms": spread(&all),
         }));
     }
+    let (floor_median, ..) = summary(&floor);
+    let two = medians.get(&2).map(|(first, _)| *first);
+    let six = medians.get(&6).map(|(_, all)| *all);
+    let two_vs_floor = two.map(|two| two / floor_median);
+    let six_vs_two = two.zip(six).map(|(two, six)| six / two);
     Ok(json!({
         "benchmark": "call_setup",
-        "browser": "headless Chromium, fake camera 320x180 at 15 fps (?video=low), loopback relay",
+        "browser": "headless Chromium (--use-fake-device-for-media-stream=fps=15), fake camera 320x180 at 15 fps (?video=low; 160x90 at 10 fps, ?video=tiny, from 6 participants), loopback relay",
+        "floor": {
+            "what": "two RTCPeerConnections in one plain page (no relay, no framework) sending each other the same fake camera (320x180 at 15 fps) and microphone; start of the call to the first decoded remote frame",
+            "runs": runs,
+            "first_remote_frame_ms": spread(&floor),
+        },
         "results": rows,
+        "lobby": {
+            "what": "the first participant's navigation to the lobby's ready mark (camera preview started, join possible), 320x180 camera, nothing else running",
+            "samples": lobby.len(),
+            "navigation_to_ready_ms": if lobby.is_empty() { Json::Null } else { spread(&lobby) },
+        },
+        "ratios": {
+            "two_participants_vs_floor": two_vs_floor.map(|r| (r * 100.0).round() / 100.0),
+            "two_participants_vs_floor_target": TARGET_TWO_VS_FLOOR,
+            "sixth_joiner_all_vs_two_participants": six_vs_two.map(|r| (r * 100.0).round() / 100.0),
+            "sixth_joiner_all_vs_two_participants_target": TARGET_SIX_VS_TWO,
+        },
     }))
 }
 

@@ -1,4 +1,5 @@
-//! `bench-call-setup [RUNS] [COUNTS…]`: prints the call-setup benchmark as JSON on stdout.
+//! `bench-call-setup [RUNS] [COUNTS…]`: prints the call-setup benchmark (with its floor and
+//! the time to an interactive lobby) as JSON on stdout.
 //! Run by `cargo xtask bench`; progress goes to stderr.
 
 use std::process::ExitCode;
@@ -9,7 +10,7 @@ async fn main() -> ExitCode {
     let runs = args.next().and_then(|a| a.parse().ok()).unwrap_or(3);
     let counts: Vec<usize> = args.filter_map(|a| a.parse().ok()).collect();
     let counts = if counts.is_empty() {
-        vec![2, 4]
+        vec![2, 4, 6]
     } else {
         counts
     };
