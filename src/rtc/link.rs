@@ -249,7 +249,18 @@ async fn run_jobs(inner: Rc<Inner>, mut rx: UnboundedReceiver<Job>) {
         let result = match job {
             Job::Close => break,
             Job::Negotiate => inner.negotiate().await,
-            Job::Remote(signal) => inner.on_remote(signal).await,
+            Job::Remote(signal) => {
+                let description = !matches!(signal, Signal::Candidate { .. });
+                let result = inner.on_remote(signal).await;
+                if description && result.is_ok() {
+                    // The encoder settings need the negotiated sender. They are applied beside
+                    // the queue, so the candidates queued behind this description (which ICE
+                    // is waiting for) are not held up by a `setParameters` round trip.
+                    let inner = inner.clone();
+                    spawn_local(async move { inner.apply_video_params().await });
+                }
+                result
+            }
             Job::Track(track, transceiver) => {
                 inner.on_track(track, &transceiver);
                 Ok(())
@@ -366,6 +377,9 @@ impl Inner {
     /// two-way.
     async fn claim_transceivers(&self) -> Result<(), RtcError> {
         let all = self.pc.get_transceivers();
+        // The tracks are swapped in together and awaited together: the answer does not
+        // depend on them, so there is no reason to wait for one before starting the next.
+        let mut replacing = Vec::new();
         for value in all.iter() {
             let Ok(transceiver) = value.dyn_into::<RtcRtpTransceiver>() else {
                 continue;
@@ -391,10 +405,13 @@ impl Inner {
             };
             transceiver.set_direction(RtcRtpTransceiverDirection::Sendrecv);
             let track = self.local.borrow().get(kind).cloned();
-            JsFuture::from(transceiver.sender().replace_track(track.as_ref()))
+            replacing.push(transceiver.sender().replace_track(track.as_ref()));
+            self.transceivers.borrow_mut()[kind.index()] = Some(transceiver);
+        }
+        for promise in replacing {
+            JsFuture::from(promise)
                 .await
                 .map_err(|e| RtcError::ReplaceTrack(e.into()))?;
-            self.transceivers.borrow_mut()[kind.index()] = Some(transceiver);
         }
         Ok(())
     }
@@ -472,7 +489,6 @@ impl Inner {
                 let sdp = get_string(&answer, "sdp").unwrap_or_default();
                 self.set_local(RtcSdpType::Answer, &sdp).await?;
                 self.send_local_description();
-                self.apply_video_params().await;
             }
             // The meeting replaces the whole link on a reset; it never reaches a link.
             Signal::Reset => {}
@@ -480,7 +496,6 @@ impl Inner {
                 // An answer to an offer we no longer have (rolled back) is stale.
                 if self.signaling_state() == "have-local-offer" {
                     self.set_remote(RtcSdpType::Answer, &sdp).await?;
-                    self.apply_video_params().await;
                 }
             }
             Signal::Candidate {

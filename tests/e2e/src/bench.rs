@@ -23,11 +23,46 @@ pub struct SetupRun {
     /// The first participant's navigation to its lobby's ready mark, in milliseconds (the
     /// machine is otherwise idle then: nobody else is in the call yet).
     pub lobby_ready_ms: f64,
+    /// Click to the first time of each phase of the join (`relay_open`, `welcome`,
+    /// `offer_sent`, `answer_received`, `connected`, `video_track`…), in milliseconds.
+    pub phases_ms: Vec<(String, f64)>,
 }
 
-/// Installed in the last joiner's page right before its join button is clicked.
+/// Installed in the last joiner's page right before its join button is clicked. Besides the
+/// frames it notes when each phase of the join first happened (`phases`), from the relay
+/// socket and the peer connections the page creates, to show where the time goes.
 const INSTRUMENT_AND_JOIN: &str = r#"
-    const mm = window.__mmBench = { t0: performance.now(), first: null, all: {} };
+    const mm = window.__mmBench = { t0: performance.now(), first: null, all: {}, phases: {} };
+    const phase = name => { if (!(name in mm.phases)) mm.phases[name] = performance.now() - mm.t0; };
+    const Socket = window.WebSocket;
+    window.WebSocket = function (...args) {
+        const ws = new Socket(...args);
+        ws.addEventListener('open', () => phase('relay_open'));
+        ws.addEventListener('message', e => {
+            if (e.data.includes('"type":"welcome"')) phase('welcome');
+            if (e.data.includes('"kind":"answer"')) phase('answer_received');
+        });
+        const send = ws.send.bind(ws);
+        ws.send = data => {
+            if (String(data).includes('"kind":"offer"')) phase('offer_sent');
+            return send(data);
+        };
+        return ws;
+    };
+    window.WebSocket.prototype = Socket.prototype;
+    Object.setPrototypeOf(window.WebSocket, Socket);
+    const Connection = window.RTCPeerConnection;
+    window.RTCPeerConnection = function (...args) {
+        const pc = new Connection(...args);
+        phase('connection_created');
+        pc.addEventListener('connectionstatechange', () => {
+            if (pc.connectionState === 'connected') phase('connected');
+        });
+        pc.addEventListener('track', e => { if (e.track.kind === 'video') phase('video_track'); });
+        return pc;
+    };
+    window.RTCPeerConnection.prototype = Connection.prototype;
+    Object.setPrototypeOf(window.RTCPeerConnection, Connection);
     const seen = new WeakSet();
     const hook = () => document.querySelectorAll('[data-testid=peer-tile] video').forEach(v => {
         if (seen.has(v)) return;
@@ -100,8 +135,8 @@ pub async fn measure_setup(relay: &Relay, participants: usize, run: usize) -> Re
     last.ready_to_join(&url, "Last").await?;
     last.eval(INSTRUMENT_AND_JOIN).await?;
     let peers = participants - 1;
-    let script =
-        "const m = window.__mmBench; return { first: m.first, all: Object.values(m.all) };";
+    let script = "const m = window.__mmBench; \
+        return { first: m.first, all: Object.values(m.all), phases: m.phases };";
     let mut result = Json::Null;
     last.wait_until(
         "every remote video to decode a frame",
@@ -125,6 +160,7 @@ pub async fn measure_setup(relay: &Relay, participants: usize, run: usize) -> Re
         first_frame_ms: first,
         all_frames_ms: all,
         lobby_ready_ms,
+        phases_ms: phases(&result["phases"]),
     })
 }
 
@@ -187,24 +223,53 @@ async fn answer(mut socket: tokio::net::TcpStream, page: &str) {
     let _ = socket.shutdown().await;
 }
 
+/// `{name: ms}` from a page as `(name, ms)` pairs in time order.
+fn phases(json: &Json) -> Vec<(String, f64)> {
+    let mut phases: Vec<(String, f64)> = json
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(name, ms)| Some((name.clone(), ms.as_f64()?)))
+        .collect();
+    phases.sort_by(|a, b| a.1.total_cmp(&b.1));
+    phases
+}
+
 /// One floor run in a fresh browser: the camera starts first (as in the lobby), then the
 /// two connections are created and the time to the first decoded remote frame is measured.
-pub async fn measure_floor(page: &PageServer) -> Result<f64> {
+/// Returns it with the times of the floor's phases.
+pub async fn measure_floor(page: &PageServer) -> Result<(f64, Vec<(String, f64)>)> {
     let browser = Browser::launch(BrowserKind::Chromium, None).await?;
     let measured = async {
         browser.goto(page.url()).await?;
         browser
             .eval("return await window.floorPrepare(320, 180, 15);")
             .await?;
-        browser
-            .eval("return await window.floorRun();")
-            .await?
+        let result = browser.eval("return await window.floorRun();").await?;
+        let ms = result["first_frame"]
             .as_f64()
-            .ok_or_else(|| Error::new("the floor page returned no time"))
+            .ok_or_else(|| Error::new("the floor page returned no time"))?;
+        Ok((ms, phases(&result["phases"])))
     }
     .await;
     let _ = browser.close().await;
     measured
+}
+
+/// The median time of each phase over several runs, in the order the first run saw them
+/// (a phase some run did not reach is left out).
+fn phase_medians(runs: &[Vec<(String, f64)>]) -> Json {
+    let mut medians = serde_json::Map::new();
+    for (name, _) in runs.first().into_iter().flatten() {
+        let times: Vec<f64> = runs
+            .iter()
+            .filter_map(|run| run.iter().find(|(n, _)| n == name).map(|(_, ms)| *ms))
+            .collect();
+        if times.len() == runs.len() {
+            medians.insert(name.clone(), json!(summary(&times).0.round()));
+        }
+    }
+    Json::Object(medians)
 }
 
 /// Bytes sent per outbound RTP stream (keyed by connection and SSRC) and the stats clock.
@@ -341,6 +406,15 @@ pub fn summary(values: &[f64]) -> (f64, f64, f64) {
     (median, sorted[0], sorted[n - 1])
 }
 
+/// `name 12, other 34` for progress lines.
+fn show(phases: &[(String, f64)]) -> String {
+    phases
+        .iter()
+        .map(|(name, ms)| format!("{name} {ms:.0}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `{median, min, max}` of a non-empty list, rounded to whole milliseconds.
 fn spread(values: &[f64]) -> Json {
     let (median, min, max) = summary(values);
@@ -357,10 +431,16 @@ pub const TARGET_SIX_VS_TWO: f64 = 2.0;
 pub async fn call_setup(counts: &[usize], runs: usize) -> Result<Json> {
     let page = PageServer::start(FLOOR_PAGE).await?;
     let mut floor = Vec::new();
+    let mut floor_phases = Vec::new();
     for run in 0..runs {
-        let ms = measure_floor(&page).await?;
-        eprintln!("[bench] floor, run {}: first frame {ms:.0} ms", run + 1);
+        let (ms, phases) = measure_floor(&page).await?;
+        eprintln!(
+            "[bench] floor, run {}: first frame {ms:.0} ms; {}",
+            run + 1,
+            show(&phases)
+        );
         floor.push(ms);
+        floor_phases.push(phases);
     }
     let relay = Relay::start(&[]).await?;
     let mut rows = Vec::new();
@@ -369,15 +449,18 @@ pub async fn call_setup(counts: &[usize], runs: usize) -> Result<Json> {
     for &participants in counts {
         let mut first = Vec::new();
         let mut all = Vec::new();
+        let mut run_phases = Vec::new();
         for run in 0..runs {
             let measured = measure_setup(&relay, participants, run).await?;
             eprintln!(
-                "[bench] {participants} participants, run {}: first frame {:.0} ms, all {:.0} ms (first lobby ready after {:.0} ms)",
+                "[bench] {participants} participants, run {}: first frame {:.0} ms, all {:.0} ms (first lobby ready after {:.0} ms); {}",
                 run + 1,
                 measured.first_frame_ms,
                 measured.all_frames_ms,
                 measured.lobby_ready_ms,
+                show(&measured.phases_ms),
             );
+            run_phases.push(measured.phases_ms);
             first.push(measured.first_frame_ms);
             all.push(measured.all_frames_ms);
             // The lobby figure keeps to one camera setting.
@@ -394,6 +477,7 @@ pub async fn call_setup(counts: &[usize], runs: usize) -> Result<Json> {
             "camera": camera("", participants).1,
             "join_to_first_remote_frame_ms": spread(&first),
             "join_to_all_remote_frames_ms": spread(&all),
+            "phases_ms": phase_medians(&run_phases),
         }));
     }
     let (floor_median, ..) = summary(&floor);
@@ -408,6 +492,7 @@ pub async fn call_setup(counts: &[usize], runs: usize) -> Result<Json> {
             "what": "two RTCPeerConnections in one plain page (no relay, no framework) sending each other the same fake camera (320x180 at 15 fps) and microphone; start of the call to the first decoded remote frame",
             "runs": runs,
             "first_remote_frame_ms": spread(&floor),
+            "phases_ms": phase_medians(&floor_phases),
         },
         "results": rows,
         "lobby": {
