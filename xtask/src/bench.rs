@@ -236,6 +236,10 @@ fn print_call_setup_table(report: &Json) {
         ""
     );
     for row in report["results"].as_array().into_iter().flatten() {
+        if let Some(error) = row["error"].as_str() {
+            println!("{:>12}  not measured: {error}", row["participants"]);
+            continue;
+        }
         println!(
             "{:>12}  {:>18}  {:>26}  {:>26}",
             row["participants"],

@@ -450,8 +450,21 @@ pub async fn call_setup(counts: &[usize], runs: usize) -> Result<Json> {
         let mut first = Vec::new();
         let mut all = Vec::new();
         let mut run_phases = Vec::new();
+        let mut failed = None;
         for run in 0..runs {
-            let measured = measure_setup(&relay, participants, run).await?;
+            // A count the machine cannot carry is reported, not fatal to the other counts
+            // (six browsers on two busy cores can starve WebDriver).
+            let measured = match measure_setup(&relay, participants, run).await {
+                Ok(measured) => measured,
+                Err(err) => {
+                    eprintln!(
+                        "[bench] {participants} participants, run {}: {err}",
+                        run + 1
+                    );
+                    failed = Some(err.to_string());
+                    break;
+                }
+            };
             eprintln!(
                 "[bench] {participants} participants, run {}: first frame {:.0} ms, all {:.0} ms (first lobby ready after {:.0} ms); {}",
                 run + 1,
@@ -467,6 +480,14 @@ pub async fn call_setup(counts: &[usize], runs: usize) -> Result<Json> {
             if participants < TINY_VIDEO_FROM {
                 lobby.push(measured.lobby_ready_ms);
             }
+        }
+        if let Some(error) = failed {
+            rows.push(json!({
+                "participants": participants,
+                "camera": camera("", participants).1,
+                "error": error,
+            }));
+            continue;
         }
         let (first_median, ..) = summary(&first);
         let (all_median, ..) = summary(&all);
