@@ -24,7 +24,7 @@ use meshmeet_protocol::{
     ClientMsg, LeaveReason, MediaState, PeerId, RoomName, ServerMsg, SessionToken, Signal,
     PROTOCOL_VERSION,
 };
-use meshmeet_server::registry::{JoinRequest, Membership, PeerChange, RegistryStats};
+use meshmeet_server::registry::{HostAction, JoinRequest, Membership, PeerChange, RegistryStats};
 use meshmeet_server::{Config, MemoryRegistry, RelayError, RoomRegistry};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
@@ -86,6 +86,9 @@ impl RoomRegistry for Shared {
     }
     async fn broadcast(&self, member: &Membership, msg: ServerMsg) -> Result<(), RelayError> {
         self.0.broadcast(member, msg).await
+    }
+    async fn host_action(&self, member: &Membership, action: HostAction) -> Result<(), RelayError> {
+        self.0.host_action(member, action).await
     }
     async fn stats(&self) -> RegistryStats {
         self.0.stats().await
@@ -587,6 +590,8 @@ fn arbitrary_message_sequences_from_several_clients_keep_the_relay_sound() {
                             name,
                             password,
                             media,
+                            token: None,
+                            client_key: None,
                         },
                         Action::Signal(to, signal) => {
                             let to = match to {

@@ -121,6 +121,8 @@ pub fn join_msg(room: &str, name: &str) -> ClientMsg {
         name: name.into(),
         password: None,
         media: MediaState::default(),
+        token: None,
+        client_key: None,
     }
 }
 
