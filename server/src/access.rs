@@ -178,9 +178,7 @@ impl Access {
         }
         origin.is_some_and(|origin| {
             let origin = origin.trim().to_ascii_lowercase();
-            self.allowed_origins
-                .iter()
-                .any(|allowed| *allowed == origin)
+            self.allowed_origins.contains(&origin)
         })
     }
 
