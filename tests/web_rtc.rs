@@ -28,6 +28,8 @@ struct Seen {
     open_channels: Vec<Channel>,
     texts: Vec<String>,
     binary_bytes: u32,
+    /// Relayed candidates of each finished gathering.
+    gatherings: Vec<usize>,
 }
 
 struct Pair {
@@ -65,7 +67,10 @@ fn handler(other: Rc<RefCell<Option<PeerLink>>>, seen: Rc<RefCell<Seen>>) -> Rc<
         PeerEvent::Data(_, ChannelData::Binary(bytes)) => {
             seen.borrow_mut().binary_bytes += bytes.length()
         }
-        PeerEvent::Error(_) => {}
+        PeerEvent::GatheringDone { relay_candidates } => {
+            seen.borrow_mut().gatherings.push(relay_candidates)
+        }
+        PeerEvent::Error(_) | PeerEvent::IceServerError(_) => {}
     })
 }
 
@@ -335,4 +340,30 @@ async fn an_ice_restart_renegotiates_and_the_call_stays_connected() {
     drop(pair);
     stop_stream(&local_a);
     stop_stream(&local_b);
+}
+
+#[wasm_bindgen_test]
+async fn a_relay_only_link_without_turn_reports_a_gathering_without_relay_candidates() {
+    // What the meeting turns into "no TURN relay could be reached" on screen.
+    let local = support::fake_stream().await;
+    let seen: Rc<RefCell<Seen>> = Rc::default();
+    let config = LinkConfig {
+        ice_servers: Vec::new(),
+        policy: meshmeet_protocol::IceTransportPolicy::Relay,
+    };
+    let link = PeerLink::new(
+        &config,
+        true,
+        true,
+        tracks(&local),
+        handler(Rc::new(RefCell::new(None)), Rc::clone(&seen)),
+    )
+    .expect("link");
+    let relay_candidates = support::wait_until("gathering done", CONNECT_TIMEOUT_MS, || {
+        seen.borrow().gatherings.first().copied()
+    })
+    .await;
+    assert_eq!(relay_candidates, 0);
+    drop(link);
+    stop_stream(&local);
 }

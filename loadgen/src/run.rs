@@ -425,6 +425,8 @@ impl Client {
             name: format!("load {}", self.slot),
             password: None,
             media: meshmeet_protocol::MediaState::default(),
+            token: None,
+            client_key: None,
         };
         let text = serde_json::to_string(&join).map_err(|e| e.to_string())?;
         sink.send(Message::text(text))
@@ -711,7 +713,19 @@ impl Client {
                     .entry("unexpected_resumed".into())
                     .or_default() += 1;
             }
-            Ok(ServerMsg::PeerUpdated { .. } | ServerMsg::Chat { .. } | ServerMsg::Pong { .. }) => {
+            // Presence and host news that load rooms cause (their first client is host) and
+            // that the load generator does not act on.
+            Ok(
+                ServerMsg::PeerUpdated { .. }
+                | ServerMsg::Chat { .. }
+                | ServerMsg::Pong { .. }
+                | ServerMsg::HostChanged { .. }
+                | ServerMsg::LockChanged { .. }
+                | ServerMsg::MuteRequested { .. }
+                | ServerMsg::IceServersRenewed { .. },
+            ) => {}
+            Ok(ServerMsg::Removed | ServerMsg::MeetingEnded) => {
+                *self.out.errors.entry("ended_by_host".into()).or_default() += 1;
             }
             Err(err) => {
                 let slot = self.slot;

@@ -160,6 +160,14 @@ pub enum ClientMsg {
         /// What the participant sends when it enters.
         #[serde(default)]
         media: MediaState,
+        /// A signed join token (see PROTOCOL.md, "Join tokens"): admits to its room under its
+        /// name without the room password.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+        /// A random key the browser keeps for itself, so that a participant the host removed
+        /// is recognised if it tries to join the same room again.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_key: Option<String>,
     },
     /// Take back a place in a room after the connection dropped: the first message on a new
     /// connection instead of [`ClientMsg::Join`]. Answered by [`ServerMsg::Resumed`], then
@@ -206,6 +214,28 @@ pub enum ClientMsg {
         /// Echoed back.
         nonce: u64,
     },
+    /// Host only: lock the room (nobody new may join) or unlock it.
+    LockRoom {
+        /// The new state.
+        locked: bool,
+    },
+    /// Host only: remove a participant from the room. It cannot join the room again.
+    RemovePeer {
+        /// Who to remove.
+        peer_id: PeerId,
+    },
+    /// Host only: ask a participant to mute its microphone (its client decides).
+    AskToMute {
+        /// Who to ask.
+        peer_id: PeerId,
+    },
+    /// Host only: make another participant the host.
+    HandOverHost {
+        /// The new host.
+        peer_id: PeerId,
+    },
+    /// Host only: end the meeting for everyone in the room.
+    EndMeeting,
 }
 
 /// A message from the relay to a browser.
@@ -237,6 +267,13 @@ pub enum ServerMsg {
         /// How long after its connection drops the relay keeps a participant's place for a
         /// resume; after that the others are told it left.
         resume_grace_ms: u64,
+        /// The room's host (the newcomer itself when it opened the room).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host: Option<PeerId>,
+        /// Whether the room is locked (always false for a room just entered, but sent for
+        /// symmetry with [`ServerMsg::LockChanged`]).
+        #[serde(default)]
+        locked: bool,
     },
     /// A [`ClientMsg::Resume`] succeeded: the connection speaks for the participant again,
     /// under its old id. What the room sent meanwhile follows, in order.
@@ -299,6 +336,31 @@ pub enum ServerMsg {
         /// Suggested wait before reconnecting.
         reconnect_after_ms: u64,
     },
+    /// The room has a new host (the old one handed over, or left).
+    HostChanged {
+        /// The new host.
+        peer_id: PeerId,
+    },
+    /// The host locked or unlocked the room; sent to everyone, the host included.
+    LockChanged {
+        /// The new state.
+        locked: bool,
+    },
+    /// The host asks this participant to mute its microphone.
+    MuteRequested {
+        /// The host.
+        by: PeerId,
+    },
+    /// The host removed this participant; the relay closes the socket next.
+    Removed,
+    /// The host ended the meeting for everyone; the relay closes the socket next.
+    MeetingEnded,
+    /// Fresh TURN credentials, sent before the previous ones expire; use them for every
+    /// peer connection from now on.
+    IceServersRenewed {
+        /// The STUN/TURN servers, as in [`ServerMsg::Welcome`].
+        ice_servers: Vec<IceServer>,
+    },
 }
 
 /// One STUN or TURN server, in the shape of the browser's `RTCIceServer`.
@@ -359,6 +421,8 @@ pub enum LeaveReason {
     Disconnected,
     /// It stopped answering keep-alives.
     TimedOut,
+    /// The host removed it.
+    Removed,
 }
 
 /// What went wrong, in [`ServerMsg::Error`].
@@ -398,6 +462,18 @@ pub enum ErrorCode {
     SessionExpired,
     /// Something failed inside the relay.
     Internal,
+    /// Too many failed joins (wrong passwords, bad tokens) from this address; wait and retry.
+    TooManyAttempts,
+    /// The join token is malformed, forged, for another room, or required and missing.
+    InvalidToken,
+    /// The join token has expired.
+    TokenExpired,
+    /// The host locked the room: nobody new may join.
+    RoomLocked,
+    /// The host removed this participant from the room; it cannot join it again.
+    Removed,
+    /// A host action from a participant that is not the host.
+    NotHost,
 }
 
 impl ErrorCode {
@@ -419,6 +495,12 @@ impl ErrorCode {
         ErrorCode::WrongPassword,
         ErrorCode::SessionExpired,
         ErrorCode::Internal,
+        ErrorCode::TooManyAttempts,
+        ErrorCode::InvalidToken,
+        ErrorCode::TokenExpired,
+        ErrorCode::RoomLocked,
+        ErrorCode::Removed,
+        ErrorCode::NotHost,
     ];
 
     /// Whether the relay closes the connection after sending this error: the join failed, or
@@ -431,6 +513,11 @@ impl ErrorCode {
                 | ErrorCode::TooManyRooms
                 | ErrorCode::WrongPassword
                 | ErrorCode::Internal
+                | ErrorCode::TooManyAttempts
+                | ErrorCode::InvalidToken
+                | ErrorCode::TokenExpired
+                | ErrorCode::RoomLocked
+                | ErrorCode::Removed
         )
     }
 }
@@ -447,6 +534,11 @@ impl ClientMsg {
             ClientMsg::Chat { .. } => "chat",
             ClientMsg::Leave => "leave",
             ClientMsg::Ping { .. } => "ping",
+            ClientMsg::LockRoom { .. } => "lock_room",
+            ClientMsg::RemovePeer { .. } => "remove_peer",
+            ClientMsg::AskToMute { .. } => "ask_to_mute",
+            ClientMsg::HandOverHost { .. } => "hand_over_host",
+            ClientMsg::EndMeeting => "end_meeting",
         }
     }
 
@@ -460,10 +552,21 @@ impl ClientMsg {
         "chat",
         "leave",
         "ping",
+        "lock_room",
+        "remove_peer",
+        "ask_to_mute",
+        "hand_over_host",
+        "end_meeting",
     ];
 }
 
 impl ServerMsg {
+    /// Whether the relay ends the participant's session after this message (it was removed,
+    /// or the meeting ended): the socket closes next.
+    pub fn ends_session(&self) -> bool {
+        matches!(self, ServerMsg::Removed | ServerMsg::MeetingEnded)
+    }
+
     /// The `type` tag of this message, as it appears in JSON.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -477,6 +580,12 @@ impl ServerMsg {
             ServerMsg::Pong { .. } => "pong",
             ServerMsg::Error { .. } => "error",
             ServerMsg::ShuttingDown { .. } => "shutting_down",
+            ServerMsg::HostChanged { .. } => "host_changed",
+            ServerMsg::LockChanged { .. } => "lock_changed",
+            ServerMsg::MuteRequested { .. } => "mute_requested",
+            ServerMsg::Removed => "removed",
+            ServerMsg::MeetingEnded => "meeting_ended",
+            ServerMsg::IceServersRenewed { .. } => "ice_servers_renewed",
         }
     }
 
@@ -492,6 +601,12 @@ impl ServerMsg {
         "pong",
         "error",
         "shutting_down",
+        "host_changed",
+        "lock_changed",
+        "mute_requested",
+        "removed",
+        "meeting_ended",
+        "ice_servers_renewed",
     ];
 }
 
@@ -512,6 +627,8 @@ mod tests {
                 name: "Ana".into(),
                 password: None,
                 media: MediaState::default(),
+                token: None,
+                client_key: None,
             }
         );
     }
@@ -567,9 +684,15 @@ mod tests {
                 ErrorCode::WrongPassword => 13,
                 ErrorCode::SessionExpired => 14,
                 ErrorCode::Internal => 15,
+                ErrorCode::TooManyAttempts => 16,
+                ErrorCode::InvalidToken => 17,
+                ErrorCode::TokenExpired => 18,
+                ErrorCode::RoomLocked => 19,
+                ErrorCode::Removed => 20,
+                ErrorCode::NotHost => 21,
             }
         }
-        assert_eq!(ErrorCode::ALL.len(), 16);
+        assert_eq!(ErrorCode::ALL.len(), 22);
         for (index, code) in ErrorCode::ALL.iter().enumerate() {
             assert_eq!(position(*code), index, "{code:?}");
         }

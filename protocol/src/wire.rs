@@ -52,6 +52,12 @@ enum ServerKind {
     Pong,
     Error,
     ShuttingDown,
+    HostChanged,
+    LockChanged,
+    MuteRequested,
+    Removed,
+    MeetingEnded,
+    IceServersRenewed,
 }
 
 /// Every field of every [`ServerMsg`] variant.
@@ -79,6 +85,9 @@ pub struct ServerFields {
     code: Option<ErrorCode>,
     message: Option<String>,
     reconnect_after_ms: Option<u64>,
+    host: Option<PeerId>,
+    locked: Option<bool>,
+    by: Option<PeerId>,
 }
 
 impl TryFrom<ServerFields> for ServerMsg {
@@ -96,6 +105,8 @@ impl TryFrom<ServerFields> for ServerMsg {
                 limits: need(f.limits, "limits")?,
                 session: need(f.session, "session")?,
                 resume_grace_ms: need(f.resume_grace_ms, "resume_grace_ms")?,
+                host: f.host,
+                locked: f.locked.unwrap_or_default(),
             },
             ServerKind::Resumed => ServerMsg::Resumed {
                 peer_id: need(f.peer_id, "peer_id")?,
@@ -130,6 +141,20 @@ impl TryFrom<ServerFields> for ServerMsg {
             },
             ServerKind::ShuttingDown => ServerMsg::ShuttingDown {
                 reconnect_after_ms: need(f.reconnect_after_ms, "reconnect_after_ms")?,
+            },
+            ServerKind::HostChanged => ServerMsg::HostChanged {
+                peer_id: need(f.peer_id, "peer_id")?,
+            },
+            ServerKind::LockChanged => ServerMsg::LockChanged {
+                locked: need(f.locked, "locked")?,
+            },
+            ServerKind::MuteRequested => ServerMsg::MuteRequested {
+                by: need(f.by, "by")?,
+            },
+            ServerKind::Removed => ServerMsg::Removed,
+            ServerKind::MeetingEnded => ServerMsg::MeetingEnded,
+            ServerKind::IceServersRenewed => ServerMsg::IceServersRenewed {
+                ice_servers: need(f.ice_servers, "ice_servers")?,
             },
         })
     }
@@ -276,6 +301,8 @@ mod tests {
                 },
                 session: SessionToken("s3cr3t".into()),
                 resume_grace_ms: 8000,
+                host: Some(PeerId::from("p0")),
+                locked: true,
             },
             ServerMsg::Resumed {
                 peer_id: PeerId::from("p1"),
@@ -310,6 +337,18 @@ mod tests {
             },
             ServerMsg::ShuttingDown {
                 reconnect_after_ms: 1500,
+            },
+            ServerMsg::HostChanged {
+                peer_id: PeerId::from("p2"),
+            },
+            ServerMsg::LockChanged { locked: false },
+            ServerMsg::MuteRequested {
+                by: PeerId::from("p0"),
+            },
+            ServerMsg::Removed,
+            ServerMsg::MeetingEnded,
+            ServerMsg::IceServersRenewed {
+                ice_servers: Vec::new(),
             },
         ];
         for msg in server {
@@ -378,7 +417,13 @@ mod tests {
                 | ServerMsg::Chat { .. }
                 | ServerMsg::Pong { .. }
                 | ServerMsg::Error { .. }
-                | ServerMsg::ShuttingDown { .. } => msg.kind(),
+                | ServerMsg::ShuttingDown { .. }
+                | ServerMsg::HostChanged { .. }
+                | ServerMsg::LockChanged { .. }
+                | ServerMsg::MuteRequested { .. }
+                | ServerMsg::Removed
+                | ServerMsg::MeetingEnded
+                | ServerMsg::IceServersRenewed { .. } => msg.kind(),
             }
         }
         const SIGNAL_KINDS: [&str; 4] = ["offer", "answer", "candidate", "reset"];

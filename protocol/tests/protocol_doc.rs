@@ -160,6 +160,7 @@ fn every_leave_reason_and_signal_kind_has_an_example() {
         LeaveReason::Left,
         LeaveReason::Disconnected,
         LeaveReason::TimedOut,
+        LeaveReason::Removed,
     ] {
         assert!(
             reasons.contains(&reason),

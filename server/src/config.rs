@@ -1,12 +1,16 @@
 //! The relay's configuration: every address, path, limit and timer in one struct, read from
 //! flags and `MESHMEET_*` environment variables.
 
-use std::net::SocketAddr;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
 use clap::Parser;
-use meshmeet_protocol::{IceServer, RoomLimits, DEFAULT_MAX_FILE_BYTES};
+use meshmeet_protocol::{
+    validate_room_name, IceTransportPolicy, RoomLimits, DEFAULT_MAX_FILE_BYTES,
+};
 
 use crate::error::ConfigError;
 
@@ -56,6 +60,61 @@ pub const DEFAULT_REDIS_KEY_PREFIX: &str = "meshmeet";
 pub const DEFAULT_REDIS_INSTANCE_TTL_MS: u64 = 10_000;
 /// Shortest accepted `--redis-instance-ttl`: heartbeats go out every quarter of it.
 pub const MIN_REDIS_INSTANCE_TTL_MS: u64 = 1_000;
+/// Lifetime of the TURN credentials minted per participant (`--turn-secret`): longer than
+/// most meetings, since a browser keeps using the credentials its allocation was made with.
+pub const DEFAULT_TURN_CREDENTIAL_TTL_SECS: u64 = 12 * 3600;
+/// Shortest accepted `--turn-credential-ttl` (fresh credentials go out at half of it).
+pub const MIN_TURN_CREDENTIAL_TTL_MS: u64 = 2_000;
+/// Failed joins (wrong password, bad token) one address may make in a burst.
+pub const DEFAULT_MAX_FAILED_JOINS: u32 = 10;
+/// The window in which `--max-failed-joins` failures are forgiven again.
+pub const DEFAULT_FAILED_JOIN_WINDOW_SECS: u64 = 60;
+
+/// A secret from the command line or environment: compared and used, never printed (its
+/// `Debug` is `***`, so a logged configuration does not leak it).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl FromStr for Secret {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text.is_empty() {
+            Err("a secret must not be empty".into())
+        } else {
+            Ok(Secret(text.to_owned()))
+        }
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(text: &str) -> Self {
+        Secret(text.to_owned())
+    }
+}
+
+/// A room whose password is set by the operator (`--room-password room:password`) rather
+/// than by the first person in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoomPassword {
+    /// The room name.
+    pub room: String,
+    /// Its password.
+    pub password: Secret,
+}
 
 /// Everything the relay can be told. Built by clap from flags and environment variables in
 /// `main`, or directly (starting from [`Config::default`]) in tests.
@@ -65,7 +124,7 @@ pub const MIN_REDIS_INSTANCE_TTL_MS: u64 = 1_000;
     version,
     about = "meshmeet relay: WebSocket signalling for full-mesh WebRTC meetings, and the built client",
     long_about = None,
-    after_help = "Durations take a unit: 500ms, 5s, 2m (a bare number is seconds).\n\
+    after_help = "Durations take a unit: 500ms, 5s, 2m, 12h (a bare number is seconds).\n\
                   Logs go to stderr; filter them with MESHMEET_LOG or RUST_LOG (e.g. MESHMEET_LOG=debug).\n\
                   On SIGINT/SIGTERM the relay tells every client to reconnect later, closes the sockets and exits 0."
 )]
@@ -183,6 +242,114 @@ pub struct Config {
     /// reason `timed_out`, at most 1.25 times this after its last heartbeat.
     #[arg(long, env = "MESHMEET_REDIS_INSTANCE_TTL", default_value = "10s", value_parser = parse_duration)]
     pub redis_instance_ttl: Duration,
+
+    /// Serve HTTPS and WSS with this certificate chain (PEM). Needs --tls-key.
+    #[arg(
+        long,
+        env = "MESHMEET_TLS_CERT",
+        requires = "tls_key",
+        conflicts_with = "tls_self_signed"
+    )]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "MESHMEET_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Serve HTTPS and WSS with a certificate generated at start (for trials on a LAN); its
+    /// SHA-256 fingerprint is printed on stdout so people can check what their browser shows.
+    #[arg(long, env = "MESHMEET_TLS_SELF_SIGNED")]
+    pub tls_self_signed: bool,
+
+    /// Extra host name or IP address for the self-signed certificate (repeatable; localhost,
+    /// 127.0.0.1, ::1 and the listen address are always in it).
+    #[arg(
+        long = "tls-self-signed-name",
+        env = "MESHMEET_TLS_SELF_SIGNED_NAMES",
+        value_delimiter = ','
+    )]
+    pub tls_self_signed_names: Vec<String>,
+
+    /// Also listen for plain HTTP on this address and redirect every request to HTTPS on the
+    /// main address (needs TLS).
+    #[arg(long, env = "MESHMEET_HTTP_REDIRECT")]
+    pub http_redirect: Option<SocketAddr>,
+
+    /// TURN server URL given to clients (`turn:` or `turns:`, with `?transport=udp|tcp` if
+    /// wanted; repeatable, or comma-separated in the environment variable). Needs
+    /// --turn-secret or --turn-username/--turn-password.
+    #[arg(long = "turn-url", env = "MESHMEET_TURN_URLS", value_delimiter = ',', value_parser = parse_turn_url)]
+    pub turn_urls: Vec<String>,
+
+    /// Shared secret of the TURN server's REST API (coturn `use-auth-secret` /
+    /// `static-auth-secret`): the relay mints short-lived credentials per participant.
+    #[arg(long, env = "MESHMEET_TURN_SECRET", conflicts_with_all = ["turn_username", "turn_password"])]
+    pub turn_secret: Option<Secret>,
+
+    /// A fixed TURN username given to every client (with --turn-password).
+    #[arg(long, env = "MESHMEET_TURN_USERNAME", requires = "turn_password")]
+    pub turn_username: Option<String>,
+
+    /// The fixed TURN password (with --turn-username).
+    #[arg(long, env = "MESHMEET_TURN_PASSWORD", requires = "turn_username")]
+    pub turn_password: Option<Secret>,
+
+    /// Lifetime of the credentials minted with --turn-secret; fresh ones are sent to every
+    /// participant at half of it.
+    #[arg(long, env = "MESHMEET_TURN_CREDENTIAL_TTL", default_value = "12h", value_parser = parse_duration)]
+    pub turn_credential_ttl: Duration,
+
+    /// Tell every client to use TURN relays only (`iceTransportPolicy: relay`): peers never
+    /// learn each other's addresses. Needs --turn-url.
+    #[arg(long, env = "MESHMEET_RELAY_ONLY")]
+    pub relay_only: bool,
+
+    /// A room whose password the operator sets, as `room:password` (repeatable). Everyone
+    /// entering it must give that password; it is never replaced by a first joiner's.
+    #[arg(long = "room-password", env = "MESHMEET_ROOM_PASSWORDS", value_delimiter = ',',
+          value_parser = parse_room_password)]
+    pub room_passwords: Vec<RoomPassword>,
+
+    /// Secret for signed join tokens (HMAC-SHA256, JWT HS256 with `room`, `name`, `exp`):
+    /// a valid token admits to its room under its name without the room password.
+    #[arg(long, env = "MESHMEET_TOKEN_SECRET")]
+    pub token_secret: Option<Secret>,
+
+    /// Admit only joins with a valid token (needs --token-secret).
+    #[arg(long, env = "MESHMEET_REQUIRE_TOKEN", requires = "token_secret")]
+    pub require_token: bool,
+
+    /// Origin allowed to open the WebSocket, like `https://meet.example.org` (repeatable).
+    /// When given, an upgrade with any other Origin, or none, gets 403. Without it every
+    /// origin is accepted.
+    #[arg(long = "allowed-origin", env = "MESHMEET_ALLOWED_ORIGINS", value_delimiter = ',',
+          value_parser = parse_origin)]
+    pub allowed_origins: Vec<String>,
+
+    /// Most WebSocket connections open at once from one address (IPv6: one /64); further
+    /// upgrades get 429. 0: no limit (people behind one office NAT share an address).
+    #[arg(long, env = "MESHMEET_MAX_CONNECTIONS_PER_IP", default_value_t = 0)]
+    pub max_connections_per_ip: usize,
+
+    /// Failed joins (wrong password, bad or expired token) one address may make in a burst;
+    /// after that every join from it is refused with `too_many_attempts` until the window
+    /// forgives some.
+    #[arg(long, env = "MESHMEET_MAX_FAILED_JOINS", default_value_t = DEFAULT_MAX_FAILED_JOINS,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_failed_joins: u32,
+
+    /// The time in which --max-failed-joins failures are forgiven (evenly spread).
+    #[arg(long, env = "MESHMEET_FAILED_JOIN_WINDOW", default_value = "1m", value_parser = parse_duration)]
+    pub failed_join_window: Duration,
+
+    /// Address of a reverse proxy whose `X-Forwarded-For` is believed (repeatable): the
+    /// per-address limits then count the client's address, not the proxy's.
+    #[arg(
+        long = "trusted-proxy",
+        env = "MESHMEET_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl Default for Config {
@@ -211,6 +378,25 @@ impl Default for Config {
             redis_url: None,
             redis_key_prefix: DEFAULT_REDIS_KEY_PREFIX.to_owned(),
             redis_instance_ttl: Duration::from_millis(DEFAULT_REDIS_INSTANCE_TTL_MS),
+            tls_cert: None,
+            tls_key: None,
+            tls_self_signed: false,
+            tls_self_signed_names: Vec::new(),
+            http_redirect: None,
+            turn_urls: Vec::new(),
+            turn_secret: None,
+            turn_username: None,
+            turn_password: None,
+            turn_credential_ttl: Duration::from_secs(DEFAULT_TURN_CREDENTIAL_TTL_SECS),
+            relay_only: false,
+            room_passwords: Vec::new(),
+            token_secret: None,
+            require_token: false,
+            allowed_origins: Vec::new(),
+            max_connections_per_ip: 0,
+            max_failed_joins: DEFAULT_MAX_FAILED_JOINS,
+            failed_join_window: Duration::from_secs(DEFAULT_FAILED_JOIN_WINDOW_SECS),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -250,7 +436,74 @@ impl Config {
             parse_redis_url(url).map_err(ConfigError::Invalid)?;
         }
         parse_key_prefix(&self.redis_key_prefix).map_err(ConfigError::Invalid)?;
+        self.validate_private()
+    }
+
+    /// The checks of the TLS, TURN and access flags.
+    fn validate_private(&self) -> Result<(), ConfigError> {
+        let invalid = |text: &str| Err(ConfigError::Invalid(text.to_owned()));
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return invalid("--tls-cert and --tls-key go together");
+        }
+        if self.tls_self_signed && self.tls_cert.is_some() {
+            return invalid("--tls-self-signed and --tls-cert exclude each other");
+        }
+        if self.http_redirect.is_some() && !self.tls_enabled() {
+            return invalid(
+                "--http-redirect redirects to HTTPS: it needs --tls-cert/--tls-key or --tls-self-signed",
+            );
+        }
+        let has_turn_auth = self.turn_secret.is_some() || self.turn_username.is_some();
+        if !self.turn_urls.is_empty() && !has_turn_auth {
+            return invalid(
+                "--turn-url needs --turn-secret, or --turn-username and --turn-password",
+            );
+        }
+        if self.turn_urls.is_empty() && has_turn_auth {
+            return invalid("TURN credentials were given without any --turn-url");
+        }
+        if self.turn_username.is_some() != self.turn_password.is_some() {
+            return invalid("--turn-username and --turn-password go together");
+        }
+        if self.turn_secret.is_some() && self.turn_username.is_some() {
+            return invalid("--turn-secret and --turn-username/--turn-password exclude each other");
+        }
+        if self.relay_only && self.turn_urls.is_empty() {
+            return invalid(
+                "--relay-only needs at least one --turn-url: without a TURN relay no call could connect",
+            );
+        }
+        if self.turn_credential_ttl < Duration::from_millis(MIN_TURN_CREDENTIAL_TTL_MS) {
+            return Err(ConfigError::Invalid(format!(
+                "--turn-credential-ttl ({:?}) must be at least {MIN_TURN_CREDENTIAL_TTL_MS}ms",
+                self.turn_credential_ttl
+            )));
+        }
+        if self.require_token && self.token_secret.is_none() {
+            return invalid("--require-token needs --token-secret");
+        }
+        if self.failed_join_window.is_zero() || self.max_failed_joins == 0 {
+            return invalid("--max-failed-joins and --failed-join-window must be above zero");
+        }
+        for entry in &self.room_passwords {
+            parse_room_password(&format!("{}:{}", entry.room, entry.password.expose()))
+                .map_err(ConfigError::Invalid)?;
+        }
         Ok(())
+    }
+
+    /// Whether the relay serves HTTPS/WSS.
+    pub fn tls_enabled(&self) -> bool {
+        self.tls_self_signed || self.tls_cert.is_some()
+    }
+
+    /// The ICE policy told to clients in `welcome`.
+    pub fn ice_transport_policy(&self) -> IceTransportPolicy {
+        if self.relay_only {
+            IceTransportPolicy::Relay
+        } else {
+            IceTransportPolicy::All
+        }
     }
 
     /// The limits told to clients in `welcome`.
@@ -264,18 +517,6 @@ impl Config {
         }
     }
 
-    /// The ICE servers told to clients in `welcome`: one entry holding every STUN URL.
-    pub fn ice_servers(&self) -> Vec<IceServer> {
-        if self.stun_urls.is_empty() {
-            return Vec::new();
-        }
-        vec![IceServer {
-            urls: self.stun_urls.clone(),
-            username: None,
-            credential: None,
-        }]
-    }
-
     /// The largest frame the WebSocket layer buffers at all. Between `max_message_bytes` and
     /// this, a message is read and refused politely; past it the connection is closed,
     /// because a frame that was not read cannot be skipped.
@@ -284,7 +525,7 @@ impl Config {
     }
 }
 
-/// Parses `500ms`, `5s`, `2m` or a bare number of seconds.
+/// Parses `500ms`, `5s`, `2m`, `12h` or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let (number, unit_ms) = if let Some(n) = text.strip_suffix("ms") {
@@ -293,13 +534,15 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         (n, 1_000)
     } else if let Some(n) = text.strip_suffix('m') {
         (n, 60_000)
+    } else if let Some(n) = text.strip_suffix('h') {
+        (n, 3_600_000)
     } else {
         (text, 1_000)
     };
     let value: u64 = number
         .trim()
         .parse()
-        .map_err(|_| format!("`{text}` is not a duration (try 500ms, 5s or 2m)"))?;
+        .map_err(|_| format!("`{text}` is not a duration (try 500ms, 5s, 2m or 12h)"))?;
     value
         .checked_mul(unit_ms)
         .map(Duration::from_millis)
@@ -347,6 +590,59 @@ fn parse_key_prefix(text: &str) -> Result<String, String> {
     }
 }
 
+/// `turn:host[:port][?transport=udp|tcp]` or `turns:…`.
+fn parse_turn_url(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    let rest = text
+        .strip_prefix("turns:")
+        .or_else(|| text.strip_prefix("turn:"))
+        .ok_or_else(|| {
+            format!("`{text}` is not a TURN URL (expected turn:host:port or turns:host:port)")
+        })?;
+    let (host, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if host.is_empty() || host.contains('/') || host.contains('@') {
+        return Err(format!(
+            "`{text}` has no usable host (expected turn:host:port)"
+        ));
+    }
+    if !query.is_empty() && query != "transport=udp" && query != "transport=tcp" {
+        return Err(format!(
+            "`{text}`: the only query a TURN URL takes is ?transport=udp or ?transport=tcp"
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+/// `room:password` (room names cannot contain `:`).
+fn parse_room_password(text: &str) -> Result<RoomPassword, String> {
+    let (room, password) = text
+        .split_once(':')
+        .ok_or_else(|| "expected room:password".to_owned())?;
+    validate_room_name(room, DEFAULT_MAX_ROOM_NAME_CHARS)
+        .map_err(|err| format!("room `{room}` in --room-password: {err}"))?;
+    if password.is_empty() {
+        return Err(format!("the password of room `{room}` is empty"));
+    }
+    Ok(RoomPassword {
+        room: room.to_owned(),
+        password: Secret(password.to_owned()),
+    })
+}
+
+/// `scheme://host[:port]`, as browsers send it in `Origin` (no path, no trailing slash).
+fn parse_origin(text: &str) -> Result<String, String> {
+    let text = text.trim().trim_end_matches('/');
+    let (scheme, host) = text
+        .split_once("://")
+        .ok_or_else(|| format!("`{text}` is not an origin (expected https://host[:port])"))?;
+    if !matches!(scheme, "http" | "https") || host.is_empty() || host.contains('/') {
+        return Err(format!(
+            "`{text}` is not an origin (expected https://host[:port], without a path)"
+        ));
+    }
+    Ok(text.to_ascii_lowercase())
+}
+
 fn parse_stun_url(text: &str) -> Result<String, String> {
     let text = text.trim();
     if (text.starts_with("stun:") || text.starts_with("stuns:")) && text.len() > 6 {
@@ -376,6 +672,7 @@ mod tests {
         assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
+        assert_eq!(parse_duration("12h"), Ok(Duration::from_secs(12 * 3600)));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("-1s").is_err());
     }
@@ -390,7 +687,7 @@ mod tests {
             "stun:[::1]:3478",
         ])
         .expect("parses");
-        assert_eq!(parsed.ice_servers()[0].urls.len(), 2);
+        assert_eq!(parsed.stun_urls.len(), 2);
         assert!(Config::try_parse_from(["meshmeet-server", "--stun-url", "http://x"]).is_err());
     }
 
@@ -422,6 +719,69 @@ mod tests {
             ..Config::default()
         };
         assert!(short.validate().is_err());
+    }
+
+    #[test]
+    fn private_deployment_flags_parse_and_are_checked_together() {
+        let parsed = Config::try_parse_from([
+            "meshmeet-server",
+            "--turn-url",
+            "turn:turn.example.org:3478?transport=udp",
+            "--turn-url",
+            "turns:turn.example.org:5349",
+            "--turn-secret",
+            "north",
+            "--relay-only",
+            "--room-password",
+            "board:s3cret:with:colons",
+            "--allowed-origin",
+            "https://Meet.example.org/",
+            "--turn-credential-ttl",
+            "2h",
+        ])
+        .expect("parses");
+        parsed.validate().expect("valid");
+        assert_eq!(parsed.turn_urls.len(), 2);
+        assert_eq!(parsed.ice_transport_policy(), IceTransportPolicy::Relay);
+        assert_eq!(parsed.room_passwords[0].room, "board");
+        assert_eq!(
+            parsed.room_passwords[0].password.expose(),
+            "s3cret:with:colons"
+        );
+        assert_eq!(parsed.allowed_origins, ["https://meet.example.org"]);
+        assert_eq!(parsed.turn_credential_ttl, Duration::from_secs(7200));
+        assert!(
+            !format!("{parsed:?}").contains("north"),
+            "secrets stay out of Debug"
+        );
+
+        for bad in [
+            vec!["--turn-url", "http://x"],
+            vec!["--turn-url", "turn:x?transport=sctp"],
+            vec!["--room-password", "no-colon"],
+            vec!["--room-password", "bad/room:pw"],
+            vec!["--allowed-origin", "meet.example.org"],
+            vec!["--tls-cert", "cert.pem"],
+            vec!["--require-token"],
+        ] {
+            let args = std::iter::once("meshmeet-server").chain(bad.iter().copied());
+            assert!(Config::try_parse_from(args).is_err(), "{bad:?}");
+        }
+        let needs_turn = Config {
+            relay_only: true,
+            ..Config::default()
+        };
+        assert!(needs_turn.validate().is_err());
+        let needs_auth = Config {
+            turn_urls: vec!["turn:x:3478".into()],
+            ..Config::default()
+        };
+        assert!(needs_auth.validate().is_err());
+        let redirect_without_tls = Config {
+            http_redirect: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            ..Config::default()
+        };
+        assert!(redirect_without_tls.validate().is_err());
     }
 
     #[test]

@@ -71,6 +71,29 @@ pub enum RelayError {
     /// Something failed inside the relay; the details are logged, not sent.
     #[error("Internal relay error")]
     Internal,
+    /// Too many failed joins from this address.
+    #[error(
+        "Too many failed attempts to join from your address; try again in {retry_after_secs} s"
+    )]
+    TooManyAttempts {
+        /// Seconds until one more attempt is allowed.
+        retry_after_secs: u64,
+    },
+    /// The join token is malformed, forged, for another room, or required and missing.
+    #[error("Join token refused: {0}")]
+    InvalidToken(String),
+    /// The join token has expired.
+    #[error("The join token has expired; ask for a new meeting link")]
+    TokenExpired,
+    /// The room is locked by its host.
+    #[error("The host has locked this room; nobody new can join")]
+    RoomLocked,
+    /// The host removed this participant; it cannot join the room again.
+    #[error("The host removed you from this room; you cannot join it again")]
+    Removed,
+    /// A host action from someone who is not the host.
+    #[error("Only the host can do that")]
+    NotHost,
     /// The shared room store (Redis) cannot be reached; sent with the `internal` code, which
     /// closes the connection, so the client reconnects (through the load balancer, perhaps to
     /// a relay that can serve it).
@@ -97,6 +120,12 @@ impl RelayError {
             RelayError::UnknownPeer(_) => ErrorCode::UnknownPeer,
             RelayError::WrongPassword => ErrorCode::WrongPassword,
             RelayError::SessionExpired => ErrorCode::SessionExpired,
+            RelayError::TooManyAttempts { .. } => ErrorCode::TooManyAttempts,
+            RelayError::InvalidToken(_) => ErrorCode::InvalidToken,
+            RelayError::TokenExpired => ErrorCode::TokenExpired,
+            RelayError::RoomLocked => ErrorCode::RoomLocked,
+            RelayError::Removed => ErrorCode::Removed,
+            RelayError::NotHost => ErrorCode::NotHost,
             RelayError::Internal | RelayError::Unavailable => ErrorCode::Internal,
         }
     }
@@ -116,6 +145,9 @@ pub enum ConfigError {
     /// Values that contradict each other.
     #[error("invalid configuration: {0}")]
     Invalid(String),
+    /// The TLS certificate or key cannot be used.
+    #[error("TLS: {0}")]
+    Tls(String),
 }
 
 /// Why the relay could not start or run.

@@ -6,6 +6,7 @@
 
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod config;
 pub mod error;
 pub mod lifecycle;
@@ -14,6 +15,9 @@ pub mod registry;
 pub mod resume;
 pub mod routes;
 pub mod static_files;
+pub mod tls;
+pub mod token;
+pub mod turn;
 pub mod upgrade;
 pub mod ws;
 
@@ -27,7 +31,9 @@ pub use config::Config;
 pub use error::{ConfigError, RelayError, ServeError};
 pub use registry::{MemoryRegistry, RedisOptions, RedisRegistry, RoomRegistry};
 pub use routes::routes;
+pub use tls::TlsSetup;
 
+use access::Access;
 use lifecycle::Lifecycle;
 use static_files::StaticFiles;
 
@@ -44,6 +50,8 @@ pub struct AppState<R> {
     pub static_files: StaticFiles,
     /// Sessions that can be resumed after a dropped socket.
     pub sessions: resume::Sessions,
+    /// Origins, per-address limits, operator passwords and join tokens.
+    pub access: Arc<Access>,
 }
 
 impl<R: RoomRegistry> AppState<R> {
@@ -53,6 +61,7 @@ impl<R: RoomRegistry> AppState<R> {
         Ok(AppState {
             lifecycle: Arc::new(Lifecycle::new(config.max_connections)),
             static_files: StaticFiles::new(config.dist.clone()),
+            access: Arc::new(Access::new(&config)),
             registry,
             config,
             sessions: resume::Sessions::default(),
@@ -87,13 +96,26 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    config.validate()?;
+    let tls = TlsSetup::from_config(&config)?;
+    serve_with_tls(config, listener, tls, shutdown).await
+}
+
+/// [`serve`] with the certificate already loaded or generated (`main` prints its
+/// fingerprint first; `None` serves plain HTTP whatever the configuration says).
+pub async fn serve_with_tls(
+    config: Config,
+    listener: TcpListener,
+    tls: Option<TlsSetup>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
     if let Some(options) = RedisOptions::from_config(&config) {
         config.validate()?;
         let registry = RedisRegistry::connect(options)?;
-        return serve_with_registry(config, registry, listener, shutdown).await;
+        return serve_inner(config, registry, listener, tls, shutdown).await;
     }
     let registry = MemoryRegistry::new(config.max_rooms, config.max_participants);
-    serve_with_registry(config, registry, listener, shutdown).await
+    serve_inner(config, registry, listener, tls, shutdown).await
 }
 
 /// [`serve`] with a registry of the caller's choice.
@@ -103,6 +125,26 @@ pub async fn serve_with_registry<R: RoomRegistry>(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    config.validate()?;
+    let tls = TlsSetup::from_config(&config)?;
+    serve_inner(config, registry, listener, tls, shutdown).await
+}
+
+async fn serve_inner<R: RoomRegistry>(
+    config: Config,
+    registry: R,
+    listener: TcpListener,
+    tls: Option<TlsSetup>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let redirect_listener = match config.http_redirect {
+        Some(address) if tls.is_some() => Some(
+            TcpListener::bind(address)
+                .await
+                .map_err(ServeError::Listener)?,
+        ),
+        _ => None,
+    };
     let state = Arc::new(AppState::new(config, registry)?);
     let address = listener.local_addr().map_err(ServeError::Listener)?;
     if let Err(err) = set_nodelay(&listener) {
@@ -114,15 +156,33 @@ pub async fn serve_with_registry<R: RoomRegistry>(
             "no built client (index.html) in the dist directory: pages answer 404 until it is built; /ws works"
         );
     }
-    info!(%address, "relay listening");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    info!(%address, scheme, "relay listening");
 
-    let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = warp::serve(routes(Arc::clone(&state)))
-        .incoming(listener)
-        .graceful(async move {
-            let _ = http_stopped.await;
-        });
-    let mut server_task = tokio::spawn(server.run());
+    let (stop_http, http_stopped) = tokio::sync::watch::channel(false);
+    let stopped = move || {
+        let mut stopped = http_stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }
+    };
+    if let Some(redirect) = redirect_listener {
+        tokio::spawn(tls::serve_redirect(redirect, address.port(), stopped()));
+    }
+    let mut server_task = match tls {
+        Some(tls) => tokio::spawn(tls::serve_tls(
+            listener,
+            tls,
+            routes(Arc::clone(&state)),
+            stopped(),
+        )),
+        None => {
+            let server = warp::serve(routes(Arc::clone(&state)))
+                .incoming(listener)
+                .graceful(stopped());
+            tokio::spawn(server.run())
+        }
+    };
 
     tokio::select! {
         () = shutdown => {}
@@ -141,7 +201,7 @@ pub async fn serve_with_registry<R: RoomRegistry>(
     let open = state.lifecycle.open_connections();
     info!(open, "shutting down: telling clients to reconnect later");
     state.lifecycle.begin_shutdown();
-    let _ = stop_http.send(());
+    let _ = stop_http.send(true);
     let drained = tokio::time::timeout(state.config.shutdown_grace, async {
         state.lifecycle.all_closed().await;
         let _ = (&mut server_task).await;

@@ -1,5 +1,6 @@
-//! Per-connection rate limiting: a token bucket, owned by the connection so its state lives
-//! and dies with the socket (nothing keyed by address, nothing to expire).
+//! Rate limiting with a token bucket: owned by a connection for its message rate (its state
+//! lives and dies with the socket), and kept per address by [`crate::access`] for failed
+//! joins.
 
 use std::time::{Duration, Instant};
 
@@ -36,6 +37,24 @@ impl TokenBucket {
         }
     }
 
+    /// How long until a token is there (zero if one is), taking none.
+    pub fn time_until_available(&mut self, now: Instant) -> Duration {
+        self.refill(now);
+        if self.tokens >= 1.0 {
+            Duration::ZERO
+        } else if self.per_second <= 0.0 {
+            Duration::MAX
+        } else {
+            Duration::from_secs_f64((1.0 - self.tokens) / self.per_second)
+        }
+    }
+
+    /// Whether the bucket is full again (nothing of the past counts any more).
+    pub fn is_full(&mut self, now: Instant) -> bool {
+        self.refill(now);
+        self.tokens >= self.capacity
+    }
+
     fn refill(&mut self, now: Instant) {
         // Only forward: an earlier `now` (events timed out of order) must neither panic nor
         // move `last_refill` back, which would credit the same interval twice.
@@ -69,6 +88,22 @@ mod tests {
             assert!(bucket.try_take(later));
         }
         assert!(!bucket.try_take(later));
+    }
+
+    #[test]
+    fn time_until_available_counts_down_to_the_next_token() {
+        let start = Instant::now();
+        let mut bucket = TokenBucket::new(2, 0.5, start);
+        assert_eq!(bucket.time_until_available(start), Duration::ZERO);
+        assert!(bucket.try_take(start) && bucket.try_take(start));
+        assert_eq!(bucket.time_until_available(start), Duration::from_secs(2));
+        let later = start + Duration::from_millis(1500);
+        assert_eq!(
+            bucket.time_until_available(later),
+            Duration::from_millis(500)
+        );
+        assert!(!bucket.is_full(later));
+        assert!(bucket.is_full(start + Duration::from_secs(4)));
     }
 
     #[test]

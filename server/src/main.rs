@@ -1,11 +1,12 @@
-//! The relay binary: reads the configuration, sets up logging, binds, prints the address the
-//! e2e harness waits for, and serves until SIGINT or SIGTERM.
+//! The relay binary: reads the configuration, sets up logging, loads or makes the TLS
+//! certificate, binds, prints the address the e2e harness waits for (and a generated
+//! certificate's fingerprint), and serves until SIGINT or SIGTERM.
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use meshmeet_server::Config;
+use meshmeet_server::{Config, TlsSetup};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -16,6 +17,13 @@ async fn main() -> ExitCode {
         tracing::error!(%err, "not starting");
         return ExitCode::FAILURE;
     }
+    let tls = match TlsSetup::from_config(&config) {
+        Ok(tls) => tls,
+        Err(err) => {
+            tracing::error!(%err, "not starting");
+            return ExitCode::FAILURE;
+        }
+    };
 
     let listener = match tokio::net::TcpListener::bind(config.listen).await {
         Ok(listener) => listener,
@@ -31,16 +39,28 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // The one line on stdout: harnesses start the relay on port 0 and read the real port here.
+    // Harnesses start the relay on port 0 and read the real port from the listening line.
+    // A generated certificate's fingerprint comes first, so people can compare it with what
+    // their browser shows before trusting it.
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let mut stdout = std::io::stdout().lock();
-    let announced = writeln!(stdout, "meshmeet relay listening on http://{address}")
+    let fingerprint = match tls.as_ref().filter(|tls| tls.is_self_signed()) {
+        Some(tls) => writeln!(
+            stdout,
+            "meshmeet relay self-signed certificate SHA-256 fingerprint: {}",
+            tls.fingerprint()
+        ),
+        None => Ok(()),
+    };
+    let announced = fingerprint
+        .and_then(|()| writeln!(stdout, "meshmeet relay listening on {scheme}://{address}"))
         .and_then(|()| stdout.flush());
     drop(stdout);
     if let Err(err) = announced {
         tracing::warn!(%err, "could not print the listening address on stdout");
     }
 
-    match meshmeet_server::serve(config, listener, shutdown_signal()).await {
+    match meshmeet_server::serve_with_tls(config, listener, tls, shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!(%err, "relay failed");

@@ -1,8 +1,10 @@
 //! The HTTP surface: `/healthz` (the process is alive), `/readyz` (it can serve: not stopping,
-//! and its room registry is reachable), the WebSocket at `/ws`, and the client for everything
-//! else.
+//! and its room registry is reachable), the WebSocket at `/ws` (refused with 403 for an origin
+//! not allowed, 429 past the per-address connection limit, 503 when full or stopping), and
+//! the client for everything else.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use warp::filters::path::FullPath;
@@ -11,7 +13,9 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
+use crate::access::ClientInfo;
 use crate::registry::RoomRegistry;
+use crate::tls::ClientAddr;
 use crate::upgrade::{self, UpgradeRequest};
 use crate::ws::run_connection;
 use crate::AppState;
@@ -57,14 +61,38 @@ pub fn routes<R: RoomRegistry>(
     // answering plain HTTP as `unavailable` does.
     let websocket = warp::path!("ws")
         .and(upgrade::request())
+        .and(warp::header::optional::<String>("origin"))
+        .and(client_address())
+        .and(warp::header::optional::<String>("x-forwarded-for"))
         .and(with_state(Arc::clone(&state)))
-        .map(|request: UpgradeRequest, state: Arc<AppState<R>>| {
-            let Some(slot) = state.lifecycle.try_admit() else {
-                return unavailable(&state);
-            };
-            let config = upgrade::socket_config(state.config.hard_frame_limit_bytes());
-            request.accept(config, move |socket| run_connection(socket, state, slot))
-        });
+        .map(
+            |request: UpgradeRequest,
+             origin: Option<String>,
+             peer: Option<SocketAddr>,
+             forwarded_for: Option<String>,
+             state: Arc<AppState<R>>| {
+                // A page from another site must not open a socket with this site's cookies and
+                // network position (cross-site WebSocket hijacking): checked before anything else.
+                if !state.access.origin_allowed(origin.as_deref()) {
+                    return refused(StatusCode::FORBIDDEN, "this origin may not use the relay\n");
+                }
+                let ip = state.access.client_ip(peer, forwarded_for.as_deref());
+                let Ok(address_slot) = state.access.admit_connection(ip) else {
+                    return refused(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "too many connections from your address; close some and try again\n",
+                    );
+                };
+                let Some(slot) = state.lifecycle.try_admit() else {
+                    return unavailable(&state);
+                };
+                let client = ClientInfo { ip, address_slot };
+                let config = upgrade::socket_config(state.config.hard_frame_limit_bytes());
+                request.accept(config, move |socket| {
+                    run_connection(socket, state, slot, client)
+                })
+            },
+        );
 
     let files = warp::get()
         .or(warp::head())
@@ -96,6 +124,25 @@ fn plain_text(status: StatusCode, text: String) -> Response {
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The client's socket address: from warp's server for plain HTTP, from the TLS acceptor's
+/// extension over HTTPS.
+fn client_address() -> impl Filter<Extract = (Option<SocketAddr>,), Error = Infallible> + Clone {
+    warp::addr::remote()
+        .and(warp::ext::optional::<ClientAddr>())
+        .map(|remote: Option<SocketAddr>, tls: Option<ClientAddr>| tls.map(|c| c.0).or(remote))
+}
+
+/// A refused upgrade, as plain text.
+fn refused(status: StatusCode, text: &'static str) -> Response {
+    let mut response = plain_text(status, text.to_owned());
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_static("5"));
+    }
     response
 }
 

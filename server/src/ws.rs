@@ -11,8 +11,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use meshmeet_protocol::{
-    validate_display_name, validate_room_name, ClientMsg, IceTransportPolicy, LeaveReason,
-    MediaState, RoomName, ServerMsg, SessionToken, PROTOCOL_VERSION,
+    validate_display_name, validate_room_name, ClientMsg, LeaveReason, MediaState, ServerMsg,
+    SessionToken, PROTOCOL_VERSION,
 };
 use serde::Deserialize;
 use tokio::sync::{mpsc, Notify};
@@ -21,16 +21,17 @@ use tracing::{debug, info, warn};
 use tungstenite::protocol::CloseFrame;
 use tungstenite::Message;
 
+use crate::access::{is_failed_attempt, ClientInfo, JoinAttempt};
 use crate::error::RelayError;
 use crate::lifecycle::ConnectionSlot;
 use crate::limits::TokenBucket;
 use crate::registry::{
-    JoinRequest, Mailbox, MailboxSignal, Membership, Outbound, PeerChange, RoomRegistry,
-    WelcomeExtras,
+    HostAction, JoinRequest, Mailbox, MailboxSignal, Membership, Outbound, PeerChange,
+    RoomRegistry, WelcomeExtras,
 };
 use crate::resume::{Sessions, Taken};
 use crate::upgrade::WebSocket;
-use crate::AppState;
+use crate::{turn, AppState};
 
 /// How long a closing connection waits for its last frames to be written and for the
 /// client's answering close frame. Closing the TCP socket while the client still has bytes
@@ -82,6 +83,9 @@ enum End {
     ShuttingDown,
     /// Another connection resumed this one's session.
     TakenOver,
+    /// The host removed the participant or ended the meeting (the message saying so is
+    /// already queued).
+    EndedByHost,
 }
 
 impl End {
@@ -117,15 +121,18 @@ impl End {
             End::InvalidUtf8 => Some((close_code::INVALID_PAYLOAD, "invalid UTF-8")),
             End::ShuttingDown => Some((close_code::GOING_AWAY, "relay shutting down")),
             End::TakenOver => Some((close_code::TAKEN_OVER, "resumed elsewhere")),
+            End::EndedByHost => Some((close_code::NORMAL, "ended by the host")),
         }
     }
 }
 
-/// Serves one upgraded socket until it ends; `slot` is released when this returns.
+/// Serves one upgraded socket until it ends; `slot` (and the client's per-address place) is
+/// released when this returns.
 pub async fn run_connection<R: RoomRegistry>(
     socket: WebSocket,
     state: Arc<AppState<R>>,
     slot: ConnectionSlot,
+    client: ClientInfo,
 ) {
     let (sink, mut stream) = socket.split();
     let (queue, queued) = mpsc::channel(state.config.outbound_queue);
@@ -154,6 +161,8 @@ pub async fn run_connection<R: RoomRegistry>(
         signal: Arc::clone(&signal),
         queue,
         mailbox,
+        client,
+        turn_id: turn_credential_id(),
         state: Arc::clone(&state),
     };
 
@@ -205,6 +214,10 @@ struct Session<R> {
     bad_messages: TokenBucket,
     /// `rate_limited` is sent once per flood, not once per dropped message.
     rate_limit_reported: bool,
+    /// The client's address and its per-address connection place.
+    client: ClientInfo,
+    /// Names this participant in minted TURN usernames.
+    turn_id: String,
 }
 
 /// What to do after one frame.
@@ -228,6 +241,13 @@ impl<R: RoomRegistry> Session<R> {
         let stopping = self.state.lifecycle.stopping();
         tokio::pin!(stopping);
         let takeover = Arc::clone(&self.takeover);
+        // Fresh TURN credentials at half their lifetime, once joined (see `renew_ice`).
+        let renewal = turn::renewal_interval(config);
+        let mut renew = tokio::time::interval_at(
+            Instant::now() + renewal.unwrap_or(Duration::from_secs(3600)),
+            renewal.unwrap_or(Duration::from_secs(3600)),
+        );
+        renew.set_missed_tick_behavior(MissedTickBehavior::Delay);
 
         loop {
             tokio::select! {
@@ -235,9 +255,15 @@ impl<R: RoomRegistry> Session<R> {
                 () = &mut stopping => return End::ShuttingDown,
                 () = signal.overflowed() => return End::TooSlow,
                 () = takeover.notified() => return End::TakenOver,
+                () = signal.ended() => return End::EndedByHost,
                 () = &mut idle => return End::TimedOut,
                 _ = ping.tick() => {
                     if let Err(end) = self.push(Outbound::Ping) {
+                        return end;
+                    }
+                }
+                _ = renew.tick(), if renewal.is_some() => {
+                    if let Err(end) = self.renew_ice() {
                         return end;
                     }
                 }
@@ -430,7 +456,18 @@ impl<R: RoomRegistry> Session<R> {
                     name,
                     password,
                     media,
-                } => self.join(version, room, name, password, media).await,
+                    token,
+                    client_key,
+                } => {
+                    let join = JoinAttempt {
+                        room: &room,
+                        name: &name,
+                        password: password.as_deref(),
+                        token: token.as_deref(),
+                        client_key: client_key.as_deref(),
+                    };
+                    self.join(version, join, media).await
+                }
                 ClientMsg::Resume { version, session } => self.resume(version, session).await,
                 _ => self.refuse(RelayError::NotJoined),
             };
@@ -473,6 +510,14 @@ impl<R: RoomRegistry> Session<R> {
             },
             ClientMsg::Leave => return Err(End::Left),
             ClientMsg::Ping { .. } => Ok(()),
+            host @ (ClientMsg::LockRoom { .. }
+            | ClientMsg::RemovePeer { .. }
+            | ClientMsg::AskToMute { .. }
+            | ClientMsg::HandOverHost { .. }
+            | ClientMsg::EndMeeting) => match HostAction::from_client_msg(host) {
+                Some(action) => registry.host_action(&member, action).await,
+                None => Ok(()),
+            },
         };
         match result {
             Ok(()) => Ok(()),
@@ -480,14 +525,7 @@ impl<R: RoomRegistry> Session<R> {
         }
     }
 
-    async fn join(
-        &mut self,
-        version: u32,
-        room: RoomName,
-        name: String,
-        password: Option<String>,
-        media: MediaState,
-    ) -> Flow {
+    async fn join(&mut self, version: u32, attempt: JoinAttempt<'_>, media: MediaState) -> Flow {
         let config = &self.state.config;
         if version != PROTOCOL_VERSION {
             return self.refuse(RelayError::VersionMismatch {
@@ -495,26 +533,35 @@ impl<R: RoomRegistry> Session<R> {
                 expected: PROTOCOL_VERSION,
             });
         }
-        if let Err(err) = validate_room_name(room.as_str(), config.max_room_name_chars) {
+        if let Err(err) = validate_room_name(attempt.room.as_str(), config.max_room_name_chars) {
             return self.refuse(RelayError::InvalidRoom(err));
         }
-        let name = match validate_display_name(&name, config.max_display_name_chars) {
-            Ok(name) => name.to_owned(),
-            Err(err) => return self.refuse(RelayError::InvalidName(err)),
+        let access = &self.state.access;
+        let ip = self.client.ip;
+        // An address that used up its failed attempts is refused before its password or
+        // token is even looked at, right or wrong, so guessing gains nothing.
+        if let Err(err) = access.check_attempts(ip, std::time::Instant::now()) {
+            return self.refuse(err);
+        }
+        let admitted = match access.admit_join(attempt, SystemTime::now()) {
+            Ok(admitted) => admitted,
+            Err(err) => return self.refuse_join(err),
         };
         let session = match Sessions::new_token() {
             Ok(token) => token,
             Err(err) => return self.refuse(err),
         };
         let request = JoinRequest {
-            room,
-            name,
+            room: attempt.room.clone(),
+            name: admitted.name,
             media,
-            password,
+            password: admitted.password,
+            vouched: admitted.vouched,
+            identity: admitted.identity,
             mailbox: self.mailbox.clone(),
             welcome: WelcomeExtras {
-                ice_servers: config.ice_servers(),
-                ice_transport_policy: IceTransportPolicy::All,
+                ice_servers: turn::ice_servers(config, &self.turn_id, SystemTime::now()),
+                ice_transport_policy: config.ice_transport_policy(),
                 limits: config.room_limits(),
                 session: session.clone(),
                 resume_grace_ms: u64::try_from(config.resume_grace.as_millis()).unwrap_or(u64::MAX),
@@ -526,7 +573,7 @@ impl<R: RoomRegistry> Session<R> {
                 self.become_member(session, member, self.mailbox.clone());
                 Ok(())
             }
-            Err(err) => self.refuse(err),
+            Err(err) => self.refuse_join(err),
         }
     }
 
@@ -597,6 +644,25 @@ impl<R: RoomRegistry> Session<R> {
         info!(room = %member.room(), peer = %member.peer_id(), "peer resumed");
         self.become_member(session, member, mailbox);
         Ok(())
+    }
+
+    /// Refuses a join, counting wrong passwords and bad tokens against the address.
+    fn refuse_join(&mut self, err: RelayError) -> Flow {
+        if is_failed_attempt(&err) {
+            self.state
+                .access
+                .record_failure(self.client.ip, std::time::Instant::now());
+        }
+        self.refuse(err)
+    }
+
+    /// Sends fresh TURN credentials to a participant in a room.
+    fn renew_ice(&self) -> Flow {
+        if self.membership.is_none() {
+            return Ok(());
+        }
+        let ice_servers = turn::ice_servers(&self.state.config, &self.turn_id, SystemTime::now());
+        self.reply(ServerMsg::IceServersRenewed { ice_servers })
     }
 
     fn check_chat(&self, id: Option<&str>, text: &str) -> Result<(), RelayError> {
@@ -696,6 +762,16 @@ async fn write_queued(
         }
     }
     let _ = sink.flush().await;
+}
+
+/// 64 random bits as hex: names the participant in the TURN server's logs without giving
+/// away its peer id.
+fn turn_credential_id() -> String {
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        return "meshmeet".to_owned();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn unix_time_ms() -> u64 {

@@ -18,8 +18,8 @@ use meshmeet_protocol::{
     SessionToken, Signal,
 };
 use meshmeet_server::registry::{
-    JoinRequest, Mailbox, MailboxSignal, Membership, Outbound, PeerChange, RegistryStats,
-    WelcomeExtras,
+    HostAction, JoinRequest, Mailbox, MailboxSignal, Membership, Outbound, PeerChange,
+    RegistryStats, WelcomeExtras,
 };
 use meshmeet_server::{MemoryRegistry, RedisOptions, RedisRegistry, RelayError, RoomRegistry};
 use redis_server::RedisServer;
@@ -145,10 +145,10 @@ impl Inbox {
         }
     }
 
-    /// The welcome, which must already be there when `join` returns.
-    fn welcome(&mut self) -> Vec<PeerInfo> {
+    /// The welcome (roster and host), which must already be there when `join` returns.
+    fn welcome(&mut self) -> (Vec<PeerInfo>, Option<PeerId>) {
         match self.rx.try_recv() {
-            Ok(Outbound::Msg(ServerMsg::Welcome { roster, .. })) => roster,
+            Ok(Outbound::Msg(ServerMsg::Welcome { roster, host, .. })) => (roster, host),
             other => panic!("expected the welcome first, got {other:?}"),
         }
     }
@@ -167,6 +167,9 @@ fn request(room: &str, name: &str, password: Option<&str>, mailbox: Mailbox) -> 
         name: name.into(),
         media: MediaState::default(),
         password: password.map(str::to_owned),
+        vouched: false,
+        // Each test participant is recognisable by its name (as by a client key).
+        identity: Some(format!("key:{name}")),
         mailbox,
         welcome: WelcomeExtras {
             ice_servers: Vec::new(),
@@ -184,11 +187,12 @@ fn request(room: &str, name: &str, password: Option<&str>, mailbox: Mailbox) -> 
     }
 }
 
-/// A participant that joined: its membership, inbox and welcome roster.
+/// A participant that joined: its membership, inbox, welcome roster and the host it was told.
 struct Joined {
     member: Membership,
     inbox: Inbox,
     roster: Vec<PeerInfo>,
+    host: Option<PeerId>,
 }
 
 impl Joined {
@@ -215,11 +219,12 @@ async fn try_join<R: RoomRegistry>(
     let member = registry
         .join(request(room, name, password, mailbox))
         .await?;
-    let roster = inbox.welcome();
+    let (roster, host) = inbox.welcome();
     Ok(Joined {
         member,
         inbox,
         roster,
+        host,
     })
 }
 
@@ -238,6 +243,12 @@ fn signal(from: &PeerId, n: usize) -> ServerMsg {
             sdp_m_line_index: Some(0),
             username_fragment: None,
         },
+    }
+}
+
+fn host_changed(who: &Joined) -> ServerMsg {
+    ServerMsg::HostChanged {
+        peer_id: who.id().clone(),
     }
 }
 
@@ -353,6 +364,7 @@ where
         Err(RelayError::NotJoined)
     );
     assert_eq!(bo.inbox.next().await, left(&ana, LeaveReason::Left));
+    assert_eq!(bo.inbox.next().await, host_changed(&bo), "Ana was host");
     bo.inbox.silent().await;
     cy.inbox.silent().await;
 }
@@ -579,6 +591,233 @@ where
     assert_eq!(s.on(0).stats().await, RegistryStats { rooms: 3, peers: 9 });
 }
 
+async fn the_first_joiner_is_host_and_the_earliest_left_takes_over<R, F, Fut>(setup: F)
+where
+    R: RoomRegistry,
+    F: Fn(Limits) -> Fut,
+    Fut: Future<Output = Setup<R>>,
+{
+    let s = setup(DEFAULT_LIMITS).await;
+    let mut ana = join(s.on(0), "hosted", "Ana").await;
+    let mut bo = join(s.on(1), "hosted", "Bo").await;
+    let mut cy = join(s.on(2), "hosted", "Cy").await;
+    assert_eq!(ana.host.as_ref(), Some(ana.id()));
+    assert_eq!(bo.host.as_ref(), Some(ana.id()));
+    assert_eq!(cy.host.as_ref(), Some(ana.id()));
+    ana.inbox.next().await; // Bo joined
+    ana.inbox.next().await; // Cy joined
+    bo.inbox.next().await; // Cy joined
+
+    s.on(0).leave(&ana.member, LeaveReason::Left).await;
+    for who in [&mut bo, &mut cy] {
+        assert_eq!(who.inbox.next().await, left(&ana, LeaveReason::Left));
+    }
+    let bo_host = host_changed(&bo);
+    assert_eq!(bo.inbox.next().await, bo_host);
+    assert_eq!(cy.inbox.next().await, bo_host, "Bo joined before Cy");
+    // Bo is host now: its actions work, Cy's do not.
+    assert_eq!(
+        s.on(2)
+            .host_action(&cy.member, HostAction::Lock(true))
+            .await,
+        Err(RelayError::NotHost)
+    );
+    s.on(1)
+        .host_action(&bo.member, HostAction::Lock(true))
+        .await
+        .expect("the new host may lock");
+    for who in [&mut bo, &mut cy] {
+        assert_eq!(
+            who.inbox.next().await,
+            ServerMsg::LockChanged { locked: true }
+        );
+    }
+}
+
+async fn only_the_host_may_act_and_each_action_reaches_the_right_people<R, F, Fut>(setup: F)
+where
+    R: RoomRegistry,
+    F: Fn(Limits) -> Fut,
+    Fut: Future<Output = Setup<R>>,
+{
+    let s = setup(DEFAULT_LIMITS).await;
+    let mut ana = join(s.on(0), "controls", "Ana").await;
+    let mut bo = join(s.on(1), "controls", "Bo").await;
+    let mut other_room = join(s.on(1), "elsewhere", "Di").await;
+    ana.inbox.next().await; // Bo joined
+
+    // Bo is not host: every host action is refused, and nobody hears of it.
+    for action in [
+        HostAction::Lock(true),
+        HostAction::Remove(ana.id().clone()),
+        HostAction::AskToMute(ana.id().clone()),
+        HostAction::HandOver(bo.id().clone()),
+        HostAction::EndMeeting,
+    ] {
+        assert_eq!(
+            s.on(1).host_action(&bo.member, action.clone()).await,
+            Err(RelayError::NotHost),
+            "{action:?}"
+        );
+    }
+    ana.inbox.silent().await;
+    bo.inbox.silent().await;
+
+    // Targets must be another participant of the room.
+    for target in [
+        ana.id().clone(),
+        other_room.id().clone(),
+        PeerId("nobody".into()),
+    ] {
+        assert_eq!(
+            s.on(0)
+                .host_action(&ana.member, HostAction::AskToMute(target.clone()))
+                .await,
+            Err(RelayError::UnknownPeer(target.to_string()))
+        );
+    }
+
+    s.on(0)
+        .host_action(&ana.member, HostAction::AskToMute(bo.id().clone()))
+        .await
+        .expect("host asks");
+    assert_eq!(
+        bo.inbox.next().await,
+        ServerMsg::MuteRequested {
+            by: ana.id().clone()
+        }
+    );
+    ana.inbox.silent().await;
+
+    s.on(0)
+        .host_action(&ana.member, HostAction::Lock(true))
+        .await
+        .expect("host locks");
+    for who in [&mut ana, &mut bo] {
+        assert_eq!(
+            who.inbox.next().await,
+            ServerMsg::LockChanged { locked: true }
+        );
+    }
+    assert_eq!(
+        try_join(s.on(1), "controls", "Newcomer", None).await.err(),
+        Some(RelayError::RoomLocked)
+    );
+
+    s.on(0)
+        .host_action(&ana.member, HostAction::HandOver(bo.id().clone()))
+        .await
+        .expect("host hands over");
+    let bo_host = host_changed(&bo);
+    assert_eq!(ana.inbox.next().await, bo_host);
+    assert_eq!(bo.inbox.next().await, bo_host);
+    assert_eq!(
+        s.on(0)
+            .host_action(&ana.member, HostAction::Lock(false))
+            .await,
+        Err(RelayError::NotHost),
+        "the old host is an ordinary participant now"
+    );
+    s.on(1)
+        .host_action(&bo.member, HostAction::Lock(false))
+        .await
+        .expect("the new host unlocks");
+    for who in [&mut ana, &mut bo] {
+        assert_eq!(
+            who.inbox.next().await,
+            ServerMsg::LockChanged { locked: false }
+        );
+    }
+    join(s.on(0), "controls", "Newcomer").await;
+    other_room.inbox.silent().await;
+}
+
+async fn a_removed_participant_is_told_and_cannot_join_again<R, F, Fut>(setup: F)
+where
+    R: RoomRegistry,
+    F: Fn(Limits) -> Fut,
+    Fut: Future<Output = Setup<R>>,
+{
+    let s = setup(DEFAULT_LIMITS).await;
+    let mut ana = join(s.on(0), "strict", "Ana").await;
+    let mut bo = join(s.on(1), "strict", "Bo").await;
+    let mut cy = join(s.on(2), "strict", "Cy").await;
+    ana.inbox.next().await;
+    ana.inbox.next().await;
+    bo.inbox.next().await;
+
+    s.on(0)
+        .host_action(&ana.member, HostAction::Remove(bo.id().clone()))
+        .await
+        .expect("host removes Bo");
+    assert_eq!(bo.inbox.next().await, ServerMsg::Removed);
+    assert!(
+        bo.inbox.signal.has_ended(),
+        "Bo's connection is told to close"
+    );
+    for who in [&mut ana, &mut cy] {
+        assert_eq!(who.inbox.next().await, left(&bo, LeaveReason::Removed));
+    }
+    // Bo's own leave (its connection closing) changes nothing any more.
+    s.on(1).leave(&bo.member, LeaveReason::Disconnected).await;
+    ana.inbox.silent().await;
+    assert_eq!(
+        s.on(1)
+            .send_to(&bo.member, ana.id(), signal(bo.id(), 0))
+            .await,
+        Err(RelayError::NotJoined)
+    );
+
+    // The same person (same identity) is refused, even with the room unlocked; someone
+    // else is not.
+    assert_eq!(
+        try_join(s.on(1), "strict", "Bo", None).await.err(),
+        Some(RelayError::Removed)
+    );
+    join(s.on(1), "strict", "Di").await;
+    // The host cannot remove itself (it would leave a room without a host).
+    assert_eq!(
+        s.on(0)
+            .host_action(&ana.member, HostAction::Remove(ana.id().clone()))
+            .await,
+        Err(RelayError::UnknownPeer(ana.id().to_string()))
+    );
+}
+
+async fn ending_the_meeting_tells_everyone_and_forgets_the_room<R, F, Fut>(setup: F)
+where
+    R: RoomRegistry,
+    F: Fn(Limits) -> Fut,
+    Fut: Future<Output = Setup<R>>,
+{
+    let s = setup(DEFAULT_LIMITS).await;
+    let mut ana = join(s.on(0), "allhands", "Ana").await;
+    let mut bo = join(s.on(1), "allhands", "Bo").await;
+    let mut other = join(s.on(1), "standup", "Di").await;
+    ana.inbox.next().await;
+    s.on(0)
+        .host_action(&ana.member, HostAction::Lock(true))
+        .await
+        .expect("lock");
+    ana.inbox.next().await;
+    bo.inbox.next().await;
+
+    s.on(0)
+        .host_action(&ana.member, HostAction::EndMeeting)
+        .await
+        .expect("host ends the meeting");
+    for who in [&mut ana, &mut bo] {
+        assert_eq!(who.inbox.next().await, ServerMsg::MeetingEnded);
+        assert!(who.inbox.signal.has_ended());
+    }
+    assert_eq!(s.on(0).stats().await, RegistryStats { rooms: 1, peers: 1 });
+    other.inbox.silent().await;
+    // The room is gone with its lock: the next one in opens it again and is host.
+    let fresh = join(s.on(1), "allhands", "Bo").await;
+    assert!(fresh.roster.is_empty());
+    assert_eq!(fresh.host.as_ref(), Some(fresh.id()));
+}
+
 /// Every contract test, for the in-memory registry, one Redis registry, and two Redis
 /// registries on one Redis.
 macro_rules! for_each_registry {
@@ -606,6 +845,10 @@ for_each_registry!(
     wrong_password_and_full_room_are_refused_unannounced,
     room_limit_counts_rooms_not_joins,
     concurrent_joins_never_overfill_a_room,
+    the_first_joiner_is_host_and_the_earliest_left_takes_over,
+    only_the_host_may_act_and_each_action_reaches_the_right_people,
+    a_removed_participant_is_told_and_cannot_join_again,
+    ending_the_meeting_tells_everyone_and_forgets_the_room,
 );
 
 // ---------------------------------------------------------------------------------------

@@ -48,6 +48,8 @@ async fn joiner_gets_welcome_with_roster_in_join_order_and_others_get_peer_joine
             limits,
             session: ana_welcome.session.clone(),
             resume_grace_ms: 0,
+            host: Some(ana_welcome.peer_id.clone()),
+            locked: false,
         }
     );
     assert_eq!(ana_welcome.session.as_str().len(), 32, "128 bits as hex");
@@ -296,7 +298,7 @@ async fn media_and_name_changes_reach_the_others_and_later_rosters() {
 async fn leave_announces_peer_left_with_reason_left_and_closes_normally() {
     let relay = TestRelay::start(test_config()).await;
     let (mut ana, ana_w) = relay.join("bye", "Ana").await;
-    let (mut bo, _) = relay.join("bye", "Bo").await;
+    let (mut bo, bo_w) = relay.join("bye", "Bo").await;
     ana.recv().await;
 
     ana.send(&ClientMsg::Leave).await;
@@ -306,6 +308,13 @@ async fn leave_announces_peer_left_with_reason_left_and_closes_normally() {
         ServerMsg::PeerLeft {
             peer_id: ana_w.peer_id,
             reason: LeaveReason::Left,
+        }
+    );
+    // Ana opened the room: Bo, the only one left, is host now.
+    assert_eq!(
+        bo.recv().await,
+        ServerMsg::HostChanged {
+            peer_id: bo_w.peer_id
         }
     );
     bo.assert_alive(1).await;
@@ -432,6 +441,8 @@ async fn password_protected_room_needs_the_first_joiners_password() {
         name: "Guest".into(),
         password: password.map(str::to_owned),
         media: MediaState::default(),
+        token: None,
+        client_key: None,
     };
     let mut host = relay.connect().await;
     host.send(&join_with(Some("s3cret"))).await;
@@ -469,6 +480,8 @@ async fn empty_room_is_forgotten_with_its_password() {
         name: "Host".into(),
         password: Some("pw".into()),
         media: MediaState::default(),
+        token: None,
+        client_key: None,
     })
     .await;
     host.expect_welcome().await;
@@ -563,14 +576,16 @@ async fn slow_reader_is_disconnected_instead_of_buffering_without_bound() {
             reason: LeaveReason::Disconnected,
         }
     );
-    // Signals to Ana still in flight are refused as she is gone; then Bo is fine.
+    // Signals to Ana still in flight are refused as she is gone (and Bo becomes host, as
+    // Ana opened the room); then Bo is fine.
     bo.send(&ClientMsg::Ping { nonce: 7 }).await;
     loop {
         match bo.recv().await {
             ServerMsg::Error {
                 code: ErrorCode::UnknownPeer,
                 ..
-            } => continue,
+            }
+            | ServerMsg::HostChanged { .. } => continue,
             ServerMsg::Pong { nonce: 7 } => break,
             other => panic!("unexpected {other:?}"),
         }

@@ -10,7 +10,7 @@ mod use_shortcuts;
 mod use_viewport;
 mod use_visible;
 
-pub use meeting::{use_meeting, Command, JoinRequest, MeetingHandle, RemoteStreams};
+pub use meeting::{use_meeting, Command, HostCommand, JoinRequest, MeetingHandle, RemoteStreams};
 pub use use_audio_level::{use_audio_level, SPEAKING_LEVEL};
 pub use use_local_media::{use_local_media, DeviceChoice, LocalMedia, LocalMediaHandle};
 pub use use_muted_speech::use_muted_speech;

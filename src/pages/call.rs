@@ -1,12 +1,13 @@
 //! The call: the grid of tiles, the controls, and what to do when it ends or fails.
 
+use super::JoinDetails;
 use crate::components::{
     ChatPanel, Controls, DeviceSettings, ErrorBanner, HelpDialog, Icon, InviteLink, LangSwitch,
     LocalTile, ParticipantList, PeerTile, ScreenTile, StatsPanel, TileGrid, Toasts,
 };
 use crate::hooks::{
     use_meeting, use_muted_speech, use_page_title, use_screen_share, use_shortcuts, use_viewport,
-    Command, JoinRequest, LocalMediaHandle,
+    Command, HostCommand, JoinRequest, LocalMediaHandle,
 };
 use crate::i18n::{use_strings, Strings};
 use crate::rtc::{budget_from_query, LocalTracks, DEFAULT_VIDEO_BUDGET_BPS};
@@ -22,8 +23,10 @@ use yew::prelude::*;
 pub struct CallProps {
     /// The room.
     pub room: AttrValue,
-    /// Own display name.
-    pub name: AttrValue,
+    /// Name, password, token and choices from the lobby.
+    pub details: JoinDetails,
+    /// This browser's own key, if it has one.
+    pub client_key: Option<String>,
     /// The invite URL.
     pub invite_url: AttrValue,
     /// Local media, captured in the lobby.
@@ -60,6 +63,13 @@ fn failure_text(s: &Strings, failure: &RoomFailure) -> String {
         RoomFailure::InvalidRoom => s.err_invalid_room.into(),
         RoomFailure::Unreachable => s.err_relay_unreachable.into(),
         RoomFailure::Lost => s.err_relay_lost.into(),
+        RoomFailure::RoomLocked => s.err_room_locked.into(),
+        RoomFailure::RemovedBefore => s.err_removed_rejoin.into(),
+        RoomFailure::Removed => s.err_removed.into(),
+        RoomFailure::MeetingEnded => s.err_meeting_ended.into(),
+        RoomFailure::TooManyAttempts => s.err_too_many_attempts.into(),
+        RoomFailure::InvalidToken => s.err_invalid_token.into(),
+        RoomFailure::TokenExpired => s.err_token_expired.into(),
         RoomFailure::Refused(why) => format!("{} ({why})", s.err_relay_other),
     }
 }
@@ -69,10 +79,15 @@ fn failure_text(s: &Strings, failure: &RoomFailure) -> String {
 pub fn call(props: &CallProps) -> Html {
     let s = use_strings();
     let local = &props.media.media;
+    let details = &props.details;
+    let name = AttrValue::from(details.name.clone());
     let join = JoinRequest {
         room: RoomName(props.room.to_string()),
-        name: props.name.to_string(),
-        password: None,
+        name: details.name.clone(),
+        password: Some(details.password.clone()).filter(|p| !p.is_empty()),
+        token: details.token.clone(),
+        client_key: props.client_key.clone(),
+        relay_only: details.relay_only,
         video_budget_bps: web_sys::window()
             .and_then(|w| w.location().search().ok())
             .and_then(|q| budget_from_query(&q))
@@ -173,12 +188,43 @@ pub fn call(props: &CallProps) -> Html {
 
     let dispatch = meeting.state.dispatcher();
     let notice = state.notice.as_ref().map(|notice| {
+        let dismiss = {
+            let dispatch = dispatch.clone();
+            Callback::from(move |()| dispatch.dispatch(Action::DismissNotice))
+        };
         let text = match notice {
             Notice::Refused(why) => format!("{} ({why})", s.err_relay_other),
+            Notice::TurnFailed { auth_refused: true } => s.err_turn_refused.to_string(),
+            Notice::TurnFailed { auth_refused: false } => s.err_turn_unreachable.to_string(),
+            Notice::MuteRequested => {
+                // A request, not an order: the person mutes with one click, or does not.
+                let mute = {
+                    let (toggle, mic_on, dispatch) =
+                        (props.media.toggle_mic.clone(), media_state.mic, dispatch.clone());
+                    Callback::from(move |_: MouseEvent| {
+                        if mic_on {
+                            toggle.emit(());
+                        }
+                        dispatch.dispatch(Action::DismissNotice);
+                    })
+                };
+                return html! {
+                    <div class="warning-banner" role="status" data-testid="mute-requested">
+                        <p>{ s.mute_requested }</p>
+                        <div class="actions">
+                            <button class="primary" data-testid="mute-now" onclick={mute}>{ s.mute }</button>
+                            <button onclick={Callback::from(move |_: MouseEvent| dismiss.emit(()))}>{ s.dismiss }</button>
+                        </div>
+                    </div>
+                };
+            }
         };
-        let dismiss = Callback::from(move |()| dispatch.dispatch(Action::DismissNotice));
         html! { <ErrorBanner message={text} on_dismiss={dismiss} /> }
     });
+    let on_host = {
+        let command = meeting.command.clone();
+        Callback::from(move |host: HostCommand| command.emit(Command::Host(host)))
+    };
     let leave = {
         let command = meeting.command.clone();
         Callback::from(move |()| command.emit(Command::Leave))
@@ -191,7 +237,7 @@ pub fn call(props: &CallProps) -> Html {
     let mut screens: Vec<Html> = Vec::new();
     if media_state.screen {
         screens.push(html! {
-            <ScreenTile key="local-screen" name={props.name.clone()} stream={share.preview.clone()} />
+            <ScreenTile key="local-screen" name={name.clone()} stream={share.preview.clone()} />
         });
     }
     for peer in state.peers.iter().filter(|p| p.info.media.screen) {
@@ -215,7 +261,7 @@ pub fn call(props: &CallProps) -> Html {
         height: (viewport.1 - CHROME_HEIGHT_PX).max(120.0),
     });
     let local_tile = html! {
-        <LocalTile stream={local.preview.clone()} name={props.name.clone()}
+        <LocalTile stream={local.preview.clone()} name={name.clone()}
             mic_on={media_state.mic} camera_on={media_state.camera}
             minimised={state.self_minimised}
             on_toggle_minimised={let d = meeting.state.dispatcher(); Callback::from(move |()| d.dispatch(Action::ToggleSelfView))} />
@@ -289,7 +335,9 @@ pub fn call(props: &CallProps) -> Html {
                     peers={peer_tiles} screens={screens} label={s.video_grid} />
                 if state.panel == Some(Panel::Participants) {
                     <div class="side">
-                        <ParticipantList self_name={props.name.clone()} self_mic={media_state.mic} peers={state.peers.clone()} />
+                        <ParticipantList self_name={name.clone()} self_mic={media_state.mic} peers={state.peers.clone()}
+                            self_id={state.self_id.clone()} host={state.host.clone()} locked={state.locked}
+                            on_host={on_host.clone()} />
                         <InviteLink url={props.invite_url.clone()} />
                     </div>
                 }

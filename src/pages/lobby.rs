@@ -1,5 +1,7 @@
-//! The lobby: name, camera preview, device pickers and the join button.
+//! The lobby: name, room password, camera preview, device pickers, the relay-only choice
+//! and the join button.
 
+use super::JoinDetails;
 use crate::components::{
     DeviceSettings, ErrorBanner, Icon, InviteLink, LangSwitch, LevelMeter, VideoView,
 };
@@ -27,10 +29,10 @@ pub struct LobbyProps {
     pub invite_url: AttrValue,
     /// Local media.
     pub media: LocalMediaHandle,
-    /// The name typed so far.
-    pub name: AttrValue,
-    /// The name changed.
-    pub on_name: Callback<String>,
+    /// Name, password and choices so far.
+    pub details: JoinDetails,
+    /// Something in `details` changed.
+    pub on_details: Callback<JoinDetails>,
     /// Join with the (valid) name.
     pub on_join: Callback<()>,
 }
@@ -53,15 +55,23 @@ pub fn lobby(props: &LobbyProps) -> Html {
     let s = use_strings();
     let media = &props.media.media;
     use_page_title(Some(props.room.to_string()), !media.mic_on, s.title_muted);
-    let name_ok = validate_display_name(&props.name, MAX_NAME_CHARS).is_ok();
-    let on_input = {
-        let on_name = props.on_name.clone();
-        Callback::from(move |e: InputEvent| {
+    let details = &props.details;
+    let name_ok = validate_display_name(&details.name, MAX_NAME_CHARS).is_ok();
+    // Each field edits its part of a copy of the details.
+    let edit = |change: fn(&mut JoinDetails, &HtmlInputElement)| {
+        let (details, on_details) = (details.clone(), props.on_details.clone());
+        Callback::from(move |e: Event| {
             if let Some(input) = e.target_dyn_into::<HtmlInputElement>() {
-                on_name.emit(input.value());
+                let mut next = details.clone();
+                change(&mut next, &input);
+                on_details.emit(next);
             }
         })
     };
+    let on_name = edit(|d, input| d.name = input.value());
+    let on_password = edit(|d, input| d.password = input.value());
+    let on_relay_only = edit(|d, input| d.relay_only = input.checked());
+    let from_token = details.token.is_some();
     let on_submit = {
         let on_join = props.on_join.clone();
         Callback::from(move |e: SubmitEvent| {
@@ -123,11 +133,31 @@ pub fn lobby(props: &LobbyProps) -> Html {
                     <form class="join-form" onsubmit={on_submit}>
                         <div class="field">
                             <label for="display-name">{ s.your_name }</label>
-                            <input id="display-name" data-testid="name-input" value={props.name.clone()}
-                                oninput={on_input} placeholder={s.name_placeholder} autocomplete="name"
-                                maxlength="40" required=true />
+                            <input id="display-name" data-testid="name-input" value={details.name.clone()}
+                                oninput={let on = on_name.clone(); Callback::from(move |e: InputEvent| on.emit(e.into()))}
+                                placeholder={s.name_placeholder} autocomplete="name"
+                                maxlength="40" required=true readonly={from_token}
+                                aria-describedby={from_token.then_some("name-from-link")} />
+                            if from_token {
+                                <p id="name-from-link" class="field-hint">{ s.name_from_link }</p>
+                            }
                         </div>
+                        if !from_token {
+                            <div class="field">
+                                <label for="room-password">{ s.password_label }</label>
+                                <input id="room-password" data-testid="password-input" type="password"
+                                    value={details.password.clone()} autocomplete="off"
+                                    aria-describedby="password-hint"
+                                    oninput={let on = on_password.clone(); Callback::from(move |e: InputEvent| on.emit(e.into()))} />
+                                <p id="password-hint" class="field-hint">{ s.password_hint }</p>
+                            </div>
+                        }
                         <DeviceSettings media={props.media.clone()} />
+                        <label class="check">
+                            <input type="checkbox" data-testid="relay-only-toggle" checked={details.relay_only}
+                                onchange={on_relay_only} />
+                            { s.relay_only }
+                        </label>
                         <button type="submit" class="primary big" data-testid="join-button"
                             disabled={!name_ok || media.starting}>
                             { if media.starting { s.joining } else { s.join } }

@@ -8,4 +8,4 @@ mod room;
 pub use call::Call;
 pub use home::{Home, HomeProps};
 pub use lobby::Lobby;
-pub use room::RoomPage;
+pub use room::{JoinDetails, RoomPage};

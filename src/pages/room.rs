@@ -1,11 +1,29 @@
-//! A meeting page: the lobby first, then the call, sharing one local media capture.
+//! A meeting page: the lobby first, then the call, sharing one local media capture and what
+//! the person typed (name, room password) or chose (relay only), plus what the link carries
+//! (a join token).
 
 use super::{Call, Lobby};
 use crate::hooks::use_local_media;
 use crate::media::VideoQuality;
+use crate::state::{query_value, token_name};
 use yew::prelude::*;
 
 const NAME_KEY: &str = "meshmeet.name";
+const RELAY_ONLY_KEY: &str = "meshmeet.relay_only";
+const CLIENT_KEY_KEY: &str = "meshmeet.client_key";
+
+/// What the lobby collected for the join.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct JoinDetails {
+    /// Display name (from the token when there is one).
+    pub name: String,
+    /// Room password as typed (empty: none).
+    pub password: String,
+    /// Connect through TURN relays only.
+    pub relay_only: bool,
+    /// Join token from the link (`?token=`).
+    pub token: Option<String>,
+}
 
 /// Props of [`RoomPage`].
 #[derive(Properties, PartialEq)]
@@ -24,6 +42,24 @@ fn page_query() -> String {
         .unwrap_or_default()
 }
 
+/// This browser's own random key, made once and kept (the relay recognises a participant
+/// the host removed by it).
+fn client_key() -> Option<String> {
+    let storage = storage()?;
+    if let Some(key) = storage.get_item(CLIENT_KEY_KEY).ok().flatten() {
+        return Some(key);
+    }
+    let mut bytes = [0u8; 16];
+    web_sys::window()?
+        .crypto()
+        .ok()?
+        .get_random_values_with_u8_array(&mut bytes)
+        .ok()?;
+    let key: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let _ = storage.set_item(CLIENT_KEY_KEY, &key);
+    Some(key)
+}
+
 fn invite_url(room: &str) -> String {
     let origin = web_sys::window()
         .and_then(|w| w.location().origin().ok())
@@ -36,25 +72,44 @@ fn invite_url(room: &str) -> String {
 pub fn room_page(props: &RoomPageProps) -> Html {
     let quality = use_memo((), |_| VideoQuality::from_query(&page_query()));
     let media = use_local_media(*quality, true, true);
-    let name = use_state(|| {
-        storage()
-            .and_then(|s| s.get_item(NAME_KEY).ok().flatten())
-            .unwrap_or_default()
+    let details = use_state(|| {
+        let token = query_value(&page_query(), "token");
+        let saved = |key| storage().and_then(|s| s.get_item(key).ok().flatten());
+        JoinDetails {
+            name: token
+                .as_deref()
+                .and_then(token_name)
+                .or_else(|| saved(NAME_KEY))
+                .unwrap_or_default(),
+            password: String::new(),
+            relay_only: saved(RELAY_ONLY_KEY).as_deref() == Some("1"),
+            token,
+        }
     });
+    let client_key = use_memo((), |_| client_key());
     let in_call = use_state(|| false);
 
-    let on_name = {
-        let name = name.clone();
-        Callback::from(move |value: String| name.set(value))
+    let on_details = {
+        let details = details.clone();
+        Callback::from(move |value: JoinDetails| {
+            if value.relay_only != details.relay_only {
+                if let Some(storage) = storage() {
+                    let _ =
+                        storage.set_item(RELAY_ONLY_KEY, if value.relay_only { "1" } else { "0" });
+                }
+            }
+            details.set(value);
+        })
     };
     let on_join = {
-        let (name, in_call) = (name.clone(), in_call.clone());
+        let (details, in_call) = (details.clone(), in_call.clone());
         Callback::from(move |()| {
-            let trimmed = name.trim().to_owned();
-            if let Some(storage) = storage() {
-                let _ = storage.set_item(NAME_KEY, &trimmed);
+            let mut next = (*details).clone();
+            next.name = next.name.trim().to_owned();
+            if let (Some(storage), None) = (storage(), &next.token) {
+                let _ = storage.set_item(NAME_KEY, &next.name);
             }
-            name.set(trimmed);
+            details.set(next);
             in_call.set(true);
         })
     };
@@ -68,13 +123,14 @@ pub fn room_page(props: &RoomPageProps) -> Html {
     let invite = invite_url(&props.room);
     if *in_call {
         html! {
-            <Call room={props.room.clone()} name={(*name).clone()} invite_url={invite}
+            <Call room={props.room.clone()} details={(*details).clone()}
+                client_key={(*client_key).clone()} invite_url={invite}
                 media={media} on_back_to_lobby={on_back_to_lobby} />
         }
     } else {
         html! {
             <Lobby room={props.room.clone()} invite_url={invite} media={media}
-                name={(*name).clone()} {on_name} {on_join} />
+                details={(*details).clone()} {on_details} {on_join} />
         }
     }
 }

@@ -105,10 +105,21 @@ pub enum PeerEvent {
     Data(Channel, ChannelData),
     /// Something failed (already logged); the link goes on.
     Error(RtcError),
+    /// A STUN or TURN server answered with an error while gathering candidates
+    /// (`icecandidateerror`; 401 means the TURN credentials were refused).
+    IceServerError(u16),
+    /// Candidate gathering finished; how many relayed (TURN) candidates it found.
+    GatheringDone {
+        /// Local candidates of type `relay` in this gathering.
+        relay_candidates: usize,
+    },
 }
 
 /// How long a connection may stay `disconnected` before its ICE is restarted.
 const DISCONNECTED_GRACE_MS: u32 = 3_000;
+
+/// The `RTCPeerConnection` property of the `icecandidateerror` handler.
+const ON_CANDIDATE_ERROR: &str = "onicecandidateerror";
 
 /// A JavaScript event handler kept alive as long as the link.
 type EventHandler = Closure<dyn FnMut(Event)>;
@@ -143,6 +154,8 @@ struct Inner {
     channels: RefCell<[Option<OwnedChannel>; 2]>,
     /// Encoder settings for camera and screen, applied after every negotiation too.
     video_params: Cell<(SendParams, SendParams)>,
+    /// Relayed candidates found by the current gathering (shared with two event handlers).
+    relay_candidates: Rc<Cell<usize>>,
 }
 
 impl PeerLink {
@@ -177,6 +190,7 @@ impl PeerLink {
                 SendParams::camera(super::DEFAULT_VIDEO_BUDGET_BPS / 4),
                 SendParams::screen(super::DEFAULT_VIDEO_BUDGET_BPS / 2),
             )),
+            relay_candidates: Rc::new(Cell::new(0)),
         });
         inner.install_handlers(&jobs);
         if initiator {
@@ -235,6 +249,16 @@ impl PeerLink {
     pub fn connection(&self) -> RtcPeerConnection {
         self.inner.pc.clone()
     }
+
+    /// Uses new ICE servers (fresh TURN credentials) from the next gathering on, such as
+    /// the next ICE restart.
+    pub fn set_config(&self, config: &LinkConfig) -> Result<(), RtcError> {
+        let rtc_config = config.to_rtc().map_err(RtcError::Create)?;
+        self.inner
+            .pc
+            .set_configuration_with_configuration(&rtc_config)
+            .map_err(|e| RtcError::Create(JsError::from(e)))
+    }
 }
 
 impl Drop for PeerLink {
@@ -286,9 +310,13 @@ impl Inner {
         handlers.push(on_negotiation);
 
         let on_event = self.on_event.clone();
+        let relay_candidates = self.relay_candidates.clone();
         let on_candidate = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
             let event: RtcPeerConnectionIceEvent = event.unchecked_into();
             if let Some(candidate) = event.candidate() {
+                if candidate.candidate().contains(" typ relay") {
+                    relay_candidates.set(relay_candidates.get() + 1);
+                }
                 on_event(PeerEvent::Signal(Signal::Candidate {
                     candidate: candidate.candidate(),
                     sdp_mid: candidate.sdp_mid(),
@@ -300,6 +328,44 @@ impl Inner {
         self.pc
             .set_onicecandidate(Some(on_candidate.as_ref().unchecked_ref()));
         handlers.push(on_candidate);
+
+        // What relay-only calls need to explain a failure: the TURN server's error codes,
+        // and whether a gathering found any relayed candidate at all.
+        let on_event = self.on_event.clone();
+        let on_candidate_error = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
+            let code = js_sys::Reflect::get(&event, &JsValue::from_str("errorCode"))
+                .ok()
+                .and_then(|v| v.as_f64())
+                .unwrap_or(0.0);
+            web_sys::console::warn_1(&JsValue::from_str(&format!(
+                "ICE server error {code}: {} ({})",
+                get_string(&event, "errorText").unwrap_or_default(),
+                get_string(&event, "url").unwrap_or_default()
+            )));
+            on_event(PeerEvent::IceServerError(code as u16));
+        });
+        // (web-sys has no setter for this handler.)
+        let _ = js_sys::Reflect::set(
+            &self.pc,
+            &JsValue::from_str(ON_CANDIDATE_ERROR),
+            on_candidate_error.as_ref(),
+        );
+        handlers.push(on_candidate_error);
+
+        let (on_event, pc) = (self.on_event.clone(), self.pc.clone());
+        let relay_candidates = self.relay_candidates.clone();
+        let on_gathering = Closure::<dyn FnMut(Event)>::new(move |_| {
+            match get_string(&pc, "iceGatheringState").as_deref() {
+                Some("gathering") => relay_candidates.set(0),
+                Some("complete") => on_event(PeerEvent::GatheringDone {
+                    relay_candidates: relay_candidates.get(),
+                }),
+                _ => {}
+            }
+        });
+        self.pc
+            .set_onicegatheringstatechange(Some(on_gathering.as_ref().unchecked_ref()));
+        handlers.push(on_gathering);
 
         let tracks = jobs.clone();
         let on_track = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
@@ -595,6 +661,12 @@ impl Inner {
         }
         self.pc.set_onnegotiationneeded(None);
         self.pc.set_onicecandidate(None);
+        let _ = js_sys::Reflect::set(
+            &self.pc,
+            &JsValue::from_str(ON_CANDIDATE_ERROR),
+            &JsValue::NULL,
+        );
+        self.pc.set_onicegatheringstatechange(None);
         self.pc.set_ontrack(None);
         self.pc.set_onconnectionstatechange(None);
         self.pc.close();

@@ -2,6 +2,7 @@
 
 mod chat;
 mod layout;
+mod link;
 mod names;
 mod page_title;
 mod room;
@@ -11,6 +12,7 @@ mod transfer;
 
 pub use chat::{segments, ChatAction, ChatEntry, ChatState, Segment};
 pub use layout::{best_columns, layout, Layout, LayoutInput, Stage, ViewMode, TILE_GAP_PX};
+pub use link::{query_value, token_name};
 pub use names::{room_name_from, Route, MAX_ROOM_CHARS};
 pub use page_title::{favicon_url, page_title, APP_NAME};
 pub use room::{

@@ -37,6 +37,20 @@ pub enum RoomFailure {
     Unreachable,
     /// The relay connection was lost.
     Lost,
+    /// The host locked the room before we got in.
+    RoomLocked,
+    /// The host removed us earlier: we cannot come back.
+    RemovedBefore,
+    /// The host removed us during the call.
+    Removed,
+    /// The host ended the meeting for everyone.
+    MeetingEnded,
+    /// Too many failed joins from our address.
+    TooManyAttempts,
+    /// The meeting link's token is not valid.
+    InvalidToken,
+    /// The meeting link's token expired.
+    TokenExpired,
     /// Another refusal, with the relay's words.
     Refused(String),
 }
@@ -50,6 +64,11 @@ impl RoomFailure {
             ErrorCode::VersionMismatch => RoomFailure::VersionMismatch,
             ErrorCode::InvalidName => RoomFailure::InvalidName,
             ErrorCode::InvalidRoom => RoomFailure::InvalidRoom,
+            ErrorCode::RoomLocked => RoomFailure::RoomLocked,
+            ErrorCode::Removed => RoomFailure::RemovedBefore,
+            ErrorCode::TooManyAttempts => RoomFailure::TooManyAttempts,
+            ErrorCode::InvalidToken => RoomFailure::InvalidToken,
+            ErrorCode::TokenExpired => RoomFailure::TokenExpired,
             _ => RoomFailure::Refused(message.to_owned()),
         }
     }
@@ -60,6 +79,14 @@ impl RoomFailure {
 pub enum Notice {
     /// The relay refused one request, with its words.
     Refused(String),
+    /// The host asks us to mute.
+    MuteRequested,
+    /// Relay-only connections cannot get a TURN relay address: the TURN server refused
+    /// the credentials (`auth_refused`) or could not be reached.
+    TurnFailed {
+        /// The TURN server answered 401 (wrong credentials).
+        auth_refused: bool,
+    },
 }
 
 /// The connection to the relay, once in the call. Peer connections do not need it to carry
@@ -113,6 +140,10 @@ pub struct RoomState {
     pub help_open: bool,
     /// Arrivals and departures to show briefly (and announce to screen readers).
     pub toasts: Vec<Toast>,
+    /// The room's host, as the relay last said.
+    pub host: Option<PeerId>,
+    /// Whether the host locked the room.
+    pub locked: bool,
     /// Numbers the next toast.
     next_toast: u64,
 }
@@ -162,7 +193,15 @@ pub enum Action {
         self_id: PeerId,
         /// The others already there.
         roster: Vec<PeerInfo>,
+        /// The room's host.
+        host: Option<PeerId>,
+        /// Whether the room is locked.
+        locked: bool,
     },
+    /// The room has a new host.
+    HostChanged(PeerId),
+    /// The host locked or unlocked the room.
+    LockChanged(bool),
     /// Someone joined.
     PeerJoined(PeerInfo),
     /// Someone left.
@@ -213,12 +252,21 @@ impl RoomState {
     /// Applies one action.
     pub fn apply(mut self, action: Action) -> Self {
         match action {
-            Action::Welcomed { self_id, roster } => {
+            Action::Welcomed {
+                self_id,
+                roster,
+                host,
+                locked,
+            } => {
                 self.phase = Phase::InCall;
                 self.relay = RelayLink::Connected;
                 self.self_id = Some(self_id);
                 self.peers = roster.into_iter().map(RemotePeer::new).collect();
+                self.host = host;
+                self.locked = locked;
             }
+            Action::HostChanged(host) => self.host = Some(host),
+            Action::LockChanged(locked) => self.locked = locked,
             Action::PeerJoined(info) => {
                 // A rejoin under the same id replaces the old entry instead of doubling it.
                 let known = self.peers.iter().any(|p| p.info.id == info.id);
@@ -307,6 +355,12 @@ impl RoomState {
         }
     }
 
+    /// Whether we are the room's host (the relay enforces it; this only decides what the
+    /// page offers).
+    pub fn is_host(&self) -> bool {
+        self.self_id.is_some() && self.self_id == self.host
+    }
+
     fn peer_mut(&mut self, id: &PeerId) -> Option<&mut RemotePeer> {
         self.peers.iter_mut().find(|p| &p.info.id == id)
     }
@@ -349,6 +403,8 @@ mod tests {
         RoomState::new(MediaState::default()).apply(Action::Welcomed {
             self_id: PeerId::from("me"),
             roster,
+            host: Some(PeerId::from("a")),
+            locked: false,
         })
     }
 
@@ -415,6 +471,8 @@ mod tests {
         let state = state.apply(Action::Welcomed {
             self_id: PeerId::from("me2"),
             roster: vec![info("c", "Cy")],
+            host: Some(PeerId::from("c")),
+            locked: false,
         });
         assert_eq!(state.relay, RelayLink::Connected);
         let ids: Vec<_> = state.peers.iter().map(|p| p.info.id.as_str()).collect();
@@ -505,6 +563,32 @@ mod tests {
             "room is full",
         )));
         assert_eq!(state.phase, Phase::Failed(RoomFailure::RoomFull));
+    }
+
+    #[test]
+    fn host_and_lock_follow_the_relay() {
+        let state = joined(vec![info("a", "Ana")]);
+        assert_eq!(state.host, Some(PeerId::from("a")));
+        assert!(!state.is_host());
+        let state = state
+            .apply(Action::HostChanged(PeerId::from("me")))
+            .apply(Action::LockChanged(true));
+        assert!(state.is_host());
+        assert!(state.locked);
+        assert!(!state.apply(Action::LockChanged(false)).locked);
+    }
+
+    #[test]
+    fn host_refusals_become_failures_the_page_can_explain() {
+        for (code, failure) in [
+            (ErrorCode::RoomLocked, RoomFailure::RoomLocked),
+            (ErrorCode::Removed, RoomFailure::RemovedBefore),
+            (ErrorCode::TooManyAttempts, RoomFailure::TooManyAttempts),
+            (ErrorCode::InvalidToken, RoomFailure::InvalidToken),
+            (ErrorCode::TokenExpired, RoomFailure::TokenExpired),
+        ] {
+            assert_eq!(RoomFailure::from_error(code, "x"), failure);
+        }
     }
 
     #[test]

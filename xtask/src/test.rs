@@ -190,6 +190,7 @@ fn steps(report: &mut Report) -> Result {
         tools::ensure_cjk_font()?;
         tools::ensure_axe_core()
     })?;
+    report.timed("install: coturn", |_| tools::ensure_coturn())?;
     report.tests(
         "end-to-end tests",
         cmd::cargo()

@@ -330,6 +330,18 @@ pub fn ensure_redis() -> Result {
     apt_install(&["redis-server"])
 }
 
+/// coturn's `turnserver`, which the relay-only end-to-end tests start on free ports of their
+/// own (a real TURN server, not a stand-in).
+pub fn ensure_coturn() -> Result {
+    if find("turnserver").is_some() || Path::new("/usr/bin/turnserver").is_file() {
+        return Ok(());
+    }
+    if !is_root() {
+        return Err("the relay-only end-to-end tests need coturn: install it with `sudo apt-get install coturn`, then run this again".into());
+    }
+    apt_install(&["coturn"])
+}
+
 /// The leading number of the first version-looking word (`Chromium 156.0.1 built…` → 156).
 fn major_version(text: &str) -> Option<u32> {
     text.split_whitespace()

@@ -4,14 +4,15 @@
 //! non-blocking queue pushes, never I/O, so the lock is held for microseconds.
 
 use std::collections::hash_map::Entry;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use meshmeet_protocol::{LeaveReason, PeerId, PeerInfo, RoomName, ServerMsg, PROTOCOL_VERSION};
 use subtle::ConstantTimeEq;
 
 use super::{
-    new_peer_id, JoinRequest, Mailbox, Membership, PeerChange, RegistryStats, RoomRegistry,
+    new_peer_id, HostAction, JoinRequest, Mailbox, Membership, PeerChange, RegistryStats,
+    RoomRegistry,
 };
 use crate::error::RelayError;
 
@@ -29,12 +30,20 @@ struct Room {
     password: Option<String>,
     /// In join order, which is the roster order.
     members: Vec<Member>,
+    /// The host: the first joiner, then whoever it hands over to, or the earliest joiner
+    /// left when it leaves.
+    host: PeerId,
+    /// Nobody new may join.
+    locked: bool,
+    /// Identities of the participants the host removed.
+    removed: HashSet<String>,
 }
 
 #[derive(Debug)]
 struct Member {
     info: PeerInfo,
     mailbox: Mailbox,
+    identity: Option<String>,
 }
 
 impl Room {
@@ -46,6 +55,20 @@ impl Room {
         for member in self.members.iter().filter(|m| &m.info.id != except) {
             member.mailbox.deliver(msg.clone());
         }
+    }
+
+    fn deliver_to_all(&self, msg: &ServerMsg) {
+        for member in &self.members {
+            member.mailbox.deliver(msg.clone());
+        }
+    }
+
+    /// Another participant than `host`, by id.
+    fn other(&self, host: &PeerId, target: &PeerId) -> Result<usize, RelayError> {
+        self.members
+            .iter()
+            .position(|m| &m.info.id == target && target != host)
+            .ok_or_else(|| RelayError::UnknownPeer(target.to_string()))
     }
 }
 
@@ -81,20 +104,32 @@ impl RoomRegistry for MemoryRegistry {
             name,
             media,
             password,
+            vouched,
+            identity,
             mailbox,
             welcome,
         } = request;
-        let password = password.filter(|p| !p.is_empty());
+        let password = password.filter(|p| !p.is_empty() && !vouched);
 
         let mut rooms = self.rooms();
         let room_count = rooms.len();
         let room = match rooms.entry(room_name.clone()) {
             Entry::Occupied(entry) => {
                 let room = entry.into_mut();
-                if let Some(expected) = &room.password {
+                if let (Some(expected), false) = (&room.password, vouched) {
                     if !passwords_match(expected, password.as_deref()) {
                         return Err(RelayError::WrongPassword);
                     }
+                }
+                // After the password: someone without it learns nothing about the room.
+                if identity
+                    .as_ref()
+                    .is_some_and(|id| room.removed.contains(id))
+                {
+                    return Err(RelayError::Removed);
+                }
+                if room.locked {
+                    return Err(RelayError::RoomLocked);
                 }
                 if room.members.len() >= self.max_participants as usize {
                     return Err(RelayError::RoomFull {
@@ -110,6 +145,9 @@ impl RoomRegistry for MemoryRegistry {
                 entry.insert(Room {
                     password,
                     members: Vec::new(),
+                    host: peer_id.clone(),
+                    locked: false,
+                    removed: HashSet::new(),
                 })
             }
         };
@@ -130,9 +168,15 @@ impl RoomRegistry for MemoryRegistry {
             limits: welcome.limits,
             session: welcome.session,
             resume_grace_ms: welcome.resume_grace_ms,
+            host: Some(room.host.clone()),
+            locked: room.locked,
         });
         room.deliver_to_others(&peer_id, &ServerMsg::PeerJoined { peer: info.clone() });
-        room.members.push(Member { info, mailbox });
+        room.members.push(Member {
+            info,
+            mailbox,
+            identity,
+        });
         Ok(Membership::new(room_name, peer_id))
     }
 
@@ -157,6 +201,61 @@ impl RoomRegistry for MemoryRegistry {
                 reason,
             },
         );
+        if &room.host == member.peer_id() {
+            // Members are in join order: the first is the earliest joiner left.
+            room.host = room.members[0].info.id.clone();
+            room.deliver_to_all(&ServerMsg::HostChanged {
+                peer_id: room.host.clone(),
+            });
+        }
+    }
+
+    async fn host_action(&self, member: &Membership, action: HostAction) -> Result<(), RelayError> {
+        let mut rooms = self.rooms();
+        let room = rooms.get_mut(member.room()).ok_or(RelayError::NotJoined)?;
+        let me = member.peer_id();
+        if !room.members.iter().any(|m| &m.info.id == me) {
+            return Err(RelayError::NotJoined);
+        }
+        if &room.host != me {
+            return Err(RelayError::NotHost);
+        }
+        match action {
+            HostAction::Lock(locked) => {
+                room.locked = locked;
+                room.deliver_to_all(&ServerMsg::LockChanged { locked });
+            }
+            HostAction::Remove(target) => {
+                let index = room.other(me, &target)?;
+                let removed = room.members.remove(index);
+                if let Some(identity) = removed.identity {
+                    room.removed.insert(identity);
+                }
+                // Its connection closes after this message.
+                removed.mailbox.deliver(ServerMsg::Removed);
+                room.deliver_to_all(&ServerMsg::PeerLeft {
+                    peer_id: target,
+                    reason: LeaveReason::Removed,
+                });
+            }
+            HostAction::AskToMute(target) => {
+                let index = room.other(me, &target)?;
+                room.members[index]
+                    .mailbox
+                    .deliver(ServerMsg::MuteRequested { by: me.clone() });
+            }
+            HostAction::HandOver(target) => {
+                room.other(me, &target)?;
+                room.host = target.clone();
+                room.deliver_to_all(&ServerMsg::HostChanged { peer_id: target });
+            }
+            HostAction::EndMeeting => {
+                if let Some(room) = rooms.remove(member.room()) {
+                    room.deliver_to_all(&ServerMsg::MeetingEnded);
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn update(&self, member: &Membership, change: PeerChange) -> Result<(), RelayError> {
@@ -236,6 +335,8 @@ mod tests {
             name: "Ana".into(),
             media: MediaState::default(),
             password: password.map(str::to_owned),
+            vouched: false,
+            identity: None,
             mailbox,
             welcome: WelcomeExtras {
                 ice_servers: Vec::new(),

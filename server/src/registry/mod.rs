@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use meshmeet_protocol::{
-    IceServer, IceTransportPolicy, LeaveReason, MediaState, PeerId, RoomLimits, RoomName,
-    ServerMsg, SessionToken,
+    ClientMsg, IceServer, IceTransportPolicy, LeaveReason, MediaState, PeerId, RoomLimits,
+    RoomName, ServerMsg, SessionToken,
 };
 use tokio::sync::{mpsc, Notify};
 
@@ -42,12 +42,26 @@ pub enum Outbound {
 pub struct MailboxSignal {
     overflowed: AtomicBool,
     notify: Notify,
+    /// Set once a message that ends the session ([`ServerMsg::ends_session`]) is queued.
+    ended: AtomicBool,
+    ended_notify: Notify,
 }
 
 impl MailboxSignal {
     /// Resolves once a delivery found the queue full: the client is not reading.
     pub async fn overflowed(&self) {
         self.notify.notified().await;
+    }
+
+    /// Resolves once the host removed the participant or ended the meeting: the message
+    /// saying so is queued, and the connection should close after it.
+    pub async fn ended(&self) {
+        self.ended_notify.notified().await;
+    }
+
+    /// Whether [`ended`](Self::ended) has happened.
+    pub fn has_ended(&self) -> bool {
+        self.ended.load(Ordering::Acquire)
     }
 }
 
@@ -123,7 +137,12 @@ impl Mailbox {
         if target.signal.overflowed.load(Ordering::Acquire) {
             return;
         }
+        let ends_session = msg.ends_session();
         match target.queue.try_send(Outbound::Msg(msg)) {
+            Ok(()) if ends_session => {
+                target.signal.ended.store(true, Ordering::Release);
+                target.signal.ended_notify.notify_one();
+            }
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
                 target.signal.overflowed.store(true, Ordering::Release);
@@ -172,6 +191,12 @@ impl Mailbox {
         }
         while let Ok(item) = held.queue.try_recv() {
             queue.try_send(item).map_err(|_| HeldOverflow)?;
+        }
+        // Removed or ended by the host while away: the resumed connection closes after
+        // reading why.
+        if held.signal.ended.load(Ordering::Acquire) {
+            signal.ended.store(true, Ordering::Release);
+            signal.ended_notify.notify_one();
         }
         *target = Target { queue, signal };
         Ok(())
@@ -230,6 +255,12 @@ pub struct JoinRequest {
     pub media: MediaState,
     /// The password given, if any (empty counts as none).
     pub password: Option<String>,
+    /// Already admitted by a join token or the operator's room password: no password is
+    /// checked, and none is set if the room is new.
+    pub vouched: bool,
+    /// Who the participant is, for the room's list of removed participants (see
+    /// [`crate::access::Admission::identity`]).
+    pub identity: Option<String>,
     /// Where the participant's messages go.
     pub mailbox: Mailbox,
     /// The configuration part of `welcome`.
@@ -243,6 +274,37 @@ pub enum PeerChange {
     Media(MediaState),
     /// New display name (already validated and trimmed).
     Name(String),
+}
+
+/// What only a room's host may do ([`RoomRegistry::host_action`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostAction {
+    /// Lock (nobody new may join) or unlock the room; everyone gets `lock_changed`.
+    Lock(bool),
+    /// Remove a participant: it gets `removed` (its connection then closes), the others
+    /// `peer_left` with reason `removed`, and it cannot join the room again.
+    Remove(PeerId),
+    /// Ask a participant to mute: it gets `mute_requested`.
+    AskToMute(PeerId),
+    /// Make another participant the host; everyone gets `host_changed`.
+    HandOver(PeerId),
+    /// End the meeting: everyone gets `meeting_ended`, their connections close, and the
+    /// room is forgotten.
+    EndMeeting,
+}
+
+impl HostAction {
+    /// The host action a client message asks for, if it is one.
+    pub fn from_client_msg(msg: ClientMsg) -> Option<HostAction> {
+        match msg {
+            ClientMsg::LockRoom { locked } => Some(HostAction::Lock(locked)),
+            ClientMsg::RemovePeer { peer_id } => Some(HostAction::Remove(peer_id)),
+            ClientMsg::AskToMute { peer_id } => Some(HostAction::AskToMute(peer_id)),
+            ClientMsg::HandOverHost { peer_id } => Some(HostAction::HandOver(peer_id)),
+            ClientMsg::EndMeeting => Some(HostAction::EndMeeting),
+            _ => None,
+        }
+    }
 }
 
 /// Counts for logs and health checks.
@@ -260,10 +322,14 @@ pub struct RegistryStats {
 /// - `join` delivers `welcome` to the newcomer before anything else from the room, then
 ///   `peer_joined` to the others;
 /// - messages from one participant to another arrive in the order they were sent;
-/// - a room with nobody in it is forgotten (and its password with it).
+/// - a room with nobody in it is forgotten (and its password, lock, host and list of
+///   removed participants with it);
+/// - the first participant of a room is its host; when the host leaves, the participant who
+///   joined earliest of those left becomes host, and everyone gets `host_changed`.
 pub trait RoomRegistry: Send + Sync + 'static {
     /// Adds a participant to a room, creating the room if needed; refuses with
-    /// `RoomFull`, `TooManyRooms` or `WrongPassword`.
+    /// `RoomFull`, `TooManyRooms`, `WrongPassword`, `Removed` (the host removed this
+    /// identity) or `RoomLocked`.
     fn join(
         &self,
         request: JoinRequest,
@@ -293,6 +359,14 @@ pub trait RoomRegistry: Send + Sync + 'static {
         &self,
         member: &Membership,
         msg: ServerMsg,
+    ) -> impl Future<Output = Result<(), RelayError>> + Send;
+
+    /// Does what only the host may; `NotHost` from anyone else, `UnknownPeer` for a target
+    /// that is not another participant of the room.
+    fn host_action(
+        &self,
+        member: &Membership,
+        action: HostAction,
     ) -> impl Future<Output = Result<(), RelayError>> + Send;
 
     /// Current counts.
@@ -427,5 +501,24 @@ mod tests {
         ));
         assert!(rx.try_recv().is_err());
         assert!(signal.overflowed.load(Ordering::Acquire));
+    }
+
+    #[test]
+    fn a_message_that_ends_the_session_is_queued_then_signals_the_end() {
+        let (tx, mut rx) = mpsc::channel(4);
+        let signal = Arc::new(MailboxSignal::default());
+        let mailbox = Mailbox::new(tx, signal.clone(), Arc::new(AtomicBool::new(false)));
+        mailbox.deliver(ServerMsg::Pong { nonce: 1 });
+        assert!(!signal.ended.load(Ordering::Acquire));
+        mailbox.deliver(ServerMsg::Removed);
+        assert!(signal.ended.load(Ordering::Acquire));
+        assert!(matches!(
+            rx.try_recv(),
+            Ok(Outbound::Msg(ServerMsg::Pong { nonce: 1 }))
+        ));
+        assert!(matches!(
+            rx.try_recv(),
+            Ok(Outbound::Msg(ServerMsg::Removed))
+        ));
     }
 }

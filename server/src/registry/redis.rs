@@ -10,6 +10,10 @@
 //! | `P:rooms` | set | names of the rooms with at least one participant (`--max-rooms` counts these) |
 //! | `P:room:<room>:peers` | hash | peer id → `<relay id> <join seq> <PeerInfo JSON>`; its length is the room size |
 //! | `P:room:<room>:password` | string | the first joiner's password, if it gave one |
+//! | `P:room:<room>:host` | string | the host's peer id |
+//! | `P:room:<room>:locked` | string | exists while the host has locked the room |
+//! | `P:room:<room>:removed` | set | identities of the participants the host removed |
+//! | `P:room:<room>:identities` | hash | peer id → identity, for those that have one |
 //! | `P:seq` | counter | join order, for the roster |
 //! | `P:instances` | set | ids of the relays that may still have peers |
 //! | `P:instance:<relay>` | string, expires | the relay's heartbeat: refreshed every quarter of `--redis-instance-ttl` |
@@ -47,7 +51,8 @@ use tokio::time::MissedTickBehavior;
 use tracing::{debug, error, info, warn};
 
 use super::{
-    new_peer_id, JoinRequest, Mailbox, Membership, PeerChange, RegistryStats, RoomRegistry,
+    new_peer_id, HostAction, JoinRequest, Mailbox, Membership, PeerChange, RegistryStats,
+    RoomRegistry,
 };
 use crate::config::Config;
 use crate::error::{ConfigError, RelayError};
@@ -262,6 +267,8 @@ impl RoomRegistry for RedisRegistry {
             name,
             media,
             password,
+            vouched,
+            identity,
             mailbox,
             welcome,
         } = request;
@@ -305,20 +312,24 @@ impl RoomRegistry for RedisRegistry {
             .arg(inner.max_rooms)
             .arg(&info_json)
             .arg(&joined_json)
+            .arg(if vouched { "1" } else { "0" })
+            .arg(identity.as_deref().unwrap_or(""))
             .invoke_async(&mut inner.commands.clone())
             .await;
         // (The script may have run before the connection failed: the guard removes the peer.)
         let reply = reply.map_err(|err| unavailable(inner, "joining a room", &err))?;
-        let roster = match reply.split_first() {
-            Some((status, roster)) if status == "ok" => roster,
+        let (host, roster) = match reply.as_slice() {
+            [status, host, roster @ ..] if status == "ok" => (host, roster),
             refusal => {
                 pending.state = Pending::NotInRedis;
-                return Err(match refusal.map(|(status, _)| status.as_str()) {
+                return Err(match refusal.first().map(String::as_str) {
                     Some("room_full") => RelayError::RoomFull {
                         max: inner.max_participants,
                     },
                     Some("too_many_rooms") => RelayError::TooManyRooms,
                     Some("wrong_password") => RelayError::WrongPassword,
+                    Some("removed") => RelayError::Removed,
+                    Some("room_locked") => RelayError::RoomLocked,
                     Some("unregistered") => {
                         inner.note_problem("this relay is not registered in Redis yet");
                         RelayError::Unavailable
@@ -355,6 +366,9 @@ impl RoomRegistry for RedisRegistry {
             limits: welcome.limits,
             session: welcome.session,
             resume_grace_ms: welcome.resume_grace_ms,
+            host: (!host.is_empty()).then(|| PeerId(host.clone())),
+            // A locked room admits nobody, so a room just entered is never locked.
+            locked: false,
         });
         for msg in entry.early.take().unwrap_or_default() {
             entry.mailbox.deliver(msg);
@@ -446,6 +460,33 @@ impl RoomRegistry for RedisRegistry {
             .await
             .map_err(|err| unavailable(inner, "broadcasting a message", &err))?;
         script_status(&status, member.peer_id())
+    }
+
+    async fn host_action(&self, member: &Membership, action: HostAction) -> Result<(), RelayError> {
+        let inner = &*self.inner;
+        inner.check_local(member)?;
+        let (name, target) = match &action {
+            HostAction::Lock(locked) => ("lock", if *locked { "1" } else { "0" }),
+            HostAction::Remove(peer) => ("remove", peer.as_str()),
+            HostAction::AskToMute(peer) => ("mute", peer.as_str()),
+            HostAction::HandOver(peer) => ("hand_over", peer.as_str()),
+            HostAction::EndMeeting => ("end", ""),
+        };
+        let status: String = inner
+            .scripts
+            .host
+            .arg(&inner.prefix)
+            .arg(member.room().as_str())
+            .arg(member.peer_id().as_str())
+            .arg(name)
+            .arg(target)
+            .invoke_async(&mut inner.commands.clone())
+            .await
+            .map_err(|err| unavailable(inner, "a host action", &err))?;
+        match status.as_str() {
+            "not_host" => Err(RelayError::NotHost),
+            _ => script_status(&status, &PeerId(target.to_owned())),
+        }
     }
 
     async fn stats(&self) -> RegistryStats {
@@ -867,6 +908,7 @@ struct Scripts {
     register: Script,
     dead_instances: Script,
     forget_instance: Script,
+    host: Script,
 }
 
 impl Scripts {
@@ -884,6 +926,7 @@ impl Scripts {
             register: script(LUA_REGISTER),
             dead_instances: script(LUA_DEAD_INSTANCES),
             forget_instance: script(LUA_FORGET_INSTANCE),
+            host: script(LUA_HOST),
         }
     }
 }
@@ -893,6 +936,16 @@ const LUA_PRELUDE: &str = r#"
 local p = ARGV[1]
 local function room_peers(room) return p .. ':room:' .. room .. ':peers' end
 local function room_password(room) return p .. ':room:' .. room .. ':password' end
+local function room_host(room) return p .. ':room:' .. room .. ':host' end
+local function room_locked(room) return p .. ':room:' .. room .. ':locked' end
+local function room_removed(room) return p .. ':room:' .. room .. ':removed' end
+local function room_identities(room) return p .. ':room:' .. room .. ':identities' end
+-- Everything about a room but its roster.
+local function forget_room(room)
+  redis.call('DEL', room_password(room), room_host(room), room_locked(room), room_removed(room),
+    room_identities(room))
+  redis.call('SREM', p .. ':rooms', room)
+end
 local function instance_key(id) return p .. ':instance:' .. id end
 local function instance_peers(id) return p .. ':instance:' .. id .. ':peers' end
 local function inbox(id) return p .. ':instance:' .. id .. ':inbox' end
@@ -916,6 +969,9 @@ local function deliver(room, except, msg)
   end
   for _, id in ipairs(order) do post(id, table.concat(targets[id], ','), msg) end
 end
+local function host_changed(room, host)
+  deliver(room, '', cjson.encode({type = 'host_changed', peer_id = host}))
+end
 -- Compares every byte whatever the first difference, like the in-memory registry.
 local function same(a, b)
   if #a ~= #b then return false end
@@ -926,23 +982,30 @@ end
 "#;
 
 /// ARGV: prefix, room, peer, relay, password ('' = none), max participants, max rooms,
-/// record JSON, peer_joined JSON. Returns {'ok', records of the others…} or {refusal}.
+/// record JSON, peer_joined JSON, vouched ('1': no password is checked or set), identity
+/// ('' = none). Returns {'ok', host, records of the others…} or {refusal}.
 const LUA_JOIN: &str = r#"
 local room, peer, me, password = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local vouched, identity = ARGV[10] == '1', ARGV[11]
 if redis.call('EXISTS', instance_key(me)) == 0 then return {'unregistered'} end
 local peers = room_peers(room)
 local count = redis.call('HLEN', peers)
 if count > 0 then
   local expected = redis.call('GET', room_password(room))
-  if expected and not same(expected, password) then return {'wrong_password'} end
+  if expected and not vouched and not same(expected, password) then return {'wrong_password'} end
+  if identity ~= '' and redis.call('SISMEMBER', room_removed(room), identity) == 1 then
+    return {'removed'}
+  end
+  if redis.call('EXISTS', room_locked(room)) == 1 then return {'room_locked'} end
   if count >= tonumber(ARGV[6]) then return {'room_full'} end
 else
   if redis.call('SCARD', p .. ':rooms') >= tonumber(ARGV[7])
      and redis.call('SISMEMBER', p .. ':rooms', room) == 0 then
     return {'too_many_rooms'}
   end
-  redis.call('DEL', room_password(room))
-  if password ~= '' then redis.call('SET', room_password(room), password) end
+  forget_room(room)
+  if password ~= '' and not vouched then redis.call('SET', room_password(room), password) end
+  redis.call('SET', room_host(room), peer)
   redis.call('SADD', p .. ':rooms', room)
 end
 local roster = redis.call('HVALS', peers)
@@ -950,6 +1013,8 @@ deliver(room, peer, ARGV[9])
 local seq = redis.call('INCR', p .. ':seq')
 redis.call('HSET', peers, peer, me .. ' ' .. seq .. ' ' .. ARGV[8])
 redis.call('HSET', instance_peers(me), peer, room)
+if identity ~= '' then redis.call('HSET', room_identities(room), peer, identity) end
+table.insert(roster, 1, redis.call('GET', room_host(room)) or '')
 table.insert(roster, 1, 'ok')
 return roster
 "#;
@@ -968,13 +1033,72 @@ if not record or (dead ~= '' and owner ~= dead) then
 end
 redis.call('HDEL', peers, peer)
 redis.call('HDEL', instance_peers(owner), peer)
+redis.call('HDEL', room_identities(room), peer)
 if redis.call('HLEN', peers) == 0 then
-  redis.call('DEL', room_password(room))
-  redis.call('SREM', p .. ':rooms', room)
-else
-  deliver(room, peer, ARGV[4])
+  forget_room(room)
+  return 1
+end
+deliver(room, peer, ARGV[4])
+if redis.call('GET', room_host(room)) == peer then
+  -- The earliest joiner left becomes host.
+  local all = redis.call('HGETALL', peers)
+  local next_host, lowest = nil, nil
+  for i = 1, #all, 2 do
+    local seq = tonumber(string.match(all[i + 1], '^%S+ (%d+) '))
+    if seq and (lowest == nil or seq < lowest) then next_host, lowest = all[i], seq end
+  end
+  if next_host then
+    redis.call('SET', room_host(room), next_host)
+    host_changed(room, next_host)
+  end
 end
 return 1
+"#;
+
+/// ARGV: prefix, room, acting peer, action (lock, remove, mute, hand_over, end), target
+/// ('1'/'0' for lock, a peer id, or ''). Returns ok, not_joined, not_host or unknown_peer.
+const LUA_HOST: &str = r#"
+local room, actor, action, target = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local peers = room_peers(room)
+if redis.call('HEXISTS', peers, actor) == 0 then return 'not_joined' end
+if redis.call('GET', room_host(room)) ~= actor then return 'not_host' end
+if action == 'lock' then
+  if target == '1' then redis.call('SET', room_locked(room), '1')
+  else redis.call('DEL', room_locked(room)) end
+  deliver(room, '', cjson.encode({type = 'lock_changed', locked = target == '1'}))
+  return 'ok'
+end
+if action == 'end' then
+  deliver(room, '', '{"type":"meeting_ended"}')
+  local all = redis.call('HGETALL', peers)
+  for i = 1, #all, 2 do redis.call('HDEL', instance_peers(owner_of(all[i + 1])), all[i]) end
+  redis.call('DEL', peers)
+  forget_room(room)
+  return 'ok'
+end
+if target == actor then return 'unknown_peer' end
+local record = redis.call('HGET', peers, target)
+if not record then return 'unknown_peer' end
+local owner = owner_of(record)
+if action == 'mute' then
+  post(owner, target, cjson.encode({type = 'mute_requested', by = actor}))
+elseif action == 'hand_over' then
+  redis.call('SET', room_host(room), target)
+  host_changed(room, target)
+elseif action == 'remove' then
+  redis.call('HDEL', peers, target)
+  redis.call('HDEL', instance_peers(owner), target)
+  local identity = redis.call('HGET', room_identities(room), target)
+  if identity then
+    redis.call('SADD', room_removed(room), identity)
+    redis.call('HDEL', room_identities(room), target)
+  end
+  post(owner, target, '{"type":"removed"}')
+  deliver(room, '', cjson.encode({type = 'peer_left', peer_id = target, reason = 'removed'}))
+else
+  return 'unknown_action'
+end
+return 'ok'
 "#;
 
 /// ARGV: prefix, room, peer, new PeerInfo JSON, peer_updated JSON. Returns 1 if updated.

@@ -77,6 +77,31 @@ impl TestRelay {
         Client { ws }
     }
 
+    /// A connection attempt with extra handshake headers (`Origin` and the like): the client,
+    /// or the HTTP status the upgrade was refused with.
+    pub async fn connect_with_headers(&self, headers: &[(&str, &str)]) -> Result<Client, u16> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = self.ws_url().into_client_request().expect("request");
+        for (name, value) in headers {
+            request.headers_mut().insert(
+                tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes())
+                    .expect("header name"),
+                value.parse().expect("header value"),
+            );
+        }
+        let connected =
+            tokio::time::timeout(RECV_TIMEOUT, tokio_tungstenite::connect_async(request))
+                .await
+                .expect("handshake in time");
+        match connected {
+            Ok((ws, _)) => Ok(Client { ws }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                Err(response.status().as_u16())
+            }
+            Err(other) => panic!("handshake failed without an HTTP answer: {other}"),
+        }
+    }
+
     /// A client that joined `room` as `name`, and what its welcome said.
     pub async fn join(&self, room: &str, name: &str) -> (Client, Welcome) {
         let mut client = self.connect().await;
@@ -121,6 +146,8 @@ pub fn join_msg(room: &str, name: &str) -> ClientMsg {
         name: name.into(),
         password: None,
         media: MediaState::default(),
+        token: None,
+        client_key: None,
     }
 }
 

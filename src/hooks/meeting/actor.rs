@@ -15,8 +15,8 @@ use crate::state::{
 use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender};
 use futures_util::StreamExt;
 use meshmeet_protocol::{
-    ClientMsg, ErrorCode, MediaState, PeerId, PeerMsg, ServerMsg, SessionToken, Signal,
-    DEFAULT_MAX_FILE_BYTES, PROTOCOL_VERSION,
+    ClientMsg, ErrorCode, IceTransportPolicy, MediaState, PeerId, PeerMsg, ServerMsg, SessionToken,
+    Signal, DEFAULT_MAX_FILE_BYTES, PROTOCOL_VERSION,
 };
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -33,6 +33,8 @@ const PING_EVERY_TICKS: u32 = 4;
 const RELAY_SILENCE_LIMIT_MS: f64 = 10_000.0;
 /// Microphone level above which we count as speaking (WebRTC's `audioLevel`, 0–1).
 const SPEAKING_AUDIO_LEVEL: f64 = 0.05;
+/// STUN/TURN error code for refused credentials (RFC 8489, section 14.8).
+const TURN_UNAUTHORIZED: u16 = 401;
 /// The available-bitrate estimate is rounded to this step before it changes any encoder, so
 /// its jitter does not reconfigure them every second.
 const ESTIMATE_STEP_BPS: f64 = 100_000.0;
@@ -71,6 +73,10 @@ pub(crate) struct Meeting {
     hidden_tiles: std::collections::HashSet<PeerId>,
     /// The person chose to receive audio only.
     audio_only: bool,
+    /// A TURN server refused our credentials (401) during a gathering.
+    turn_auth_refused: bool,
+    /// The relay-only failure was shown already (once per meeting is enough).
+    turn_failure_shown: bool,
     speaking: bool,
     inputs: UnboundedSender<Input>,
     out: Outputs,
@@ -125,6 +131,8 @@ impl Meeting {
             video_unwanted_from: Default::default(),
             hidden_tiles: Default::default(),
             audio_only: false,
+            turn_auth_refused: false,
+            turn_failure_shown: false,
             speaking: false,
             inputs,
             out,
@@ -195,6 +203,8 @@ impl Meeting {
             name: self.join.name.clone(),
             password: self.join.password.clone(),
             media: self.media,
+            token: self.join.token.clone(),
+            client_key: self.join.client_key.clone(),
         });
     }
 
@@ -297,6 +307,8 @@ impl Meeting {
                 ice_transport_policy,
                 limits,
                 session,
+                host,
+                locked,
                 ..
             } => {
                 if self.self_id.is_some() {
@@ -313,7 +325,11 @@ impl Meeting {
                 self.files.set_max_file_bytes(limits.max_file_bytes);
                 self.config = LinkConfig {
                     ice_servers,
-                    policy: ice_transport_policy,
+                    policy: if self.join.relay_only {
+                        IceTransportPolicy::Relay
+                    } else {
+                        ice_transport_policy
+                    },
                 };
                 self.self_id = Some(peer_id.clone());
                 // We are the newcomer: we offer to everyone already here, all at once.
@@ -324,6 +340,8 @@ impl Meeting {
                 self.out.state.dispatch(Action::Welcomed {
                     self_id: peer_id,
                     roster,
+                    host,
+                    locked,
                 });
                 self.apply_budget();
             }
@@ -396,7 +414,53 @@ impl Meeting {
                     self.relay_lost(Some(delay));
                 }
             }
+            ServerMsg::HostChanged { peer_id } => {
+                self.out.state.dispatch(Action::HostChanged(peer_id))
+            }
+            ServerMsg::LockChanged { locked } => {
+                self.out.state.dispatch(Action::LockChanged(locked))
+            }
+            ServerMsg::MuteRequested { .. } => {
+                self.out
+                    .state
+                    .dispatch(Action::Notice(Notice::MuteRequested));
+            }
+            ServerMsg::Removed => self.ended_by_host(RoomFailure::Removed),
+            ServerMsg::MeetingEnded => self.ended_by_host(RoomFailure::MeetingEnded),
+            ServerMsg::IceServersRenewed { ice_servers } => {
+                self.config.ice_servers = ice_servers;
+                for (peer, link) in &self.links {
+                    if let Err(err) = link.set_config(&self.config) {
+                        warn(&format!("new ICE servers for {peer}: {err}"));
+                    }
+                }
+            }
         }
+    }
+
+    /// The host removed us or ended the meeting: the relay closes the socket next.
+    fn ended_by_host(&mut self, failure: RoomFailure) {
+        // Everything goes, as on leaving, but without a `leave` (we are not in the room), and
+        // the session cannot be resumed.
+        self.self_id = None;
+        self.session = None;
+        self.leave();
+        self.out.state.dispatch(Action::Failed(failure));
+    }
+
+    /// Explains, once, why relay-only connections cannot start: the TURN server refused our
+    /// credentials, or gave no relay address at all.
+    fn check_relay_gathering(&mut self, relay_candidates: usize) {
+        if self.config.policy != IceTransportPolicy::Relay
+            || relay_candidates > 0
+            || self.turn_failure_shown
+        {
+            return;
+        }
+        self.turn_failure_shown = true;
+        self.out.state.dispatch(Action::Notice(Notice::TurnFailed {
+            auth_refused: self.turn_auth_refused,
+        }));
     }
 
     fn open_link(&mut self, peer: PeerId, initiator: bool) {
@@ -503,6 +567,14 @@ impl Meeting {
                 self.update_prefs(&peer);
             }
             PeerEvent::ChannelOpen(Channel::Files) | PeerEvent::Error(_) => {} // errors: logged by the link
+            PeerEvent::IceServerError(code) => {
+                if code == TURN_UNAUTHORIZED {
+                    self.turn_auth_refused = true;
+                }
+            }
+            PeerEvent::GatheringDone { relay_candidates } => {
+                self.check_relay_gathering(relay_candidates)
+            }
             PeerEvent::Data(channel, data) => self.on_data(peer, channel, data),
         }
     }
@@ -642,6 +714,7 @@ impl Meeting {
                     self.update_prefs(peer);
                 }
             }
+            Command::Host(command) => self.send(&command.to_client_msg()),
             Command::CancelTransfer(key) => {
                 let channel = self
                     .links

@@ -38,8 +38,45 @@ pub enum Command {
     VideoWanted(PeerId, bool),
     /// Receive no video at all (saves bandwidth); audio keeps flowing.
     AudioOnly(bool),
+    /// Something only the host may do (the relay refuses it from anyone else).
+    Host(HostCommand),
     /// Leave the meeting.
     Leave,
+}
+
+/// What the host can ask of the room.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostCommand {
+    /// Lock or unlock the room.
+    Lock(bool),
+    /// Remove a participant.
+    Remove(PeerId),
+    /// Ask a participant to mute.
+    AskToMute(PeerId),
+    /// Make another participant the host.
+    HandOver(PeerId),
+    /// End the meeting for everyone.
+    EndMeeting,
+}
+
+impl HostCommand {
+    /// The relay message that carries it.
+    pub fn to_client_msg(&self) -> meshmeet_protocol::ClientMsg {
+        use meshmeet_protocol::ClientMsg;
+        match self {
+            HostCommand::Lock(locked) => ClientMsg::LockRoom { locked: *locked },
+            HostCommand::Remove(peer_id) => ClientMsg::RemovePeer {
+                peer_id: peer_id.clone(),
+            },
+            HostCommand::AskToMute(peer_id) => ClientMsg::AskToMute {
+                peer_id: peer_id.clone(),
+            },
+            HostCommand::HandOver(peer_id) => ClientMsg::HandOverHost {
+                peer_id: peer_id.clone(),
+            },
+            HostCommand::EndMeeting => ClientMsg::EndMeeting,
+        }
+    }
 }
 
 /// Who to join as.
@@ -51,6 +88,12 @@ pub struct JoinRequest {
     pub name: String,
     /// Room password, if any.
     pub password: Option<String>,
+    /// Join token from the meeting link, if any.
+    pub token: Option<String>,
+    /// This browser's own key (so a removed participant is recognised).
+    pub client_key: Option<String>,
+    /// Use TURN relays only, whatever the relay says (the person's privacy setting).
+    pub relay_only: bool,
     /// Video upload budget, bits per second.
     pub video_budget_bps: u32,
 }

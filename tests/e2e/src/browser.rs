@@ -87,11 +87,21 @@ impl Browser {
     /// Starts a browser whose relative URLs (`goto("/r/x")`, `open_room`) resolve against
     /// `base_url` (the relay, like `http://127.0.0.1:41234`).
     pub async fn launch(kind: BrowserKind, base_url: Option<&str>) -> Result<Browser> {
+        Self::launch_with_args(kind, base_url, &[]).await
+    }
+
+    /// [`launch`](Self::launch) with extra command-line flags for Chromium (such as
+    /// `--ignore-certificate-errors` for a relay with a self-signed certificate).
+    pub async fn launch_with_args(
+        kind: BrowserKind,
+        base_url: Option<&str>,
+        extra_args: &[&str],
+    ) -> Result<Browser> {
         static NEXT: AtomicU32 = AtomicU32::new(1);
         let label = format!("{}-{}", kind.name(), NEXT.fetch_add(1, Ordering::Relaxed));
         let profile = TempDir::new(&label)?;
         let driver = Driver::start(kind, profile.path()).await?;
-        let capabilities = capabilities(kind, profile.path());
+        let capabilities = capabilities(kind, profile.path(), extra_args);
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         let client = ClientBuilder::new(connector)
             .capabilities(capabilities)
@@ -509,7 +519,7 @@ impl fantoccini::wd::WebDriverCompatibleCommand for ChromiumBrowserLog {
 }
 
 /// The capabilities of a fresh, headless session with fake media devices.
-fn capabilities(kind: BrowserKind, profile: &Path) -> Capabilities {
+fn capabilities(kind: BrowserKind, profile: &Path, extra_args: &[&str]) -> Capabilities {
     let value = match kind {
         BrowserKind::Chromium => {
             let mut args = vec![
@@ -544,6 +554,7 @@ fn capabilities(kind: BrowserKind, profile: &Path) -> Capabilities {
             if let Ok(extra) = std::env::var("MESHMEET_CHROMIUM_ARGS") {
                 args.extend(extra.split_whitespace().map(str::to_owned));
             }
+            args.extend(extra_args.iter().map(|arg| (*arg).to_owned()));
             let mut options = json!({ "args": args });
             if let Some(binary) = std::env::var_os("MESHMEET_CHROMIUM_BIN") {
                 options["binary"] = json!(binary.to_string_lossy());
@@ -601,16 +612,21 @@ mod tests {
 
     #[test]
     fn chromium_capabilities_use_the_given_profile_and_fake_media() {
-        let caps = capabilities(BrowserKind::Chromium, Path::new("/tmp/p"));
+        let caps = capabilities(
+            BrowserKind::Chromium,
+            Path::new("/tmp/p"),
+            &["--ignore-certificate-errors"],
+        );
         let args = caps["goog:chromeOptions"]["args"].as_array().unwrap();
         assert!(args.contains(&json!("--user-data-dir=/tmp/p/chromium-profile")));
         assert!(args.contains(&json!("--use-fake-ui-for-media-stream")));
+        assert!(args.contains(&json!("--ignore-certificate-errors")));
         assert_eq!(caps["goog:loggingPrefs"]["browser"], "ALL");
     }
 
     #[test]
     fn firefox_capabilities_enable_fake_media() {
-        let caps = capabilities(BrowserKind::Firefox, Path::new("/tmp/p"));
+        let caps = capabilities(BrowserKind::Firefox, Path::new("/tmp/p"), &[]);
         let prefs = &caps["moz:firefoxOptions"]["prefs"];
         assert_eq!(prefs["media.navigator.streams.fake"], true);
         assert_eq!(prefs["media.navigator.permission.disabled"], true);

@@ -59,7 +59,16 @@ impl TestCtx {
 
     /// A new session of `kind` pointed at the relay; it is screenshotted if the test fails.
     pub async fn browser(&self, kind: BrowserKind) -> Result<Browser> {
-        let browser = Browser::launch(kind, Some(self.relay.url())).await?;
+        self.browser_with_args(kind, &[]).await
+    }
+
+    /// A new headless Chromium session with extra flags (`--ignore-certificate-errors`).
+    pub async fn chromium_with_args(&self, args: &[&str]) -> Result<Browser> {
+        self.browser_with_args(BrowserKind::Chromium, args).await
+    }
+
+    async fn browser_with_args(&self, kind: BrowserKind, args: &[&str]) -> Result<Browser> {
+        let browser = Browser::launch_with_args(kind, Some(self.relay.url()), args).await?;
         self.browsers.lock().unwrap().push(browser.clone());
         Ok(browser)
     }

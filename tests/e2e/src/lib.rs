@@ -33,12 +33,14 @@ pub mod harness;
 pub mod process;
 pub mod proxy;
 pub mod relay;
+pub mod turn;
 
 pub use browser::{room_url, Browser, VideoSample, DEFAULT_WAIT};
 pub use driver::BrowserKind;
 pub use harness::{artifacts_dir, run_test, run_test_with, run_test_within, TestCtx, TEST_TIMEOUT};
 pub use proxy::Proxy;
 pub use relay::Relay;
+pub use turn::Coturn;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,547 @@
+//! Who may connect and who may join: the `Origin` check on the WebSocket upgrade, the
+//! per-address connection limit, the per-address limit on failed joins (against password
+//! guessing), operator-set room passwords, and signed join tokens.
+//!
+//! Addresses are counted per IPv4 address and per IPv6 /64 (one home or office network
+//! usually holds a whole /64, so counting single IPv6 addresses would limit nothing).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Instant, SystemTime};
+
+use meshmeet_protocol::{validate_display_name, RoomName};
+use subtle::ConstantTimeEq;
+use tracing::warn;
+
+use crate::config::{Config, Secret};
+use crate::error::RelayError;
+use crate::limits::TokenBucket;
+use crate::token::{self, TokenError};
+
+/// Addresses whose failed joins are remembered at most; past this, addresses whose record
+/// has been forgiven entirely are forgotten first.
+const MAX_TRACKED_ADDRESSES: usize = 65_536;
+/// Shortest and longest `client_key` accepted (a client makes 32 hex digits).
+const CLIENT_KEY_CHARS: std::ops::RangeInclusive<usize> = 16..=64;
+
+/// The part of an address the per-address limits count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AddressKey {
+    /// One IPv4 address.
+    V4([u8; 4]),
+    /// One IPv6 /64.
+    V6([u8; 8]),
+}
+
+impl AddressKey {
+    /// The key of `ip` (IPv4-mapped IPv6 addresses count as IPv4).
+    pub fn of(ip: IpAddr) -> Self {
+        match ip {
+            IpAddr::V4(v4) => AddressKey::V4(v4.octets()),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => AddressKey::V4(v4.octets()),
+                None => {
+                    let mut prefix = [0u8; 8];
+                    prefix.copy_from_slice(&v6.octets()[..8]);
+                    AddressKey::V6(prefix)
+                }
+            },
+        }
+    }
+}
+
+impl fmt::Display for AddressKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AddressKey::V4(o) => write!(f, "{}.{}.{}.{}", o[0], o[1], o[2], o[3]),
+            AddressKey::V6(p) => {
+                for pair in p.chunks(2) {
+                    write!(f, "{:x}:", u16::from_be_bytes([pair[0], pair[1]]))?;
+                }
+                f.write_str(":/64")
+            }
+        }
+    }
+}
+
+/// What a join may do once admitted: the name it appears under (a token's name wins), the
+/// password the room registry should check (none when the operator's password or a token
+/// already decided), and how to recognise the person again if the host removes them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Admission {
+    /// Validated display name.
+    pub name: String,
+    /// The password for the registry to check or set.
+    pub password: Option<String>,
+    /// Admitted by a token or the operator's password: the registry checks no password.
+    pub vouched: bool,
+    /// Who this is, for the room's list of removed participants.
+    pub identity: Option<String>,
+}
+
+/// A join as the client sent it.
+#[derive(Clone, Copy, Debug)]
+pub struct JoinAttempt<'a> {
+    /// The room (already validated).
+    pub room: &'a RoomName,
+    /// The display name as sent.
+    pub name: &'a str,
+    /// The password, if any.
+    pub password: Option<&'a str>,
+    /// The join token, if any.
+    pub token: Option<&'a str>,
+    /// The client's own key, if any.
+    pub client_key: Option<&'a str>,
+}
+
+/// The relay's access rules, shared by every connection.
+#[derive(Debug)]
+pub struct Access {
+    allowed_origins: Vec<String>,
+    trusted_proxies: Vec<IpAddr>,
+    max_connections_per_address: usize,
+    open: Mutex<HashMap<AddressKey, usize>>,
+    failure_burst: u32,
+    failures_forgiven_per_second: f64,
+    failures: Mutex<HashMap<AddressKey, TokenBucket>>,
+    room_passwords: HashMap<String, Secret>,
+    token_secret: Option<Secret>,
+    require_token: bool,
+    max_display_name_chars: usize,
+}
+
+/// What a connection knows about its client from the upgrade: its address (for the
+/// failed-join limit), and its place in the per-address connection count.
+#[derive(Debug, Default)]
+pub struct ClientInfo {
+    /// The client's address, if known.
+    pub ip: Option<IpAddr>,
+    /// Released when the connection ends.
+    pub address_slot: Option<AddressSlot>,
+}
+
+/// Held by a connection while it is open; gives its address's place back when dropped.
+#[derive(Debug)]
+pub struct AddressSlot {
+    access: Arc<Access>,
+    key: AddressKey,
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut open = lock(&self.access.open);
+        if let Some(count) = open.get_mut(&self.key) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Each critical section is a map lookup and an update: never left half done.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Access {
+    /// The rules `config` asks for.
+    pub fn new(config: &Config) -> Self {
+        Access {
+            allowed_origins: config.allowed_origins.clone(),
+            trusted_proxies: config.trusted_proxies.clone(),
+            max_connections_per_address: config.max_connections_per_ip,
+            open: Mutex::new(HashMap::new()),
+            failure_burst: config.max_failed_joins,
+            failures_forgiven_per_second: f64::from(config.max_failed_joins)
+                / config.failed_join_window.as_secs_f64().max(0.001),
+            failures: Mutex::new(HashMap::new()),
+            room_passwords: config
+                .room_passwords
+                .iter()
+                .map(|entry| (entry.room.clone(), entry.password.clone()))
+                .collect(),
+            token_secret: config.token_secret.clone(),
+            require_token: config.require_token,
+            max_display_name_chars: config.max_display_name_chars,
+        }
+    }
+
+    /// Whether a WebSocket upgrade with this `Origin` header may proceed. Without
+    /// `--allowed-origin` every origin may; with it, only those listed (and a request
+    /// without `Origin`, which no browser sends, is refused too).
+    pub fn origin_allowed(&self, origin: Option<&str>) -> bool {
+        if self.allowed_origins.is_empty() {
+            return true;
+        }
+        origin.is_some_and(|origin| {
+            let origin = origin.trim().to_ascii_lowercase();
+            self.allowed_origins.contains(&origin)
+        })
+    }
+
+    /// The client's address: the socket's peer, or, when the peer is a trusted proxy, the
+    /// last address in `X-Forwarded-For` that is not a trusted proxy itself.
+    pub fn client_ip(
+        &self,
+        peer: Option<SocketAddr>,
+        forwarded_for: Option<&str>,
+    ) -> Option<IpAddr> {
+        let mut ip = peer?.ip();
+        if !self.trusted_proxies.contains(&ip) {
+            return Some(ip);
+        }
+        let Some(forwarded_for) = forwarded_for else {
+            return Some(ip);
+        };
+        for hop in forwarded_for.rsplit(',') {
+            match hop.trim().parse::<IpAddr>() {
+                Ok(hop) => {
+                    ip = hop;
+                    if !self.trusted_proxies.contains(&hop) {
+                        break;
+                    }
+                }
+                // A proxy that writes ports or names: believe no further.
+                Err(_) => break,
+            }
+        }
+        Some(ip)
+    }
+
+    /// A place for one more connection from `ip`, or `Err` when that address has its
+    /// maximum open. Unknown addresses and an unlimited relay always get in.
+    pub fn admit_connection(
+        self: &Arc<Self>,
+        ip: Option<IpAddr>,
+    ) -> Result<Option<AddressSlot>, AddressKey> {
+        let (Some(ip), true) = (ip, self.max_connections_per_address > 0) else {
+            return Ok(None);
+        };
+        let key = AddressKey::of(ip);
+        let mut open = lock(&self.open);
+        let count = open.entry(key).or_insert(0);
+        if *count >= self.max_connections_per_address {
+            return Err(key);
+        }
+        *count += 1;
+        Ok(Some(AddressSlot {
+            access: Arc::clone(self),
+            key,
+        }))
+    }
+
+    /// Refuses a join from an address that has used up its failed attempts.
+    pub fn check_attempts(&self, ip: Option<IpAddr>, now: Instant) -> Result<(), RelayError> {
+        let Some(ip) = ip else {
+            return Ok(());
+        };
+        let mut failures = lock(&self.failures);
+        let Some(bucket) = failures.get_mut(&AddressKey::of(ip)) else {
+            return Ok(());
+        };
+        let wait = bucket.time_until_available(now);
+        if wait.is_zero() {
+            Ok(())
+        } else {
+            Err(RelayError::TooManyAttempts {
+                retry_after_secs: wait.as_secs().saturating_add(1),
+            })
+        }
+    }
+
+    /// Counts a failed join (wrong password, bad or expired token) against `ip`.
+    pub fn record_failure(&self, ip: Option<IpAddr>, now: Instant) {
+        let Some(ip) = ip else {
+            return;
+        };
+        let key = AddressKey::of(ip);
+        let mut failures = lock(&self.failures);
+        if failures.len() >= MAX_TRACKED_ADDRESSES && !failures.contains_key(&key) {
+            failures.retain(|_, bucket| !bucket.is_full(now));
+            if failures.len() >= MAX_TRACKED_ADDRESSES {
+                warn!(address = %key, "too many addresses with failed joins to remember another");
+                return;
+            }
+        }
+        let bucket = failures.entry(key).or_insert_with(|| {
+            TokenBucket::new(self.failure_burst, self.failures_forgiven_per_second, now)
+        });
+        if !bucket.try_take(now) {
+            warn!(address = %key, "failed joins from one address over the limit");
+        }
+    }
+
+    /// Decides what a join may do before the room registry sees it: checks the token (if
+    /// given, or required), the operator's password for the room (if it has one), and the
+    /// display name.
+    pub fn admit_join(
+        &self,
+        join: JoinAttempt<'_>,
+        now: SystemTime,
+    ) -> Result<Admission, RelayError> {
+        let identity = join
+            .client_key
+            .filter(|key| {
+                CLIENT_KEY_CHARS.contains(&key.len())
+                    && key
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            })
+            .map(|key| format!("key:{key}"));
+        let token = join.token.filter(|token| !token.is_empty());
+        let claims = match (token, &self.token_secret) {
+            (Some(token), Some(secret)) => {
+                match token::verify(secret.expose().as_bytes(), token, join.room.as_str(), now) {
+                    Ok(claims) => Some(claims),
+                    Err(TokenError::Expired) => return Err(RelayError::TokenExpired),
+                    Err(err) => return Err(RelayError::InvalidToken(err.to_string())),
+                }
+            }
+            (Some(_), None) => {
+                return Err(RelayError::InvalidToken(
+                    "this relay does not accept join tokens".into(),
+                ))
+            }
+            (None, _) if self.require_token => {
+                return Err(RelayError::InvalidToken(
+                    "this relay admits only with a join token; use the link you were sent".into(),
+                ))
+            }
+            (None, _) => None,
+        };
+        let name = claims
+            .as_ref()
+            .map_or(join.name, |claims| claims.name.as_str());
+        let name = validate_display_name(name, self.max_display_name_chars)
+            .map_err(RelayError::InvalidName)?
+            .to_owned();
+        if let Some(claims) = claims {
+            return Ok(Admission {
+                identity: Some(format!("token:{}", claims.name)),
+                name,
+                password: None,
+                vouched: true,
+            });
+        }
+        let password = join.password.filter(|p| !p.is_empty());
+        if let Some(expected) = self.room_passwords.get(join.room.as_str()) {
+            // Constant time over the bytes (see the registry's comparison).
+            let matches = password.is_some_and(|given| {
+                bool::from(expected.expose().as_bytes().ct_eq(given.as_bytes()))
+            });
+            if !matches {
+                return Err(RelayError::WrongPassword);
+            }
+            return Ok(Admission {
+                name,
+                password: None,
+                vouched: true,
+                identity,
+            });
+        }
+        Ok(Admission {
+            name,
+            password: password.map(str::to_owned),
+            vouched: false,
+            identity,
+        })
+    }
+}
+
+/// Whether a refused join counts against its address's failed attempts.
+pub fn is_failed_attempt(err: &RelayError) -> bool {
+    matches!(
+        err,
+        RelayError::WrongPassword | RelayError::InvalidToken(_) | RelayError::TokenExpired
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::RoomPassword;
+    use crate::token::Claims;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn access(config: Config) -> Arc<Access> {
+        Arc::new(Access::new(&config))
+    }
+
+    fn attempt<'a>(
+        room: &'a RoomName,
+        password: Option<&'a str>,
+        token: Option<&'a str>,
+    ) -> JoinAttempt<'a> {
+        JoinAttempt {
+            room,
+            name: "Ana",
+            password,
+            token,
+            client_key: Some("0123456789abcdef0123456789abcdef"),
+        }
+    }
+
+    #[test]
+    fn origins_are_open_by_default_and_exact_when_listed() {
+        assert!(access(Config::default()).origin_allowed(None));
+        let listed = access(Config {
+            allowed_origins: vec!["https://meet.example.org".into()],
+            ..Config::default()
+        });
+        assert!(listed.origin_allowed(Some("https://meet.example.org")));
+        assert!(listed.origin_allowed(Some("HTTPS://MEET.example.org")));
+        assert!(!listed.origin_allowed(Some("https://meet.example.org.evil.test")));
+        assert!(!listed.origin_allowed(Some("http://meet.example.org")));
+        assert!(!listed.origin_allowed(None));
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let proxy: IpAddr = "10.0.0.2".parse().expect("ip");
+        let rules = access(Config {
+            trusted_proxies: vec![proxy, "10.0.0.3".parse().expect("ip")],
+            ..Config::default()
+        });
+        let via_proxy = Some(SocketAddr::new(proxy, 5000));
+        let direct = Some(SocketAddr::from(([192, 0, 2, 9], 5000)));
+        let client: IpAddr = "198.51.100.7".parse().expect("ip");
+        assert_eq!(
+            rules.client_ip(via_proxy, Some("203.0.113.1, 198.51.100.7")),
+            Some(client)
+        );
+        assert_eq!(
+            rules.client_ip(via_proxy, Some("198.51.100.7, 10.0.0.3")),
+            Some(client),
+            "a chain of trusted proxies is walked back"
+        );
+        assert_eq!(rules.client_ip(via_proxy, None), Some(proxy));
+        assert_eq!(
+            rules.client_ip(direct, Some("198.51.100.7")),
+            Some("192.0.2.9".parse().expect("ip")),
+            "an untrusted peer cannot pick its address"
+        );
+    }
+
+    #[test]
+    fn connections_per_address_are_limited_and_released() {
+        let rules = access(Config {
+            max_connections_per_ip: 2,
+            ..Config::default()
+        });
+        let ip: IpAddr = "192.0.2.1".parse().expect("ip");
+        let a = rules.admit_connection(Some(ip)).expect("first");
+        let _b = rules.admit_connection(Some(ip)).expect("second");
+        assert!(rules.admit_connection(Some(ip)).is_err());
+        assert!(rules
+            .admit_connection(Some("192.0.2.2".parse().expect("ip")))
+            .is_ok());
+        // Two addresses of one IPv6 /64 are one network.
+        let v6a: IpAddr = "2001:db8:1:2::1".parse().expect("ip");
+        let v6b: IpAddr = "2001:db8:1:2::ffff".parse().expect("ip");
+        let _c = rules.admit_connection(Some(v6a)).expect("v6");
+        let _d = rules.admit_connection(Some(v6b)).expect("v6 second");
+        assert!(rules.admit_connection(Some(v6a)).is_err());
+        drop(a);
+        assert!(rules.admit_connection(Some(ip)).is_ok());
+    }
+
+    #[test]
+    fn failed_joins_lock_an_address_out_until_forgiven() {
+        let rules = access(Config {
+            max_failed_joins: 3,
+            failed_join_window: Duration::from_secs(30),
+            ..Config::default()
+        });
+        let ip = Some("192.0.2.1".parse().expect("ip"));
+        let other = Some("192.0.2.2".parse().expect("ip"));
+        let start = Instant::now();
+        for _ in 0..3 {
+            assert_eq!(rules.check_attempts(ip, start), Ok(()));
+            rules.record_failure(ip, start);
+        }
+        assert_eq!(
+            rules.check_attempts(ip, start),
+            Err(RelayError::TooManyAttempts {
+                retry_after_secs: 11
+            })
+        );
+        assert_eq!(rules.check_attempts(other, start), Ok(()));
+        // One failure is forgiven every 10 s.
+        assert_eq!(
+            rules.check_attempts(ip, start + Duration::from_secs(10)),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn operator_passwords_and_tokens_decide_before_the_registry() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_000);
+        let rules = access(Config {
+            room_passwords: vec![RoomPassword {
+                room: "board".into(),
+                password: Secret::from("s3cret"),
+            }],
+            token_secret: Some(Secret::from("k")),
+            ..Config::default()
+        });
+        let board = RoomName("board".into());
+        assert_eq!(
+            rules.admit_join(attempt(&board, Some("guess"), None), now),
+            Err(RelayError::WrongPassword)
+        );
+        let admitted = rules
+            .admit_join(attempt(&board, Some("s3cret"), None), now)
+            .expect("right password");
+        assert!(admitted.vouched && admitted.password.is_none());
+        assert_eq!(
+            admitted.identity.as_deref(),
+            Some("key:0123456789abcdef0123456789abcdef")
+        );
+
+        let token = token::mint(
+            b"k",
+            &Claims {
+                room: "board".into(),
+                name: "Dr. Ana".into(),
+                exp: 2_000,
+            },
+        );
+        let admitted = rules
+            .admit_join(attempt(&board, None, Some(&token)), now)
+            .expect("token");
+        assert_eq!(admitted.name, "Dr. Ana", "the token's name wins");
+        assert_eq!(admitted.identity.as_deref(), Some("token:Dr. Ana"));
+        let later = UNIX_EPOCH + Duration::from_secs(2_000);
+        assert_eq!(
+            rules.admit_join(attempt(&board, None, Some(&token)), later),
+            Err(RelayError::TokenExpired)
+        );
+        let other = RoomName("other".into());
+        assert!(matches!(
+            rules.admit_join(attempt(&other, None, Some(&token)), now),
+            Err(RelayError::InvalidToken(_))
+        ));
+        let open = rules
+            .admit_join(attempt(&other, Some("pw"), None), now)
+            .expect("no operator password");
+        assert_eq!(open.password.as_deref(), Some("pw"));
+        assert!(!open.vouched);
+    }
+
+    #[test]
+    fn a_relay_that_requires_tokens_refuses_joins_without_one() {
+        let rules = access(Config {
+            token_secret: Some(Secret::from("k")),
+            require_token: true,
+            ..Config::default()
+        });
+        let room = RoomName("r".into());
+        assert!(matches!(
+            rules.admit_join(attempt(&room, None, None), SystemTime::now()),
+            Err(RelayError::InvalidToken(_))
+        ));
+    }
+}
