@@ -390,6 +390,49 @@ async fn a_removed_participant_is_told_why_and_cannot_come_back() {
 }
 
 #[tokio::test]
+async fn a_participant_removed_while_away_learns_it_on_resuming_and_cannot_resume_again() {
+    let relay = TestRelay::start(Config {
+        resume_grace: Duration::from_secs(5),
+        ..test_config()
+    })
+    .await;
+    let (mut ana, _, bo, bo_w, _) = host_guest_and_bystander(&relay, "team").await;
+    let session = bo_w.session.clone();
+    // Bo's socket drops: his place is held for a resume...
+    drop(bo);
+    ana.expect_silence().await;
+    // ...and meanwhile the host removes him.
+    ana.send(&ClientMsg::RemovePeer {
+        peer_id: bo_w.peer_id.clone(),
+    })
+    .await;
+    assert_eq!(
+        ana.recv().await,
+        ServerMsg::PeerLeft {
+            peer_id: bo_w.peer_id.clone(),
+            reason: LeaveReason::Removed
+        }
+    );
+    let resume = ClientMsg::Resume {
+        version: PROTOCOL_VERSION,
+        session: session.clone(),
+    };
+    let mut back = relay.connect().await;
+    back.send(&resume).await;
+    assert!(matches!(back.recv().await, ServerMsg::Resumed { .. }));
+    assert_eq!(
+        back.recv().await,
+        ServerMsg::Removed,
+        "the held news comes first"
+    );
+    assert_eq!(back.expect_closed().await, Closed::Frame(1000));
+    // The session ended with the removal.
+    let mut again = relay.connect().await;
+    again.send(&resume).await;
+    assert_eq!(again.recv_error().await, ErrorCode::SessionExpired);
+}
+
+#[tokio::test]
 async fn ending_the_meeting_closes_everyone_in_the_room_only() {
     let relay = TestRelay::start(test_config()).await;
     let (mut ana, _, mut bo, _, mut other) = host_guest_and_bystander(&relay, "allhands").await;
