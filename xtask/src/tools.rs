@@ -200,18 +200,7 @@ fn ensure_binaryen() -> Result<PathBuf> {
     if ok() {
         return Ok(bin);
     }
-    ensure_npm()?;
-    std::fs::create_dir_all(&prefix).map_err(|e| format!("creating {}: {e}", prefix.display()))?;
-    install(
-        &format!(
-            "binaryen {BINARYEN_VERSION} (npm) into {}",
-            prefix.display()
-        ),
-        cmd::cmd("npm")
-            .args(["install", "--no-audit", "--no-fund", "--prefix"])
-            .arg(&prefix)
-            .arg(format!("binaryen@{BINARYEN_VERSION}")),
-    )?;
+    npm_install("binaryen", BINARYEN_VERSION, &prefix)?;
     if ok() {
         Ok(bin)
     } else {
@@ -233,6 +222,19 @@ fn ensure_npm() -> Result {
     apt_install(&["nodejs", "npm"])
 }
 
+/// Installs `package@version` from npm into its own `prefix` (installing npm if needed).
+fn npm_install(package: &str, version: &str, prefix: &Path) -> Result {
+    ensure_npm()?;
+    std::fs::create_dir_all(prefix).map_err(|e| format!("creating {}: {e}", prefix.display()))?;
+    install(
+        &format!("{package} {version} (npm) into {}", prefix.display()),
+        cmd::cmd("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(prefix)
+            .arg(format!("{package}@{version}")),
+    )
+}
+
 /// axe-core from npm in the per-user tool directory; returns its `axe.min.js`.
 pub fn ensure_axe_core() -> Result<PathBuf> {
     let prefix = tools_dir().join(format!("axe-core-{AXE_CORE_VERSION}"));
@@ -246,18 +248,7 @@ pub fn ensure_axe_core() -> Result<PathBuf> {
     if ok() {
         return Ok(script);
     }
-    ensure_npm()?;
-    std::fs::create_dir_all(&prefix).map_err(|e| format!("creating {}: {e}", prefix.display()))?;
-    install(
-        &format!(
-            "axe-core {AXE_CORE_VERSION} (npm) into {}",
-            prefix.display()
-        ),
-        cmd::cmd("npm")
-            .args(["install", "--no-audit", "--no-fund", "--prefix"])
-            .arg(&prefix)
-            .arg(format!("axe-core@{AXE_CORE_VERSION}")),
-    )?;
+    npm_install("axe-core", AXE_CORE_VERSION, &prefix)?;
     if ok() {
         Ok(script)
     } else {
