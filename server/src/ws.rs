@@ -527,11 +527,8 @@ impl<R: RoomRegistry> Session<R> {
 
     async fn join(&mut self, version: u32, attempt: JoinAttempt<'_>, media: MediaState) -> Flow {
         let config = &self.state.config;
-        if version != PROTOCOL_VERSION {
-            return self.refuse(RelayError::VersionMismatch {
-                got: u64::from(version),
-                expected: PROTOCOL_VERSION,
-            });
+        if let Err(err) = check_version(version) {
+            return self.refuse(err);
         }
         if let Err(err) = validate_room_name(attempt.room.as_str(), config.max_room_name_chars) {
             return self.refuse(RelayError::InvalidRoom(err));
@@ -592,11 +589,8 @@ impl<R: RoomRegistry> Session<R> {
 
     /// Takes back a session whose socket dropped: `resumed`, then what was held, in order.
     async fn resume(&mut self, version: u32, session: SessionToken) -> Flow {
-        if version != PROTOCOL_VERSION {
-            return self.refuse(RelayError::VersionMismatch {
-                got: u64::from(version),
-                expected: PROTOCOL_VERSION,
-            });
+        if let Err(err) = check_version(version) {
+            return self.refuse(err);
         }
         let mut taken = self.state.sessions.take(&session);
         // The old connection is still open (its network dropped silently): it was told to let
@@ -701,6 +695,18 @@ struct VersionProbe {
     #[serde(rename = "type")]
     kind: String,
     version: u64,
+}
+
+/// `join` and `resume` must speak this relay's protocol version.
+fn check_version(version: u32) -> Result<(), RelayError> {
+    if version == PROTOCOL_VERSION {
+        Ok(())
+    } else {
+        Err(RelayError::VersionMismatch {
+            got: u64::from(version),
+            expected: PROTOCOL_VERSION,
+        })
+    }
 }
 
 fn parse_client_msg(text: &str) -> Result<ClientMsg, RelayError> {
