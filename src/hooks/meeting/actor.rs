@@ -237,25 +237,32 @@ impl Meeting {
 
     /// Drops the link to `peer_id` and everything kept about it.
     fn forget_peer(&mut self, peer_id: PeerId) {
-        self.links.remove(&peer_id);
+        self.close_link(&peer_id);
         self.recovery.remove(&peer_id);
         self.heard.remove(&peer_id);
         if self.speaker.as_ref() == Some(&peer_id) {
             self.speaker = None;
         }
-        self.files.peer_gone(&peer_id);
-        self.snapshots.remove(&peer_id);
-        self.available.remove(&peer_id);
         self.video_unwanted_by.remove(&peer_id);
-        self.video_unwanted_from.remove(&peer_id);
         self.hidden_tiles.remove(&peer_id);
         self.out
             .stats
             .dispatch(StatsAction::Forget(peer_id.clone()));
+        self.out.state.dispatch(Action::PeerLeft(peer_id));
+    }
+
+    /// Closes the link to `peer` and drops what belonged to that connection: its transfers,
+    /// statistics, bitrate estimate, the video preference told over it, and its streams.
+    fn close_link(&mut self, peer: &PeerId) {
+        self.links.remove(peer);
+        self.files.peer_gone(peer);
+        self.snapshots.remove(peer);
+        self.available.remove(peer);
+        // Told again once a new chat channel opens.
+        self.video_unwanted_from.remove(peer);
         self.out
             .streams
-            .dispatch(StreamChange::Remove(peer_id.clone()));
-        self.out.state.dispatch(Action::PeerLeft(peer_id));
+            .dispatch(StreamChange::Remove(peer.clone()));
     }
 
     fn on_relay(&mut self, event: SignalingEvent) {
@@ -495,15 +502,7 @@ impl Meeting {
     /// Replaces the link to `peer` with a new peer connection (the old one is closed); the
     /// tile stays, showing the new link's state. `initiator`: we offer.
     fn rebuild_link(&mut self, peer: PeerId, initiator: bool) {
-        self.links.remove(&peer);
-        self.files.peer_gone(&peer);
-        self.snapshots.remove(&peer);
-        self.available.remove(&peer);
-        // Told again once the new chat channel opens.
-        self.video_unwanted_from.remove(&peer);
-        self.out
-            .streams
-            .dispatch(StreamChange::Remove(peer.clone()));
+        self.close_link(&peer);
         self.out.state.dispatch(Action::Connection(
             peer.clone(),
             ConnectionStatus::Connecting,
