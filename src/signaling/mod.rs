@@ -1,8 +1,10 @@
 //! The WebSocket to the relay: typed messages in and out, and when to reconnect. Yew-free.
 
 mod backoff;
+mod liveness;
 
 pub use backoff::reconnect_delay_ms;
+pub use liveness::Liveness;
 
 use crate::js::{window, JsError};
 use meshmeet_protocol::{ClientMsg, ServerMsg};

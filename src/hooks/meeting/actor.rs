@@ -2,12 +2,12 @@
 //! every event into browser calls and reducer actions, one at a time.
 
 use super::files::FileTransfers;
-use super::{Command, Input, JoinRequest, RemoteStreams, StreamChange};
+use super::{Command, Input, JoinRequest, RemoteStreams, StreamChange, TICK_MS};
 use crate::rtc::{
     derive, is_polite, split_budget, stats_of, BudgetInput, Channel, ChannelData, ConnectionStatus,
     LinkConfig, LocalTracks, PeerEvent, PeerLink, Recovery, RecoveryStep, Snapshot, TrackKind,
 };
-use crate::signaling::{reconnect_delay_ms, relay_url, Signaling, SignalingEvent};
+use crate::signaling::{reconnect_delay_ms, relay_url, Liveness, Signaling, SignalingEvent};
 use crate::state::{
     Action, ChatAction, ChatEntry, ChatState, Notice, RelayLink, RoomFailure, RoomState,
     StatsAction, StatsState, Transfers,
@@ -28,9 +28,6 @@ const MAX_CHAT_CHARS: usize = 2000;
 /// The relay is pinged every this many ticks (seconds), so a dead relay is noticed from here
 /// too: browsers hide the relay's WebSocket pings from the page.
 const PING_EVERY_TICKS: u32 = 4;
-/// A relay connection that has said nothing (not even `pong`) for this long is given up and
-/// reconnected: the network under it dropped without closing it.
-const RELAY_SILENCE_LIMIT_MS: f64 = 10_000.0;
 /// Microphone level above which we count as speaking (WebRTC's `audioLevel`, 0–1).
 const SPEAKING_AUDIO_LEVEL: f64 = 0.05;
 /// STUN/TURN error code for refused credentials (RFC 8489, section 14.8).
@@ -87,8 +84,9 @@ pub(crate) struct Meeting {
     reconnect_attempts: u32,
     /// A reconnect is scheduled.
     reconnect_pending: bool,
-    /// When the relay last said anything (`Date.now()`).
-    last_heard_ms: f64,
+    /// When the relay last said anything: a connection silent too long is given up (the
+    /// network under it dropped without closing it).
+    liveness: Liveness,
     /// Each link's failures, to rebuild one that ICE restarts do not bring back.
     recovery: HashMap<PeerId, Recovery>,
     /// Who was last heard speaking (the speaker view shows them).
@@ -140,7 +138,7 @@ impl Meeting {
             session: None,
             reconnect_attempts: 0,
             reconnect_pending: false,
-            last_heard_ms: js_sys::Date::now(),
+            liveness: Liveness::new(js_sys::Date::now(), TICK_MS),
             recovery: HashMap::new(),
             speaker: None,
             heard: HashMap::new(),
@@ -178,7 +176,12 @@ impl Meeting {
             .map_err(|e| e.to_string())
             .and_then(|url| Signaling::connect(&url, on_event).map_err(|e| e.to_string()));
         match connected {
-            Ok(signaling) => self.signaling = Some(signaling),
+            Ok(signaling) => {
+                // The new socket gets the whole silence limit to open and answer; counting
+                // the old one's silence would give it up before it opened.
+                self.liveness.heard(js_sys::Date::now());
+                self.signaling = Some(signaling);
+            }
             Err(err) => {
                 warn(&format!("relay: {err}"));
                 self.out
@@ -268,7 +271,7 @@ impl Meeting {
     fn on_relay(&mut self, event: SignalingEvent) {
         match event {
             SignalingEvent::Opened => {
-                self.last_heard_ms = js_sys::Date::now();
+                self.liveness.heard(js_sys::Date::now());
                 match &self.session {
                     // Back after a drop: take our place (and peer id) back.
                     Some(session) => self.send(&ClientMsg::Resume {
@@ -279,7 +282,7 @@ impl Meeting {
                 }
             }
             SignalingEvent::Message(msg) => {
-                self.last_heard_ms = js_sys::Date::now();
+                self.liveness.heard(js_sys::Date::now());
                 self.on_message(msg)
             }
             SignalingEvent::Malformed(text) => {
@@ -756,12 +759,12 @@ impl Meeting {
                 nonce: u64::from(self.ticks),
             });
         }
-        let silent_ms = js_sys::Date::now() - self.last_heard_ms;
-        if self.signaling.is_some() && self.self_id.is_some() && silent_ms > RELAY_SILENCE_LIMIT_MS
-        {
+        let now = js_sys::Date::now();
+        let given_up = self.liveness.tick(now);
+        if given_up && self.signaling.is_some() && self.self_id.is_some() {
             warn(&format!(
                 "relay silent for {} s: reconnecting",
-                (silent_ms / 1000.0).round()
+                (self.liveness.silent_ms(now) / 1000.0).round()
             ));
             self.relay_lost(None);
         }

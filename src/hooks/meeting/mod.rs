@@ -19,7 +19,7 @@ use web_sys::MediaStream;
 use yew::prelude::*;
 
 /// The meeting's clock: statistics are read once per tick.
-const TICK_MS: u32 = 1_000;
+pub(crate) const TICK_MS: u32 = 1_000;
 
 /// What the user asks of the meeting.
 #[derive(Clone, Debug)]
