@@ -3,9 +3,9 @@
 //!
 //! - call setup: click join → first decoded remote frame for 2, 4 and 6 participants in
 //!   headless Chromium, beside the floor (two peer connections in one plain page), and the
-//!   time from navigation to an interactive lobby (~3 min);
-//! - uplink: with 2, 4 and 6 people, each participant's total upload and its lowest sending
-//!   video stream, under the default budget (~2 min);
+//!   time from navigation to an interactive lobby (~5 min, most of it the six-person call);
+//! - uplink: with 2 and 4 people (and 6 with `--uplink`), each participant's total upload and
+//!   its lowest sending video stream, under the default budget (~1 min);
 //! - relay: the relay against the floor server (bare warp WebSocket forwarding) at 100, 1,000
 //!   and 5,000 clients, three runs each: throughput, latency, memory per idle connection
 //!   (~2.5 min, `bench_relay.rs`);
@@ -27,12 +27,17 @@ const CALL_SETUP_RUNS: &str = "3";
 /// Participant counts of the call-setup benchmark.
 const CALL_SETUP_COUNTS: [&str; 3] = ["2", "4", "6"];
 /// Seconds the uplink benchmark measures, after its warm-up.
-const UPLINK_SECONDS: &str = "6";
-/// Participant counts of the uplink benchmark.
+const UPLINK_SECONDS: &str = "4";
+/// Participant counts of the uplink benchmark on its own (`--uplink`).
 const UPLINK_COUNTS: [&str; 3] = ["2", "4", "6"];
+/// …and in the full run: six more browsers after the six-person call setup would take the
+/// full run past ten minutes on a two-core machine.
+const UPLINK_COUNTS_IN_FULL_RUN: [&str; 2] = ["2", "4"];
 
 /// Which parts to run.
 struct Parts {
+    /// Every part (no flag given).
+    all: bool,
     call_setup: bool,
     uplink: bool,
     relay: bool,
@@ -42,6 +47,7 @@ struct Parts {
 fn parts(args: &[String]) -> Result<Parts> {
     if args.is_empty() {
         return Ok(Parts {
+            all: true,
             call_setup: true,
             uplink: true,
             relay: true,
@@ -49,6 +55,7 @@ fn parts(args: &[String]) -> Result<Parts> {
         });
     }
     let mut parts = Parts {
+        all: false,
         call_setup: false,
         uplink: false,
         relay: false,
@@ -97,7 +104,11 @@ pub fn run(args: &[String]) -> Result {
             let took = Instant::now();
             heading("benchmark: uplink (each participant's upload under the default budget)");
             let mut args = vec![UPLINK_SECONDS];
-            args.extend(UPLINK_COUNTS);
+            if parts.all {
+                args.extend(UPLINK_COUNTS_IN_FULL_RUN);
+            } else {
+                args.extend(UPLINK_COUNTS);
+            }
             let json = browser_bench("bench-uplink", &args, &dist, &relay)?;
             print_uplink_table(&json);
             report["uplink"] = json;
@@ -262,7 +273,7 @@ fn print_call_setup_table(report: &Json) {
         ratios["sixth_joiner_all_vs_two_participants_target"],
     );
     println!(
-        "navigation to an interactive lobby: {} ms ({} samples: the first participant of each run, 320x180 camera)",
+        "navigation to an interactive lobby: {} ms ({} samples: fresh browsers, 320x180 camera)",
         bench_relay::spread(&report["lobby"]["navigation_to_ready_ms"], 0),
         report["lobby"]["samples"]
     );

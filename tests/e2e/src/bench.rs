@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// How long one run may wait for all remote frames.
-const RUN_TIMEOUT: Duration = Duration::from_secs(120);
+const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What one run measured for the last joiner.
 #[derive(Clone, Debug, PartialEq)]
@@ -20,9 +20,6 @@ pub struct SetupRun {
     pub first_frame_ms: f64,
     /// Click to a decoded frame from every peer, in milliseconds.
     pub all_frames_ms: f64,
-    /// The first participant's navigation to its lobby's ready mark, in milliseconds (the
-    /// machine is otherwise idle then: nobody else is in the call yet).
-    pub lobby_ready_ms: f64,
     /// Click to the first time of each phase of the join (`relay_open`, `welcome`,
     /// `offer_sent`, `answer_received`, `connected`, `video_track`…), in milliseconds.
     pub phases_ms: Vec<(String, f64)>,
@@ -100,68 +97,107 @@ fn camera(room: &str, participants: usize) -> (String, &'static str) {
     }
 }
 
-/// One run: `participants - 1` people join and connect, then the last one joins measured.
-pub async fn measure_setup(relay: &Relay, participants: usize, run: usize) -> Result<SetupRun> {
-    let room = format!("bench-{participants}-{run}");
+/// The measurements of one participant count: `participants - 1` people join and connect
+/// once, then the last one joins measured, `runs` times (leaving between runs, which the
+/// others see at once). The people already in the call receive audio only: they still send
+/// their video to the joiner (whose reception is measured), but do not spend the two cores
+/// on video among themselves.
+pub async fn measure_setup(
+    relay: &Relay,
+    participants: usize,
+    runs: usize,
+) -> Result<Vec<SetupRun>> {
+    let room = format!("bench-{participants}");
     let (url, _) = camera(&room, participants);
     let mut browsers = Vec::with_capacity(participants);
     for _ in 0..participants {
         browsers.push(Browser::launch(BrowserKind::Chromium, Some(relay.url())).await?);
     }
-    let (last, early) = browsers
-        .split_last()
-        .ok_or_else(|| Error::new("no participants"))?;
-    let mut lobby_ready_ms = None;
-    for (i, browser) in early.iter().enumerate() {
-        browser.ready_to_join(&url, &format!("P{i}")).await?;
-        if i == 0 {
-            lobby_ready_ms = browser.eval(LOBBY_READY).await?.as_f64();
-        }
-        browser.click("[data-testid=join-button]").await?;
-    }
-    let lobby_ready_ms = lobby_ready_ms.ok_or_else(|| {
-        Error::new("the lobby was ready to join but set no `meshmeet-lobby-ready` mark")
-    })?;
-    // The measured joiner meets an established call.
-    for (i, browser) in early.iter().enumerate() {
-        for j in 0..early.len() {
-            if i != j {
-                browser
-                    .wait_until_peer_tile_decodes(&format!("P{j}"), RUN_TIMEOUT)
-                    .await?;
-            }
-        }
-    }
-    last.ready_to_join(&url, "Last").await?;
-    last.eval(INSTRUMENT_AND_JOIN).await?;
-    let peers = participants - 1;
-    let script = "const m = window.__mmBench; \
-        return { first: m.first, all: Object.values(m.all), phases: m.phases };";
-    let mut result = Json::Null;
-    last.wait_until(
-        "every remote video to decode a frame",
-        RUN_TIMEOUT,
-        async || {
-            result = last.eval(script).await?;
-            Ok(result["all"].as_array().map_or(0, Vec::len) >= peers)
-        },
-    )
-    .await?;
-    let all = result["all"]
-        .as_array()
-        .map(|v| v.iter().filter_map(Json::as_f64).fold(0.0, f64::max))
-        .unwrap_or_default();
-    let first = result["first"].as_f64().unwrap_or(all);
+    let measured = measure_with(&browsers, &url, runs).await;
     for browser in &browsers {
         let _ = browser.close().await;
     }
-    Ok(SetupRun {
-        participants,
-        first_frame_ms: first,
-        all_frames_ms: all,
-        lobby_ready_ms,
-        phases_ms: phases(&result["phases"]),
-    })
+    measured
+}
+
+/// Navigation to the lobby's ready mark in `samples` fresh browsers (empty cache, nothing
+/// else running), in milliseconds: what a first visit to a meeting link costs.
+pub async fn measure_lobby(relay: &Relay, samples: usize) -> Result<Vec<f64>> {
+    let (url, _) = camera("bench-lobby", 2);
+    let mut lobby = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let browser = Browser::launch(BrowserKind::Chromium, Some(relay.url())).await?;
+        browser.ready_to_join(&url, "P0").await?;
+        let ready = browser.eval(LOBBY_READY).await?.as_f64();
+        let _ = browser.close().await;
+        lobby.push(ready.ok_or_else(|| {
+            Error::new("the lobby was ready to join but set no `meshmeet-lobby-ready` mark")
+        })?);
+    }
+    Ok(lobby)
+}
+
+async fn measure_with(browsers: &[Browser], url: &str, runs: usize) -> Result<Vec<SetupRun>> {
+    let (last, early) = browsers
+        .split_last()
+        .ok_or_else(|| Error::new("no participants"))?;
+    let first = early
+        .first()
+        .ok_or_else(|| Error::new("a call needs two participants"))?;
+    for (i, browser) in early.iter().enumerate() {
+        browser.ready_to_join(url, &format!("P{i}")).await?;
+        browser.click("[data-testid=join-button]").await?;
+        browser
+            .wait_for("[data-testid=settings-toggle]", RUN_TIMEOUT)
+            .await?;
+        browser.click("[data-testid=settings-toggle]").await?;
+        browser.click("[data-testid=audio-only-toggle]").await?;
+        browser.click("[data-testid=settings-toggle]").await?;
+    }
+    // The measured joiner meets an established call.
+    for (i, browser) in early.iter().enumerate() {
+        for j in (0..early.len()).filter(|j| *j != i) {
+            let connected =
+                format!("[data-testid=peer-tile][data-peer-name=P{j}][data-connection=connected]");
+            browser.wait_for(&connected, RUN_TIMEOUT).await?;
+        }
+    }
+    let peers = early.len();
+    let script = "const m = window.__mmBench; \
+        return { first: m.first, all: Object.values(m.all), phases: m.phases };";
+    let mut measured = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        last.ready_to_join(url, "Last").await?;
+        last.eval(INSTRUMENT_AND_JOIN).await?;
+        let mut result = Json::Null;
+        last.wait_until(
+            "every remote video to decode a frame",
+            RUN_TIMEOUT,
+            async || {
+                result = last.eval(script).await?;
+                Ok(result["all"].as_array().map_or(0, Vec::len) >= peers)
+            },
+        )
+        .await?;
+        let all = result["all"]
+            .as_array()
+            .map(|v| v.iter().filter_map(Json::as_f64).fold(0.0, f64::max))
+            .unwrap_or_default();
+        measured.push(SetupRun {
+            participants: peers + 1,
+            first_frame_ms: result["first"].as_f64().unwrap_or(all),
+            all_frames_ms: all,
+            phases_ms: phases(&result["phases"]),
+        });
+        // Leave (the others drop the tile at once) before the next run joins again.
+        last.click("[data-testid=leave-button]").await?;
+        first
+            .wait_until("the measured joiner to leave", RUN_TIMEOUT, async || {
+                Ok(first.count("[data-testid=peer-tile]").await? == peers - 1)
+            })
+            .await?;
+    }
+    Ok(measured)
 }
 
 /// The floor page, served by [`PageServer`].
@@ -443,42 +479,35 @@ pub async fn call_setup(counts: &[usize], runs: usize) -> Result<Json> {
         floor_phases.push(phases);
     }
     let relay = Relay::start(&[]).await?;
+    let lobby = measure_lobby(&relay, runs).await?;
+    eprintln!("[bench] navigation to an interactive lobby, fresh browsers: {lobby:.0?} ms");
     let mut rows = Vec::new();
-    let mut lobby = Vec::new();
     let mut medians = std::collections::BTreeMap::new();
     for &participants in counts {
         let mut first = Vec::new();
         let mut all = Vec::new();
         let mut run_phases = Vec::new();
         let mut failed = None;
-        for run in 0..runs {
-            // A count the machine cannot carry is reported, not fatal to the other counts
-            // (six browsers on two busy cores can starve WebDriver).
-            let measured = match measure_setup(&relay, participants, run).await {
-                Ok(measured) => measured,
-                Err(err) => {
+        // A count the machine cannot carry is reported, not fatal to the other counts (six
+        // browsers on two busy cores can starve WebDriver).
+        match measure_setup(&relay, participants, runs).await {
+            Ok(measured) => {
+                for (run, measured) in measured.into_iter().enumerate() {
                     eprintln!(
-                        "[bench] {participants} participants, run {}: {err}",
-                        run + 1
+                        "[bench] {participants} participants, run {}: first frame {:.0} ms, all {:.0} ms; {}",
+                        run + 1,
+                        measured.first_frame_ms,
+                        measured.all_frames_ms,
+                        show(&measured.phases_ms),
                     );
-                    failed = Some(err.to_string());
-                    break;
+                    run_phases.push(measured.phases_ms);
+                    first.push(measured.first_frame_ms);
+                    all.push(measured.all_frames_ms);
                 }
-            };
-            eprintln!(
-                "[bench] {participants} participants, run {}: first frame {:.0} ms, all {:.0} ms (first lobby ready after {:.0} ms); {}",
-                run + 1,
-                measured.first_frame_ms,
-                measured.all_frames_ms,
-                measured.lobby_ready_ms,
-                show(&measured.phases_ms),
-            );
-            run_phases.push(measured.phases_ms);
-            first.push(measured.first_frame_ms);
-            all.push(measured.all_frames_ms);
-            // The lobby figure keeps to one camera setting.
-            if participants < TINY_VIDEO_FROM {
-                lobby.push(measured.lobby_ready_ms);
+            }
+            Err(err) => {
+                eprintln!("[bench] {participants} participants: {err}");
+                failed = Some(err.to_string());
             }
         }
         if let Some(error) = failed {
@@ -508,7 +537,7 @@ pub async fn call_setup(counts: &[usize], runs: usize) -> Result<Json> {
     let six_vs_two = two.zip(six).map(|(two, six)| six / two);
     Ok(json!({
         "benchmark": "call_setup",
-        "browser": "headless Chromium (--use-fake-device-for-media-stream=fps=15), fake camera 320x180 at 15 fps (?video=low; 160x90 at 10 fps, ?video=tiny, from 6 participants), loopback relay",
+        "browser": "headless Chromium (--use-fake-device-for-media-stream=fps=15), fake camera 320x180 at 15 fps (?video=low; 160x90 at 10 fps, ?video=tiny, from 6 participants), loopback relay; the people already in the call receive audio only (they send video to the joiner), the joiner leaves and joins again for each run",
         "floor": {
             "what": "two RTCPeerConnections in one plain page (no relay, no framework) sending each other the same fake camera (320x180 at 15 fps) and microphone; start of the call to the first decoded remote frame",
             "runs": runs,
@@ -517,7 +546,7 @@ pub async fn call_setup(counts: &[usize], runs: usize) -> Result<Json> {
         },
         "results": rows,
         "lobby": {
-            "what": "the first participant's navigation to the lobby's ready mark (camera preview started, join possible), 320x180 camera, nothing else running",
+            "what": "navigation to the lobby's ready mark (camera preview started, join possible) in a fresh browser (empty cache), 320x180 camera, nothing else running",
             "samples": lobby.len(),
             "navigation_to_ready_ms": if lobby.is_empty() { Json::Null } else { spread(&lobby) },
         },
