@@ -27,7 +27,9 @@ use meshmeet_protocol::{
 use meshmeet_server::registry::{HostAction, JoinRequest, Membership, PeerChange, RegistryStats};
 use meshmeet_server::{Config, MemoryRegistry, RelayError, RoomRegistry};
 use proptest::prelude::*;
-use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
+use proptest::test_runner::{
+    Config as ProptestConfig, RngAlgorithm, TestCaseError, TestRng, TestRunner,
+};
 use tokio::net::TcpStream;
 use tokio::runtime::Runtime;
 use tokio_tungstenite::tungstenite::Message;
@@ -324,11 +326,7 @@ fn frame() -> impl Strategy<Value = Frame> {
 fn arbitrary_frames_get_typed_answers_and_leave_nothing_behind() {
     count_relay_panics();
     let harness = std::cell::RefCell::new(Harness::start());
-    let mut runner = TestRunner::new(ProptestConfig {
-        cases: CASES,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    });
+    let mut runner = seeded_runner(CASES);
     let input = proptest::collection::vec(proptest::collection::vec(frame(), 1..8), 1..4);
     let reached: std::cell::RefCell<HashMap<String, usize>> = Default::default();
     runner
@@ -369,6 +367,31 @@ fn arbitrary_frames_get_typed_answers_and_leave_nothing_behind() {
             "error too_large",
         ],
     );
+}
+
+/// Seed of the fuzz cases unless `MESHMEET_FUZZ_SEED` names another. Fixed, because the tests
+/// also check that the cases reached every kind of answer: with a new seed each run, a rare
+/// kind (a non-host's host action) was missed now and then and failed CI for no fault of
+/// the relay's. Set the variable to explore other cases.
+const DEFAULT_FUZZ_SEED: u64 = 0x6d65_7368_6d65_6574;
+
+/// A runner of `cases` cases, seeded as [`DEFAULT_FUZZ_SEED`] says.
+fn seeded_runner(cases: u32) -> TestRunner {
+    let seed = std::env::var("MESHMEET_FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or(DEFAULT_FUZZ_SEED);
+    eprintln!("fuzz seed {seed} (MESHMEET_FUZZ_SEED to change it)");
+    let mut bytes = [0u8; 32];
+    for chunk in bytes.chunks_mut(8) {
+        chunk.copy_from_slice(&seed.to_le_bytes());
+    }
+    let config = ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes))
 }
 
 /// Counts kinds of messages (errors by code) into `reached`.
@@ -589,11 +612,7 @@ impl FuzzClient {
 fn arbitrary_message_sequences_from_several_clients_keep_the_relay_sound() {
     count_relay_panics();
     let harness = std::cell::RefCell::new(Harness::start());
-    let mut runner = TestRunner::new(ProptestConfig {
-        cases: SEQUENCE_CASES,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    });
+    let mut runner = seeded_runner(SEQUENCE_CASES);
     let input = proptest::collection::vec((0..CLIENTS, action()), 4..32);
     // What the cases reached, so a generator that stopped producing joins or deliverable
     // signals fails loudly instead of fuzzing nothing.
