@@ -4,13 +4,12 @@
 //! 140 KiB.
 //!
 //! [`request`] is the filter: it recognises an upgrade request and hands back an
-//! [`UpgradeRequest`] carrying the request's headers and the client's address, so checks that
-//! belong before the handshake (where the request came from, how many sockets one address
-//! holds) can look at them and refuse with plain HTTP. [`UpgradeRequest::accept`] answers
-//! `101 Switching Protocols` and runs the connection on the upgraded socket.
+//! [`UpgradeRequest`], so checks that belong before the handshake (where the request came
+//! from, how many sockets one address holds: warp's own filters beside it in `routes.rs`) can
+//! still refuse with plain HTTP. [`UpgradeRequest::accept`] answers `101 Switching Protocols`
+//! and runs the connection on the upgraded socket.
 
 use std::future::Future;
-use std::net::SocketAddr;
 
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
@@ -54,8 +53,6 @@ pub fn socket_config(max_frame_bytes: usize) -> WebSocketConfig {
 /// A WebSocket opening handshake that has been recognised but not yet answered.
 #[derive(Debug)]
 pub struct UpgradeRequest {
-    headers: HeaderMap,
-    remote_addr: Option<SocketAddr>,
     accept_key: HeaderValue,
     on_upgrade: OnUpgrade,
 }
@@ -66,23 +63,16 @@ pub struct UpgradeRequest {
 pub fn request() -> impl Filter<Extract = (UpgradeRequest,), Error = Rejection> + Clone {
     warp::get()
         .and(warp::header::headers_cloned())
-        .and(warp::addr::remote())
         .and(warp::ext::optional::<OnUpgrade>())
         .and_then(
-            |headers: HeaderMap,
-             remote_addr: Option<SocketAddr>,
-             on_upgrade: Option<OnUpgrade>| async move {
-                UpgradeRequest::new(headers, remote_addr, on_upgrade).ok_or_else(warp::reject)
+            |headers: HeaderMap, on_upgrade: Option<OnUpgrade>| async move {
+                UpgradeRequest::new(&headers, on_upgrade).ok_or_else(warp::reject)
             },
         )
 }
 
 impl UpgradeRequest {
-    fn new(
-        headers: HeaderMap,
-        remote_addr: Option<SocketAddr>,
-        on_upgrade: Option<OnUpgrade>,
-    ) -> Option<Self> {
+    fn new(headers: &HeaderMap, on_upgrade: Option<OnUpgrade>) -> Option<Self> {
         let has_token = |name, token: &str| {
             headers.get_all(name).iter().any(|value| {
                 value.to_str().is_ok_and(|list| {
@@ -103,19 +93,7 @@ impl UpgradeRequest {
             accept_key,
             // Without it (HTTP/2, or a server not serving upgrades) there is nothing to upgrade.
             on_upgrade: on_upgrade?,
-            headers,
-            remote_addr,
         })
-    }
-
-    /// The request's headers (`Origin`, `User-Agent`, …).
-    pub fn headers(&self) -> &HeaderMap {
-        &self.headers
-    }
-
-    /// The client's address, where the transport has one (it has for TCP).
-    pub fn remote_addr(&self) -> Option<SocketAddr> {
-        self.remote_addr
     }
 
     /// Answers `101 Switching Protocols` and, once the client has it, runs `on_socket` on the
@@ -172,7 +150,7 @@ mod tests {
 
     #[test]
     fn accept_key_is_the_one_from_the_rfc_example() {
-        let request = UpgradeRequest::new(handshake("Upgrade"), None, Some(no_upgrade()))
+        let request = UpgradeRequest::new(&handshake("Upgrade"), Some(no_upgrade()))
             .expect("a valid handshake");
         assert_eq!(request.accept_key, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
     }
@@ -182,11 +160,11 @@ mod tests {
         // Firefox sends `keep-alive, Upgrade`.
         for connection in ["keep-alive, Upgrade", "upgrade", "UPGRADE,keep-alive"] {
             assert!(
-                UpgradeRequest::new(handshake(connection), None, Some(no_upgrade())).is_some(),
+                UpgradeRequest::new(&handshake(connection), Some(no_upgrade())).is_some(),
                 "{connection}"
             );
         }
-        assert!(UpgradeRequest::new(handshake("keep-alive"), None, Some(no_upgrade())).is_none());
+        assert!(UpgradeRequest::new(&handshake("keep-alive"), Some(no_upgrade())).is_none());
     }
 
     #[test]
@@ -195,25 +173,14 @@ mod tests {
             let mut headers = handshake("Upgrade");
             headers.remove(&missing);
             assert!(
-                UpgradeRequest::new(headers, None, Some(no_upgrade())).is_none(),
+                UpgradeRequest::new(&headers, Some(no_upgrade())).is_none(),
                 "without {missing}"
             );
         }
         let mut old_version = handshake("Upgrade");
         old_version.insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("8"));
-        assert!(UpgradeRequest::new(old_version, None, Some(no_upgrade())).is_none());
-        assert!(UpgradeRequest::new(handshake("Upgrade"), None, None).is_none());
-    }
-
-    #[test]
-    fn headers_and_address_stay_available_until_the_answer() {
-        let address: SocketAddr = "192.0.2.7:4242".parse().expect("address");
-        let mut headers = handshake("Upgrade");
-        headers.insert("origin", HeaderValue::from_static("https://meet.example"));
-        let request =
-            UpgradeRequest::new(headers, Some(address), Some(no_upgrade())).expect("upgrade");
-        assert_eq!(request.remote_addr(), Some(address));
-        assert_eq!(request.headers()["origin"], "https://meet.example");
+        assert!(UpgradeRequest::new(&old_version, Some(no_upgrade())).is_none());
+        assert!(UpgradeRequest::new(&handshake("Upgrade"), None).is_none());
     }
 
     #[test]
