@@ -19,9 +19,9 @@ pub struct ParticipantListProps {
     pub self_mic: bool,
     /// The others.
     pub peers: Vec<RemotePeer>,
-    /// Own id (once in the room).
+    /// Whether we are the host (`RoomState::is_host`): the list then offers the controls.
     #[prop_or_default]
-    pub self_id: Option<PeerId>,
+    pub is_host: bool,
     /// The room's host.
     #[prop_or_default]
     pub host: Option<PeerId>,
@@ -37,7 +37,7 @@ pub struct ParticipantListProps {
 #[function_component(ParticipantList)]
 pub fn participant_list(props: &ParticipantListProps) -> Html {
     let s = use_strings();
-    let is_host = props.self_id.is_some() && props.self_id == props.host;
+    let is_host = props.is_host;
     let send = |command: HostCommand| {
         let on_host = props.on_host.clone();
         Callback::from(move |_: MouseEvent| on_host.emit(command.clone()))

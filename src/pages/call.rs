@@ -336,7 +336,7 @@ pub fn call(props: &CallProps) -> Html {
                 if state.panel == Some(Panel::Participants) {
                     <div class="side">
                         <ParticipantList self_name={name.clone()} self_mic={media_state.mic} peers={state.peers.clone()}
-                            self_id={state.self_id.clone()} host={state.host.clone()} locked={state.locked}
+                            is_host={state.is_host()} host={state.host.clone()} locked={state.locked}
                             on_host={on_host.clone()} />
                         <InviteLink url={props.invite_url.clone()} />
                     </div>
