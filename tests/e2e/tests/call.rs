@@ -249,8 +249,7 @@ async fn the_ninth_joiner_of_a_full_room_is_told_it_is_full() {
 
         let late = t.chromium().await?;
         join(&late, "full-house", "Ninth").await.ok(); // the local tile never appears
-        let banner = late.wait_for("[data-testid=error-banner]", DEFAULT_WAIT).await?;
-        let text = banner.text().await?;
+        let text = late.text("[data-testid=error-banner]").await?;
         assert!(text.contains("full"), "the banner says: {text}");
         assert_eq!(late.count("[data-testid=peer-tile]").await?, 0);
         late.screenshot(t.artifact("room-full.png")).await?;

@@ -212,11 +212,7 @@ async fn the_host_removes_a_participant_and_locks_the_room_from_the_page() {
 
             // A wrong password is refused with an explanation.
             join_with_password(&guest, "board", "Gus", "guess").await?;
-            let refused = guest
-                .wait_for("[data-testid=error-banner]", DEFAULT_WAIT)
-                .await?
-                .text()
-                .await?;
+            let refused = guest.text("[data-testid=error-banner]").await?;
             assert!(refused.contains("password"), "{refused}");
 
             // The right one gets in.
@@ -240,11 +236,7 @@ async fn the_host_removes_a_participant_and_locks_the_room_from_the_page() {
 
             // Remove the guest: it is told why, and the host's grid empties.
             host.click("[data-testid=remove-participant]").await?;
-            let removed = guest
-                .wait_for("[data-testid=error-banner]", DEFAULT_WAIT)
-                .await?
-                .text()
-                .await?;
+            let removed = guest.text("[data-testid=error-banner]").await?;
             assert!(removed.contains("removed you"), "{removed}");
             host.wait_for_gone("[data-testid=peer-tile]", DEFAULT_WAIT)
                 .await?;
@@ -255,11 +247,7 @@ async fn the_host_removes_a_participant_and_locks_the_room_from_the_page() {
                 .await?;
             let newcomer = t.chromium().await?;
             join_with_password(&newcomer, "board", "Nia", "s3cret").await?;
-            let locked = newcomer
-                .wait_for("[data-testid=error-banner]", DEFAULT_WAIT)
-                .await?
-                .text()
-                .await?;
+            let locked = newcomer.text("[data-testid=error-banner]").await?;
             assert!(locked.contains("locked"), "{locked}");
             assert_eq!(host.count("[data-testid=peer-tile]").await?, 0);
             Ok(())
