@@ -213,13 +213,11 @@ fn ensure_binaryen() -> Result<PathBuf> {
 
 /// npm (with Node.js), for binaryen and axe-core.
 fn ensure_npm() -> Result {
-    if find("npm").is_some() {
-        return Ok(());
-    }
-    if !is_root() {
-        return Err("npm is missing: install Node.js 18 or newer with npm (for example `sudo apt-get install nodejs npm`), then run this again".into());
-    }
-    apt_install(&["nodejs", "npm"])
+    ensure_packages(
+        find("npm").is_some(),
+        &["nodejs", "npm"],
+        "npm is missing: install Node.js 18 or newer with npm (for example `sudo apt-get install nodejs npm`)",
+    )
 }
 
 /// Installs `package@version` from npm into its own `prefix` (installing npm if needed).
@@ -293,6 +291,18 @@ pub fn ensure_client_tools() -> Result<ClientTools> {
     Ok(ClientTools { trunk, path })
 }
 
+/// Nothing if `present`; else installs `packages` as root, or fails with `missing` (what to
+/// install by hand) for anyone else.
+fn ensure_packages(present: bool, packages: &[&str], missing: &str) -> Result {
+    if present {
+        Ok(())
+    } else if is_root() {
+        apt_install(packages)
+    } else {
+        Err(format!("{missing}, then run this again"))
+    }
+}
+
 /// Installs Debian packages (root only): `apt-get update` once per run, then `install`.
 fn apt_install(packages: &[&str]) -> Result {
     static UPDATED: std::sync::Once = std::sync::Once::new();
@@ -312,25 +322,21 @@ fn apt_install(packages: &[&str]) -> Result {
 
 /// `redis-server`, which the Redis registry tests start on free ports of their own.
 pub fn ensure_redis() -> Result {
-    if find("redis-server").is_some() {
-        return Ok(());
-    }
-    if !is_root() {
-        return Err("the Redis registry tests need redis-server: install it with `sudo apt-get install redis-server`, then run this again".into());
-    }
-    apt_install(&["redis-server"])
+    ensure_packages(
+        find("redis-server").is_some(),
+        &["redis-server"],
+        "the Redis registry tests need redis-server: install it with `sudo apt-get install redis-server`",
+    )
 }
 
 /// coturn's `turnserver`, which the relay-only end-to-end tests start on free ports of their
 /// own (a real TURN server, not a stand-in).
 pub fn ensure_coturn() -> Result {
-    if find("turnserver").is_some() || Path::new("/usr/bin/turnserver").is_file() {
-        return Ok(());
-    }
-    if !is_root() {
-        return Err("the relay-only end-to-end tests need coturn: install it with `sudo apt-get install coturn`, then run this again".into());
-    }
-    apt_install(&["coturn"])
+    ensure_packages(
+        find("turnserver").is_some() || Path::new("/usr/bin/turnserver").is_file(),
+        &["coturn"],
+        "the relay-only end-to-end tests need coturn: install it with `sudo apt-get install coturn`",
+    )
 }
 
 /// The leading number of the first version-looking word (`Chromium 156.0.1 built…` → 156).
