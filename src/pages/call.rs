@@ -88,6 +88,7 @@ pub fn call(props: &CallProps) -> Html {
         token: details.token.clone(),
         client_key: props.client_key.clone(),
         relay_only: details.relay_only,
+        audio_only: details.audio_only,
         video_budget_bps: web_sys::window()
             .and_then(|w| w.location().search().ok())
             .and_then(|q| budget_from_query(&q))

@@ -71,6 +71,7 @@ pub fn lobby(props: &LobbyProps) -> Html {
     let on_name = edit(|d, input| d.name = input.value());
     let on_password = edit(|d, input| d.password = input.value());
     let on_relay_only = edit(|d, input| d.relay_only = input.checked());
+    let on_audio_only = edit(|d, input| d.audio_only = input.checked());
     let from_token = details.token.is_some();
     let on_submit = {
         let on_join = props.on_join.clone();
@@ -157,6 +158,11 @@ pub fn lobby(props: &LobbyProps) -> Html {
                             <input type="checkbox" data-testid="relay-only-toggle" checked={details.relay_only}
                                 onchange={on_relay_only} />
                             { s.relay_only }
+                        </label>
+                        <label class="check">
+                            <input type="checkbox" data-testid="audio-only-join-toggle" checked={details.audio_only}
+                                onchange={on_audio_only} />
+                            { s.audio_only }
                         </label>
                         <button type="submit" class="primary big" data-testid="join-button"
                             disabled={!name_ok || media.starting}>

@@ -10,6 +10,7 @@ use yew::prelude::*;
 
 const NAME_KEY: &str = "meshmeet.name";
 const RELAY_ONLY_KEY: &str = "meshmeet.relay_only";
+const AUDIO_ONLY_KEY: &str = "meshmeet.audio_only";
 const CLIENT_KEY_KEY: &str = "meshmeet.client_key";
 
 /// What the lobby collected for the join.
@@ -21,6 +22,8 @@ pub struct JoinDetails {
     pub password: String,
     /// Connect through TURN relays only.
     pub relay_only: bool,
+    /// Receive audio only (no video from the others).
+    pub audio_only: bool,
     /// Join token from the link (`?token=`).
     pub token: Option<String>,
 }
@@ -83,6 +86,7 @@ pub fn room_page(props: &RoomPageProps) -> Html {
                 .unwrap_or_default(),
             password: String::new(),
             relay_only: saved(RELAY_ONLY_KEY).as_deref() == Some("1"),
+            audio_only: saved(AUDIO_ONLY_KEY).as_deref() == Some("1"),
             token,
         }
     });
@@ -92,10 +96,13 @@ pub fn room_page(props: &RoomPageProps) -> Html {
     let on_details = {
         let details = details.clone();
         Callback::from(move |value: JoinDetails| {
-            if value.relay_only != details.relay_only {
-                if let Some(storage) = storage() {
-                    let _ =
-                        storage.set_item(RELAY_ONLY_KEY, if value.relay_only { "1" } else { "0" });
+            // The two connection choices are remembered for the next meeting.
+            for (key, now, before) in [
+                (RELAY_ONLY_KEY, value.relay_only, details.relay_only),
+                (AUDIO_ONLY_KEY, value.audio_only, details.audio_only),
+            ] {
+                if let (true, Some(storage)) = (now != before, storage()) {
+                    let _ = storage.set_item(key, if now { "1" } else { "0" });
                 }
             }
             details.set(value);

@@ -111,6 +111,7 @@ impl Meeting {
         inputs: UnboundedSender<Input>,
         out: Outputs,
     ) -> Self {
+        let audio_only = join.audio_only;
         Meeting {
             join,
             signaling: None,
@@ -128,7 +129,7 @@ impl Meeting {
             video_unwanted_by: Default::default(),
             video_unwanted_from: Default::default(),
             hidden_tiles: Default::default(),
-            audio_only: false,
+            audio_only,
             turn_auth_refused: false,
             turn_failure_shown: false,
             speaking: false,

@@ -8,7 +8,7 @@ mod files;
 
 use crate::rtc::{LocalTracks, PeerEvent, Snapshot};
 use crate::signaling::SignalingEvent;
-use crate::state::{ChatState, RoomState, StatsState, TransferKey, Transfers};
+use crate::state::{Action, ChatState, RoomState, StatsState, TransferKey, Transfers};
 use actor::{Meeting, Outputs};
 use futures_channel::mpsc::{unbounded, UnboundedSender};
 use meshmeet_protocol::{MediaState, PeerId, RoomName};
@@ -94,6 +94,9 @@ pub struct JoinRequest {
     pub client_key: Option<String>,
     /// Use TURN relays only, whatever the relay says (the person's privacy setting).
     pub relay_only: bool,
+    /// Receive no video from anyone from the start (chosen in the lobby; switchable in the
+    /// call), so a slow link or a busy device never has to decode it.
+    pub audio_only: bool,
     /// Video upload budget, bits per second.
     pub video_budget_bps: u32,
 }
@@ -175,7 +178,8 @@ pub(crate) enum Input {
 /// Joins the meeting on mount and leaves it on unmount.
 #[hook]
 pub fn use_meeting(join: JoinRequest, tracks: LocalTracks, media: MediaState) -> MeetingHandle {
-    let state = use_reducer(|| RoomState::new(media));
+    let audio_only = join.audio_only;
+    let state = use_reducer(|| RoomState::new(media).apply(Action::SetAudioOnly(audio_only)));
     let streams = use_reducer(RemoteStreams::default);
     let chat = use_reducer(ChatState::default);
     let transfers = use_reducer(Transfers::default);

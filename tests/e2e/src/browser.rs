@@ -211,6 +211,11 @@ impl Browser {
     /// [`ready_to_join`](Self::ready_to_join), then joins and waits for the own tile.
     pub async fn join_call(&self, url: &str, name: &str) -> Result {
         self.ready_to_join(url, name).await?;
+        self.join_from_lobby().await
+    }
+
+    /// Clicks the lobby's join button once it is enabled and waits for the own tile.
+    pub async fn join_from_lobby(&self) -> Result {
         self.click("[data-testid=join-button]:not([disabled])")
             .await?;
         self.wait_for("[data-testid=local-tile]", DEFAULT_WAIT)

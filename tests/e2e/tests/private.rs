@@ -42,13 +42,7 @@ async fn selected_local_candidate_type(browser: &Browser) -> Result<String> {
 async fn join_recorded(browser: &Browser, room: &str, name: &str) -> Result {
     browser.ready_to_join(&room_url(room), name).await?;
     browser.record_peer_connections().await?;
-    browser
-        .click("[data-testid=join-button]:not([disabled])")
-        .await?;
-    browser
-        .wait_for("[data-testid=local-tile]", DEFAULT_WAIT)
-        .await?;
-    Ok(())
+    browser.join_from_lobby().await
 }
 
 /// Runs `body` against a relay with `--relay-only`, pointed at a real coturn on loopback

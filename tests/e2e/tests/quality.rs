@@ -1,6 +1,8 @@
 //! Bandwidth adaptation and connection figures in real browsers: with four people each
 //! participant's video upload stays within its budget, every remote video still decodes, and
-//! the stats panel shows real figures over a host (loopback) candidate pair.
+//! the stats panel shows real figures over a host (loopback) candidate pair; and receiving
+//! audio only, switched in the call or chosen in the lobby, stops the others' video upload
+//! but not their audio.
 
 use meshmeet_e2e::{room_url, run_test, Browser, Result, DEFAULT_WAIT};
 use serde_json::Value as Json;
@@ -31,11 +33,7 @@ async fn join(browser: &Browser, room: &str, name: &str) -> Result {
     let url = format!("{}&budget={BUDGET_KBPS}", room_url(room));
     browser.ready_to_join(&url, name).await?;
     browser.record_peer_connections().await?;
-    browser.click("[data-testid=join-button]").await?;
-    browser
-        .wait_for("[data-testid=local-tile]", DEFAULT_WAIT)
-        .await?;
-    Ok(())
+    browser.join_from_lobby().await
 }
 
 async fn video_bytes_sent(browser: &Browser) -> Result<(f64, f64)> {
@@ -162,6 +160,41 @@ async fn asking_for_audio_only_stops_the_others_video_upload_but_not_audio() {
         // Back to video: it flows and decodes again.
         bob.click("[data-testid=audio-only-toggle]").await?;
         bob.wait_until_peer_tile_decodes("Alice", MEDIA_WAIT).await?;
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn audio_only_chosen_in_the_lobby_holds_from_the_start_and_is_remembered() {
+    run_test("audio_only_chosen_in_the_lobby_holds_from_the_start_and_is_remembered", async |t| {
+        let alice = t.chromium().await?;
+        let bob = t.chromium().await?;
+        join(&alice, "lobby-audio-only", "Alice").await?;
+        let url = format!("{}&budget={BUDGET_KBPS}", room_url("lobby-audio-only"));
+        bob.ready_to_join(&url, "Bob").await?;
+        bob.click("[data-testid=audio-only-join-toggle]").await?;
+        bob.join_from_lobby().await?;
+        // Bob's page shows Alice as an avatar, and the call's own switch agrees.
+        bob.wait_for("[data-testid=peer-tile][data-peer-name=Alice].camera-off", MEDIA_WAIT)
+            .await?;
+        bob.click("[data-testid=settings-toggle]").await?;
+        bob.wait_for("[data-testid=audio-only-toggle]:checked", DEFAULT_WAIT)
+            .await?;
+        // Alice sends Bob no video, though her camera is on; her audio flows.
+        alice
+            .wait_for("[data-testid=peer-tile][data-peer-name=Bob]", MEDIA_WAIT)
+            .await?;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let (video, audio) = rates(&alice, Duration::from_secs(4)).await?;
+        eprintln!("Bob joined on audio only: Alice sends {video:.1} kbit/s video and {audio:.1} kbit/s audio");
+        assert!(video < 5.0, "Alice sends {video:.0} kbit/s of video to Bob");
+        assert!(audio > 5.0, "Alice sends no audio to Bob ({audio:.1} kbit/s)");
+
+        // The choice is remembered for Bob's next meeting.
+        bob.ready_to_join(&room_url("another-room"), "Bob").await?;
+        bob.wait_for("[data-testid=audio-only-join-toggle]:checked", DEFAULT_WAIT)
+            .await?;
         Ok(())
     })
     .await;
