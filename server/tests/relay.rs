@@ -531,7 +531,11 @@ async fn graceful_shutdown_tells_everyone_to_reconnect_then_closes() {
 #[tokio::test]
 async fn slow_reader_is_disconnected_instead_of_buffering_without_bound() {
     let config = meshmeet_server::Config {
-        outbound_queue: 8,
+        // Room for the answers Bo gets while Ana is being dropped: every signal still in
+        // flight to her comes back as `unknown_peer`, and Bo reads only between bursts.
+        // With 8, a busy machine let more than 8 of those queue up before Bo's writer ran,
+        // and Bo was (rightly) dropped as a slow reader too.
+        outbound_queue: 64,
         messages_per_second: 100_000,
         message_burst: 100_000,
         max_bad_messages: 100_000,
