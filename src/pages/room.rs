@@ -101,7 +101,10 @@ pub fn room_page(props: &RoomPageProps) -> Html {
                 (RELAY_ONLY_KEY, value.relay_only, details.relay_only),
                 (AUDIO_ONLY_KEY, value.audio_only, details.audio_only),
             ] {
-                if let (true, Some(storage)) = (now != before, storage()) {
+                if now == before {
+                    continue;
+                }
+                if let Some(storage) = storage() {
                     let _ = storage.set_item(key, if now { "1" } else { "0" });
                 }
             }

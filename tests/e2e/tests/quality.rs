@@ -28,10 +28,14 @@ const VIDEO_BYTES_SENT: &str = r#"
     return { bytes, at };
 "#;
 
+/// The page of `room` with the test budget.
+fn budget_url(room: &str) -> String {
+    format!("{}&budget={BUDGET_KBPS}", room_url(room))
+}
+
 /// Joins `room` as `name` with the test budget, recording the page's peer connections.
 async fn join(browser: &Browser, room: &str, name: &str) -> Result {
-    let url = format!("{}&budget={BUDGET_KBPS}", room_url(room));
-    browser.ready_to_join(&url, name).await?;
+    browser.ready_to_join(&budget_url(room), name).await?;
     browser.record_peer_connections().await?;
     browser.join_from_lobby().await
 }
@@ -171,8 +175,7 @@ async fn audio_only_chosen_in_the_lobby_holds_from_the_start_and_is_remembered()
         let alice = t.chromium().await?;
         let bob = t.chromium().await?;
         join(&alice, "lobby-audio-only", "Alice").await?;
-        let url = format!("{}&budget={BUDGET_KBPS}", room_url("lobby-audio-only"));
-        bob.ready_to_join(&url, "Bob").await?;
+        bob.ready_to_join(&budget_url("lobby-audio-only"), "Bob").await?;
         bob.click("[data-testid=audio-only-join-toggle]").await?;
         bob.join_from_lobby().await?;
         // Bob's page shows Alice as an avatar, and the call's own switch agrees.

@@ -164,16 +164,16 @@ async fn screenshots_in_both_languages_at_desktop_and_phone_sizes_with_1_2_4_and
             };
             // All six browsers start before anyone joins: a browser starts in about a second
             // on an idle machine, but in half a minute beside a running four-person call.
-            let mut waiting: Vec<Browser> = Vec::new();
+            let mut started_browsers = Vec::new();
             for _ in &names {
-                waiting.push(t.chromium().await?);
+                started_browsers.push(t.chromium().await?);
             }
-            waiting.reverse();
+            let mut waiting = started_browsers.into_iter();
             progress("six browsers started".to_owned());
             let mut people: Vec<Browser> = Vec::new();
             for count in [1, 2, 4, 6] {
                 while people.len() < count {
-                    let browser = waiting.pop().ok_or_else(|| Error::new("no browser left"))?;
+                    let browser = waiting.next().ok_or_else(|| Error::new("no browser left"))?;
                     let index = people.len();
                     browser.ready_to_join(&url, names[index]).await?;
                     if index > 0 {
