@@ -11,6 +11,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// How long one run may wait for all remote frames.
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How long the measured joiner stays in the call after its frames arrived, before it leaves
+/// for the next run. When a joiner left at once, the next run's sender (the same camera, to
+/// the new joiner) got no camera frames until about 2.5 s after the previous run's sender had
+/// started (media-source `frames` 0): every second run waited about 2.4 s for its first
+/// frame. A call that lasts a few seconds, as real ones do, does not meet it.
+const STAY_IN_CALL: Duration = Duration::from_secs(3);
+
 /// What one run measured for the last joiner.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SetupRun {
@@ -189,6 +196,7 @@ async fn measure_with(browsers: &[Browser], url: &str, runs: usize) -> Result<Ve
             all_frames_ms: all,
             phases_ms: phases(&result["phases"]),
         });
+        tokio::time::sleep(STAY_IN_CALL).await;
         // Leave (the others drop the tile at once) before the next run joins again.
         last.click("[data-testid=leave-button]").await?;
         first
@@ -537,7 +545,7 @@ pub async fn call_setup(counts: &[usize], runs: usize) -> Result<Json> {
     let six_vs_two = two.zip(six).map(|(two, six)| six / two);
     Ok(json!({
         "benchmark": "call_setup",
-        "browser": "headless Chromium (--use-fake-device-for-media-stream=fps=15), fake camera 320x180 at 15 fps (?video=low; 160x90 at 10 fps, ?video=tiny, from 6 participants), loopback relay; the people already in the call receive audio only (they send video to the joiner), the joiner leaves and joins again for each run",
+        "browser": "headless Chromium (--use-fake-device-for-media-stream=fps=15), fake camera 320x180 at 15 fps (?video=low; 160x90 at 10 fps, ?video=tiny, from 6 participants), loopback relay; the people already in the call receive audio only (they send video to the joiner), the joiner stays 3 s after its frames arrive, then leaves and joins again for each run",
         "floor": {
             "what": "two RTCPeerConnections in one plain page (no relay, no framework) sending each other the same fake camera (320x180 at 15 fps) and microphone; start of the call to the first decoded remote frame",
             "runs": runs,
