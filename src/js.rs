@@ -80,9 +80,9 @@ impl Drop for Listener {
     }
 }
 
-/// Builds a JavaScript object from JSON, for dictionaries web-sys has no builder for.
-pub fn object_from_json(json: &serde_json::Value) -> Result<JsValue, JsError> {
-    js_sys::JSON::parse(&json.to_string()).map_err(JsError::from)
+/// Builds a JavaScript object from JSON text, for dictionaries web-sys has no builder for.
+pub fn object_from_json(json: &str) -> Result<JsValue, JsError> {
+    js_sys::JSON::parse(json).map_err(JsError::from)
 }
 
 /// Reads a string property of a JavaScript object.

@@ -5,12 +5,16 @@
 //! field names the variant in `snake_case`. PROTOCOL.md shows an example of each one; a test
 //! parses every example there into these types, so the document and the code cannot drift.
 //!
-//! This crate holds serde types and pure validation only: no I/O, so the wasm client and the
-//! native relay share it unchanged.
+//! This crate holds serde types, pure validation and the client's serde-free JSON codec
+//! (`json`, `codec.rs`: the relay reads and writes through serde, the browser through the
+//! small codec, which keeps serde's code out of the download; tests hold the two to the same
+//! JSON): no I/O, so the wasm client and the native relay share it unchanged.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+mod codec;
+pub mod json;
 mod peer;
 mod validate;
 mod wire;
@@ -476,7 +480,55 @@ pub enum ErrorCode {
     NotHost,
 }
 
+impl LeaveReason {
+    /// Every reason, in declaration order.
+    pub const ALL: &'static [LeaveReason] = &[
+        LeaveReason::Left,
+        LeaveReason::Disconnected,
+        LeaveReason::TimedOut,
+        LeaveReason::Removed,
+    ];
+
+    /// The reason as it appears in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeaveReason::Left => "left",
+            LeaveReason::Disconnected => "disconnected",
+            LeaveReason::TimedOut => "timed_out",
+            LeaveReason::Removed => "removed",
+        }
+    }
+}
+
 impl ErrorCode {
+    /// The code as it appears in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadMessage => "bad_message",
+            ErrorCode::BinaryNotSupported => "binary_not_supported",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::VersionMismatch => "version_mismatch",
+            ErrorCode::NotJoined => "not_joined",
+            ErrorCode::AlreadyJoined => "already_joined",
+            ErrorCode::InvalidRoom => "invalid_room",
+            ErrorCode::InvalidName => "invalid_name",
+            ErrorCode::InvalidText => "invalid_text",
+            ErrorCode::RoomFull => "room_full",
+            ErrorCode::TooManyRooms => "too_many_rooms",
+            ErrorCode::UnknownPeer => "unknown_peer",
+            ErrorCode::WrongPassword => "wrong_password",
+            ErrorCode::SessionExpired => "session_expired",
+            ErrorCode::Internal => "internal",
+            ErrorCode::TooManyAttempts => "too_many_attempts",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::TokenExpired => "token_expired",
+            ErrorCode::RoomLocked => "room_locked",
+            ErrorCode::Removed => "removed",
+            ErrorCode::NotHost => "not_host",
+        }
+    }
+
     /// Every error code, in declaration order (PROTOCOL.md documents each one; a test checks).
     pub const ALL: &'static [ErrorCode] = &[
         ErrorCode::BadMessage,

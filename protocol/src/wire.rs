@@ -39,9 +39,10 @@ fn need<T>(value: Option<T>, field: &'static str) -> Result<T, MissingField> {
     value.ok_or(MissingField(field))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
-enum ServerKind {
+pub(crate) enum ServerKind {
+    #[default]
     Welcome,
     Resumed,
     PeerJoined,
@@ -64,30 +65,30 @@ enum ServerKind {
 #[derive(Deserialize)]
 pub struct ServerFields {
     #[serde(rename = "type")]
-    kind: ServerKind,
-    version: Option<u32>,
-    peer_id: Option<PeerId>,
-    room: Option<RoomName>,
-    roster: Option<Vec<PeerInfo>>,
-    ice_servers: Option<Vec<IceServer>>,
-    ice_transport_policy: Option<IceTransportPolicy>,
-    limits: Option<RoomLimits>,
-    session: Option<SessionToken>,
-    resume_grace_ms: Option<u64>,
-    peer: Option<PeerInfo>,
-    reason: Option<LeaveReason>,
-    from: Option<PeerId>,
-    signal: Option<Signal>,
-    id: Option<String>,
-    text: Option<String>,
-    sent_at_ms: Option<u64>,
-    nonce: Option<u64>,
-    code: Option<ErrorCode>,
-    message: Option<String>,
-    reconnect_after_ms: Option<u64>,
-    host: Option<PeerId>,
-    locked: Option<bool>,
-    by: Option<PeerId>,
+    pub(crate) kind: ServerKind,
+    pub(crate) version: Option<u32>,
+    pub(crate) peer_id: Option<PeerId>,
+    pub(crate) room: Option<RoomName>,
+    pub(crate) roster: Option<Vec<PeerInfo>>,
+    pub(crate) ice_servers: Option<Vec<IceServer>>,
+    pub(crate) ice_transport_policy: Option<IceTransportPolicy>,
+    pub(crate) limits: Option<RoomLimits>,
+    pub(crate) session: Option<SessionToken>,
+    pub(crate) resume_grace_ms: Option<u64>,
+    pub(crate) peer: Option<PeerInfo>,
+    pub(crate) reason: Option<LeaveReason>,
+    pub(crate) from: Option<PeerId>,
+    pub(crate) signal: Option<Signal>,
+    pub(crate) id: Option<String>,
+    pub(crate) text: Option<String>,
+    pub(crate) sent_at_ms: Option<u64>,
+    pub(crate) nonce: Option<u64>,
+    pub(crate) code: Option<ErrorCode>,
+    pub(crate) message: Option<String>,
+    pub(crate) reconnect_after_ms: Option<u64>,
+    pub(crate) host: Option<PeerId>,
+    pub(crate) locked: Option<bool>,
+    pub(crate) by: Option<PeerId>,
 }
 
 impl TryFrom<ServerFields> for ServerMsg {
@@ -160,9 +161,10 @@ impl TryFrom<ServerFields> for ServerMsg {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
-enum SignalKind {
+pub(crate) enum SignalKind {
+    #[default]
     Offer,
     Answer,
     Candidate,
@@ -172,12 +174,12 @@ enum SignalKind {
 /// Every field of every [`Signal`] variant.
 #[derive(Deserialize)]
 pub struct SignalFields {
-    kind: SignalKind,
-    sdp: Option<String>,
-    candidate: Option<String>,
-    sdp_mid: Option<String>,
-    sdp_m_line_index: Option<u16>,
-    username_fragment: Option<String>,
+    pub(crate) kind: SignalKind,
+    pub(crate) sdp: Option<String>,
+    pub(crate) candidate: Option<String>,
+    pub(crate) sdp_mid: Option<String>,
+    pub(crate) sdp_m_line_index: Option<u16>,
+    pub(crate) username_fragment: Option<String>,
 }
 
 impl TryFrom<SignalFields> for Signal {
@@ -202,9 +204,10 @@ impl TryFrom<SignalFields> for Signal {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
-enum PeerKind {
+pub(crate) enum PeerKind {
+    #[default]
     Chat,
     Prefs,
     FileOffer,
@@ -216,16 +219,16 @@ enum PeerKind {
 #[derive(Deserialize)]
 pub struct PeerFields {
     #[serde(rename = "type")]
-    kind: PeerKind,
-    seq: Option<u64>,
-    text: Option<String>,
-    video: Option<bool>,
-    transfer: Option<u32>,
-    name: Option<String>,
-    size: Option<u64>,
-    mime: Option<String>,
-    sha256: Option<String>,
-    by_receiver: Option<bool>,
+    pub(crate) kind: PeerKind,
+    pub(crate) seq: Option<u64>,
+    pub(crate) text: Option<String>,
+    pub(crate) video: Option<bool>,
+    pub(crate) transfer: Option<u32>,
+    pub(crate) name: Option<String>,
+    pub(crate) size: Option<u64>,
+    pub(crate) mime: Option<String>,
+    pub(crate) sha256: Option<String>,
+    pub(crate) by_receiver: Option<bool>,
 }
 
 impl TryFrom<PeerFields> for PeerMsg {

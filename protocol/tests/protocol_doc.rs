@@ -103,6 +103,27 @@ fn every_example_parses_and_is_canonical() {
     assert!(!examples.server.is_empty());
 }
 
+/// The client reads and writes without serde (`codec.rs`): for every example, it must read
+/// what serde reads and write what serde writes.
+#[test]
+fn the_clients_codec_reads_and_writes_every_example_as_serde_does() {
+    let examples = examples();
+    for msg in &examples.server {
+        let text = serde_json::to_string(msg).expect("serialises");
+        assert_eq!(ServerMsg::from_json(&text).as_ref(), Ok(msg), "{text}");
+    }
+    for msg in &examples.client {
+        let ours: Value = serde_json::from_str(&msg.to_json()).expect("our output is JSON");
+        assert_eq!(ours, serde_json::to_value(msg).expect("serialises"));
+    }
+    for msg in &examples.peer {
+        let text = serde_json::to_string(msg).expect("serialises");
+        assert_eq!(PeerMsg::from_json(&text).as_ref(), Ok(msg), "{text}");
+        let ours: Value = serde_json::from_str(&msg.to_json()).expect("our output is JSON");
+        assert_eq!(ours, serde_json::to_value(msg).expect("serialises"));
+    }
+}
+
 #[test]
 fn every_client_message_kind_has_an_example() {
     let shown: BTreeSet<&str> = examples().client.iter().map(ClientMsg::kind).collect();

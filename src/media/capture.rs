@@ -2,7 +2,7 @@
 
 use super::MediaError;
 use crate::js::{object_from_json, window, JsError};
-use serde_json::json;
+use meshmeet_protocol::json::ObjectWriter;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{MediaStream, MediaStreamConstraints, MediaStreamTrack};
@@ -56,29 +56,40 @@ pub struct CaptureRequest {
 }
 
 impl CaptureRequest {
-    fn constraints_json(&self) -> (serde_json::Value, serde_json::Value) {
+    /// The `audio` and `video` members of the `getUserMedia` constraints, as JSON text.
+    fn constraints_json(&self) -> (String, String) {
+        fn exact(id: &str) -> String {
+            ObjectWriter::empty().str("exact", id).finish()
+        }
         let audio = match &self.audio {
-            None => json!(false),
-            Some(None) => json!({ "echoCancellation": true, "noiseSuppression": true }),
-            Some(Some(id)) => json!({
-                "deviceId": { "exact": id },
-                "echoCancellation": true,
-                "noiseSuppression": true,
-            }),
+            None => "false".to_owned(),
+            Some(device) => {
+                let mut w = ObjectWriter::empty();
+                if let Some(id) = device {
+                    w.raw("deviceId", &exact(id));
+                }
+                w.bool("echoCancellation", true)
+                    .bool("noiseSuppression", true)
+                    .finish()
+            }
         };
         let (width, height, fps) = self.quality.constraints();
         let video = match &self.video {
-            None => json!(false),
+            None => "false".to_owned(),
             Some(device) => {
-                let mut v = json!({
-                    "width": { "ideal": width },
-                    "height": { "ideal": height },
-                    "frameRate": { "ideal": fps, "max": fps },
-                });
+                let ideal = |n: u32| ObjectWriter::empty().int("ideal", n.into()).finish();
+                let frame_rate = ObjectWriter::empty()
+                    .int("ideal", fps.into())
+                    .int("max", fps.into())
+                    .finish();
+                let mut w = ObjectWriter::empty();
+                w.raw("width", &ideal(width))
+                    .raw("height", &ideal(height))
+                    .raw("frameRate", &frame_rate);
                 if let Some(id) = device {
-                    v["deviceId"] = json!({ "exact": id });
+                    w.raw("deviceId", &exact(id));
                 }
-                v
+                w.finish()
             }
         };
         (audio, video)
@@ -123,6 +134,14 @@ pub fn stop_stream(stream: &MediaStream) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use meshmeet_protocol::json::{parse, Json};
+
+    fn parsed((audio, video): (String, String)) -> (Json, Json) {
+        (
+            parse(&audio).expect("audio is JSON"),
+            parse(&video).expect("video is JSON"),
+        )
+    }
 
     #[test]
     fn chosen_devices_are_required_exactly() {
@@ -131,10 +150,12 @@ mod tests {
             video: Some(Some("cam-2".into())),
             quality: VideoQuality::Standard,
         };
-        let (audio, video) = request.constraints_json();
-        assert_eq!(audio["deviceId"]["exact"], "mic-1");
-        assert_eq!(video["deviceId"]["exact"], "cam-2");
-        assert_eq!(video["width"]["ideal"], 640);
+        let (audio, video) = parsed(request.constraints_json());
+        assert!(audio["deviceId"]["exact"] == "mic-1");
+        assert!(audio["echoCancellation"] == true);
+        assert!(video["deviceId"]["exact"] == "cam-2");
+        assert_eq!(video["width"]["ideal"].as_f64(), Some(640.0));
+        assert_eq!(video["frameRate"]["max"].as_f64(), Some(24.0));
     }
 
     #[test]
@@ -144,14 +165,15 @@ mod tests {
             video: Some(None),
             quality: VideoQuality::from_query("?room=x&video=low"),
         };
-        let (audio, video) = request.constraints_json();
-        assert_eq!(audio, json!(false));
-        assert_eq!(video["height"]["ideal"], 180);
+        let (audio, video) = parsed(request.constraints_json());
+        assert_eq!(audio, Json::Bool(false));
+        assert_eq!(video["height"]["ideal"].as_f64(), Some(180.0));
         assert_eq!(VideoQuality::from_query("?video=tiny"), VideoQuality::Tiny);
         assert_eq!(
             VideoQuality::from_query("?video=huge"),
             VideoQuality::Standard
         );
         assert!(video.get("deviceId").is_none());
+        assert!(video["width"]["ideal"].as_f64().is_some());
     }
 }

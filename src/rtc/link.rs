@@ -727,9 +727,11 @@ pub async fn stats_of(pc: &RtcPeerConnection) -> Result<Snapshot, JsError> {
     let json = js_sys::JSON::stringify(&entries)?
         .as_string()
         .unwrap_or_default();
-    let values: Vec<serde_json::Value> =
-        serde_json::from_str(&json).map_err(|e| JsError::new("SyntaxError", e.to_string()))?;
-    Ok(Snapshot::from_reports(&values))
+    let values = meshmeet_protocol::json::parse(&json)
+        .map_err(|e| JsError::new("SyntaxError", e.to_string()))?;
+    Ok(Snapshot::from_reports(
+        values.as_array().unwrap_or_default(),
+    ))
 }
 
 /// `RTCPeerConnection.restartIce()`, where the browser has it (all current ones do).

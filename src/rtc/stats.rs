@@ -1,7 +1,7 @@
 //! Connection statistics: a `getStats()` report reduced to the figures meshmeet uses, and the
 //! pure arithmetic that turns two successive reports into rates, loss and quality.
 
-use serde_json::Value;
+use meshmeet_protocol::json::Json;
 
 /// What one `getStats()` call said, reduced to what matters here.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -101,19 +101,19 @@ pub struct CandidatePair {
     pub remote: Candidate,
 }
 
-fn num(v: &Value, key: &str) -> Option<f64> {
-    v.get(key).and_then(Value::as_f64)
+fn num(v: &Json, key: &str) -> Option<f64> {
+    v.get(key).and_then(Json::as_f64)
 }
 
-fn text(v: &Value, key: &str) -> Option<String> {
-    v.get(key).and_then(Value::as_str).map(str::to_owned)
+fn text(v: &Json, key: &str) -> Option<String> {
+    v.get(key).and_then(Json::as_str).map(str::to_owned)
 }
 
-fn size(v: &Value) -> Option<(u32, u32)> {
+fn size(v: &Json) -> Option<(u32, u32)> {
     Some((num(v, "frameWidth")? as u32, num(v, "frameHeight")? as u32))
 }
 
-fn candidate(reports: &[Value], id: Option<&str>) -> Candidate {
+fn candidate(reports: &[Json], id: Option<&str>) -> Candidate {
     let Some(found) = id.and_then(|id| reports.iter().find(|r| r["id"] == id)) else {
         return Candidate::default();
     };
@@ -129,9 +129,9 @@ fn candidate(reports: &[Value], id: Option<&str>) -> Candidate {
 
 impl Snapshot {
     /// Reads the entries of an `RTCStatsReport` (as JSON objects).
-    pub fn from_reports(reports: &[Value]) -> Snapshot {
+    pub fn from_reports(reports: &[Json]) -> Snapshot {
         let mut snapshot = Snapshot::default();
-        let kind = |r: &Value| {
+        let kind = |r: &Json| {
             text(r, "kind")
                 .or_else(|| text(r, "mediaType"))
                 .unwrap_or_default()
@@ -352,10 +352,20 @@ pub fn derive(previous: &Snapshot, current: &Snapshot) -> Option<PeerStats> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use meshmeet_protocol::json::{parse, Json};
     use serde_json::json;
 
-    fn report(t: f64, sent: f64, received: f64, lost: f64) -> Vec<Value> {
-        vec![
+    /// Reports written as the browser's `JSON.stringify` would, read back as the client reads
+    /// them.
+    fn read(reports: Vec<serde_json::Value>) -> Vec<Json> {
+        reports
+            .iter()
+            .map(|r| parse(&r.to_string()).expect("JSON"))
+            .collect()
+    }
+
+    fn report(t: f64, sent: f64, received: f64, lost: f64) -> Vec<Json> {
+        read(vec![
             json!({ "id": "OT1", "type": "outbound-rtp", "kind": "video", "ssrc": 11, "timestamp": t,
                     "bytesSent": sent, "packetsSent": sent / 1000.0, "framesPerSecond": 15,
                     "frameWidth": 320, "frameHeight": 180, "qualityLimitationReason": "bandwidth" }),
@@ -379,7 +389,7 @@ mod tests {
                     "address": "10.0.0.1", "port": 3478, "protocol": "udp" }),
             json!({ "id": "R1", "type": "remote-candidate", "candidateType": "host",
                     "address": "127.0.0.1", "port": 50001, "protocol": "udp" }),
-        ]
+        ])
     }
 
     #[test]
@@ -428,11 +438,11 @@ mod tests {
 
     #[test]
     fn firefox_style_pair_without_transport_is_found_by_selected_flag() {
-        let reports = vec![
+        let reports = read(vec![
             json!({ "id": "P", "type": "candidate-pair", "selected": true, "timestamp": 1.0,
                     "localCandidateId": "L", "remoteCandidateId": "R" }),
             json!({ "id": "L", "type": "local-candidate", "candidateType": "srflx", "ip": "192.0.2.1", "port": 1 }),
-        ];
+        ]);
         let snapshot = Snapshot::from_reports(&reports);
         let pair = snapshot.pair.expect("pair");
         assert_eq!(pair.local.kind, "srflx");

@@ -97,8 +97,7 @@ impl Signaling {
         if self.socket.ready_state() != WebSocket::OPEN {
             return Err(SignalingError::NotOpen);
         }
-        // Serialising our own types cannot fail: no maps with non-string keys, no floats.
-        let text = serde_json::to_string(msg).unwrap_or_default();
+        let text = msg.to_json();
         self.socket
             .send_with_str(&text)
             .map_err(|e| SignalingError::Send(JsError::from(e)))
@@ -116,7 +115,7 @@ impl Drop for Signaling {
 
 fn decode(text: Option<String>) -> SignalingEvent {
     match text {
-        Some(text) => match serde_json::from_str::<ServerMsg>(&text) {
+        Some(text) => match ServerMsg::from_json(&text) {
             Ok(msg) => SignalingEvent::Message(msg),
             Err(err) => SignalingEvent::Malformed(format!("{err}: {text:.200}")),
         },

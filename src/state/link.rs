@@ -41,7 +41,7 @@ fn percent_decode(text: &str) -> Option<String> {
 /// checking the signature, only to show it before joining.
 pub fn token_name(token: &str) -> Option<String> {
     let payload = base64url_decode(token.split('.').nth(1)?)?;
-    let value: serde_json::Value = serde_json::from_slice(&payload).ok()?;
+    let value = meshmeet_protocol::json::parse(std::str::from_utf8(&payload).ok()?).ok()?;
     value.get("name")?.as_str().map(str::to_owned)
 }
 

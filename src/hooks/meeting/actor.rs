@@ -585,7 +585,7 @@ impl Meeting {
     fn on_data(&mut self, peer: PeerId, channel: Channel, data: ChannelData) {
         let reply = self.links.get(&peer).and_then(|l| l.data(Channel::Files));
         match (channel, data) {
-            (Channel::Chat, ChannelData::Text(text)) => match serde_json::from_str(&text) {
+            (Channel::Chat, ChannelData::Text(text)) => match PeerMsg::from_json(&text) {
                 Ok(PeerMsg::Chat { seq, text }) => self.add_chat(peer, seq, text),
                 Ok(PeerMsg::Prefs { video }) => {
                     if video {
@@ -597,7 +597,7 @@ impl Meeting {
                 }
                 _ => warn(&format!("chat channel: unexpected message from {peer}")),
             },
-            (Channel::Files, ChannelData::Text(text)) => match serde_json::from_str(&text) {
+            (Channel::Files, ChannelData::Text(text)) => match PeerMsg::from_json(&text) {
                 Ok(msg) => {
                     let name = self.names.get(&peer).cloned().unwrap_or_default();
                     self.files.on_message(&peer, &name, msg, reply);
@@ -642,11 +642,11 @@ impl Meeting {
         }
         self.chat_seq += 1;
         let seq = self.chat_seq;
-        let json = serde_json::to_string(&PeerMsg::Chat {
+        let json = PeerMsg::Chat {
             seq,
             text: text.clone(),
-        })
-        .unwrap_or_default();
+        }
+        .to_json();
         let mut via_relay = false;
         for link in self.links.values() {
             match link.data(Channel::Chat) {
@@ -748,7 +748,7 @@ impl Meeting {
     fn send_prefs(&self, peer: &PeerId, video: bool) {
         let channel = self.links.get(peer).and_then(|l| l.data(Channel::Chat));
         if let Some(channel) = channel.filter(|c| c.is_open()) {
-            let json = serde_json::to_string(&PeerMsg::Prefs { video }).unwrap_or_default();
+            let json = PeerMsg::Prefs { video }.to_json();
             let _ = channel.send_text(&json);
         }
     }

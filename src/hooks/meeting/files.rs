@@ -42,7 +42,7 @@ pub(super) struct FileTransfers {
 }
 
 fn send_msg(sender: &DataSender, msg: &PeerMsg) {
-    let text = serde_json::to_string(msg).unwrap_or_default();
+    let text = msg.to_json();
     if let Err(err) = sender.send_text(&text) {
         web_sys::console::warn_1(&JsValue::from_str(&format!("files channel: {err}")));
     }
