@@ -1,6 +1,7 @@
 //! The boundary where browser values become Rust values: `JsValue` errors are turned into
 //! [`JsError`] here once, and event listeners are tied to Rust lifetimes.
 
+use meshmeet_protocol::json::Json;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::EventTarget;
@@ -83,6 +84,41 @@ impl Drop for Listener {
 /// Builds a JavaScript object from JSON text, for dictionaries web-sys has no builder for.
 pub fn object_from_json(json: &str) -> Result<JsValue, JsError> {
     js_sys::JSON::parse(json).map_err(JsError::from)
+}
+
+/// A JavaScript value as a [`Json`] tree, read value by value (numbers become `Num`): how
+/// browser dictionaries such as `getStats()` reports reach the natively tested readers,
+/// without a JSON text (and a float parser) in between. Functions, symbols and `undefined`
+/// read as `null`; nesting deeper than a stats report has is cut off.
+pub fn json_of(value: &JsValue) -> Json {
+    json_at(value, 0)
+}
+
+fn json_at(value: &JsValue, depth: usize) -> Json {
+    const MAX_DEPTH: usize = 8;
+    if let Some(n) = value.as_f64() {
+        Json::Num(n)
+    } else if let Some(s) = value.as_string() {
+        Json::Str(s)
+    } else if let Some(b) = value.as_bool() {
+        Json::Bool(b)
+    } else if depth >= MAX_DEPTH || !value.is_object() {
+        Json::Null
+    } else if js_sys::Array::is_array(value) {
+        let items = js_sys::Array::from(value);
+        Json::Arr(items.iter().map(|v| json_at(&v, depth + 1)).collect())
+    } else {
+        let entries = js_sys::Object::entries(value.unchecked_ref());
+        Json::Obj(
+            entries
+                .iter()
+                .filter_map(|entry| {
+                    let pair = js_sys::Array::from(&entry);
+                    Some((pair.get(0).as_string()?, json_at(&pair.get(1), depth + 1)))
+                })
+                .collect(),
+        )
+    }
 }
 
 /// Reads a string property of a JavaScript object.

@@ -5,6 +5,7 @@
 //! browser layers; [`components`] and [`pages`] take props and emit callbacks.
 
 pub mod components;
+pub mod decimal;
 pub mod hooks;
 pub mod i18n;
 pub mod js;

@@ -6,7 +6,8 @@ mod support;
 
 use meshmeet::media::stop_stream;
 use meshmeet::rtc::{
-    Channel, ChannelData, ConnectionStatus, LinkConfig, LocalTracks, PeerEvent, PeerLink, TrackKind,
+    stats_of, Channel, ChannelData, ConnectionStatus, LinkConfig, LocalTracks, PeerEvent, PeerLink,
+    TrackKind,
 };
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -132,18 +133,69 @@ async fn wait_connected(seen: &Rc<RefCell<Seen>>, who: &str) -> MediaStream {
     .await
 }
 
-#[wasm_bindgen_test]
-async fn one_offer_connects_media_both_ways() {
+/// A pair where b offers, connected both ways, with the two local streams (stop them after).
+async fn connected_pair() -> (Pair, MediaStream, MediaStream) {
     let (local_a, local_b) = (support::fake_stream().await, support::fake_stream().await);
     let pair = pair(tracks(&local_a), tracks(&local_b), false, true);
     wait_connected(&pair.seen_a, "a").await;
     wait_connected(&pair.seen_b, "b").await;
+    (pair, local_a, local_b)
+}
+
+#[wasm_bindgen_test]
+async fn one_offer_connects_media_both_ways() {
+    let (pair, local_a, local_b) = connected_pair().await;
     assert_eq!(
         pair.seen_a.borrow().offers_sent,
         0,
         "the answering side should not need its own offer"
     );
     assert_eq!(pair.seen_b.borrow().offers_sent, 1);
+    drop(pair);
+    stop_stream(&local_a);
+    stop_stream(&local_b);
+}
+
+/// `getStats()` is read value by value into the tree the natively tested readers take: on a
+/// live connection the snapshot has the sent video, the received video and the selected pair.
+#[wasm_bindgen_test]
+async fn statistics_of_a_live_connection_are_read_from_the_browser_report() {
+    let (pair, local_a, local_b) = connected_pair().await;
+    let pc = pair.a.borrow().as_ref().expect("link a").connection();
+    let mut snapshot = stats_of(&pc).await.expect("stats");
+    // Bytes flow a moment after connecting; a bounded wait for the first video bytes.
+    for _ in 0..50 {
+        let sent = snapshot
+            .outbound
+            .iter()
+            .any(|s| s.kind == "video" && s.bytes > 0.0);
+        let received = snapshot
+            .inbound
+            .iter()
+            .any(|r| r.kind == "video" && r.bytes > 0.0);
+        if sent && received {
+            break;
+        }
+        gloo_timers::future::TimeoutFuture::new(100).await;
+        snapshot = stats_of(&pc).await.expect("stats");
+    }
+    // (The screen's sender is there too, with nothing to send yet.)
+    let camera_out = snapshot
+        .outbound
+        .iter()
+        .find(|s| s.kind == "video" && s.bytes > 0.0);
+    assert!(
+        camera_out.is_some_and(|s| s.packets > 0.0),
+        "no video sent: {snapshot:?}"
+    );
+    let camera_in = snapshot
+        .inbound
+        .iter()
+        .find(|r| r.kind == "video" && r.bytes > 0.0);
+    assert!(camera_in.is_some(), "no video received: {snapshot:?}");
+    assert!(snapshot.timestamp_ms > 0.0);
+    let pair_stats = snapshot.pair.as_ref().expect("a selected candidate pair");
+    assert!(!pair_stats.local.kind.is_empty(), "{pair_stats:?}");
     drop(pair);
     stop_stream(&local_a);
     stop_stream(&local_b);
@@ -314,10 +366,7 @@ async fn data_channels_open_on_both_sides_and_carry_text_and_bytes() {
 
 #[wasm_bindgen_test]
 async fn an_ice_restart_renegotiates_and_the_call_stays_connected() {
-    let (local_a, local_b) = (support::fake_stream().await, support::fake_stream().await);
-    let pair = pair(tracks(&local_a), tracks(&local_b), false, true);
-    wait_connected(&pair.seen_a, "a").await;
-    wait_connected(&pair.seen_b, "b").await;
+    let (pair, local_a, local_b) = connected_pair().await;
     let offers_before = pair.seen_a.borrow().offers_sent;
     // The polite side restarts; its next offer carries new ICE credentials.
     pair.a.borrow().as_ref().expect("link a").restart_ice();

@@ -1,5 +1,6 @@
 //! The figures of one peer connection, with a one-minute graph of bitrate and round trip.
 
+use crate::decimal::fixed;
 use crate::i18n::use_strings;
 use crate::state::{PeerFigures, Point};
 use yew::prelude::*;
@@ -16,7 +17,7 @@ pub struct StatsPanelProps {
 }
 
 fn kbps(bps: f64) -> String {
-    format!("{:.0} kbit/s", bps / 1000.0)
+    format!("{} kbit/s", fixed(bps / 1000.0, 0))
 }
 
 fn size(size: Option<(u32, u32)>) -> String {
@@ -24,7 +25,7 @@ fn size(size: Option<(u32, u32)>) -> String {
 }
 
 fn opt(value: Option<f64>, unit: &str) -> String {
-    value.map_or("–".into(), |v| format!("{v:.0} {unit}"))
+    value.map_or("–".into(), |v| format!("{} {unit}", fixed(v, 0)))
 }
 
 /// An SVG polyline of `values` scaled into a `width`×`height` box.
@@ -36,9 +37,9 @@ fn polyline(values: &[f64], width: f64, height: f64) -> String {
         .enumerate()
         .map(|(i, v)| {
             format!(
-                "{:.1},{:.1}",
-                i as f64 * step,
-                height - v / max * (height - 2.0) - 1.0
+                "{},{}",
+                fixed(i as f64 * step, 1),
+                fixed(height - v / max * (height - 2.0) - 1.0, 1)
             )
         })
         .collect::<Vec<_>>()
@@ -75,21 +76,21 @@ pub fn stats_panel(props: &StatsPanelProps) -> Html {
             <tr><th scope="row">{ label.to_owned() }</th><td>{ sent }</td><td>{ received }</td></tr>
         }
     };
-    let percent = |loss: f64| format!("{:.1} %", loss * 100.0);
+    let percent = |loss: f64| format!("{} %", fixed(loss * 100.0, 1));
     html! {
         <section class="stats" data-testid="stats-panel" data-peer-id={props.peer_id.clone()}
             data-quality={f.quality.as_attr()}
-            data-out-video-bps={format!("{:.0}", f.out_video_bps)}
-            data-in-video-bps={format!("{:.0}", f.in_video_bps)}
-            data-out-audio-bps={format!("{:.0}", f.out_audio_bps)}
-            data-in-audio-bps={format!("{:.0}", f.in_audio_bps)}
-            data-in-loss={format!("{:.4}", f.in_loss)} data-out-loss={format!("{:.4}", f.out_loss)}
-            data-jitter-ms={f.jitter_ms.map(|j| format!("{j:.1}"))}
-            data-rtt-ms={f.rtt_ms.map(|r| format!("{r:.1}"))}
-            data-out-fps={f.out_fps.map(|v| format!("{v:.0}"))} data-in-fps={f.in_fps.map(|v| format!("{v:.0}"))}
+            data-out-video-bps={fixed(f.out_video_bps, 0)}
+            data-in-video-bps={fixed(f.in_video_bps, 0)}
+            data-out-audio-bps={fixed(f.out_audio_bps, 0)}
+            data-in-audio-bps={fixed(f.in_audio_bps, 0)}
+            data-in-loss={fixed(f.in_loss, 4)} data-out-loss={fixed(f.out_loss, 4)}
+            data-jitter-ms={f.jitter_ms.map(|j| fixed(j, 1))}
+            data-rtt-ms={f.rtt_ms.map(|r| fixed(r, 1))}
+            data-out-fps={f.out_fps.map(|v| fixed(v, 0))} data-in-fps={f.in_fps.map(|v| fixed(v, 0))}
             data-out-resolution={size(f.out_size)} data-in-resolution={size(f.in_size)}
             data-limitation={f.limitation.clone()}
-            data-available-out-bps={f.available_out_bps.map(|v| format!("{v:.0}"))}
+            data-available-out-bps={f.available_out_bps.map(|v| fixed(v, 0))}
             data-local-candidate-type={local.kind.clone()} data-remote-candidate-type={remote.kind.clone()}
             data-local-address={local.address.clone()} data-remote-address={remote.address.clone()}>
             <h2>{ format!("{} {}", s.stats_title, props.name) }</h2>

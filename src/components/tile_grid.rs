@@ -2,6 +2,7 @@
 //! screen or one person) with the other tiles in a strip; the own tile may sit minimised in
 //! a corner instead.
 
+use crate::decimal::fixed;
 use crate::state::{Layout, Stage, TILE_GAP_PX};
 use meshmeet_protocol::PeerId;
 use yew::prelude::*;
@@ -37,8 +38,9 @@ pub fn tile_grid(props: &TileGridProps) -> Html {
             let width = layout.columns as f64 * layout.tile_width
                 + (layout.columns as f64 - 1.0) * TILE_GAP_PX;
             let style = format!(
-                "grid-template-columns: repeat({}, minmax(0, 1fr)); max-width: {:.0}px",
-                layout.columns, width
+                "grid-template-columns: repeat({}, minmax(0, 1fr)); max-width: {}px",
+                layout.columns,
+                fixed(width, 0)
             );
             html! {
                 <section class={classes!("grid", orientation)} {style} aria-label={props.label.clone()}

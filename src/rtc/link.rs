@@ -11,7 +11,7 @@ use super::negotiation::{offer_decision, OfferDecision};
 use super::stats::Snapshot;
 use super::{Channel, ChannelData, DataSender, SendParams};
 use super::{ConnectionStatus, LinkConfig, RtcError};
-use crate::js::{get_string, JsError};
+use crate::js::{get_string, json_of, JsError};
 use futures_channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use futures_util::StreamExt;
 use meshmeet_protocol::Signal;
@@ -333,16 +333,17 @@ impl Inner {
         // and whether a gathering found any relayed candidate at all.
         let on_event = self.on_event.clone();
         let on_candidate_error = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
+            // TURN/STUN error codes are 300-799 (and 701 for no reply); as u16 for the log.
             let code = js_sys::Reflect::get(&event, &JsValue::from_str("errorCode"))
                 .ok()
                 .and_then(|v| v.as_f64())
-                .unwrap_or(0.0);
+                .unwrap_or(0.0) as u16;
             web_sys::console::warn_1(&JsValue::from_str(&format!(
                 "ICE server error {code}: {} ({})",
                 get_string(&event, "errorText").unwrap_or_default(),
                 get_string(&event, "url").unwrap_or_default()
             )));
-            on_event(PeerEvent::IceServerError(code as u16));
+            on_event(PeerEvent::IceServerError(code));
         });
         // (web-sys has no setter for this handler.)
         let _ = js_sys::Reflect::set(
@@ -718,20 +719,16 @@ async fn set_encoding(transceiver: &RtcRtpTransceiver, params: SendParams) -> Re
 /// A statistics snapshot of a peer connection.
 pub async fn stats_of(pc: &RtcPeerConnection) -> Result<Snapshot, JsError> {
     let report = JsFuture::from(pc.get_stats()).await?;
-    // The report is a maplike of plain dictionaries: JSON carries them over intact.
+    // The report is a maplike of plain dictionaries, each read into a tree.
     let values = js_sys::Reflect::get(&report, &JsValue::from_str("values"))?
         .dyn_into::<js_sys::Function>()
         .map_err(|_| JsError::new("TypeError", "RTCStatsReport.values is missing"))?
         .call0(&report)?;
-    let entries = js_sys::Array::from(&values);
-    let json = js_sys::JSON::stringify(&entries)?
-        .as_string()
-        .unwrap_or_default();
-    let values = meshmeet_protocol::json::parse(&json)
-        .map_err(|e| JsError::new("SyntaxError", e.to_string()))?;
-    Ok(Snapshot::from_reports(
-        values.as_array().unwrap_or_default(),
-    ))
+    let reports: Vec<_> = js_sys::Array::from(&values)
+        .iter()
+        .map(|entry| json_of(&entry))
+        .collect();
+    Ok(Snapshot::from_reports(&reports))
 }
 
 /// `RTCPeerConnection.restartIce()`, where the browser has it (all current ones do).

@@ -352,16 +352,26 @@ pub fn derive(previous: &Snapshot, current: &Snapshot) -> Option<PeerStats> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use meshmeet_protocol::json::{parse, Json};
+    use meshmeet_protocol::json::Json;
     use serde_json::json;
 
-    /// Reports written as the browser's `JSON.stringify` would, read back as the client reads
-    /// them.
+    /// Reports as the client reads them from the browser (`crate::js::json_of`): every
+    /// number a float.
     fn read(reports: Vec<serde_json::Value>) -> Vec<Json> {
-        reports
-            .iter()
-            .map(|r| parse(&r.to_string()).expect("JSON"))
-            .collect()
+        fn tree(value: &serde_json::Value) -> Json {
+            use serde_json::Value;
+            match value {
+                Value::Null => Json::Null,
+                Value::Bool(b) => Json::Bool(*b),
+                Value::Number(n) => Json::Num(n.as_f64().unwrap_or_default()),
+                Value::String(s) => Json::Str(s.clone()),
+                Value::Array(items) => Json::Arr(items.iter().map(tree).collect()),
+                Value::Object(members) => {
+                    Json::Obj(members.iter().map(|(k, v)| (k.clone(), tree(v))).collect())
+                }
+            }
+        }
+        reports.iter().map(tree).collect()
     }
 
     fn report(t: f64, sent: f64, received: f64, lost: f64) -> Vec<Json> {

@@ -765,7 +765,7 @@ impl Meeting {
         if given_up && self.signaling.is_some() && self.self_id.is_some() {
             warn(&format!(
                 "relay silent for {} s: reconnecting",
-                (self.liveness.silent_ms(now) / 1000.0).round()
+                crate::decimal::fixed(self.liveness.silent_ms(now) / 1000.0, 0)
             ));
             self.relay_lost(None);
         }
