@@ -1,6 +1,7 @@
 //! `cargo xtask bench`: every benchmark, each bounded in time, printed as a table and written
 //! as JSON to `target/bench/bench.json` for tracking across commits.
 //!
+//! - client size: the release build's gzipped `.wasm`, `.js` and `.css` (with call setup);
 //! - call setup: click join → first decoded remote frame for 2, 4 and 6 participants in
 //!   headless Chromium, beside the floor (two peer connections in one plain page), and the
 //!   time from navigation to an interactive lobby (~5 min, most of it the six-person call);
@@ -17,7 +18,7 @@
 
 use crate::bench_relay;
 use crate::cmd::{self, heading};
-use crate::{build, tools, Result};
+use crate::{build, size, tools, Result};
 use serde_json::Value as Json;
 use std::process::Stdio;
 use std::time::Instant;
@@ -96,6 +97,10 @@ pub fn run(args: &[String]) -> Result {
     let relay = if parts.call_setup || parts.uplink {
         let (dist, relay) = build::all()?;
         if parts.call_setup {
+            heading("client size (the release build the browsers load)");
+            let assets = size::measure(&dist)?;
+            size::print(&assets);
+            report["client_size"] = size::to_json(&assets);
             let took = Instant::now();
             report["call_setup"] = call_setup(&dist, &relay)?;
             println!("(call setup: {:.0} s)", took.elapsed().as_secs_f64());
