@@ -168,13 +168,7 @@ fn media_json(media: &MediaState) -> String {
 }
 
 fn signal_json(signal: &Signal) -> String {
-    let kind = match signal {
-        Signal::Offer { .. } => "offer",
-        Signal::Answer { .. } => "answer",
-        Signal::Candidate { .. } => "candidate",
-        Signal::Reset => "reset",
-    };
-    let mut w = ObjectWriter::tagged("kind", kind);
+    let mut w = ObjectWriter::tagged("kind", signal.kind());
     match signal {
         Signal::Offer { sdp } | Signal::Answer { sdp } => {
             w.str("sdp", sdp);
@@ -221,11 +215,14 @@ impl<'a> Reader<'a> {
         self.error.map_or(Ok(()), Err)
     }
 
+    /// Keeps `error` unless an earlier one is kept already.
     #[inline(never)]
+    fn first(&mut self, error: JsonError) {
+        self.error.get_or_insert(error);
+    }
+
     fn fail(&mut self, key: &str, error: JsonError) {
-        if self.error.is_none() {
-            self.error = Some(JsonError(format!("{error} (in `{key}`)")));
-        }
+        self.first(JsonError(format!("{error} (in `{key}`)")));
     }
 
     /// The member `key` unless absent or `null`.
@@ -301,23 +298,19 @@ impl<'a> Reader<'a> {
     /// or unknown tag is the error.
     fn tag<K: Default>(&mut self, key: &str, kinds: &[&str], kind: fn(&str) -> Option<K>) -> K {
         let Some(name) = self.str(key) else {
-            if self.error.is_none() {
-                self.error = Some(JsonError(format!("missing field `{key}`")));
-            }
+            self.first(JsonError(format!("missing field `{key}`")));
             return K::default();
         };
         kind(&name).unwrap_or_else(|| {
-            if self.error.is_none() {
-                self.error = Some(unknown(&name, kinds));
-            }
+            self.first(unknown(&name, kinds));
             K::default()
         })
     }
 
     /// A required member: `None` is recorded as missing.
     fn need<T>(&mut self, value: Option<T>, key: &str) -> Option<T> {
-        if value.is_none() && self.error.is_none() {
-            self.error = Some(JsonError(format!("missing field `{key}`")));
+        if value.is_none() {
+            self.first(JsonError(format!("missing field `{key}`")));
         }
         value
     }
@@ -413,11 +406,7 @@ fn room_limits(value: &Json) -> Result<RoomLimits> {
 
 fn signal(value: &Json) -> Result<Signal> {
     let mut o = Reader::of(value)?;
-    let kind = o.tag(
-        "kind",
-        &["offer", "answer", "candidate", "reset"],
-        signal_kind,
-    );
+    let kind = o.tag("kind", Signal::KINDS, signal_kind);
     let fields = SignalFields {
         sdp: o.str("sdp"),
         candidate: o.str("candidate"),
@@ -674,6 +663,14 @@ mod tests {
         ] {
             assert_eq!(ours(&server.to_json()), written(&server));
         }
+    }
+
+    #[test]
+    fn every_tag_of_every_message_type_is_read() {
+        assert!(ServerMsg::KINDS.iter().all(|k| server_kind(k).is_some()));
+        assert!(PeerMsg::KINDS.iter().all(|k| peer_kind(k).is_some()));
+        assert!(Signal::KINDS.iter().all(|k| signal_kind(k).is_some()));
+        assert!(server_kind("shout").is_none() && signal_kind("shout").is_none());
     }
 
     #[test]

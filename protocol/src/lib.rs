@@ -612,6 +612,21 @@ impl ClientMsg {
     ];
 }
 
+impl Signal {
+    /// The `kind` tag of this payload, as it appears in JSON.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Signal::Offer { .. } => "offer",
+            Signal::Answer { .. } => "answer",
+            Signal::Candidate { .. } => "candidate",
+            Signal::Reset => "reset",
+        }
+    }
+
+    /// Every `kind` tag (keep in step with [`Signal::kind`]).
+    pub const KINDS: &'static [&'static str] = &["offer", "answer", "candidate", "reset"];
+}
+
 impl ServerMsg {
     /// Whether the relay ends the participant's session after this message (it was removed,
     /// or the meeting ended): the socket closes next.
@@ -766,5 +781,22 @@ mod tests {
         let json = serde_json::to_value(&server).expect("serializes");
         assert_eq!(json["type"], server.kind());
         assert!(ServerMsg::KINDS.contains(&server.kind()));
+        let signals = [
+            Signal::Offer { sdp: "o".into() },
+            Signal::Answer { sdp: "a".into() },
+            Signal::Candidate {
+                candidate: String::new(),
+                sdp_mid: None,
+                sdp_m_line_index: None,
+                username_fragment: None,
+            },
+            Signal::Reset,
+        ];
+        let kinds: Vec<&str> = signals.iter().map(Signal::kind).collect();
+        assert_eq!(kinds, Signal::KINDS);
+        for signal in signals {
+            let json = serde_json::to_value(&signal).expect("serializes");
+            assert_eq!(json["kind"], signal.kind());
+        }
     }
 }

@@ -333,7 +333,7 @@ impl Inner {
         // and whether a gathering found any relayed candidate at all.
         let on_event = self.on_event.clone();
         let on_candidate_error = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
-            // TURN/STUN error codes are 300-799 (and 701 for no reply); as u16 for the log.
+            // STUN/TURN error codes are 300-799 (701: the server did not answer): a u16.
             let code = js_sys::Reflect::get(&event, &JsValue::from_str("errorCode"))
                 .ok()
                 .and_then(|v| v.as_f64())
