@@ -5,23 +5,27 @@
 //! field names the variant in `snake_case`. PROTOCOL.md shows an example of each one; a test
 //! parses every example there into these types, so the document and the code cannot drift.
 //!
-//! This crate holds serde types, pure validation and the client's serde-free JSON codec
-//! (`json`, `codec.rs`: the relay reads and writes through serde, the browser through the
-//! small codec, which keeps serde's code out of the download; tests hold the two to the same
-//! JSON): no I/O, so the wasm client and the native relay share it unchanged.
+//! This crate holds the serde types (each message declared once: its tag and field names
+//! live only in its derive), the limits both sides agree on, pure validation, and
+//! [`ProtocolMsg`], through which the relay and the browser alike read and write the JSON text
+//! with serde_json: no I/O, so the wasm client and the native relay share it unchanged.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-mod codec;
-pub mod json;
+mod limits;
+mod message;
 mod peer;
+mod tags;
 mod validate;
-mod wire;
 
+pub use limits::{
+    DEFAULT_MAX_CHAT_CHARS, DEFAULT_MAX_DISPLAY_NAME_CHARS, DEFAULT_MAX_FILE_BYTES,
+    DEFAULT_MAX_ROOM_NAME_CHARS,
+};
+pub use message::{DecodeError, ProtocolMsg, MAX_NESTING_DEPTH};
 pub use peer::{decode_chunk, encode_chunk, PeerMsg, FILE_CHUNK_BYTES};
-
-pub use validate::{validate_display_name, validate_room_name, NameError};
+pub use validate::{validate_chat_text, validate_display_name, validate_room_name, TextError};
 
 /// Version of this protocol. Sent by the client in [`ClientMsg::Join`] and by the relay in
 /// [`ServerMsg::Welcome`]; the relay refuses a join with another version
@@ -113,8 +117,6 @@ pub struct PeerInfo {
 /// it; it only checks its size and stamps the sender.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-// Read through one flat struct: far less WebAssembly than the tagged derive (see wire.rs).
-#[serde(try_from = "wire::SignalFields")]
 pub enum Signal {
     /// An SDP offer.
     Offer {
@@ -245,8 +247,6 @@ pub enum ClientMsg {
 /// A message from the relay to a browser.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-// Read through one flat struct: far less WebAssembly than the tagged derive (see wire.rs).
-#[serde(try_from = "wire::ServerFields")]
 pub enum ServerMsg {
     /// The join succeeded.
     Welcome {
@@ -408,9 +408,6 @@ pub struct RoomLimits {
     pub max_file_bytes: u64,
 }
 
-/// The file size limit of a relay that does not say: 1 GiB.
-pub const DEFAULT_MAX_FILE_BYTES: u64 = 1 << 30;
-
 fn default_max_file_bytes() -> u64 {
     DEFAULT_MAX_FILE_BYTES
 }
@@ -481,79 +478,18 @@ pub enum ErrorCode {
 }
 
 impl LeaveReason {
-    /// Every reason, in declaration order.
-    pub const ALL: &'static [LeaveReason] = &[
-        LeaveReason::Left,
-        LeaveReason::Disconnected,
-        LeaveReason::TimedOut,
-        LeaveReason::Removed,
-    ];
-
-    /// The reason as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LeaveReason::Left => "left",
-            LeaveReason::Disconnected => "disconnected",
-            LeaveReason::TimedOut => "timed_out",
-            LeaveReason::Removed => "removed",
-        }
+    /// Every reason's JSON name, in declaration order, as serde names them.
+    pub fn names() -> &'static [&'static str] {
+        tags::of_unit_enum::<LeaveReason>()
     }
 }
 
 impl ErrorCode {
-    /// The code as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::BadMessage => "bad_message",
-            ErrorCode::BinaryNotSupported => "binary_not_supported",
-            ErrorCode::TooLarge => "too_large",
-            ErrorCode::RateLimited => "rate_limited",
-            ErrorCode::VersionMismatch => "version_mismatch",
-            ErrorCode::NotJoined => "not_joined",
-            ErrorCode::AlreadyJoined => "already_joined",
-            ErrorCode::InvalidRoom => "invalid_room",
-            ErrorCode::InvalidName => "invalid_name",
-            ErrorCode::InvalidText => "invalid_text",
-            ErrorCode::RoomFull => "room_full",
-            ErrorCode::TooManyRooms => "too_many_rooms",
-            ErrorCode::UnknownPeer => "unknown_peer",
-            ErrorCode::WrongPassword => "wrong_password",
-            ErrorCode::SessionExpired => "session_expired",
-            ErrorCode::Internal => "internal",
-            ErrorCode::TooManyAttempts => "too_many_attempts",
-            ErrorCode::InvalidToken => "invalid_token",
-            ErrorCode::TokenExpired => "token_expired",
-            ErrorCode::RoomLocked => "room_locked",
-            ErrorCode::Removed => "removed",
-            ErrorCode::NotHost => "not_host",
-        }
+    /// Every error code's JSON name, in declaration order, as serde names them (PROTOCOL.md
+    /// documents each one; a test checks).
+    pub fn names() -> &'static [&'static str] {
+        tags::of_unit_enum::<ErrorCode>()
     }
-
-    /// Every error code, in declaration order (PROTOCOL.md documents each one; a test checks).
-    pub const ALL: &'static [ErrorCode] = &[
-        ErrorCode::BadMessage,
-        ErrorCode::BinaryNotSupported,
-        ErrorCode::TooLarge,
-        ErrorCode::RateLimited,
-        ErrorCode::VersionMismatch,
-        ErrorCode::NotJoined,
-        ErrorCode::AlreadyJoined,
-        ErrorCode::InvalidRoom,
-        ErrorCode::InvalidName,
-        ErrorCode::InvalidText,
-        ErrorCode::RoomFull,
-        ErrorCode::TooManyRooms,
-        ErrorCode::UnknownPeer,
-        ErrorCode::WrongPassword,
-        ErrorCode::SessionExpired,
-        ErrorCode::Internal,
-        ErrorCode::TooManyAttempts,
-        ErrorCode::InvalidToken,
-        ErrorCode::TokenExpired,
-        ErrorCode::RoomLocked,
-        ErrorCode::Removed,
-        ErrorCode::NotHost,
-    ];
 
     /// Whether the relay closes the connection after sending this error: the join failed, or
     /// the connection cannot go on.
@@ -574,57 +510,11 @@ impl ErrorCode {
     }
 }
 
-impl ClientMsg {
-    /// The `type` tag of this message, as it appears in JSON.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            ClientMsg::Join { .. } => "join",
-            ClientMsg::Resume { .. } => "resume",
-            ClientMsg::Signal { .. } => "signal",
-            ClientMsg::SetMedia { .. } => "set_media",
-            ClientMsg::SetName { .. } => "set_name",
-            ClientMsg::Chat { .. } => "chat",
-            ClientMsg::Leave => "leave",
-            ClientMsg::Ping { .. } => "ping",
-            ClientMsg::LockRoom { .. } => "lock_room",
-            ClientMsg::RemovePeer { .. } => "remove_peer",
-            ClientMsg::AskToMute { .. } => "ask_to_mute",
-            ClientMsg::HandOverHost { .. } => "hand_over_host",
-            ClientMsg::EndMeeting => "end_meeting",
-        }
-    }
-
-    /// Every `type` tag a client may send (keep in step with [`ClientMsg::kind`]).
-    pub const KINDS: &'static [&'static str] = &[
-        "join",
-        "resume",
-        "signal",
-        "set_media",
-        "set_name",
-        "chat",
-        "leave",
-        "ping",
-        "lock_room",
-        "remove_peer",
-        "ask_to_mute",
-        "hand_over_host",
-        "end_meeting",
-    ];
-}
-
 impl Signal {
-    /// The `kind` tag of this payload, as it appears in JSON.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Signal::Offer { .. } => "offer",
-            Signal::Answer { .. } => "answer",
-            Signal::Candidate { .. } => "candidate",
-            Signal::Reset => "reset",
-        }
+    /// Every `kind` tag, as the derive above names them.
+    pub fn tags() -> &'static [&'static str] {
+        tags::of_tagged_enum::<Signal>("kind")
     }
-
-    /// Every `kind` tag (keep in step with [`Signal::kind`]).
-    pub const KINDS: &'static [&'static str] = &["offer", "answer", "candidate", "reset"];
 }
 
 impl ServerMsg {
@@ -633,53 +523,12 @@ impl ServerMsg {
     pub fn ends_session(&self) -> bool {
         matches!(self, ServerMsg::Removed | ServerMsg::MeetingEnded)
     }
-
-    /// The `type` tag of this message, as it appears in JSON.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            ServerMsg::Welcome { .. } => "welcome",
-            ServerMsg::Resumed { .. } => "resumed",
-            ServerMsg::PeerJoined { .. } => "peer_joined",
-            ServerMsg::PeerLeft { .. } => "peer_left",
-            ServerMsg::PeerUpdated { .. } => "peer_updated",
-            ServerMsg::Signal { .. } => "signal",
-            ServerMsg::Chat { .. } => "chat",
-            ServerMsg::Pong { .. } => "pong",
-            ServerMsg::Error { .. } => "error",
-            ServerMsg::ShuttingDown { .. } => "shutting_down",
-            ServerMsg::HostChanged { .. } => "host_changed",
-            ServerMsg::LockChanged { .. } => "lock_changed",
-            ServerMsg::MuteRequested { .. } => "mute_requested",
-            ServerMsg::Removed => "removed",
-            ServerMsg::MeetingEnded => "meeting_ended",
-            ServerMsg::IceServersRenewed { .. } => "ice_servers_renewed",
-        }
-    }
-
-    /// Every `type` tag the relay may send (keep in step with [`ServerMsg::kind`]).
-    pub const KINDS: &'static [&'static str] = &[
-        "welcome",
-        "resumed",
-        "peer_joined",
-        "peer_left",
-        "peer_updated",
-        "signal",
-        "chat",
-        "pong",
-        "error",
-        "shutting_down",
-        "host_changed",
-        "lock_changed",
-        "mute_requested",
-        "removed",
-        "meeting_ended",
-        "ice_servers_renewed",
-    ];
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ProtocolMsg;
 
     #[test]
     fn join_without_optional_fields_parses_with_defaults() {
@@ -730,43 +579,24 @@ mod tests {
     }
 
     #[test]
-    fn all_error_codes_are_listed_once_in_declaration_order() {
-        // Exhaustive on purpose: a new variant does not compile until it has a place here,
-        // and then this test fails until it is in `ALL` too.
-        fn position(code: ErrorCode) -> usize {
-            match code {
-                ErrorCode::BadMessage => 0,
-                ErrorCode::BinaryNotSupported => 1,
-                ErrorCode::TooLarge => 2,
-                ErrorCode::RateLimited => 3,
-                ErrorCode::VersionMismatch => 4,
-                ErrorCode::NotJoined => 5,
-                ErrorCode::AlreadyJoined => 6,
-                ErrorCode::InvalidRoom => 7,
-                ErrorCode::InvalidName => 8,
-                ErrorCode::InvalidText => 9,
-                ErrorCode::RoomFull => 10,
-                ErrorCode::TooManyRooms => 11,
-                ErrorCode::UnknownPeer => 12,
-                ErrorCode::WrongPassword => 13,
-                ErrorCode::SessionExpired => 14,
-                ErrorCode::Internal => 15,
-                ErrorCode::TooManyAttempts => 16,
-                ErrorCode::InvalidToken => 17,
-                ErrorCode::TokenExpired => 18,
-                ErrorCode::RoomLocked => 19,
-                ErrorCode::Removed => 20,
-                ErrorCode::NotHost => 21,
-            }
-        }
-        assert_eq!(ErrorCode::ALL.len(), 22);
-        for (index, code) in ErrorCode::ALL.iter().enumerate() {
-            assert_eq!(position(*code), index, "{code:?}");
-        }
+    fn tag_lists_come_from_the_derives_in_declaration_order() {
+        assert_eq!(ClientMsg::tags().len(), 13);
+        assert_eq!(ClientMsg::tags()[0], "join");
+        assert!(ClientMsg::tags().contains(&"hand_over_host"));
+        assert_eq!(ServerMsg::tags().len(), 16);
+        assert_eq!(ServerMsg::tags()[15], "ice_servers_renewed");
+        assert_eq!(Signal::tags(), ["offer", "answer", "candidate", "reset"]);
+        assert_eq!(
+            LeaveReason::names(),
+            ["left", "disconnected", "timed_out", "removed"]
+        );
+        assert_eq!(ErrorCode::names().len(), 22);
+        assert_eq!(ErrorCode::names()[0], "bad_message");
+        assert_eq!(ErrorCode::names()[21], "not_host");
     }
 
     #[test]
-    fn kinds_lists_match_the_serialized_tags() {
+    fn every_listed_tag_is_the_one_the_types_write() {
         let client = [
             ClientMsg::Leave,
             ClientMsg::Ping { nonce: 1 },
@@ -774,29 +604,40 @@ mod tests {
         ];
         for msg in client {
             let json = serde_json::to_value(&msg).expect("serializes");
-            assert_eq!(json["type"], msg.kind());
-            assert!(ClientMsg::KINDS.contains(&msg.kind()));
+            let tag = json["type"].as_str().expect("tagged");
+            assert!(ClientMsg::tags().contains(&tag), "{tag}");
         }
-        let server = ServerMsg::Pong { nonce: 2 };
-        let json = serde_json::to_value(&server).expect("serializes");
-        assert_eq!(json["type"], server.kind());
-        assert!(ServerMsg::KINDS.contains(&server.kind()));
-        let signals = [
-            Signal::Offer { sdp: "o".into() },
-            Signal::Answer { sdp: "a".into() },
-            Signal::Candidate {
-                candidate: String::new(),
-                sdp_mid: None,
-                sdp_m_line_index: None,
-                username_fragment: None,
-            },
-            Signal::Reset,
-        ];
-        let kinds: Vec<&str> = signals.iter().map(Signal::kind).collect();
-        assert_eq!(kinds, Signal::KINDS);
-        for signal in signals {
-            let json = serde_json::to_value(&signal).expect("serializes");
-            assert_eq!(json["kind"], signal.kind());
+        let json = serde_json::to_value(ServerMsg::Pong { nonce: 2 }).expect("serializes");
+        assert!(ServerMsg::tags().contains(&json["type"].as_str().expect("tagged")));
+        for code in ErrorCode::names() {
+            let parsed: ErrorCode = serde_json::from_value(serde_json::json!(code)).expect(code);
+            assert_eq!(serde_json::to_value(parsed).expect("serializes"), *code);
+        }
+    }
+
+    #[test]
+    fn tag_may_come_anywhere_and_defaults_apply() {
+        let msg: ServerMsg = serde_json::from_str(
+            r#"{"roster":[],"ice_servers":[],"peer_id":"p1","room":"r","version":1,
+                "session":"s","resume_grace_ms":8000,
+                "limits":{"max_participants":8,"max_message_bytes":1,"messages_per_second":1,
+                "max_chat_chars":1},"type":"welcome"}"#,
+        )
+        .expect("parses");
+        match msg {
+            ServerMsg::Welcome {
+                ice_transport_policy,
+                limits,
+                locked,
+                host,
+                ..
+            } => {
+                assert_eq!(ice_transport_policy, IceTransportPolicy::All);
+                assert_eq!(limits.max_file_bytes, DEFAULT_MAX_FILE_BYTES);
+                assert!(!locked);
+                assert_eq!(host, None);
+            }
+            other => panic!("expected welcome, got {other:?}"),
         }
     }
 }

@@ -10,8 +10,6 @@ pub const FILE_CHUNK_BYTES: usize = 16 * 1024;
 /// A message on the `chat` or `files` data channel (text frames, JSON).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-// Read through one flat struct: far less WebAssembly than the tagged derive (see wire.rs).
-#[serde(try_from = "crate::wire::PeerFields")]
 pub enum PeerMsg {
     /// A chat message. `seq` counts the sender's messages from 1; with the sender's peer id it
     /// identifies the message, so a copy that also came through the relay is shown once.
@@ -56,23 +54,6 @@ pub enum PeerMsg {
     },
 }
 
-impl PeerMsg {
-    /// Every `type` tag, as it appears in JSON.
-    pub const KINDS: &'static [&'static str] =
-        &["chat", "prefs", "file_offer", "file_end", "file_cancel"];
-
-    /// The `type` tag of this message.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            PeerMsg::Chat { .. } => "chat",
-            PeerMsg::Prefs { .. } => "prefs",
-            PeerMsg::FileOffer { .. } => "file_offer",
-            PeerMsg::FileEnd { .. } => "file_end",
-            PeerMsg::FileCancel { .. } => "file_cancel",
-        }
-    }
-}
-
 /// Frames a file chunk: the transfer number (4 bytes, big-endian), then the data.
 pub fn encode_chunk(transfer: u32, data: &[u8]) -> Vec<u8> {
     let mut frame = Vec::with_capacity(4 + data.len());
@@ -90,6 +71,7 @@ pub fn decode_chunk(frame: &[u8]) -> Option<(u32, &[u8])> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ProtocolMsg;
 
     #[test]
     fn chunk_frames_round_trip() {
@@ -115,17 +97,9 @@ mod tests {
             json,
             serde_json::json!({ "type": "file_cancel", "transfer": 3, "by_receiver": true })
         );
-        for msg in [
-            PeerMsg::Chat {
-                seq: 1,
-                text: "x".into(),
-            },
-            PeerMsg::FileEnd {
-                transfer: 1,
-                sha256: "00".into(),
-            },
-        ] {
-            assert!(PeerMsg::KINDS.contains(&msg.kind()));
-        }
+        assert_eq!(
+            PeerMsg::tags(),
+            ["chat", "prefs", "file_offer", "file_end", "file_cancel"]
+        );
     }
 }

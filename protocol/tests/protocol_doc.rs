@@ -1,210 +1,114 @@
 //! PROTOCOL.md and the types cannot drift: every example in it parses into the types, is
 //! written exactly as the types write it, and every message kind and error code has one.
+//! The same checks run in the browsers (the client's `tests/web_protocol.rs`).
+
+#[path = "shared/cases.rs"]
+mod cases;
 
 use std::collections::BTreeSet;
 
-use meshmeet_protocol::{ClientMsg, ErrorCode, LeaveReason, PeerMsg, ServerMsg, Signal};
+use cases::{examples, PROTOCOL_MD};
+use meshmeet_protocol::{
+    ClientMsg, ErrorCode, LeaveReason, PeerMsg, ProtocolMsg, ServerMsg, Signal,
+};
 use serde_json::Value;
 
-/// A fenced block of the document.
-struct Block {
-    info: String,
-    body: String,
-    line: usize,
-}
-
-fn document() -> String {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../PROTOCOL.md");
-    std::fs::read_to_string(path).unwrap_or_else(|err| panic!("cannot read {path}: {err}"))
-}
-
-fn fenced_blocks(doc: &str) -> Vec<Block> {
-    let mut blocks = Vec::new();
-    let mut open: Option<Block> = None;
-    for (index, line) in doc.lines().enumerate() {
-        let fence = line.trim_start().strip_prefix("```");
-        match (&mut open, fence) {
-            (None, Some(info)) => {
-                open = Some(Block {
-                    info: info.trim_end().to_owned(),
-                    body: String::new(),
-                    line: index + 1,
-                });
-            }
-            (Some(_), Some(_)) => blocks.extend(open.take()),
-            (Some(block), None) => {
-                block.body.push_str(line);
-                block.body.push('\n');
-            }
-            (None, None) => {}
-        }
-    }
-    assert!(open.is_none(), "PROTOCOL.md has an unclosed code block");
-    blocks
-}
-
-/// Parses an example and checks it is canonical: the types write it back identically.
-fn parse_canonical<T>(block: &Block) -> T
-where
-    T: serde::de::DeserializeOwned + serde::Serialize,
-{
-    let written: Value = serde_json::from_str(&block.body).unwrap_or_else(|err| {
-        panic!("PROTOCOL.md line {}: not JSON: {err}", block.line);
-    });
-    let parsed: T = serde_json::from_value(written.clone()).unwrap_or_else(|err| {
-        panic!(
-            "PROTOCOL.md line {}: not a valid `{}` message: {err}",
-            block.line, block.info
-        );
-    });
-    let rewritten = serde_json::to_value(&parsed).expect("serialises");
-    assert_eq!(
-        rewritten, written,
-        "PROTOCOL.md line {}: the example is not written the way the types write it",
-        block.line
-    );
-    parsed
-}
-
-struct Examples {
-    client: Vec<ClientMsg>,
-    server: Vec<ServerMsg>,
-    peer: Vec<PeerMsg>,
-}
-
-fn examples() -> Examples {
-    let mut client = Vec::new();
-    let mut server = Vec::new();
-    let mut peer = Vec::new();
-    for block in fenced_blocks(&document()) {
-        match block.info.as_str() {
-            "json client" => client.push(parse_canonical::<ClientMsg>(&block)),
-            "json server" => server.push(parse_canonical::<ServerMsg>(&block)),
-            "json peer" => peer.push(parse_canonical::<PeerMsg>(&block)),
-            other => assert!(
-                !other.starts_with("json"),
-                "PROTOCOL.md line {}: a JSON block must be marked exactly `json client`, \
-                 `json server` or `json peer`, not `{other}`",
-                block.line
-            ),
-        }
-    }
-    Examples {
-        client,
-        server,
-        peer,
-    }
+/// The values of `key` (a tag) across `examples`' JSON.
+fn shown<'a, T: 'a>(
+    examples: impl IntoIterator<Item = &'a (T, Value)>,
+    key: &str,
+) -> BTreeSet<String> {
+    examples
+        .into_iter()
+        .filter_map(|(_, json)| json[key].as_str().map(str::to_owned))
+        .collect()
 }
 
 #[test]
 fn every_example_parses_and_is_canonical() {
-    let examples = examples();
+    let examples = examples(PROTOCOL_MD);
     assert!(!examples.client.is_empty());
     assert!(!examples.server.is_empty());
+    assert!(!examples.peer.is_empty());
 }
 
-/// The client reads and writes without serde (`codec.rs`): for every example, it must read
-/// what serde reads and write what serde writes.
 #[test]
-fn the_clients_codec_reads_and_writes_every_example_as_serde_does() {
-    let examples = examples();
-    for msg in &examples.server {
-        let text = serde_json::to_string(msg).expect("serialises");
-        assert_eq!(ServerMsg::from_json(&text).as_ref(), Ok(msg), "{text}");
-    }
-    for msg in &examples.client {
-        let ours: Value = serde_json::from_str(&msg.to_json()).expect("our output is JSON");
-        assert_eq!(ours, serde_json::to_value(msg).expect("serialises"));
-    }
-    for msg in &examples.peer {
-        let text = serde_json::to_string(msg).expect("serialises");
-        assert_eq!(PeerMsg::from_json(&text).as_ref(), Ok(msg), "{text}");
-        let ours: Value = serde_json::from_str(&msg.to_json()).expect("our output is JSON");
-        assert_eq!(ours, serde_json::to_value(msg).expect("serialises"));
-    }
+fn malformed_messages_get_the_same_typed_error_from_every_message_type() {
+    cases::check_malformed();
 }
 
 #[test]
 fn every_client_message_kind_has_an_example() {
-    let shown: BTreeSet<&str> = examples().client.iter().map(ClientMsg::kind).collect();
-    for kind in ClientMsg::KINDS {
-        assert!(shown.contains(kind), "no `json client` example of `{kind}`");
+    let shown = shown(&examples(PROTOCOL_MD).client, "type");
+    assert!(!ClientMsg::tags().is_empty());
+    for kind in ClientMsg::tags() {
+        assert!(
+            shown.contains(*kind),
+            "no `json client` example of `{kind}`"
+        );
     }
 }
 
 #[test]
 fn every_server_message_kind_has_an_example() {
-    let shown: BTreeSet<&str> = examples().server.iter().map(ServerMsg::kind).collect();
-    for kind in ServerMsg::KINDS {
-        assert!(shown.contains(kind), "no `json server` example of `{kind}`");
+    let shown = shown(&examples(PROTOCOL_MD).server, "type");
+    assert!(!ServerMsg::tags().is_empty());
+    for kind in ServerMsg::tags() {
+        assert!(
+            shown.contains(*kind),
+            "no `json server` example of `{kind}`"
+        );
     }
 }
 
 #[test]
 fn every_peer_message_kind_has_an_example() {
-    let shown: BTreeSet<&str> = examples().peer.iter().map(PeerMsg::kind).collect();
-    for kind in PeerMsg::KINDS {
-        assert!(shown.contains(kind), "no `json peer` example of `{kind}`");
+    let shown = shown(&examples(PROTOCOL_MD).peer, "type");
+    assert!(!PeerMsg::tags().is_empty());
+    for kind in PeerMsg::tags() {
+        assert!(shown.contains(*kind), "no `json peer` example of `{kind}`");
     }
 }
 
 #[test]
 fn every_error_code_has_an_error_example() {
-    let shown: Vec<ErrorCode> = examples()
+    let examples = examples(PROTOCOL_MD);
+    let shown: BTreeSet<&str> = examples
         .server
         .iter()
-        .filter_map(|msg| match msg {
-            ServerMsg::Error { code, .. } => Some(*code),
-            _ => None,
-        })
+        .filter(|(msg, _)| matches!(msg, ServerMsg::Error { .. }))
+        .filter_map(|(_, json)| json["code"].as_str())
         .collect();
-    for code in ErrorCode::ALL {
-        assert!(
-            shown.contains(code),
-            "no `error` example with code {code:?}"
-        );
+    assert_eq!(ErrorCode::names().len(), 22);
+    for code in ErrorCode::names() {
+        assert!(shown.contains(code), "no `error` example with code {code}");
     }
 }
 
 #[test]
 fn every_leave_reason_and_signal_kind_has_an_example() {
-    let examples = examples();
-    let reasons: Vec<LeaveReason> = examples
+    let examples = examples(PROTOCOL_MD);
+    let reasons: BTreeSet<&str> = examples
         .server
         .iter()
-        .filter_map(|msg| match msg {
-            ServerMsg::PeerLeft { reason, .. } => Some(*reason),
-            _ => None,
-        })
+        .filter(|(msg, _)| matches!(msg, ServerMsg::PeerLeft { .. }))
+        .filter_map(|(_, json)| json["reason"].as_str())
         .collect();
-    for reason in [
-        LeaveReason::Left,
-        LeaveReason::Disconnected,
-        LeaveReason::TimedOut,
-        LeaveReason::Removed,
-    ] {
+    assert_eq!(LeaveReason::names().len(), 4);
+    for reason in LeaveReason::names() {
         assert!(
-            reasons.contains(&reason),
-            "no peer_left example for {reason:?}"
+            reasons.contains(reason),
+            "no peer_left example for {reason}"
         );
     }
     let signal_kinds: BTreeSet<&str> = examples
         .client
         .iter()
-        .filter_map(|msg| match msg {
-            ClientMsg::Signal { signal, .. } => Some(signal),
-            _ => None,
-        })
-        .map(|signal| match signal {
-            Signal::Offer { .. } => "offer",
-            Signal::Answer { .. } => "answer",
-            Signal::Candidate { .. } => "candidate",
-            Signal::Reset => "reset",
-        })
+        .filter(|(msg, _)| matches!(msg, ClientMsg::Signal { .. }))
+        .filter_map(|(_, json)| json["signal"]["kind"].as_str())
         .collect();
-    assert_eq!(
-        signal_kinds.len(),
-        4,
-        "offer, answer, candidate and reset each need an example"
-    );
+    assert_eq!(Signal::tags().len(), 4);
+    for kind in Signal::tags() {
+        assert!(signal_kinds.contains(kind), "no signal example of `{kind}`");
+    }
 }

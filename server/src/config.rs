@@ -8,8 +8,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use clap::Parser;
-use meshmeet_protocol::{
-    validate_room_name, IceTransportPolicy, RoomLimits, DEFAULT_MAX_FILE_BYTES,
+use meshmeet_protocol::{validate_room_name, IceTransportPolicy, RoomLimits};
+pub use meshmeet_protocol::{
+    DEFAULT_MAX_CHAT_CHARS, DEFAULT_MAX_DISPLAY_NAME_CHARS, DEFAULT_MAX_FILE_BYTES,
+    DEFAULT_MAX_ROOM_NAME_CHARS,
 };
 
 use crate::error::ConfigError;
@@ -31,12 +33,6 @@ pub const DEFAULT_MESSAGE_BURST: u32 = 100;
 pub const DEFAULT_MAX_ROOMS: usize = 10_000;
 /// Most WebSocket connections open at once on one relay.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
-/// Longest room name, in characters.
-pub const DEFAULT_MAX_ROOM_NAME_CHARS: usize = 64;
-/// Longest display name, in characters.
-pub const DEFAULT_MAX_DISPLAY_NAME_CHARS: usize = 40;
-/// Longest chat text, in characters.
-pub const DEFAULT_MAX_CHAT_CHARS: u32 = 2000;
 /// Refused messages tolerated in a burst before a connection is closed.
 pub const DEFAULT_MAX_BAD_MESSAGES: u32 = 20;
 /// Messages queued for a client that is not reading before it is disconnected.
@@ -525,28 +521,15 @@ impl Config {
     }
 }
 
-/// Parses `500ms`, `5s`, `2m`, `12h` or a bare number of seconds.
+/// Parses a duration as humantime writes it (`500ms`, `5s`, `2m`, `12h`, `1h 30m`) or a
+/// bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let (number, unit_ms) = if let Some(n) = text.strip_suffix("ms") {
-        (n, 1)
-    } else if let Some(n) = text.strip_suffix('s') {
-        (n, 1_000)
-    } else if let Some(n) = text.strip_suffix('m') {
-        (n, 60_000)
-    } else if let Some(n) = text.strip_suffix('h') {
-        (n, 3_600_000)
-    } else {
-        (text, 1_000)
-    };
-    let value: u64 = number
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration (try 500ms, 5s, 2m or 12h)"))?;
-    value
-        .checked_mul(unit_ms)
-        .map(Duration::from_millis)
-        .ok_or_else(|| format!("`{text}` is too long"))
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(seconds));
+    }
+    humantime::parse_duration(text)
+        .map_err(|err| format!("`{text}` is not a duration (try 500ms, 5s, 2m or 12h): {err}"))
 }
 
 fn parse_queue_len(text: &str) -> Result<usize, String> {

@@ -1,7 +1,7 @@
 //! The relay's errors: what a client is told when a request is refused ([`RelayError`]), and
 //! what stops the relay from starting ([`ConfigError`], [`ServeError`]).
 
-use meshmeet_protocol::{ErrorCode, NameError, ServerMsg};
+use meshmeet_protocol::{ErrorCode, ServerMsg, TextError};
 
 /// A refused client request. Each one maps to exactly one [`ErrorCode`] and is sent to the
 /// client that caused it, never to anyone else.
@@ -43,13 +43,13 @@ pub enum RelayError {
     AlreadyJoined,
     /// The room name failed validation.
     #[error("Room name {0}")]
-    InvalidRoom(NameError),
+    InvalidRoom(TextError),
     /// The display name failed validation.
     #[error("Display name {0}")]
-    InvalidName(NameError),
+    InvalidName(TextError),
     /// The chat text failed validation.
     #[error("Chat message {0}")]
-    InvalidText(String),
+    InvalidText(TextError),
     /// The room is at its participant limit.
     #[error("The room is full ({max} participants)")]
     RoomFull {

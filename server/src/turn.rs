@@ -107,12 +107,7 @@ mod tests {
         // RFC 2202 section 3, test case 2: the primitive the credentials are built on.
         let mut mac = Hmac::<Sha1>::new_from_slice(b"Jefe").expect("any key length");
         mac.update(b"what do ya want for nothing?");
-        let hex: String = mac
-            .finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let hex = hex::encode(mac.finalize().into_bytes());
         assert_eq!(hex, "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
     }
 

@@ -11,8 +11,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use meshmeet_protocol::{
-    validate_display_name, validate_room_name, ClientMsg, LeaveReason, MediaState, ServerMsg,
-    SessionToken, PROTOCOL_VERSION,
+    validate_chat_text, validate_display_name, validate_room_name, ClientMsg, LeaveReason,
+    MediaState, ProtocolMsg as _, ServerMsg, SessionToken, PROTOCOL_VERSION,
 };
 use serde::Deserialize;
 use tokio::sync::{mpsc, Notify};
@@ -660,25 +660,8 @@ impl<R: RoomRegistry> Session<R> {
     }
 
     fn check_chat(&self, id: Option<&str>, text: &str) -> Result<(), RelayError> {
-        let max = self.state.config.max_chat_chars as usize;
-        if text.trim().is_empty() {
-            return Err(RelayError::InvalidText("is empty".into()));
-        }
-        if text.chars().count() > max {
-            return Err(RelayError::InvalidText(format!(
-                "is longer than {max} characters"
-            )));
-        }
-        // Line breaks and tabs are text; other control characters only hide or garble it.
-        if let Some(c) = text
-            .chars()
-            .find(|&c| c.is_control() && c != '\n' && c != '\t')
-        {
-            return Err(RelayError::InvalidText(format!(
-                "contains the control character U+{:04X}",
-                c as u32
-            )));
-        }
+        validate_chat_text(text, self.state.config.max_chat_chars as usize)
+            .map_err(RelayError::InvalidText)?;
         if id.is_some_and(|id| id.is_empty() || id.chars().count() > MAX_CHAT_ID_CHARS) {
             return Err(RelayError::BadMessage(format!(
                 "chat id must be 1 to {MAX_CHAT_ID_CHARS} characters"
@@ -710,7 +693,7 @@ fn check_version(version: u32) -> Result<(), RelayError> {
 }
 
 fn parse_client_msg(text: &str) -> Result<ClientMsg, RelayError> {
-    match serde_json::from_str::<ClientMsg>(text) {
+    match ClientMsg::from_json(text) {
         Ok(msg) => Ok(msg),
         Err(err) => {
             if let Ok(probe) = serde_json::from_str::<VersionProbe>(text) {
@@ -741,7 +724,7 @@ async fn write_queued(
             Outbound::Msg(msg) => match serde_json::to_string(&msg) {
                 Ok(text) => Message::text(text),
                 Err(err) => {
-                    warn!(%err, kind = msg.kind(), "could not serialise a message");
+                    warn!(%err, kind = msg.tag(), "could not serialise a message");
                     continue;
                 }
             },
@@ -777,7 +760,7 @@ fn turn_credential_id() -> String {
     if getrandom::fill(&mut bytes).is_err() {
         return "meshmeet".to_owned();
     }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 fn unix_time_ms() -> u64 {

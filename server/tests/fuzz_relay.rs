@@ -21,8 +21,8 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use meshmeet_protocol::{
-    ClientMsg, LeaveReason, MediaState, PeerId, RoomName, ServerMsg, SessionToken, Signal,
-    PROTOCOL_VERSION,
+    ClientMsg, LeaveReason, MediaState, PeerId, ProtocolMsg, RoomName, ServerMsg, SessionToken,
+    Signal, PROTOCOL_VERSION,
 };
 use meshmeet_server::registry::{HostAction, JoinRequest, Membership, PeerChange, RegistryStats};
 use meshmeet_server::{Config, MemoryRegistry, RelayError, RoomRegistry};
@@ -405,7 +405,7 @@ fn tally(reached: &mut HashMap<String, usize>, seen: &[ServerMsg]) {
                     .as_str()
                     .unwrap_or("?")
             ),
-            other => other.kind().to_owned(),
+            other => other.tag().to_owned(),
         };
         *reached.entry(kind).or_default() += 1;
     }
