@@ -1,7 +1,7 @@
 //! The boundary where browser values become Rust values: `JsValue` errors are turned into
 //! [`JsError`] here once, and event listeners are tied to Rust lifetimes.
 
-use meshmeet_protocol::json::Json;
+use serde_json::Value as Json;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::EventTarget;
@@ -86,10 +86,10 @@ pub fn object_from_json(json: &str) -> Result<JsValue, JsError> {
     js_sys::JSON::parse(json).map_err(JsError::from)
 }
 
-/// A JavaScript value as a [`Json`] tree, read value by value (numbers become `Num`): how
-/// browser dictionaries such as `getStats()` reports reach the natively tested readers,
-/// without a JSON text (and a float parser) in between. Functions, symbols and `undefined`
-/// read as `null`; nesting deeper than a stats report has is cut off.
+/// A JavaScript value as a JSON tree, read value by value (numbers become floats): how
+/// browser dictionaries such as `getStats()` reports reach the natively tested readers.
+/// Functions, symbols, `undefined` and non-finite numbers read as `null`; nesting deeper
+/// than a stats report has is cut off.
 pub fn json_of(value: &JsValue) -> Json {
     json_at(value, 0)
 }
@@ -97,19 +97,19 @@ pub fn json_of(value: &JsValue) -> Json {
 fn json_at(value: &JsValue, depth: usize) -> Json {
     const MAX_DEPTH: usize = 8;
     if let Some(n) = value.as_f64() {
-        Json::Num(n)
+        serde_json::Number::from_f64(n).map_or(Json::Null, Json::Number)
     } else if let Some(s) = value.as_string() {
-        Json::Str(s)
+        Json::String(s)
     } else if let Some(b) = value.as_bool() {
         Json::Bool(b)
     } else if depth >= MAX_DEPTH || !value.is_object() {
         Json::Null
     } else if js_sys::Array::is_array(value) {
         let items = js_sys::Array::from(value);
-        Json::Arr(items.iter().map(|v| json_at(&v, depth + 1)).collect())
+        Json::Array(items.iter().map(|v| json_at(&v, depth + 1)).collect())
     } else {
         let entries = js_sys::Object::entries(value.unchecked_ref());
-        Json::Obj(
+        Json::Object(
             entries
                 .iter()
                 .filter_map(|entry| {

@@ -66,18 +66,18 @@ async fn fake_camera_and_microphone_give_live_tracks() {
 /// `undefined` and functions as null.
 #[wasm_bindgen_test]
 fn browser_objects_are_read_into_json_trees() {
-    use meshmeet_protocol::json::Json;
+    use serde_json::{json, Value as Json};
     let value = js_sys::JSON::parse(r#"{"a": 1.5, "b": "x", "c": [true, null], "d": {"e": 2}}"#)
         .expect("valid JSON");
     let _ = js_sys::Reflect::set(&value, &JsValue::from_str("f"), &JsValue::UNDEFINED);
     let tree = meshmeet::js::json_of(&value);
     assert_eq!(tree["a"].as_f64(), Some(1.5));
     assert!(tree["b"] == "x");
-    assert_eq!(tree["c"], Json::Arr(vec![Json::Bool(true), Json::Null]));
+    assert_eq!(tree["c"], json!([true, null]));
     assert_eq!(tree["d"]["e"].as_f64(), Some(2.0));
     assert_eq!(tree.get("f"), Some(&Json::Null));
     assert_eq!(
         meshmeet::js::json_of(&JsValue::from_str("s")),
-        Json::Str("s".into())
+        Json::String("s".into())
     );
 }

@@ -2,7 +2,7 @@
 
 use super::MediaError;
 use crate::js::{object_from_json, window, JsError};
-use meshmeet_protocol::json::ObjectWriter;
+use serde_json::{json, Value};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{MediaStream, MediaStreamConstraints, MediaStreamTrack};
@@ -56,41 +56,32 @@ pub struct CaptureRequest {
 }
 
 impl CaptureRequest {
-    /// The `audio` and `video` members of the `getUserMedia` constraints, as JSON text.
-    fn constraints_json(&self) -> (String, String) {
-        fn exact(id: &str) -> String {
-            ObjectWriter::empty().str("exact", id).finish()
-        }
-        let audio = match &self.audio {
-            None => "false".to_owned(),
-            Some(device) => {
-                let mut w = ObjectWriter::empty();
-                if let Some(id) = device {
-                    w.raw("deviceId", &exact(id));
-                }
-                w.bool("echoCancellation", true)
-                    .bool("noiseSuppression", true)
-                    .finish()
+    /// The `audio` and `video` members of the `getUserMedia` constraints.
+    fn constraints_json(&self) -> (Value, Value) {
+        let with_device = |mut constraints: Value, device: &Option<String>| {
+            if let Some(id) = device {
+                constraints["deviceId"] = json!({ "exact": id });
             }
+            constraints
+        };
+        let audio = match &self.audio {
+            None => Value::Bool(false),
+            Some(device) => with_device(
+                json!({ "echoCancellation": true, "noiseSuppression": true }),
+                device,
+            ),
         };
         let (width, height, fps) = self.quality.constraints();
         let video = match &self.video {
-            None => "false".to_owned(),
-            Some(device) => {
-                let ideal = |n: u32| ObjectWriter::empty().int("ideal", n.into()).finish();
-                let frame_rate = ObjectWriter::empty()
-                    .int("ideal", fps.into())
-                    .int("max", fps.into())
-                    .finish();
-                let mut w = ObjectWriter::empty();
-                w.raw("width", &ideal(width))
-                    .raw("height", &ideal(height))
-                    .raw("frameRate", &frame_rate);
-                if let Some(id) = device {
-                    w.raw("deviceId", &exact(id));
-                }
-                w.finish()
-            }
+            None => Value::Bool(false),
+            Some(device) => with_device(
+                json!({
+                    "width": { "ideal": width },
+                    "height": { "ideal": height },
+                    "frameRate": { "ideal": fps, "max": fps },
+                }),
+                device,
+            ),
         };
         (audio, video)
     }
@@ -111,8 +102,8 @@ pub async fn capture(request: &CaptureRequest) -> Result<MediaStream, MediaError
         .map_err(|_| MediaError::Unsupported)?;
     let (audio, video) = request.constraints_json();
     let constraints = MediaStreamConstraints::new();
-    constraints.set_audio(&object_from_json(&audio)?);
-    constraints.set_video(&object_from_json(&video)?);
+    constraints.set_audio(&object_from_json(&audio.to_string())?);
+    constraints.set_video(&object_from_json(&video.to_string())?);
     let promise = devices
         .get_user_media_with_constraints(&constraints)
         .map_err(JsError::from)?;
@@ -134,13 +125,11 @@ pub fn stop_stream(stream: &MediaStream) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use meshmeet_protocol::json::{parse, Json};
 
-    fn parsed((audio, video): (String, String)) -> (Json, Json) {
-        (
-            parse(&audio).expect("audio is JSON"),
-            parse(&video).expect("video is JSON"),
-        )
+    /// The constraints as the browser gets them: written as JSON text and read back.
+    fn parsed((audio, video): (Value, Value)) -> (Value, Value) {
+        let read = |v: Value| serde_json::from_str(&v.to_string()).expect("JSON");
+        (read(audio), read(video))
     }
 
     #[test]
@@ -166,7 +155,7 @@ mod tests {
             quality: VideoQuality::from_query("?room=x&video=low"),
         };
         let (audio, video) = parsed(request.constraints_json());
-        assert_eq!(audio, Json::Bool(false));
+        assert_eq!(audio, Value::Bool(false));
         assert_eq!(video["height"]["ideal"].as_f64(), Some(180.0));
         assert_eq!(VideoQuality::from_query("?video=tiny"), VideoQuality::Tiny);
         assert_eq!(

@@ -2,7 +2,6 @@
 
 use super::MediaError;
 use crate::js::{object_from_json, window, JsError};
-use meshmeet_protocol::json::ObjectWriter;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{DisplayMediaStreamConstraints, MediaStream, MediaStreamTrack};
@@ -24,12 +23,8 @@ pub async fn capture_screen() -> Result<MediaStreamTrack, MediaError> {
         .media_devices()
         .map_err(|_| MediaError::InsecureContext)?;
     let constraints = DisplayMediaStreamConstraints::new();
-    let frame_rate = ObjectWriter::empty()
-        .int("ideal", 15)
-        .int("max", 30)
-        .finish();
-    let video = ObjectWriter::empty().raw("frameRate", &frame_rate).finish();
-    constraints.set_video(&object_from_json(&video)?);
+    let video = serde_json::json!({ "frameRate": { "ideal": 15, "max": 30 } });
+    constraints.set_video(&object_from_json(&video.to_string())?);
     constraints.set_audio_bool(false);
     let promise = media
         .get_display_media_with_constraints(&constraints)

@@ -8,12 +8,9 @@ use crate::components::{
 use crate::hooks::{use_page_title, LocalMediaHandle};
 use crate::i18n::{use_strings, Strings};
 use crate::media::MediaError;
-use meshmeet_protocol::validate_display_name;
+use meshmeet_protocol::{validate_display_name, DEFAULT_MAX_DISPLAY_NAME_CHARS};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
-
-/// The longest display name (the relay's default).
-pub const MAX_NAME_CHARS: usize = 40;
 
 /// User Timing mark set when the lobby can be used: the camera and microphone have started
 /// (or failed, with the reason shown), so a named person can join. `cargo xtask bench` reads
@@ -56,7 +53,7 @@ pub fn lobby(props: &LobbyProps) -> Html {
     let media = &props.media.media;
     use_page_title(Some(props.room.to_string()), !media.mic_on, s.title_muted);
     let details = &props.details;
-    let name_ok = validate_display_name(&details.name, MAX_NAME_CHARS).is_ok();
+    let name_ok = validate_display_name(&details.name, DEFAULT_MAX_DISPLAY_NAME_CHARS).is_ok();
     // Each field edits its part of a copy of the details.
     let edit = |change: fn(&mut JoinDetails, &HtmlInputElement)| {
         let (details, on_details) = (details.clone(), props.on_details.clone());

@@ -58,7 +58,7 @@ fn client_key() -> Option<String> {
         .ok()?
         .get_random_values_with_u8_array(&mut bytes)
         .ok()?;
-    let key: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let key = hex::encode(bytes);
     let _ = storage.set_item(CLIENT_KEY_KEY, &key);
     Some(key)
 }

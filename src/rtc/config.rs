@@ -1,7 +1,7 @@
 //! Turning the relay's ICE settings into an `RTCConfiguration`.
 
 use crate::js::{object_from_json, JsError};
-use meshmeet_protocol::{json, IceServer, IceTransportPolicy};
+use meshmeet_protocol::{IceServer, IceTransportPolicy};
 use web_sys::{RtcConfiguration, RtcIceTransportPolicy};
 
 /// Settings shared by every peer connection of a meeting (from the relay's welcome).
@@ -18,7 +18,8 @@ impl LinkConfig {
     pub fn to_rtc(&self) -> Result<RtcConfiguration, JsError> {
         let config = RtcConfiguration::new();
         // IceServer already has the browser's field names and shapes.
-        let servers = json::array(self.ice_servers.iter().map(IceServer::to_json));
+        let servers = serde_json::to_string(&self.ice_servers)
+            .map_err(|e| JsError::new("TypeError", e.to_string()))?;
         config.set_ice_servers(&object_from_json(&servers)?);
         config.set_ice_transport_policy(match self.policy {
             IceTransportPolicy::All => RtcIceTransportPolicy::All,

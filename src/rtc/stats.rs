@@ -1,7 +1,7 @@
 //! Connection statistics: a `getStats()` report reduced to the figures meshmeet uses, and the
 //! pure arithmetic that turns two successive reports into rates, loss and quality.
 
-use meshmeet_protocol::json::Json;
+use serde_json::Value as Json;
 
 /// What one `getStats()` call said, reduced to what matters here.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -352,26 +352,25 @@ pub fn derive(previous: &Snapshot, current: &Snapshot) -> Option<PeerStats> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use meshmeet_protocol::json::Json;
     use serde_json::json;
 
     /// Reports as the client reads them from the browser (`crate::js::json_of`): every
     /// number a float.
-    fn read(reports: Vec<serde_json::Value>) -> Vec<Json> {
-        fn tree(value: &serde_json::Value) -> Json {
-            use serde_json::Value;
+    fn read(reports: Vec<Json>) -> Vec<Json> {
+        fn floats(value: &Json) -> Json {
             match value {
-                Value::Null => Json::Null,
-                Value::Bool(b) => Json::Bool(*b),
-                Value::Number(n) => Json::Num(n.as_f64().unwrap_or_default()),
-                Value::String(s) => Json::Str(s.clone()),
-                Value::Array(items) => Json::Arr(items.iter().map(tree).collect()),
-                Value::Object(members) => {
-                    Json::Obj(members.iter().map(|(k, v)| (k.clone(), tree(v))).collect())
-                }
+                Json::Number(n) => n.as_f64().map_or(Json::Null, Json::from),
+                Json::Array(items) => Json::Array(items.iter().map(floats).collect()),
+                Json::Object(members) => Json::Object(
+                    members
+                        .iter()
+                        .map(|(k, v)| (k.clone(), floats(v)))
+                        .collect(),
+                ),
+                other => other.clone(),
             }
         }
-        reports.iter().map(tree).collect()
+        reports.iter().map(floats).collect()
     }
 
     fn report(t: f64, sent: f64, received: f64, lost: f64) -> Vec<Json> {

@@ -7,7 +7,7 @@ pub use backoff::reconnect_delay_ms;
 pub use liveness::Liveness;
 
 use crate::js::{window, JsError};
-use meshmeet_protocol::{ClientMsg, ServerMsg};
+use meshmeet_protocol::{ClientMsg, ProtocolMsg as _, ServerMsg};
 use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;

@@ -2,6 +2,17 @@
 //! another system; see PROTOCOL.md) and the name in it, shown in the lobby. The relay checks
 //! the token; the page only reads it.
 
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::{alphabet, Engine};
+use percent_encoding::percent_decode_str;
+
+/// JWT segments are base64url without padding; padding is tolerated.
+const BASE64URL: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::URL_SAFE,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
 /// The value of `key` in a query string like `?a=1&token=x`, percent-decoded.
 pub fn query_value(query: &str, key: &str) -> Option<String> {
     query
@@ -13,61 +24,29 @@ pub fn query_value(query: &str, key: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// Decodes a query value (`+` is a space); `None` for a malformed escape or bytes that are
+/// not UTF-8, which a link we made never has.
 fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            byte => {
-                out.push(byte);
-                i += 1;
-            }
-        }
+    // percent-encoding passes a malformed escape through as text; here it means a broken link.
+    let well_formed = text.split('%').skip(1).all(|rest| {
+        rest.as_bytes()
+            .get(..2)
+            .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !well_formed {
+        return None;
     }
-    String::from_utf8(out).ok()
+    let text = text.replace('+', " ");
+    let decoded = percent_decode_str(&text).decode_utf8().ok()?;
+    Some(decoded.into_owned())
 }
 
 /// The `name` claim of a join token (a JWT: its payload is base64url JSON), read without
 /// checking the signature, only to show it before joining.
 pub fn token_name(token: &str) -> Option<String> {
-    let payload = base64url_decode(token.split('.').nth(1)?)?;
-    let value = meshmeet_protocol::json::parse(std::str::from_utf8(&payload).ok()?).ok()?;
+    let payload = BASE64URL.decode(token.split('.').nth(1)?).ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&payload).ok()?;
     value.get("name")?.as_str().map(str::to_owned)
-}
-
-fn base64url_decode(text: &str) -> Option<Vec<u8>> {
-    let mut bits: u32 = 0;
-    let mut count = 0;
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    for byte in text.bytes() {
-        let value = match byte {
-            b'A'..=b'Z' => byte - b'A',
-            b'a'..=b'z' => byte - b'a' + 26,
-            b'0'..=b'9' => byte - b'0' + 52,
-            b'-' | b'+' => 62,
-            b'_' | b'/' => 63,
-            b'=' => break,
-            _ => return None,
-        };
-        bits = (bits << 6) | u32::from(value);
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            out.push((bits >> count) as u8);
-            bits &= (1 << count) - 1;
-        }
-    }
-    Some(out)
 }
 
 #[cfg(test)]

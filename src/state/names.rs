@@ -1,6 +1,7 @@
 //! Readable random room names and the routes of the app.
 
-use meshmeet_protocol::validate_room_name;
+use meshmeet_protocol::{validate_room_name, DEFAULT_MAX_ROOM_NAME_CHARS};
+use percent_encoding::percent_decode_str;
 
 const ADJECTIVES: [&str; 16] = [
     "amber", "brave", "calm", "clever", "cosy", "eager", "gentle", "golden", "happy", "lucky",
@@ -12,7 +13,7 @@ const NOUNS: [&str; 16] = [
 ];
 
 /// The longest room name the app creates or accepts in a link (the relay's default).
-pub const MAX_ROOM_CHARS: usize = 64;
+pub const MAX_ROOM_CHARS: usize = DEFAULT_MAX_ROOM_NAME_CHARS;
 
 /// A room name such as `calm-river-4821` from three random numbers: easy to read aloud,
 /// and with 16·16·9000 ≈ 2.3 million choices hard to stumble into by accident.
@@ -64,22 +65,7 @@ impl Route {
 
 /// Decodes `%XX` escapes (UTF-8); malformed escapes are kept as they are.
 fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-            if let Some(value) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(value);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_decode_str(text).decode_utf8_lossy().into_owned()
 }
 
 #[cfg(test)]

@@ -222,7 +222,7 @@ impl Reassembly {
                 expected: self.expected,
             });
         }
-        if hex(&self.hasher.finalize()) != sha256_hex.to_ascii_lowercase() {
+        if hex::encode(self.hasher.finalize()) != sha256_hex.to_ascii_lowercase() {
             return Err(ReassemblyError::Checksum);
         }
         Ok(())
@@ -241,12 +241,8 @@ impl Checksum {
 
     /// The lowercase hex digest.
     pub fn finish(self) -> String {
-        hex(&self.0.finalize())
+        hex::encode(self.0.finalize())
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

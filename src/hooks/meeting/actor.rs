@@ -15,16 +15,15 @@ use crate::state::{
 use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender};
 use futures_util::StreamExt;
 use meshmeet_protocol::{
-    ClientMsg, ErrorCode, IceTransportPolicy, MediaState, PeerId, PeerMsg, ServerMsg, SessionToken,
-    Signal, DEFAULT_MAX_FILE_BYTES, PROTOCOL_VERSION,
+    validate_chat_text, ClientMsg, ErrorCode, IceTransportPolicy, MediaState, PeerId, PeerMsg,
+    ProtocolMsg, ServerMsg, SessionToken, Signal, DEFAULT_MAX_CHAT_CHARS, DEFAULT_MAX_FILE_BYTES,
+    PROTOCOL_VERSION,
 };
 use std::collections::HashMap;
 use std::rc::Rc;
 use wasm_bindgen::JsValue;
 use yew::UseReducerDispatcher;
 
-/// Longest chat message, in characters (the relay's default limit).
-const MAX_CHAT_CHARS: usize = 2000;
 /// The relay is pinged every this many ticks (seconds), so a dead relay is noticed from here
 /// too: browsers hide the relay's WebSocket pings from the page.
 const PING_EVERY_TICKS: u32 = 4;
@@ -56,6 +55,8 @@ pub(crate) struct Meeting {
     local: LocalTracks,
     media: MediaState,
     chat_seq: u64,
+    /// Longest chat text the relay accepts, in characters (told in its welcome).
+    max_chat_chars: usize,
     files: FileTransfers,
     ticks: u32,
     /// The previous statistics snapshot of each connection.
@@ -122,6 +123,7 @@ impl Meeting {
             local,
             media,
             chat_seq: 0,
+            max_chat_chars: DEFAULT_MAX_CHAT_CHARS as usize,
             files: FileTransfers::new(DEFAULT_MAX_FILE_BYTES, out.transfers.clone()),
             ticks: 0,
             snapshots: HashMap::new(),
@@ -195,7 +197,7 @@ impl Meeting {
     fn send(&self, msg: &ClientMsg) {
         if let Some(signaling) = &self.signaling {
             if let Err(err) = signaling.send(msg) {
-                warn(&format!("relay send ({}): {err}", msg.kind()));
+                warn(&format!("relay send ({}): {err}", msg.tag()));
             }
         }
     }
@@ -334,6 +336,7 @@ impl Meeting {
                 self.session = Some(session);
                 self.relay_back();
                 self.files.set_max_file_bytes(limits.max_file_bytes);
+                self.max_chat_chars = limits.max_chat_chars as usize;
                 self.config = LinkConfig {
                     ice_servers,
                     policy: if self.join.relay_only {
@@ -637,7 +640,8 @@ impl Meeting {
         let Some(self_id) = self.self_id.clone() else {
             return;
         };
-        if text.is_empty() || text.chars().count() > MAX_CHAT_CHARS {
+        if let Err(err) = validate_chat_text(&text, self.max_chat_chars) {
+            warn(&format!("chat not sent: the text {err}"));
             return;
         }
         self.chat_seq += 1;

@@ -42,6 +42,7 @@ pub(super) struct FileTransfers {
 }
 
 fn send_msg(sender: &DataSender, msg: &PeerMsg) {
+    use meshmeet_protocol::ProtocolMsg as _;
     let text = msg.to_json();
     if let Err(err) = sender.send_text(&text) {
         web_sys::console::warn_1(&JsValue::from_str(&format!("files channel: {err}")));
