@@ -1,4 +1,8 @@
 //! The WebSocket to the relay: typed messages in and out, and when to reconnect. Yew-free.
+//!
+//! The socket is gloo-net's: a `Stream` of frames read by one task and a `Sink` written by
+//! another, fed in order from [`Signaling::send`]. The liveness and backoff policies the
+//! meeting applies on top live in `liveness.rs` and `backoff.rs`.
 
 mod backoff;
 mod liveness;
@@ -7,11 +11,16 @@ pub use backoff::reconnect_delay_ms;
 pub use liveness::Liveness;
 
 use crate::js::{window, JsError};
+use futures_channel::mpsc::{self, UnboundedSender};
+use futures_util::{SinkExt, StreamExt};
+use gloo_net::websocket::futures::WebSocket as FrameSocket;
+use gloo_net::websocket::{Message, WebSocketError};
 use meshmeet_protocol::{ClientMsg, ProtocolMsg as _, ServerMsg};
+use std::cell::Cell;
 use std::rc::Rc;
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsCast;
-use web_sys::{CloseEvent, MessageEvent, WebSocket};
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::spawn_local;
+use web_sys::WebSocket;
 
 /// Why talking to the relay failed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -22,9 +31,6 @@ pub enum SignalingError {
     /// A message was sent while the socket was not open.
     #[error("the relay connection is not open")]
     NotOpen,
-    /// The browser refused to send.
-    #[error("sending to the relay failed: {0}")]
-    Send(JsError),
 }
 
 /// Something that happened on the relay connection.
@@ -45,12 +51,16 @@ pub enum SignalingEvent {
     },
 }
 
-/// An open (or opening) connection to the relay. Dropping it closes the socket.
+/// An open (or opening) connection to the relay. Dropping it closes the socket, and no event
+/// of it is reported after that.
 pub struct Signaling {
+    /// The browser's socket, for its state and to close it (gloo-net's wrapper owns the
+    /// event listeners).
     socket: WebSocket,
-    _on_open: Closure<dyn FnMut()>,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_close: Closure<dyn FnMut(CloseEvent)>,
+    /// Text frames for the writer task, in order.
+    outgoing: UnboundedSender<String>,
+    /// False once dropped: a socket that is being replaced must not report its close.
+    live: Rc<Cell<bool>>,
 }
 
 impl Signaling {
@@ -59,56 +69,88 @@ impl Signaling {
         url: &str,
         on_event: Rc<dyn Fn(SignalingEvent)>,
     ) -> Result<Self, SignalingError> {
-        let socket = WebSocket::new(url).map_err(|e| SignalingError::Connect(JsError::from(e)))?;
-        let opened = Rc::new(std::cell::Cell::new(false));
+        let connect_error = |e: JsValue| SignalingError::Connect(JsError::from(e));
+        let socket = WebSocket::new(url).map_err(connect_error)?;
+        let frames = FrameSocket::try_from(socket.clone())
+            .map_err(|e| SignalingError::Connect(JsError::new(&e.name, e.message)))?;
+        let (mut sink, mut stream) = frames.split();
+        let (outgoing, mut queued) = mpsc::unbounded::<String>();
+        let live = Rc::new(Cell::new(true));
+        let opened = Rc::new(Cell::new(false));
+        let report = {
+            let live = live.clone();
+            move |event| {
+                if live.get() {
+                    on_event(event);
+                }
+            }
+        };
+        let report = Rc::new(report);
 
-        let on_open = {
-            let (on_event, opened) = (on_event.clone(), opened.clone());
-            Closure::<dyn FnMut()>::new(move || {
-                opened.set(true);
-                on_event(SignalingEvent::Opened);
-            })
-        };
-        let on_message = {
-            let on_event = on_event.clone();
-            Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-                on_event(decode(event.data().as_string()));
-            })
-        };
-        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
-            on_event(SignalingEvent::Closed {
-                code: event.code(),
-                opened: opened.get(),
+        // Writer: waits for the socket to open (or fail), then sends what is queued.
+        {
+            let (socket, opened, report) = (socket.clone(), opened.clone(), report.clone());
+            spawn_local(async move {
+                // Ready once the socket left CONNECTING, whether it opened or failed.
+                if futures_util::future::poll_fn(|cx| sink.poll_ready_unpin(cx))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                if socket.ready_state() == WebSocket::OPEN {
+                    opened.set(true);
+                    report(SignalingEvent::Opened);
+                }
+                while let Some(text) = queued.next().await {
+                    if let Err(err) = sink.send(Message::Text(text)).await {
+                        // Only a socket that stopped being open refuses; its close follows.
+                        web_sys::console::warn_1(&JsValue::from_str(&format!("relay send: {err}")));
+                        return;
+                    }
+                }
             });
+        }
+        // Reader: every frame until the socket closes.
+        spawn_local(async move {
+            while let Some(frame) = stream.next().await {
+                match frame {
+                    Ok(Message::Text(text)) => report(decode(Some(text))),
+                    Ok(Message::Bytes(_)) => report(decode(None)),
+                    // An error event is always followed by the close event.
+                    Err(WebSocketError::ConnectionError) => {}
+                    Err(WebSocketError::ConnectionClose(close)) => {
+                        report(SignalingEvent::Closed {
+                            code: close.code,
+                            opened: opened.get(),
+                        });
+                        return;
+                    }
+                    Err(err) => report(SignalingEvent::Malformed(err.to_string())),
+                }
+            }
         });
-        socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
         Ok(Signaling {
             socket,
-            _on_open: on_open,
-            _on_message: on_message,
-            _on_close: on_close,
+            outgoing,
+            live,
         })
     }
 
-    /// Sends one message.
+    /// Sends one message (queued in order behind the ones before it).
     pub fn send(&self, msg: &ClientMsg) -> Result<(), SignalingError> {
         if self.socket.ready_state() != WebSocket::OPEN {
             return Err(SignalingError::NotOpen);
         }
-        let text = msg.to_json();
-        self.socket
-            .send_with_str(&text)
-            .map_err(|e| SignalingError::Send(JsError::from(e)))
+        self.outgoing
+            .unbounded_send(msg.to_json())
+            .map_err(|_| SignalingError::NotOpen)
     }
 }
 
 impl Drop for Signaling {
     fn drop(&mut self) {
-        self.socket.set_onopen(None);
-        self.socket.set_onmessage(None);
-        self.socket.set_onclose(None);
+        self.live.set(false);
         let _ = self.socket.close_with_code(1000);
     }
 }
