@@ -81,9 +81,12 @@ impl Drop for Listener {
     }
 }
 
-/// Builds a JavaScript object from JSON text, for dictionaries web-sys has no builder for.
-pub fn object_from_json(json: &str) -> Result<JsValue, JsError> {
-    js_sys::JSON::parse(json).map_err(JsError::from)
+/// Builds a JavaScript value from a serde type through its JSON text, for dictionaries
+/// web-sys has no builder for.
+pub fn object_from<T: serde::Serialize>(value: &T) -> Result<JsValue, JsError> {
+    let json =
+        serde_json::to_string(value).map_err(|e| JsError::new("TypeError", e.to_string()))?;
+    js_sys::JSON::parse(&json).map_err(JsError::from)
 }
 
 /// A JavaScript value as a JSON tree, read value by value (numbers become floats): how

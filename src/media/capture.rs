@@ -1,8 +1,8 @@
 //! `getUserMedia` with the constraints meshmeet uses.
 
+use super::constraints::{AudioConstraints, Exact, Ideal, IdealMax, VideoConstraints, Wanted};
 use super::MediaError;
-use crate::js::{object_from_json, window, JsError};
-use serde_json::{json, Value};
+use crate::js::{object_from, window, JsError};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{MediaStream, MediaStreamConstraints, MediaStreamTrack};
@@ -57,31 +57,28 @@ pub struct CaptureRequest {
 
 impl CaptureRequest {
     /// The `audio` and `video` members of the `getUserMedia` constraints.
-    fn constraints_json(&self) -> (Value, Value) {
-        let with_device = |mut constraints: Value, device: &Option<String>| {
-            if let Some(id) = device {
-                constraints["deviceId"] = json!({ "exact": id });
-            }
-            constraints
-        };
+    fn constraints_json(&self) -> (Wanted<AudioConstraints>, Wanted<VideoConstraints>) {
+        let exact = |device: &Option<String>| device.clone().map(|exact| Exact { exact });
         let audio = match &self.audio {
-            None => Value::Bool(false),
-            Some(device) => with_device(
-                json!({ "echoCancellation": true, "noiseSuppression": true }),
-                device,
-            ),
+            None => Wanted::No,
+            Some(device) => Wanted::Yes(AudioConstraints {
+                device_id: exact(device),
+                echo_cancellation: true,
+                noise_suppression: true,
+            }),
         };
         let (width, height, fps) = self.quality.constraints();
         let video = match &self.video {
-            None => Value::Bool(false),
-            Some(device) => with_device(
-                json!({
-                    "width": { "ideal": width },
-                    "height": { "ideal": height },
-                    "frameRate": { "ideal": fps, "max": fps },
-                }),
-                device,
-            ),
+            None => Wanted::No,
+            Some(device) => Wanted::Yes(VideoConstraints {
+                width: Some(Ideal { ideal: width }),
+                height: Some(Ideal { ideal: height }),
+                frame_rate: IdealMax {
+                    ideal: fps,
+                    max: fps,
+                },
+                device_id: exact(device),
+            }),
         };
         (audio, video)
     }
@@ -102,8 +99,8 @@ pub async fn capture(request: &CaptureRequest) -> Result<MediaStream, MediaError
         .map_err(|_| MediaError::Unsupported)?;
     let (audio, video) = request.constraints_json();
     let constraints = MediaStreamConstraints::new();
-    constraints.set_audio(&object_from_json(&audio.to_string())?);
-    constraints.set_video(&object_from_json(&video.to_string())?);
+    constraints.set_audio(&object_from(&audio)?);
+    constraints.set_video(&object_from(&video)?);
     let promise = devices
         .get_user_media_with_constraints(&constraints)
         .map_err(JsError::from)?;
@@ -126,10 +123,17 @@ pub fn stop_stream(stream: &MediaStream) {
 mod tests {
     use super::*;
 
+    use serde_json::Value;
+
     /// The constraints as the browser gets them: written as JSON text and read back.
-    fn parsed((audio, video): (Value, Value)) -> (Value, Value) {
-        let read = |v: Value| serde_json::from_str(&v.to_string()).expect("JSON");
-        (read(audio), read(video))
+    fn parsed(
+        (audio, video): (Wanted<AudioConstraints>, Wanted<VideoConstraints>),
+    ) -> (Value, Value) {
+        let read = |text: String| serde_json::from_str(&text).expect("JSON");
+        (
+            read(serde_json::to_string(&audio).expect("audio is written")),
+            read(serde_json::to_string(&video).expect("video is written")),
+        )
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Cameras, microphones and speakers: capture, device lists and sound levels. Yew-free.
 
 mod capture;
+mod constraints;
 mod devices;
 mod error;
 mod level;

@@ -1,7 +1,8 @@
 //! Screen capture with `getDisplayMedia`.
 
+use super::constraints::{IdealMax, VideoConstraints};
 use super::MediaError;
-use crate::js::{object_from_json, window, JsError};
+use crate::js::{object_from, window, JsError};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{DisplayMediaStreamConstraints, MediaStream, MediaStreamTrack};
@@ -23,8 +24,13 @@ pub async fn capture_screen() -> Result<MediaStreamTrack, MediaError> {
         .media_devices()
         .map_err(|_| MediaError::InsecureContext)?;
     let constraints = DisplayMediaStreamConstraints::new();
-    let video = serde_json::json!({ "frameRate": { "ideal": 15, "max": 30 } });
-    constraints.set_video(&object_from_json(&video.to_string())?);
+    let video = VideoConstraints {
+        width: None,
+        height: None,
+        frame_rate: IdealMax { ideal: 15, max: 30 },
+        device_id: None,
+    };
+    constraints.set_video(&object_from(&video)?);
     constraints.set_audio_bool(false);
     let promise = media
         .get_display_media_with_constraints(&constraints)

@@ -1,6 +1,6 @@
 //! Turning the relay's ICE settings into an `RTCConfiguration`.
 
-use crate::js::{object_from_json, JsError};
+use crate::js::{object_from, JsError};
 use meshmeet_protocol::{IceServer, IceTransportPolicy};
 use web_sys::{RtcConfiguration, RtcIceTransportPolicy};
 
@@ -18,9 +18,7 @@ impl LinkConfig {
     pub fn to_rtc(&self) -> Result<RtcConfiguration, JsError> {
         let config = RtcConfiguration::new();
         // IceServer already has the browser's field names and shapes.
-        let servers = serde_json::to_string(&self.ice_servers)
-            .map_err(|e| JsError::new("TypeError", e.to_string()))?;
-        config.set_ice_servers(&object_from_json(&servers)?);
+        config.set_ice_servers(&object_from(&self.ice_servers)?);
         config.set_ice_transport_policy(match self.policy {
             IceTransportPolicy::All => RtcIceTransportPolicy::All,
             IceTransportPolicy::Relay => RtcIceTransportPolicy::Relay,

@@ -21,8 +21,10 @@ tasks:
   serve [-- relay flags]   build the client (release) and the relay, then run meshmeet
                            (http://127.0.0.1:8080 unless --listen says otherwise)
   test                     everything CI runs: fmt, clippy, native tests, wasm tests in
-                           headless Chromium and Firefox, then the end-to-end suite
-  size                     release build of the client, then raw and gzipped sizes
+                           headless Chromium and Firefox, the client's size budget, then
+                           the end-to-end suite
+  size [--dist <dir>]      release build of the client (or the one in <dir>), then raw
+                           and gzipped sizes; fails over the budget (xtask/src/size.rs)
   bench [--call-setup] [--uplink] [--relay] [--load]
                            benchmarks, printed as tables and written to
                            target/bench/bench.json: call setup and uplink (2/4/6 people)
@@ -42,7 +44,7 @@ fn main() -> ExitCode {
     let result = match task {
         "serve" => serve::run(strip_separator(rest)),
         "test" if rest.is_empty() => return test::run(),
-        "size" if rest.is_empty() => size::run(),
+        "size" => size::run(rest),
         "bench" => bench::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");

@@ -1,4 +1,5 @@
-//! `cargo xtask size`: the release client's `.wasm`, `.js` and `.css`, raw and gzipped.
+//! `cargo xtask size`: the release client's `.wasm`, `.js` and `.css`, raw and gzipped, held
+//! to a budget that `cargo xtask test` enforces too.
 
 use crate::cmd::heading;
 use crate::{build, tools, Result};
@@ -9,8 +10,10 @@ use std::path::{Path, PathBuf};
 
 const MEASURED_EXTENSIONS: [&str; 3] = ["wasm", "js", "css"];
 
-/// The size target of issue #11 for the whole client, gzipped.
-pub const TARGET_GZIP_BYTES: usize = 250_000;
+/// The most the meeting client may weigh, gzipped (issue #18). It is there to catch growth
+/// nobody noticed, not to be met with workarounds: a change that needs more raises it in
+/// the same commit, with the new figure and the reason.
+pub const BUDGET_GZIP_BYTES: usize = 300_000;
 
 /// One measured file of a build: its path under the build directory, raw and gzipped bytes.
 pub struct Asset {
@@ -19,12 +22,38 @@ pub struct Asset {
     pub gzip: usize,
 }
 
-/// Builds the client in release and prints one line per asset plus the total.
-pub fn run() -> Result {
-    let tools = tools::ensure_client_tools()?;
-    let dist = build::client_release(&tools)?;
+/// Builds the client in release (or takes the build in `--dist <dir>`), prints one line per
+/// asset plus the total, and fails if the total is over the budget.
+pub fn run(args: &[String]) -> Result {
+    let dist = match args {
+        [] => {
+            let tools = tools::ensure_client_tools()?;
+            build::client_release(&tools)?
+        }
+        [flag, dir] if flag == "--dist" => PathBuf::from(dir),
+        _ => return Err("usage: cargo xtask size [--dist <built client directory>]".into()),
+    };
+    check_budget(&dist)
+}
+
+/// Measures the build in `dist`, prints the figures and the budget, and fails when the total
+/// is over the budget.
+pub fn check_budget(dist: &Path) -> Result {
     heading(&format!("client size ({})", dist.display()));
-    print(&measure(&dist)?);
+    let assets = measure(dist)?;
+    print(&assets);
+    let (_, gzip) = totals(&assets);
+    if gzip > BUDGET_GZIP_BYTES {
+        return Err(format!(
+            "the client is {gzip} B gzipped, over its budget of {BUDGET_GZIP_BYTES} B by {} B: \
+             find what grew, or raise the budget in xtask/src/size.rs with the reason",
+            gzip - BUDGET_GZIP_BYTES
+        ));
+    }
+    println!(
+        "within budget: {gzip} of {BUDGET_GZIP_BYTES} B gzipped ({} B to spare)",
+        BUDGET_GZIP_BYTES - gzip
+    );
     Ok(())
 }
 
@@ -48,14 +77,14 @@ pub fn measure(dist: &Path) -> Result<Vec<Asset>> {
         .collect()
 }
 
-/// One line per asset, then the total beside the target.
+/// One line per asset, then the total beside the budget.
 pub fn print(assets: &[Asset]) {
     println!("{:>10} {:>10}  file", "raw B", "gzip B");
     for asset in assets {
         println!("{:>10} {:>10}  {}", asset.raw, asset.gzip, asset.name);
     }
     let (raw, gzip) = totals(assets);
-    println!("{raw:>10} {gzip:>10}  total (target: under {TARGET_GZIP_BYTES} gzipped)");
+    println!("{raw:>10} {gzip:>10}  total (budget: {BUDGET_GZIP_BYTES} gzipped)");
 }
 
 fn totals(assets: &[Asset]) -> (usize, usize) {
@@ -75,7 +104,7 @@ pub fn to_json(assets: &[Asset]) -> serde_json::Value {
             .collect::<Vec<_>>(),
         "raw_bytes": raw,
         "gzip_bytes": gzip,
-        "target_gzip_bytes": TARGET_GZIP_BYTES,
+        "budget_gzip_bytes": BUDGET_GZIP_BYTES,
     })
 }
 

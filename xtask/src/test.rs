@@ -3,7 +3,7 @@
 //! `N passed, N failed` line summed over the libtest summaries of every test step.
 
 use crate::cmd::{self, heading};
-use crate::{bench, bench_relay, build, tools, Result};
+use crate::{bench, bench_relay, build, size, tools, Result};
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
@@ -185,6 +185,7 @@ fn steps(report: &mut Report) -> Result {
         tools::ensure_client_tools()
     })?;
     let dist = report.timed("build: client (release)", |_| build::client_release(&tools))?;
+    report.timed("client size budget", |_| size::check_budget(&dist))?;
     let relay = report.timed("build: relay", |_| build::relay())?;
     let axe = report.timed("install: axe-core and a Chinese font", |_| {
         tools::ensure_cjk_font()?;

@@ -16,8 +16,8 @@ use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender};
 use futures_util::StreamExt;
 use meshmeet_protocol::{
     validate_chat_text, ClientMsg, ErrorCode, IceTransportPolicy, MediaState, PeerId, PeerMsg,
-    ProtocolMsg, ServerMsg, SessionToken, Signal, DEFAULT_MAX_CHAT_CHARS, DEFAULT_MAX_FILE_BYTES,
-    PROTOCOL_VERSION,
+    ProtocolMsg as _, ServerMsg, SessionToken, Signal, DEFAULT_MAX_CHAT_CHARS,
+    DEFAULT_MAX_FILE_BYTES, PROTOCOL_VERSION,
 };
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -197,7 +197,7 @@ impl Meeting {
     fn send(&self, msg: &ClientMsg) {
         if let Some(signaling) = &self.signaling {
             if let Err(err) = signaling.send(msg) {
-                warn(&format!("relay send ({}): {err}", msg.tag()));
+                warn(&format!("relay send: {err}"));
             }
         }
     }
