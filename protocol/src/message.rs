@@ -1,6 +1,12 @@
 //! Messages as JSON text and back: the relay and the browser both go through [`ProtocolMsg`],
 //! which is serde_json over the derives, and both get the same [`DecodeError`] for a text
 //! that is not a message.
+//!
+//! No specialised reader is kept on either side. The relay reads `ClientMsg` through the same
+//! derive as before, and `ServerMsg` only from Redis (scale-out): measured natively, release,
+//! a `signal` with a candidate parses in 537 ns through the derive against 325 ns through the
+//! old flat-struct reader (a `peer_updated` 442 against 217 ns), a fraction of a microsecond
+//! next to the Redis round trip each such message already makes.
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
