@@ -16,6 +16,8 @@ pub struct ChatPanelProps {
     pub peers: Vec<(PeerId, String)>,
     /// Transfers in both directions.
     pub transfers: Vec<Transfer>,
+    /// Longest message, in characters (the relay's limit).
+    pub max_chars: u32,
     /// Send a message.
     pub on_send: Callback<String>,
     /// Send a file to one peer (`Some`) or everyone.
@@ -165,7 +167,7 @@ pub fn chat_panel(props: &ChatPanelProps) -> Html {
             </ol>
             <form class="chat-form" onsubmit={on_submit}>
                 <input data-testid="chat-input" aria-label={s.chat_message_label} placeholder={s.chat_placeholder}
-                    value={(*draft).clone()} oninput={on_input} maxlength="2000" autocomplete="off" />
+                    value={(*draft).clone()} oninput={on_input} maxlength={props.max_chars.to_string()} autocomplete="off" />
                 <button data-testid="chat-send" type="submit" disabled={draft.trim().is_empty()}>{ s.send }</button>
             </form>
             <h2>{ s.files }</h2>

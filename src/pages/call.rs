@@ -347,6 +347,7 @@ pub fn call(props: &CallProps) -> Html {
                         <ChatPanel entries={meeting.chat.entries.clone()}
                             peers={state.peers.iter().map(|p| (p.info.id.clone(), p.info.name.clone())).collect::<Vec<_>>()}
                             transfers={meeting.transfers.list.clone()}
+                            max_chars={state.chat_limit()}
                             on_send={let c = meeting.command.clone(); Callback::from(move |text| c.emit(Command::Chat(text)))}
                             on_send_file={let c = meeting.command.clone(); Callback::from(move |(file, to)| c.emit(Command::SendFile(file, to)))}
                             on_cancel={let c = meeting.command.clone(); Callback::from(move |key| c.emit(Command::CancelTransfer(key)))} />

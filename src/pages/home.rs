@@ -69,7 +69,7 @@ pub fn home(props: &HomeProps) -> Html {
                 <label for="room-code">{ s.room_code_label }</label>
                 <div class="invite-row">
                     <input id="room-code" data-testid="room-code-input" value={(*code).clone()}
-                        oninput={on_input} autocomplete="off" maxlength="64"
+                        oninput={on_input} autocomplete="off" maxlength={MAX_ROOM_CHARS.to_string()}
                         aria-invalid={(!code.is_empty() && !code_valid).to_string()} />
                     <button type="submit" disabled={!code_valid}>{ s.go }</button>
                 </div>

@@ -134,7 +134,7 @@ pub fn lobby(props: &LobbyProps) -> Html {
                             <input id="display-name" data-testid="name-input" value={details.name.clone()}
                                 oninput={let on = on_name.clone(); Callback::from(move |e: InputEvent| on.emit(e.into()))}
                                 placeholder={s.name_placeholder} autocomplete="name"
-                                maxlength="40" required=true readonly={from_token}
+                                maxlength={DEFAULT_MAX_DISPLAY_NAME_CHARS.to_string()} required=true readonly={from_token}
                                 aria-describedby={from_token.then_some("name-from-link")} />
                             if from_token {
                                 <p id="name-from-link" class="field-hint">{ s.name_from_link }</p>

@@ -2,7 +2,7 @@
 
 use super::ViewMode;
 use crate::rtc::ConnectionStatus;
-use meshmeet_protocol::{ErrorCode, MediaState, PeerId, PeerInfo};
+use meshmeet_protocol::{ErrorCode, MediaState, PeerId, PeerInfo, DEFAULT_MAX_CHAT_CHARS};
 use std::rc::Rc;
 use yew::Reducible;
 
@@ -144,6 +144,8 @@ pub struct RoomState {
     pub host: Option<PeerId>,
     /// Whether the host locked the room.
     pub locked: bool,
+    /// The relay's chat limit in characters, once it welcomed us (see [`RoomState::chat_limit`]).
+    pub max_chat_chars: Option<u32>,
     /// Numbers the next toast.
     next_toast: u64,
 }
@@ -197,6 +199,8 @@ pub enum Action {
         host: Option<PeerId>,
         /// Whether the room is locked.
         locked: bool,
+        /// The relay's chat limit, in characters (from its room limits).
+        max_chat_chars: u32,
     },
     /// The room has a new host.
     HostChanged(PeerId),
@@ -241,6 +245,12 @@ pub enum Action {
 }
 
 impl RoomState {
+    /// The longest chat text to let people type: the relay's limit, or the protocol's default
+    /// before the relay said.
+    pub fn chat_limit(&self) -> u32 {
+        self.max_chat_chars.unwrap_or(DEFAULT_MAX_CHAT_CHARS)
+    }
+
     /// A fresh state for someone who joins sending `local`.
     pub fn new(local: MediaState) -> Self {
         RoomState {
@@ -257,8 +267,10 @@ impl RoomState {
                 roster,
                 host,
                 locked,
+                max_chat_chars,
             } => {
                 self.phase = Phase::InCall;
+                self.max_chat_chars = Some(max_chat_chars);
                 self.relay = RelayLink::Connected;
                 self.self_id = Some(self_id);
                 self.peers = roster.into_iter().map(RemotePeer::new).collect();
@@ -405,7 +417,22 @@ mod tests {
             roster,
             host: Some(PeerId::from("a")),
             locked: false,
+            max_chat_chars: 2000,
         })
+    }
+
+    #[test]
+    fn the_chat_limit_is_the_relays_once_welcomed() {
+        let before = RoomState::new(MediaState::default());
+        assert_eq!(before.chat_limit(), DEFAULT_MAX_CHAT_CHARS);
+        let after = before.apply(Action::Welcomed {
+            self_id: PeerId::from("me"),
+            roster: Vec::new(),
+            host: None,
+            locked: false,
+            max_chat_chars: 500,
+        });
+        assert_eq!(after.chat_limit(), 500);
     }
 
     #[test]
@@ -473,6 +500,7 @@ mod tests {
             roster: vec![info("c", "Cy")],
             host: Some(PeerId::from("c")),
             locked: false,
+            max_chat_chars: 2000,
         });
         assert_eq!(state.relay, RelayLink::Connected);
         let ids: Vec<_> = state.peers.iter().map(|p| p.info.id.as_str()).collect();

@@ -356,6 +356,7 @@ impl Meeting {
                     roster,
                     host,
                     locked,
+                    max_chat_chars: limits.max_chat_chars,
                 });
                 self.apply_budget();
             }
