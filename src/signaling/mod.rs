@@ -1,7 +1,7 @@
 //! The WebSocket to the relay: typed messages in and out, and when to reconnect. Yew-free.
 //!
-//! The socket is gloo-net's: a `Stream` of frames read by one task and a `Sink` written by
-//! another, fed in order from [`Signaling::send`]. The liveness and backoff policies the
+//! The socket is gloo-net's `Stream` of frames and `Sink` of messages, driven by one task that
+//! reports what it reads and writes what [`Signaling::send`] queued, in order. The liveness and backoff policies the
 //! meeting applies on top live in `liveness.rs` and `backoff.rs`.
 
 mod backoff;
@@ -11,7 +11,8 @@ pub use backoff::reconnect_delay_ms;
 pub use liveness::Liveness;
 
 use crate::js::{window, JsError};
-use futures_channel::mpsc::{self, UnboundedSender};
+use futures_channel::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use futures_util::future::{poll_fn, select, Either};
 use futures_util::{SinkExt, StreamExt};
 use gloo_net::websocket::futures::WebSocket as FrameSocket;
 use gloo_net::websocket::{Message, WebSocketError};
@@ -57,7 +58,7 @@ pub struct Signaling {
     /// The browser's socket, for its state and to close it (gloo-net's wrapper owns the
     /// event listeners).
     socket: WebSocket,
-    /// Text frames for the writer task, in order.
+    /// Text frames for the connection's task, in order.
     outgoing: UnboundedSender<String>,
     /// False once dropped: a socket that is being replaced must not report its close.
     live: Rc<Cell<bool>>,
@@ -73,10 +74,8 @@ impl Signaling {
         let socket = WebSocket::new(url).map_err(connect_error)?;
         let frames = FrameSocket::try_from(socket.clone())
             .map_err(|e| SignalingError::Connect(JsError::new(&e.name, e.message)))?;
-        let (mut sink, mut stream) = frames.split();
-        let (outgoing, mut queued) = mpsc::unbounded::<String>();
+        let (outgoing, queued) = mpsc::unbounded::<String>();
         let live = Rc::new(Cell::new(true));
-        let opened = Rc::new(Cell::new(false));
         let report = {
             let live = live.clone();
             move |event| {
@@ -85,51 +84,7 @@ impl Signaling {
                 }
             }
         };
-        let report = Rc::new(report);
-
-        // Writer: waits for the socket to open (or fail), then sends what is queued.
-        {
-            let (socket, opened, report) = (socket.clone(), opened.clone(), report.clone());
-            spawn_local(async move {
-                // Ready once the socket left CONNECTING, whether it opened or failed.
-                if futures_util::future::poll_fn(|cx| sink.poll_ready_unpin(cx))
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
-                if socket.ready_state() == WebSocket::OPEN {
-                    opened.set(true);
-                    report(SignalingEvent::Opened);
-                }
-                while let Some(text) = queued.next().await {
-                    if let Err(err) = sink.send(Message::Text(text)).await {
-                        // Only a socket that stopped being open refuses; its close follows.
-                        web_sys::console::warn_1(&JsValue::from_str(&format!("relay send: {err}")));
-                        return;
-                    }
-                }
-            });
-        }
-        // Reader: every frame until the socket closes.
-        spawn_local(async move {
-            while let Some(frame) = stream.next().await {
-                match frame {
-                    Ok(Message::Text(text)) => report(decode(Some(text))),
-                    Ok(Message::Bytes(_)) => report(decode(None)),
-                    // An error event is always followed by the close event.
-                    Err(WebSocketError::ConnectionError) => {}
-                    Err(WebSocketError::ConnectionClose(close)) => {
-                        report(SignalingEvent::Closed {
-                            code: close.code,
-                            opened: opened.get(),
-                        });
-                        return;
-                    }
-                    Err(err) => report(SignalingEvent::Malformed(err.to_string())),
-                }
-            }
-        });
+        spawn_local(run(socket.clone(), frames, queued, report));
         Ok(Signaling {
             socket,
             outgoing,
@@ -152,6 +107,59 @@ impl Drop for Signaling {
     fn drop(&mut self) {
         self.live.set(false);
         let _ = self.socket.close_with_code(1000);
+    }
+}
+
+/// What woke the connection's task.
+enum Step {
+    /// A frame, an error or the end of the socket.
+    Frame(Option<Result<Message, WebSocketError>>),
+    /// A message to send, or `None`: the [`Signaling`] was dropped.
+    Send(Option<String>),
+}
+
+/// The connection's task: reports the opening, then every frame until the socket closes,
+/// and sends what is queued, in order.
+async fn run(
+    socket: WebSocket,
+    mut frames: FrameSocket,
+    mut queued: UnboundedReceiver<String>,
+    report: impl Fn(SignalingEvent),
+) {
+    // gloo-net's sink is ready once the socket left CONNECTING, whether it opened or failed.
+    if poll_fn(|cx| frames.poll_ready_unpin(cx)).await.is_err() {
+        return;
+    }
+    let opened = socket.ready_state() == WebSocket::OPEN;
+    if opened {
+        report(SignalingEvent::Opened);
+    }
+    loop {
+        let step = match select(frames.next(), queued.next()).await {
+            Either::Left((frame, _)) => Step::Frame(frame),
+            Either::Right((text, _)) => Step::Send(text),
+        };
+        match step {
+            Step::Frame(Some(Ok(Message::Text(text)))) => report(decode(Some(text))),
+            Step::Frame(Some(Ok(Message::Bytes(_)))) => report(decode(None)),
+            // An error event is always followed by the close event.
+            Step::Frame(Some(Err(WebSocketError::ConnectionError))) => {}
+            Step::Frame(Some(Err(WebSocketError::ConnectionClose(close)))) => {
+                report(SignalingEvent::Closed {
+                    code: close.code,
+                    opened,
+                });
+                return;
+            }
+            Step::Frame(Some(Err(err))) => report(SignalingEvent::Malformed(err.to_string())),
+            Step::Frame(None) | Step::Send(None) => return,
+            Step::Send(Some(text)) => {
+                if let Err(err) = frames.send(Message::Text(text)).await {
+                    // Only a socket that stopped being open refuses; its close event follows.
+                    web_sys::console::warn_1(&JsValue::from_str(&format!("relay send: {err}")));
+                }
+            }
+        }
     }
 }
 
