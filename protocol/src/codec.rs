@@ -37,7 +37,7 @@ impl ServerMsg {
             reason: o.with("reason", leave_reason),
             from: o.str("from").map(PeerId),
             signal: o.with("signal", signal),
-            id: o.str("id"),
+            seq: o.u64("seq"),
             text: o.str("text"),
             sent_at_ms: o.u64("sent_at_ms"),
             nonce: o.u64("nonce"),
@@ -135,7 +135,7 @@ impl ClientMsg {
             }
             ClientMsg::SetMedia { media } => w.raw("media", &media_json(media)),
             ClientMsg::SetName { name } => w.str("name", name),
-            ClientMsg::Chat { id, text } => w.opt_str("id", id.as_deref()).str("text", text),
+            ClientMsg::Chat { seq, text } => w.int("seq", *seq).str("text", text),
             ClientMsg::Ping { nonce } => w.int("nonce", *nonce),
             ClientMsg::LockRoom { locked } => w.bool("locked", *locked),
             ClientMsg::RemovePeer { peer_id }
@@ -529,11 +529,11 @@ mod tests {
             password: None,
             media: MediaState::default(),
             token: None,
-            client_key: Some("k".into()),
+            client_key: Some("0123456789abcdef".into()),
         };
         assert_eq!(ours(&msg.to_json()), written(&msg));
         let chat = ClientMsg::Chat {
-            id: None,
+            seq: 3,
             text: "雪".into(),
         };
         assert_eq!(ours(&chat.to_json()), written(&chat));
@@ -542,7 +542,7 @@ mod tests {
     #[test]
     fn defaults_fill_absent_optional_fields() {
         let text = json!({
-            "type": "welcome", "version": 1, "peer_id": "p1", "room": "r", "roster": [
+            "type": "welcome", "version": 2, "peer_id": "p1", "room": "r", "roster": [
                 { "id": "p2", "name": "Bo", "media": { "mic": true, "camera": false } }
             ],
             "ice_servers": [], "limits": { "max_participants": 8, "max_message_bytes": 1,

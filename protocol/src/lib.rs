@@ -21,12 +21,15 @@ mod wire;
 
 pub use peer::{decode_chunk, encode_chunk, PeerMsg, FILE_CHUNK_BYTES};
 
-pub use validate::{validate_display_name, validate_room_name, NameError};
+pub use validate::{
+    is_valid_client_key, normalize_chat_text, validate_display_name, validate_room_name, NameError,
+    TextError, CLIENT_KEY_CHARS,
+};
 
 /// Version of this protocol. Sent by the client in [`ClientMsg::Join`] and by the relay in
 /// [`ServerMsg::Welcome`]; the relay refuses a join with another version
 /// ([`ErrorCode::VersionMismatch`]).
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// A participant's id, assigned by the relay when it joins (unguessable, unique per relay
 /// cluster). Clients never choose it; the relay stamps it on everything it forwards.
@@ -169,7 +172,9 @@ pub enum ClientMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         token: Option<String>,
         /// A random key the browser keeps for itself, so that a participant the host removed
-        /// is recognised if it tries to join the same room again.
+        /// is recognised if it tries to join the same room again: 16 to 64 ASCII letters,
+        /// digits, `-` or `_` ([`is_valid_client_key`]); any other value is refused with
+        /// [`ErrorCode::InvalidClientKey`], never ignored.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         client_key: Option<String>,
     },
@@ -204,10 +209,11 @@ pub enum ClientMsg {
     /// A room-wide text message relayed by the server: the chat fallback for peers whose data
     /// channel is not open.
     Chat {
-        /// Client-chosen id, echoed to the others so a message that also went over a data
-        /// channel is shown once.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        id: Option<String>,
+        /// The sender's message number: from 1, greater than the number of every chat this
+        /// membership sent before (through the relay or a data channel: one count for both),
+        /// so `(sender, seq)` names one message. The relay refuses a number that does not
+        /// go up with [`ErrorCode::InvalidSeq`].
+        seq: u64,
         /// The message text.
         text: String,
     },
@@ -315,10 +321,10 @@ pub enum ServerMsg {
     Chat {
         /// The sender, stamped by the relay.
         from: PeerId,
-        /// The sender's message id, if it gave one.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        id: Option<String>,
-        /// The text.
+        /// The sender's message number ([`ClientMsg::Chat::seq`]): `(from, seq)` names the
+        /// message, whichever way it came.
+        seq: u64,
+        /// The text, line breaks normalised to `\n`.
         text: String,
         /// When the relay received it, in milliseconds since the Unix epoch.
         sent_at_ms: u64,
@@ -478,6 +484,10 @@ pub enum ErrorCode {
     Removed,
     /// A host action from a participant that is not the host.
     NotHost,
+    /// A join whose `client_key` is not 16 to 64 ASCII letters, digits, `-` or `_`.
+    InvalidClientKey,
+    /// A chat whose `seq` is 0 or not greater than the sender's previous one.
+    InvalidSeq,
 }
 
 impl LeaveReason {
@@ -526,6 +536,8 @@ impl ErrorCode {
             ErrorCode::RoomLocked => "room_locked",
             ErrorCode::Removed => "removed",
             ErrorCode::NotHost => "not_host",
+            ErrorCode::InvalidClientKey => "invalid_client_key",
+            ErrorCode::InvalidSeq => "invalid_seq",
         }
     }
 
@@ -553,6 +565,8 @@ impl ErrorCode {
         ErrorCode::RoomLocked,
         ErrorCode::Removed,
         ErrorCode::NotHost,
+        ErrorCode::InvalidClientKey,
+        ErrorCode::InvalidSeq,
     ];
 
     /// Whether the relay closes the connection after sending this error: the join failed, or
@@ -570,6 +584,7 @@ impl ErrorCode {
                 | ErrorCode::TokenExpired
                 | ErrorCode::RoomLocked
                 | ErrorCode::Removed
+                | ErrorCode::InvalidClientKey
         )
     }
 }
@@ -684,12 +699,12 @@ mod tests {
     #[test]
     fn join_without_optional_fields_parses_with_defaults() {
         let msg: ClientMsg =
-            serde_json::from_str(r#"{"type":"join","version":1,"room":"standup","name":"Ana"}"#)
+            serde_json::from_str(r#"{"type":"join","version":2,"room":"standup","name":"Ana"}"#)
                 .expect("parses");
         assert_eq!(
             msg,
             ClientMsg::Join {
-                version: 1,
+                version: 2,
                 room: RoomName("standup".into()),
                 name: "Ana".into(),
                 password: None,
@@ -757,9 +772,11 @@ mod tests {
                 ErrorCode::RoomLocked => 19,
                 ErrorCode::Removed => 20,
                 ErrorCode::NotHost => 21,
+                ErrorCode::InvalidClientKey => 22,
+                ErrorCode::InvalidSeq => 23,
             }
         }
-        assert_eq!(ErrorCode::ALL.len(), 22);
+        assert_eq!(ErrorCode::ALL.len(), 24);
         for (index, code) in ErrorCode::ALL.iter().enumerate() {
             assert_eq!(position(*code), index, "{code:?}");
         }

@@ -79,7 +79,7 @@ pub struct ServerFields {
     pub(crate) reason: Option<LeaveReason>,
     pub(crate) from: Option<PeerId>,
     pub(crate) signal: Option<Signal>,
-    pub(crate) id: Option<String>,
+    pub(crate) seq: Option<u64>,
     pub(crate) text: Option<String>,
     pub(crate) sent_at_ms: Option<u64>,
     pub(crate) nonce: Option<u64>,
@@ -129,7 +129,7 @@ impl TryFrom<ServerFields> for ServerMsg {
             },
             ServerKind::Chat => ServerMsg::Chat {
                 from: need(f.from, "from")?,
-                id: f.id,
+                seq: need(f.seq, "seq")?,
                 text: need(f.text, "text")?,
                 sent_at_ms: need(f.sent_at_ms, "sent_at_ms")?,
             },
@@ -323,13 +323,7 @@ mod tests {
             },
             ServerMsg::Chat {
                 from: PeerId::from("p2"),
-                id: Some("c1".into()),
-                text: "hi".into(),
-                sent_at_ms: 5,
-            },
-            ServerMsg::Chat {
-                from: PeerId::from("p2"),
-                id: None,
+                seq: 1,
                 text: "hi".into(),
                 sent_at_ms: 5,
             },
@@ -449,7 +443,7 @@ mod tests {
     #[test]
     fn tag_may_come_anywhere_and_defaults_apply() {
         let msg: ServerMsg = serde_json::from_str(
-            r#"{"roster":[],"ice_servers":[],"peer_id":"p1","room":"r","version":1,
+            r#"{"roster":[],"ice_servers":[],"peer_id":"p1","room":"r","version":2,
                 "session":"s","resume_grace_ms":8000,
                 "limits":{"max_participants":8,"max_message_bytes":1,"messages_per_second":1,
                 "max_chat_chars":1},"type":"welcome"}"#,

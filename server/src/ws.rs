@@ -5,14 +5,15 @@
 //! delivers go through one bounded queue to the writer, so a client that does not read fills
 //! its own queue and is disconnected, while the reader keeps noticing pongs and timeouts.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use meshmeet_protocol::{
-    validate_display_name, validate_room_name, ClientMsg, LeaveReason, MediaState, ServerMsg,
-    SessionToken, PROTOCOL_VERSION,
+    normalize_chat_text, validate_display_name, validate_room_name, ClientMsg, LeaveReason,
+    MediaState, ServerMsg, SessionToken, PROTOCOL_VERSION,
 };
 use serde::Deserialize;
 use tokio::sync::{mpsc, Notify};
@@ -43,8 +44,6 @@ const RESUME_HEADROOM: usize = 4;
 const TAKEOVER_WAIT: Duration = Duration::from_secs(2);
 /// How often it looks meanwhile.
 const TAKEOVER_POLL: Duration = Duration::from_millis(20);
-/// Longest client-chosen chat id, in characters.
-const MAX_CHAT_ID_CHARS: usize = 64;
 /// Longest serde error text echoed back to a client (it can quote the client's input).
 const MAX_ERROR_DETAIL_CHARS: usize = 200;
 
@@ -163,6 +162,7 @@ pub async fn run_connection<R: RoomRegistry>(
         mailbox,
         client,
         turn_id: turn_credential_id(),
+        chat_seq: Arc::default(),
         state: Arc::clone(&state),
     };
 
@@ -218,6 +218,8 @@ struct Session<R> {
     client: ClientInfo,
     /// Names this participant in minted TURN usernames.
     turn_id: String,
+    /// The highest chat `seq` the membership has sent, shared with its resume session.
+    chat_seq: Arc<AtomicU64>,
 }
 
 /// What to do after one frame.
@@ -496,11 +498,11 @@ impl<R: RoomRegistry> Session<R> {
                     Err(err) => Err(RelayError::InvalidName(err)),
                 }
             }
-            ClientMsg::Chat { id, text } => match self.check_chat(id.as_deref(), &text) {
-                Ok(()) => {
+            ClientMsg::Chat { seq, text } => match self.check_chat(seq, &text) {
+                Ok(text) => {
                     let msg = ServerMsg::Chat {
                         from: member.peer_id().clone(),
-                        id,
+                        seq,
                         text,
                         sent_at_ms: unix_time_ms(),
                     };
@@ -580,6 +582,7 @@ impl<R: RoomRegistry> Session<R> {
             session.clone(),
             member.clone(),
             mailbox.clone(),
+            Arc::clone(&self.chat_seq),
             Arc::clone(&self.takeover),
         );
         self.membership = Some(member);
@@ -603,6 +606,7 @@ impl<R: RoomRegistry> Session<R> {
         let Taken::Held {
             member,
             mailbox,
+            chat_seq,
             held,
         } = taken
         else {
@@ -636,6 +640,7 @@ impl<R: RoomRegistry> Session<R> {
             return Err(End::TooSlow);
         }
         info!(room = %member.room(), peer = %member.peer_id(), "peer resumed");
+        self.chat_seq = chat_seq;
         self.become_member(session, member, mailbox);
         Ok(())
     }
@@ -659,32 +664,18 @@ impl<R: RoomRegistry> Session<R> {
         self.reply(ServerMsg::IceServersRenewed { ice_servers })
     }
 
-    fn check_chat(&self, id: Option<&str>, text: &str) -> Result<(), RelayError> {
+    /// Checks a chat and takes its `seq`: receivers name a message by `(sender, seq)`, so
+    /// the relay lets each number through once per membership, going up (resumes included:
+    /// the count lives with the session). Returns the text with its line breaks normalised.
+    fn check_chat(&self, seq: u64, text: &str) -> Result<String, RelayError> {
         let max = self.state.config.max_chat_chars as usize;
-        if text.trim().is_empty() {
-            return Err(RelayError::InvalidText("is empty".into()));
+        let text = normalize_chat_text(text, max).map_err(RelayError::InvalidText)?;
+        let last = self.chat_seq.load(Ordering::Relaxed);
+        if seq <= last {
+            return Err(RelayError::InvalidSeq { seq, last });
         }
-        if text.chars().count() > max {
-            return Err(RelayError::InvalidText(format!(
-                "is longer than {max} characters"
-            )));
-        }
-        // Line breaks and tabs are text; other control characters only hide or garble it.
-        if let Some(c) = text
-            .chars()
-            .find(|&c| c.is_control() && c != '\n' && c != '\t')
-        {
-            return Err(RelayError::InvalidText(format!(
-                "contains the control character U+{:04X}",
-                c as u32
-            )));
-        }
-        if id.is_some_and(|id| id.is_empty() || id.chars().count() > MAX_CHAT_ID_CHARS) {
-            return Err(RelayError::BadMessage(format!(
-                "chat id must be 1 to {MAX_CHAT_ID_CHARS} characters"
-            )));
-        }
-        Ok(())
+        self.chat_seq.store(seq, Ordering::Relaxed);
+        Ok(text.into_owned())
     }
 }
 
@@ -811,7 +802,7 @@ mod tests {
     #[test]
     fn join_of_another_version_is_a_version_mismatch_even_if_its_shape_changed() {
         assert_eq!(
-            code_of(r#"{"type":"join","version":2,"room":"r","name":"n"}"#),
+            code_of(r#"{"type":"join","version":3,"room":"r","name":"n"}"#),
             None,
             "well-formed joins are checked later, in join()"
         );
@@ -820,7 +811,7 @@ mod tests {
             Some(ErrorCode::VersionMismatch)
         );
         assert_eq!(
-            code_of(r#"{"type":"join","version":1,"lobby":{"room":"r"}}"#),
+            code_of(r#"{"type":"join","version":2,"lobby":{"room":"r"}}"#),
             Some(ErrorCode::BadMessage)
         );
     }

@@ -390,7 +390,7 @@ where
     }
     let chat = ServerMsg::Chat {
         from: people[1].id().clone(),
-        id: Some("m-1".into()),
+        seq: 1,
         text: "hello".into(),
         sent_at_ms: 1,
     };

@@ -15,8 +15,8 @@ use crate::state::{
 use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender};
 use futures_util::StreamExt;
 use meshmeet_protocol::{
-    ClientMsg, ErrorCode, IceTransportPolicy, MediaState, PeerId, PeerMsg, ServerMsg, SessionToken,
-    Signal, DEFAULT_MAX_FILE_BYTES, PROTOCOL_VERSION,
+    normalize_chat_text, ClientMsg, ErrorCode, IceTransportPolicy, MediaState, PeerId, PeerMsg,
+    ServerMsg, SessionToken, Signal, DEFAULT_MAX_FILE_BYTES, PROTOCOL_VERSION,
 };
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -388,15 +388,8 @@ impl Meeting {
                 None => warn(&format!("signal from unknown peer {from}")),
             },
             ServerMsg::Chat {
-                from,
-                id,
-                text,
-                sent_at_ms,
-            } => {
-                // A client that gave no id cannot be deduplicated; its send time orders it.
-                let seq = id.and_then(|id| id.parse().ok()).unwrap_or(sent_at_ms);
-                self.add_chat(from, seq, text);
-            }
+                from, seq, text, ..
+            } => self.add_chat(from, seq, text),
             ServerMsg::Pong { .. } => {}
             ServerMsg::Error {
                 code: ErrorCode::SessionExpired,
@@ -633,13 +626,15 @@ impl Meeting {
     /// Sends over each peer's chat channel; if any is not open yet, also once through the
     /// relay (receivers drop the second copy by sender and number).
     fn send_chat(&mut self, text: String) {
-        let text = text.trim().to_owned();
         let Some(self_id) = self.self_id.clone() else {
             return;
         };
-        if text.is_empty() || text.chars().count() > MAX_CHAT_CHARS {
+        // The relay would normalise line breaks in its copy; the data-channel copies and our
+        // own entry must read the same.
+        let Ok(text) = normalize_chat_text(text.trim(), MAX_CHAT_CHARS) else {
             return;
-        }
+        };
+        let text = text.into_owned();
         self.chat_seq += 1;
         let seq = self.chat_seq;
         let json = PeerMsg::Chat {
@@ -660,7 +655,7 @@ impl Meeting {
         }
         if via_relay {
             self.send(&ClientMsg::Chat {
-                id: Some(seq.to_string()),
+                seq,
                 text: text.clone(),
             });
         }
