@@ -19,6 +19,7 @@ use serde::Deserialize;
 use tokio::sync::{mpsc, Notify};
 use tokio::time::{Instant, MissedTickBehavior};
 use tracing::{debug, info, warn};
+use tungstenite::error::ProtocolError;
 use tungstenite::protocol::CloseFrame;
 use tungstenite::Message;
 
@@ -51,6 +52,7 @@ const MAX_ERROR_DETAIL_CHARS: usize = 200;
 mod close_code {
     pub const NORMAL: u16 = 1000;
     pub const GOING_AWAY: u16 = 1001;
+    pub const PROTOCOL_ERROR: u16 = 1002;
     pub const INVALID_PAYLOAD: u16 = 1007;
     pub const POLICY: u16 = 1008;
     pub const TOO_BIG: u16 = 1009;
@@ -78,6 +80,9 @@ enum End {
     FrameTooLarge,
     /// A text frame that is not UTF-8 (the WebSocket layer stops reading after it).
     InvalidUtf8,
+    /// A frame that breaks RFC 6455 (unmasked, reserved bits or opcodes, a continuation
+    /// without a start, a fragmented or oversized control frame, a malformed close).
+    ProtocolViolation,
     /// The relay is stopping.
     ShuttingDown,
     /// Another connection resumed this one's session.
@@ -105,7 +110,10 @@ impl End {
 
     /// Whether the WebSocket layer stopped reading (it does after any protocol error).
     fn stream_unreadable(self) -> bool {
-        matches!(self, End::FrameTooLarge | End::InvalidUtf8)
+        matches!(
+            self,
+            End::FrameTooLarge | End::InvalidUtf8 | End::ProtocolViolation
+        )
     }
 
     /// The close frame to send, where the client can still be reached.
@@ -118,6 +126,7 @@ impl End {
             End::TooManyBadMessages => Some((close_code::POLICY, "too many bad messages")),
             End::FrameTooLarge => Some((close_code::TOO_BIG, "message too big")),
             End::InvalidUtf8 => Some((close_code::INVALID_PAYLOAD, "invalid UTF-8")),
+            End::ProtocolViolation => Some((close_code::PROTOCOL_ERROR, "protocol error")),
             End::ShuttingDown => Some((close_code::GOING_AWAY, "relay shutting down")),
             End::TakenOver => Some((close_code::TAKEN_OVER, "resumed elsewhere")),
             End::EndedByHost => Some((close_code::NORMAL, "ended by the host")),
@@ -389,6 +398,16 @@ impl<R: RoomRegistry> Session<R> {
                     .to_server_msg(),
                 );
                 Err(End::FrameTooLarge)
+            }
+            // A peer that vanished mid-frame is not breaking the protocol, just gone.
+            tungstenite::Error::Protocol(
+                ProtocolError::ResetWithoutClosingHandshake
+                | ProtocolError::SendAfterClosing
+                | ProtocolError::ReceivedAfterClosing,
+            ) => Err(End::Disconnected),
+            tungstenite::Error::Protocol(violation) => {
+                debug!(%violation, "WebSocket protocol violation");
+                Err(End::ProtocolViolation)
             }
             tungstenite::Error::Utf8(_) => {
                 let _ = self.reply(
