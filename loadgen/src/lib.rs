@@ -36,6 +36,7 @@
 pub mod bench;
 pub mod config;
 pub mod floor;
+mod pacer;
 pub mod report;
 mod run;
 pub mod sys;

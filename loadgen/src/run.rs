@@ -20,12 +20,14 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::config::{LoadConfig, Target};
+use crate::pacer::{Pacer, Schedule, Step};
 use crate::report::{ClientOutcome, Memory, Report, RunFacts};
 use crate::sys::rss_kib;
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 type WsSink = SplitSink<Ws, Message>;
 type WsStream = SplitStream<Ws>;
+type WsError = tokio_tungstenite::tungstenite::Error;
 
 /// Longest wait for a WebSocket handshake and a `welcome`.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -79,34 +81,6 @@ impl Shared {
     }
 }
 
-/// When the load phases run, in nanoseconds on the shared clock.
-#[derive(Debug)]
-struct Schedule {
-    start_ns: u64,
-    phase_end_ns: Vec<u64>,
-}
-
-impl Schedule {
-    fn phase_start_ns(&self, phase: usize) -> u64 {
-        if phase == 0 {
-            self.start_ns
-        } else {
-            self.phase_end_ns[phase - 1]
-        }
-    }
-
-    fn phase_of(&self, ns: u64) -> Option<usize> {
-        if ns < self.start_ns {
-            return None;
-        }
-        self.phase_end_ns.iter().position(|&end| ns < end)
-    }
-
-    fn end_ns(&self) -> u64 {
-        self.phase_end_ns.last().copied().unwrap_or(self.start_ns)
-    }
-}
-
 /// Runs the load described by `config` and reports what happened. Bounded: connecting is
 /// limited by `connect_timeout`, the load by its phases, the drain by `drain`, and the
 /// collection of counts by a fixed timeout.
@@ -146,7 +120,12 @@ pub async fn run(config: LoadConfig) -> Result<Report, String> {
                 shared: Arc::clone(&shared),
                 schedule: schedule_rx.clone(),
                 finish: finish_rx.clone(),
-                churn_ns: std::mem::take(&mut churn[slot]),
+                pacer: Pacer::new(
+                    slot,
+                    clients,
+                    &config.phases,
+                    std::mem::take(&mut churn[slot]),
+                ),
                 floor_ids: floor_ids.clone(),
                 out: ClientOutcome::new(config.phases.len()),
                 incarnations: 0,
@@ -294,7 +273,7 @@ struct PairRx {
 enum Event {
     Finish,
     Schedule,
-    Frame(Option<Result<Message, tokio_tungstenite::tungstenite::Error>>),
+    Frame(Option<Result<Message, WsError>>),
     Timer,
 }
 
@@ -304,8 +283,8 @@ struct Client {
     shared: Arc<Shared>,
     schedule: watch::Receiver<Option<Arc<Schedule>>>,
     finish: watch::Receiver<Option<u64>>,
-    /// Leave instants, ns after the load starts, in order.
-    churn_ns: Vec<u64>,
+    /// When to send and when to leave.
+    pacer: Pacer,
     floor_ids: Option<Arc<Vec<String>>>,
     out: ClientOutcome,
     incarnations: usize,
@@ -313,7 +292,6 @@ struct Client {
 
 impl Client {
     async fn run(mut self) -> ClientOutcome {
-        let mut next_churn = 0;
         loop {
             let first = self.incarnations == 0;
             let joined = self.connect_and_join(first).await;
@@ -330,7 +308,7 @@ impl Client {
                 }
             };
             self.out.joins += 1;
-            let ending = self.hold(sink, stream, inc, &mut next_churn).await;
+            let ending = self.hold(sink, stream, inc).await;
             self.shared.disconnected();
             self.incarnations += 1;
             match ending {
@@ -459,16 +437,15 @@ impl Client {
         welcome.map_err(|_| format!("no welcome in {HANDSHAKE_TIMEOUT:?}"))?
     }
 
-    /// Holds one connection until the run finishes, the schedule says leave, or it drops.
+    /// Holds one connection until the run finishes, the schedule says leave, or it drops;
+    /// the pacer says when to send and when to wake.
     async fn hold(
         &mut self,
         mut sink: WsSink,
         mut stream: WsStream,
         mut inc: Incarnation,
-        next_churn: &mut usize,
     ) -> Ending {
-        let mut phase: Option<usize> = None;
-        let mut next_send_ns = 0u64;
+        self.pacer.connected();
         loop {
             let now = self.shared.now_ns();
             if self.finished(now) {
@@ -476,91 +453,31 @@ impl Client {
                 return Ending::Finished;
             }
             let schedule = self.schedule.borrow().clone();
-            let mut wake_ns: Option<u64> = None;
-            let mut wait_window = false;
-            let mut due = 0u32;
-            if let Some(s) = &schedule {
-                if let Some(&offset) = self.churn_ns.get(*next_churn) {
-                    let at = s.start_ns + offset;
-                    if now >= at {
-                        *next_churn += 1;
-                        return self.leave(sink, stream, inc).await;
-                    }
-                    wake_ns = Some(at);
-                }
-                let now_phase = s.phase_of(now);
-                if now_phase != phase {
-                    phase = now_phase;
-                    if let Some(i) = phase {
-                        // Spread the clients' sends over the interval.
-                        let rate = self.config.phases[i].rate_per_client;
-                        let spread = if rate > 0.0 {
-                            (1e9 / rate * self.slot as f64 / self.config.clients as f64) as u64
-                        } else {
-                            0
-                        };
-                        next_send_ns = s.phase_start_ns(i) + spread;
-                    }
-                }
-                match phase {
-                    Some(i) => {
-                        let p = &self.config.phases[i];
-                        wake_ns = min_ns(wake_ns, s.phase_end_ns[i]);
-                        let outstanding = self.shared.slots[self.slot]
-                            .outstanding
-                            .load(Ordering::Acquire);
-                        let room = if p.window == 0 {
-                            u32::MAX
-                        } else {
-                            u32::try_from(i64::from(p.window) - outstanding).unwrap_or(0)
-                        };
-                        if !inc.roster.is_empty() {
-                            if p.rate_per_client > 0.0 {
-                                if now >= next_send_ns {
-                                    if room > 0 {
-                                        due = 1;
-                                        let interval = (1e9 / p.rate_per_client) as u64;
-                                        next_send_ns += interval;
-                                        // Behind by more than one interval: skip, do not burst.
-                                        if next_send_ns + interval < now {
-                                            next_send_ns = now;
-                                        }
-                                    } else {
-                                        wait_window = true;
-                                    }
-                                } else {
-                                    wake_ns = min_ns(wake_ns, next_send_ns);
-                                }
-                            } else if room > 0 {
-                                due = room;
-                            } else {
-                                wait_window = true;
-                            }
+            let slot = &self.shared.slots[self.slot];
+            let outstanding = slot.outstanding.load(Ordering::Acquire);
+            let has_targets = !inc.roster.is_empty();
+            let (wake_ns, wait_window) =
+                match self
+                    .pacer
+                    .step(now, schedule.as_deref(), outstanding, has_targets)
+                {
+                    Step::Leave => return self.leave(sink, stream, inc).await,
+                    Step::Send { count, phase } => {
+                        if self
+                            .send_signals(&mut sink, &mut inc, count, phase)
+                            .await
+                            .is_err()
+                        {
+                            self.flush(inc);
+                            return Ending::Dropped;
                         }
+                        continue;
                     }
-                    None if now < s.start_ns => wake_ns = min_ns(wake_ns, s.start_ns),
-                    None => {}
-                }
-            }
-            if due > 0 {
-                let i = phase.unwrap_or(0);
-                let mut result = Ok(());
-                for _ in 0..due {
-                    let frame = self.signal(&mut inc, i);
-                    result = sink.feed(frame).await;
-                    if result.is_err() {
-                        break;
-                    }
-                }
-                if result.is_ok() {
-                    result = sink.flush().await;
-                }
-                if result.is_err() {
-                    self.flush(inc);
-                    return Ending::Dropped;
-                }
-                continue;
-            }
+                    Step::Wait {
+                        wake_ns,
+                        for_window,
+                    } => (wake_ns, for_window),
+                };
 
             let timer = wake_ns.map(|ns| self.shared.at(ns));
             let waiting_for_schedule = schedule.is_none();
@@ -591,6 +508,21 @@ impl Client {
                 }
             }
         }
+    }
+
+    /// Sends `count` signals, counted in `phase`, in one flush.
+    async fn send_signals(
+        &mut self,
+        sink: &mut WsSink,
+        inc: &mut Incarnation,
+        count: u32,
+        phase: usize,
+    ) -> Result<(), WsError> {
+        for _ in 0..count {
+            let frame = self.signal(inc, phase);
+            sink.feed(frame).await?;
+        }
+        sink.flush().await
     }
 
     /// Sends `leave`, reads (and counts) everything up to the relay's close, and returns.
@@ -834,10 +766,6 @@ impl Incarnation {
     }
 }
 
-fn min_ns(a: Option<u64>, b: u64) -> Option<u64> {
-    Some(a.map_or(b, |a| a.min(b)))
-}
-
 async fn sleep_until_opt(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
@@ -865,18 +793,5 @@ mod tests {
         assert!(offsets.iter().flatten().all(|&ns| ns < 2_000_000_000));
         // Consecutive events hit different rooms (rooms of 4: stride 5).
         assert!(offsets[0][0] < offsets[5][0]);
-    }
-
-    #[test]
-    fn schedule_finds_phases() {
-        let s = Schedule {
-            start_ns: 10,
-            phase_end_ns: vec![20, 30],
-        };
-        assert_eq!(s.phase_of(5), None);
-        assert_eq!(s.phase_of(10), Some(0));
-        assert_eq!(s.phase_of(25), Some(1));
-        assert_eq!(s.phase_of(30), None);
-        assert_eq!(s.phase_start_ns(1), 20);
     }
 }

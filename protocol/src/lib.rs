@@ -25,12 +25,15 @@ pub use limits::{
 };
 pub use message::{DecodeError, ProtocolMsg, MAX_NESTING_DEPTH};
 pub use peer::{decode_chunk, encode_chunk, PeerMsg, FILE_CHUNK_BYTES};
-pub use validate::{validate_chat_text, validate_display_name, validate_room_name, TextError};
+pub use validate::{
+    is_valid_client_key, normalize_chat_text, validate_display_name, validate_room_name, TextError,
+    CLIENT_KEY_CHARS,
+};
 
 /// Version of this protocol. Sent by the client in [`ClientMsg::Join`] and by the relay in
 /// [`ServerMsg::Welcome`]; the relay refuses a join with another version
 /// ([`ErrorCode::VersionMismatch`]).
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// A participant's id, assigned by the relay when it joins (unguessable, unique per relay
 /// cluster). Clients never choose it; the relay stamps it on everything it forwards.
@@ -171,7 +174,9 @@ pub enum ClientMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         token: Option<String>,
         /// A random key the browser keeps for itself, so that a participant the host removed
-        /// is recognised if it tries to join the same room again.
+        /// is recognised if it tries to join the same room again: 16 to 64 ASCII letters,
+        /// digits, `-` or `_` ([`is_valid_client_key`]); any other value is refused with
+        /// [`ErrorCode::InvalidClientKey`], never ignored.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         client_key: Option<String>,
     },
@@ -206,10 +211,11 @@ pub enum ClientMsg {
     /// A room-wide text message relayed by the server: the chat fallback for peers whose data
     /// channel is not open.
     Chat {
-        /// Client-chosen id, echoed to the others so a message that also went over a data
-        /// channel is shown once.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        id: Option<String>,
+        /// The sender's message number: from 1, greater than the number of every chat this
+        /// membership sent before (through the relay or a data channel: one count for both),
+        /// so `(sender, seq)` names one message. The relay refuses a number that does not
+        /// go up with [`ErrorCode::InvalidSeq`].
+        seq: u64,
         /// The message text.
         text: String,
     },
@@ -315,10 +321,10 @@ pub enum ServerMsg {
     Chat {
         /// The sender, stamped by the relay.
         from: PeerId,
-        /// The sender's message id, if it gave one.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        id: Option<String>,
-        /// The text.
+        /// The sender's message number ([`ClientMsg::Chat::seq`]): `(from, seq)` names the
+        /// message, whichever way it came.
+        seq: u64,
+        /// The text, line breaks normalised to `\n`.
         text: String,
         /// When the relay received it, in milliseconds since the Unix epoch.
         sent_at_ms: u64,
@@ -475,6 +481,10 @@ pub enum ErrorCode {
     Removed,
     /// A host action from a participant that is not the host.
     NotHost,
+    /// A join whose `client_key` is not 16 to 64 ASCII letters, digits, `-` or `_`.
+    InvalidClientKey,
+    /// A chat whose `seq` is 0 or not greater than the sender's previous one.
+    InvalidSeq,
 }
 
 impl LeaveReason {
@@ -506,6 +516,7 @@ impl ErrorCode {
                 | ErrorCode::TokenExpired
                 | ErrorCode::RoomLocked
                 | ErrorCode::Removed
+                | ErrorCode::InvalidClientKey
         )
     }
 }
@@ -533,12 +544,12 @@ mod tests {
     #[test]
     fn join_without_optional_fields_parses_with_defaults() {
         let msg: ClientMsg =
-            serde_json::from_str(r#"{"type":"join","version":1,"room":"standup","name":"Ana"}"#)
+            serde_json::from_str(r#"{"type":"join","version":2,"room":"standup","name":"Ana"}"#)
                 .expect("parses");
         assert_eq!(
             msg,
             ClientMsg::Join {
-                version: 1,
+                version: 2,
                 room: RoomName("standup".into()),
                 name: "Ana".into(),
                 password: None,
@@ -590,9 +601,12 @@ mod tests {
             LeaveReason::names(),
             ["left", "disconnected", "timed_out", "removed"]
         );
-        assert_eq!(ErrorCode::names().len(), 22);
+        assert_eq!(ErrorCode::names().len(), 24);
         assert_eq!(ErrorCode::names()[0], "bad_message");
-        assert_eq!(ErrorCode::names()[21], "not_host");
+        assert_eq!(
+            ErrorCode::names()[21..],
+            ["not_host", "invalid_client_key", "invalid_seq"]
+        );
     }
 
     #[test]
@@ -618,7 +632,7 @@ mod tests {
     #[test]
     fn tag_may_come_anywhere_and_defaults_apply() {
         let msg: ServerMsg = serde_json::from_str(
-            r#"{"roster":[],"ice_servers":[],"peer_id":"p1","room":"r","version":1,
+            r#"{"roster":[],"ice_servers":[],"peer_id":"p1","room":"r","version":2,
                 "session":"s","resume_grace_ms":8000,
                 "limits":{"max_participants":8,"max_message_bytes":1,"messages_per_second":1,
                 "max_chat_chars":1},"type":"welcome"}"#,

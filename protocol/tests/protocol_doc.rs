@@ -79,9 +79,42 @@ fn every_error_code_has_an_error_example() {
         .filter(|(msg, _)| matches!(msg, ServerMsg::Error { .. }))
         .filter_map(|(_, json)| json["code"].as_str())
         .collect();
-    assert_eq!(ErrorCode::names().len(), 22);
+    assert_eq!(ErrorCode::names().len(), 24);
     for code in ErrorCode::names() {
         assert!(shown.contains(code), "no `error` example with code {code}");
+    }
+}
+
+/// The rows of PROTOCOL.md's error table: code and whether it says the code is fatal.
+fn error_table() -> Vec<(String, String)> {
+    let start = PROTOCOL_MD
+        .find("| code | fatal | when |")
+        .expect("PROTOCOL.md has the error table");
+    PROTOCOL_MD[start..]
+        .lines()
+        .skip(2)
+        .take_while(|line| line.starts_with('|'))
+        .filter_map(|line| {
+            let mut cells = line.split('|').skip(1).map(str::trim);
+            let code = cells.next()?.trim_matches('`').to_owned();
+            let fatal = cells.next()?.to_owned();
+            Some((code, fatal))
+        })
+        .collect()
+}
+
+#[test]
+fn all_error_codes_are_listed_once_in_the_error_table_in_declaration_order_with_their_fatality() {
+    let table = error_table();
+    let listed: Vec<&str> = table.iter().map(|(code, _)| code.as_str()).collect();
+    // The names come from ErrorCode's derive (tags.rs), so a new variant is in them at once
+    // and fails here until PROTOCOL.md's table has its row.
+    assert_eq!(listed, ErrorCode::names());
+    for (code, fatal) in &table {
+        let parsed: ErrorCode =
+            serde_json::from_value(Value::String(code.clone())).expect("a known code");
+        let expected = if parsed.is_fatal() { "yes" } else { "no" };
+        assert_eq!(fatal, expected, "fatal column of `{code}`");
     }
 }
 

@@ -11,7 +11,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Instant, SystemTime};
 
-use meshmeet_protocol::{validate_display_name, RoomName};
+use meshmeet_protocol::{is_valid_client_key, validate_display_name, RoomName};
 use subtle::ConstantTimeEq;
 use tracing::warn;
 
@@ -23,8 +23,6 @@ use crate::token::{self, TokenError};
 /// Addresses whose failed joins are remembered at most; past this, addresses whose record
 /// has been forgiven entirely are forgotten first.
 const MAX_TRACKED_ADDRESSES: usize = 65_536;
-/// Shortest and longest `client_key` accepted (a client makes 32 hex digits).
-const CLIENT_KEY_CHARS: std::ops::RangeInclusive<usize> = 16..=64;
 
 /// The part of an address the per-address limits count.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -282,15 +280,12 @@ impl Access {
         join: JoinAttempt<'_>,
         now: SystemTime,
     ) -> Result<Admission, RelayError> {
-        let identity = join
-            .client_key
-            .filter(|key| {
-                CLIENT_KEY_CHARS.contains(&key.len())
-                    && key
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-            })
-            .map(|key| format!("key:{key}"));
+        // A key the relay could not record must not let its sender past a removal.
+        let identity = match join.client_key {
+            Some(key) if is_valid_client_key(key) => Some(format!("key:{key}")),
+            Some(_) => return Err(RelayError::InvalidClientKey),
+            None => None,
+        };
         let token = join.token.filter(|token| !token.is_empty());
         let claims = match (token, &self.token_secret) {
             (Some(token), Some(secret)) => {

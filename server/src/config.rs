@@ -15,6 +15,7 @@ pub use meshmeet_protocol::{
 };
 
 use crate::error::ConfigError;
+use crate::registry::RedisOptions;
 
 /// Default address: loopback only, so a relay started by hand is not exposed by accident.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -511,6 +512,17 @@ impl Config {
             max_chat_chars: self.max_chat_chars,
             max_file_bytes: self.max_file_bytes,
         }
+    }
+
+    /// What the Redis registry needs, if rooms are shared through a Redis.
+    pub fn redis_options(&self) -> Option<RedisOptions> {
+        Some(RedisOptions {
+            url: self.redis_url.clone()?,
+            key_prefix: self.redis_key_prefix.clone(),
+            instance_ttl: self.redis_instance_ttl,
+            max_rooms: self.max_rooms,
+            max_participants: self.max_participants,
+        })
     }
 
     /// The largest frame the WebSocket layer buffers at all. Between `max_message_bytes` and

@@ -1,7 +1,7 @@
 //! The relay's errors: what a client is told when a request is refused ([`RelayError`]), and
 //! what stops the relay from starting ([`ConfigError`], [`ServeError`]).
 
-use meshmeet_protocol::{ErrorCode, ServerMsg, TextError};
+use meshmeet_protocol::{ErrorCode, ServerMsg, TextError, CLIENT_KEY_CHARS};
 
 /// A refused client request. Each one maps to exactly one [`ErrorCode`] and is sent to the
 /// client that caused it, never to anyone else.
@@ -50,6 +50,22 @@ pub enum RelayError {
     /// The chat text failed validation.
     #[error("Chat message {0}")]
     InvalidText(TextError),
+    /// A chat whose `seq` does not go up.
+    #[error("Chat seq {seq} must be greater than your previous chat's ({last})")]
+    InvalidSeq {
+        /// The refused number.
+        seq: u64,
+        /// The highest number this participant sent before (0: none).
+        last: u64,
+    },
+    /// A join whose `client_key` is malformed: refused rather than ignored, so a removed
+    /// participant cannot slip back in by sending a key the relay would not record.
+    #[error(
+        "client_key must be {} to {} ASCII letters, digits, '-' or '_'",
+        CLIENT_KEY_CHARS.start(),
+        CLIENT_KEY_CHARS.end()
+    )]
+    InvalidClientKey,
     /// The room is at its participant limit.
     #[error("The room is full ({max} participants)")]
     RoomFull {
@@ -115,6 +131,8 @@ impl RelayError {
             RelayError::InvalidRoom(_) => ErrorCode::InvalidRoom,
             RelayError::InvalidName(_) => ErrorCode::InvalidName,
             RelayError::InvalidText(_) => ErrorCode::InvalidText,
+            RelayError::InvalidSeq { .. } => ErrorCode::InvalidSeq,
+            RelayError::InvalidClientKey => ErrorCode::InvalidClientKey,
             RelayError::RoomFull { .. } => ErrorCode::RoomFull,
             RelayError::TooManyRooms => ErrorCode::TooManyRooms,
             RelayError::UnknownPeer(_) => ErrorCode::UnknownPeer,

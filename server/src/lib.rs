@@ -109,7 +109,7 @@ pub async fn serve_with_tls(
     tls: Option<TlsSetup>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    if let Some(options) = RedisOptions::from_config(&config) {
+    if let Some(options) = config.redis_options() {
         config.validate()?;
         let registry = RedisRegistry::connect(options)?;
         return serve_inner(config, registry, listener, tls, shutdown).await;

@@ -6,6 +6,7 @@
 //! a resume must reach the relay that held the session.
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use meshmeet_protocol::SessionToken;
@@ -28,12 +29,14 @@ enum Entry {
     Live {
         member: Membership,
         mailbox: Mailbox,
+        chat_seq: Arc<AtomicU64>,
         /// Wakes the connection that holds the session when another one resumes it.
         takeover: Arc<Notify>,
     },
     Held {
         member: Membership,
         mailbox: Mailbox,
+        chat_seq: Arc<AtomicU64>,
         held: HeldMessages,
         hold: u64,
     },
@@ -48,6 +51,8 @@ pub enum Taken {
         member: Membership,
         /// The mailbox the registry delivers to.
         mailbox: Mailbox,
+        /// The highest chat `seq` the participant sent (it goes on counting from there).
+        chat_seq: Arc<AtomicU64>,
         /// What arrived meanwhile.
         held: HeldMessages,
     },
@@ -69,13 +74,14 @@ impl Sessions {
         random_hex_128().map(SessionToken)
     }
 
-    /// Records that a connection speaks for `member` under `token`; `takeover` wakes it
-    /// when another connection resumes the session.
+    /// Records that a connection speaks for `member` under `token` (its chat numbers so far
+    /// in `chat_seq`); `takeover` wakes it when another connection resumes the session.
     pub fn register(
         &self,
         token: SessionToken,
         member: Membership,
         mailbox: Mailbox,
+        chat_seq: Arc<AtomicU64>,
         takeover: Arc<Notify>,
     ) {
         self.entries().insert(
@@ -83,6 +89,7 @@ impl Sessions {
             Entry::Live {
                 member,
                 mailbox,
+                chat_seq,
                 takeover,
             },
         );
@@ -93,7 +100,10 @@ impl Sessions {
     pub fn hold(&self, token: &SessionToken, capacity: usize) -> Option<u64> {
         let mut entries = self.entries();
         let Some(Entry::Live {
-            member, mailbox, ..
+            member,
+            mailbox,
+            chat_seq,
+            ..
         }) = entries.remove(token)
         else {
             return None;
@@ -112,6 +122,7 @@ impl Sessions {
             Entry::Held {
                 member,
                 mailbox,
+                chat_seq,
                 held,
                 hold,
             },
@@ -153,11 +164,13 @@ impl Sessions {
             Some(Entry::Held {
                 member,
                 mailbox,
+                chat_seq,
                 held,
                 ..
             }) => Taken::Held {
                 member,
                 mailbox,
+                chat_seq,
                 held,
             },
             _ => Taken::Unknown,
@@ -193,7 +206,13 @@ mod tests {
         );
         let member = Membership::new(RoomName("r".into()), PeerId::from("p"));
         let takeover = Arc::new(Notify::new());
-        sessions.register(token.clone(), member, mailbox, Arc::clone(&takeover));
+        sessions.register(
+            token.clone(),
+            member,
+            mailbox,
+            Arc::default(),
+            Arc::clone(&takeover),
+        );
         (token, takeover)
     }
 
@@ -232,12 +251,15 @@ mod tests {
         let (token, takeover) = live(&sessions);
         let first = sessions.hold(&token, 4).expect("live");
         let Taken::Held {
-            member, mailbox, ..
+            member,
+            mailbox,
+            chat_seq,
+            ..
         } = sessions.take(&token)
         else {
             panic!("held");
         };
-        sessions.register(token.clone(), member, mailbox, takeover);
+        sessions.register(token.clone(), member, mailbox, chat_seq, takeover);
         let second = sessions.hold(&token, 4).expect("live again");
         assert_eq!(sessions.expire(&token, first), None);
         assert!(sessions.expire(&token, second).is_some());

@@ -5,19 +5,21 @@
 //! delivers go through one bounded queue to the writer, so a client that does not read fills
 //! its own queue and is disconnected, while the reader keeps noticing pongs and timeouts.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use meshmeet_protocol::{
-    validate_chat_text, validate_display_name, validate_room_name, ClientMsg, LeaveReason,
+    normalize_chat_text, validate_display_name, validate_room_name, ClientMsg, LeaveReason,
     MediaState, ProtocolMsg as _, ServerMsg, SessionToken, PROTOCOL_VERSION,
 };
 use serde::Deserialize;
 use tokio::sync::{mpsc, Notify};
 use tokio::time::{Instant, MissedTickBehavior};
 use tracing::{debug, info, warn};
+use tungstenite::error::ProtocolError;
 use tungstenite::protocol::CloseFrame;
 use tungstenite::Message;
 
@@ -43,8 +45,6 @@ const RESUME_HEADROOM: usize = 4;
 const TAKEOVER_WAIT: Duration = Duration::from_secs(2);
 /// How often it looks meanwhile.
 const TAKEOVER_POLL: Duration = Duration::from_millis(20);
-/// Longest client-chosen chat id, in characters.
-const MAX_CHAT_ID_CHARS: usize = 64;
 /// Longest serde error text echoed back to a client (it can quote the client's input).
 const MAX_ERROR_DETAIL_CHARS: usize = 200;
 
@@ -52,6 +52,7 @@ const MAX_ERROR_DETAIL_CHARS: usize = 200;
 mod close_code {
     pub const NORMAL: u16 = 1000;
     pub const GOING_AWAY: u16 = 1001;
+    pub const PROTOCOL_ERROR: u16 = 1002;
     pub const INVALID_PAYLOAD: u16 = 1007;
     pub const POLICY: u16 = 1008;
     pub const TOO_BIG: u16 = 1009;
@@ -79,6 +80,9 @@ enum End {
     FrameTooLarge,
     /// A text frame that is not UTF-8 (the WebSocket layer stops reading after it).
     InvalidUtf8,
+    /// A frame that breaks RFC 6455 (unmasked, reserved bits or opcodes, a continuation
+    /// without a start, a fragmented or oversized control frame, a malformed close).
+    ProtocolViolation,
     /// The relay is stopping.
     ShuttingDown,
     /// Another connection resumed this one's session.
@@ -106,7 +110,10 @@ impl End {
 
     /// Whether the WebSocket layer stopped reading (it does after any protocol error).
     fn stream_unreadable(self) -> bool {
-        matches!(self, End::FrameTooLarge | End::InvalidUtf8)
+        matches!(
+            self,
+            End::FrameTooLarge | End::InvalidUtf8 | End::ProtocolViolation
+        )
     }
 
     /// The close frame to send, where the client can still be reached.
@@ -119,6 +126,7 @@ impl End {
             End::TooManyBadMessages => Some((close_code::POLICY, "too many bad messages")),
             End::FrameTooLarge => Some((close_code::TOO_BIG, "message too big")),
             End::InvalidUtf8 => Some((close_code::INVALID_PAYLOAD, "invalid UTF-8")),
+            End::ProtocolViolation => Some((close_code::PROTOCOL_ERROR, "protocol error")),
             End::ShuttingDown => Some((close_code::GOING_AWAY, "relay shutting down")),
             End::TakenOver => Some((close_code::TAKEN_OVER, "resumed elsewhere")),
             End::EndedByHost => Some((close_code::NORMAL, "ended by the host")),
@@ -163,6 +171,7 @@ pub async fn run_connection<R: RoomRegistry>(
         mailbox,
         client,
         turn_id: turn_credential_id(),
+        chat_seq: Arc::default(),
         state: Arc::clone(&state),
     };
 
@@ -218,6 +227,8 @@ struct Session<R> {
     client: ClientInfo,
     /// Names this participant in minted TURN usernames.
     turn_id: String,
+    /// The highest chat `seq` the membership has sent, shared with its resume session.
+    chat_seq: Arc<AtomicU64>,
 }
 
 /// What to do after one frame.
@@ -388,6 +399,16 @@ impl<R: RoomRegistry> Session<R> {
                 );
                 Err(End::FrameTooLarge)
             }
+            // A peer that vanished mid-frame is not breaking the protocol, just gone.
+            tungstenite::Error::Protocol(
+                ProtocolError::ResetWithoutClosingHandshake
+                | ProtocolError::SendAfterClosing
+                | ProtocolError::ReceivedAfterClosing,
+            ) => Err(End::Disconnected),
+            tungstenite::Error::Protocol(violation) => {
+                debug!(%violation, "WebSocket protocol violation");
+                Err(End::ProtocolViolation)
+            }
             tungstenite::Error::Utf8(_) => {
                 let _ = self.reply(
                     RelayError::BadMessage("text frame is not valid UTF-8".into()).to_server_msg(),
@@ -496,11 +517,11 @@ impl<R: RoomRegistry> Session<R> {
                     Err(err) => Err(RelayError::InvalidName(err)),
                 }
             }
-            ClientMsg::Chat { id, text } => match self.check_chat(id.as_deref(), &text) {
-                Ok(()) => {
+            ClientMsg::Chat { seq, text } => match self.check_chat(seq, &text) {
+                Ok(text) => {
                     let msg = ServerMsg::Chat {
                         from: member.peer_id().clone(),
-                        id,
+                        seq,
                         text,
                         sent_at_ms: unix_time_ms(),
                     };
@@ -580,6 +601,7 @@ impl<R: RoomRegistry> Session<R> {
             session.clone(),
             member.clone(),
             mailbox.clone(),
+            Arc::clone(&self.chat_seq),
             Arc::clone(&self.takeover),
         );
         self.membership = Some(member);
@@ -603,6 +625,7 @@ impl<R: RoomRegistry> Session<R> {
         let Taken::Held {
             member,
             mailbox,
+            chat_seq,
             held,
         } = taken
         else {
@@ -636,6 +659,7 @@ impl<R: RoomRegistry> Session<R> {
             return Err(End::TooSlow);
         }
         info!(room = %member.room(), peer = %member.peer_id(), "peer resumed");
+        self.chat_seq = chat_seq;
         self.become_member(session, member, mailbox);
         Ok(())
     }
@@ -659,15 +683,18 @@ impl<R: RoomRegistry> Session<R> {
         self.reply(ServerMsg::IceServersRenewed { ice_servers })
     }
 
-    fn check_chat(&self, id: Option<&str>, text: &str) -> Result<(), RelayError> {
-        validate_chat_text(text, self.state.config.max_chat_chars as usize)
-            .map_err(RelayError::InvalidText)?;
-        if id.is_some_and(|id| id.is_empty() || id.chars().count() > MAX_CHAT_ID_CHARS) {
-            return Err(RelayError::BadMessage(format!(
-                "chat id must be 1 to {MAX_CHAT_ID_CHARS} characters"
-            )));
+    /// Checks a chat and takes its `seq`: receivers name a message by `(sender, seq)`, so
+    /// the relay lets each number through once per membership, going up (resumes included:
+    /// the count lives with the session). Returns the text with its line breaks normalised.
+    fn check_chat(&self, seq: u64, text: &str) -> Result<String, RelayError> {
+        let max = self.state.config.max_chat_chars as usize;
+        let text = normalize_chat_text(text, max).map_err(RelayError::InvalidText)?;
+        let last = self.chat_seq.load(Ordering::Relaxed);
+        if seq <= last {
+            return Err(RelayError::InvalidSeq { seq, last });
         }
-        Ok(())
+        self.chat_seq.store(seq, Ordering::Relaxed);
+        Ok(text.into_owned())
     }
 }
 
@@ -794,7 +821,7 @@ mod tests {
     #[test]
     fn join_of_another_version_is_a_version_mismatch_even_if_its_shape_changed() {
         assert_eq!(
-            code_of(r#"{"type":"join","version":2,"room":"r","name":"n"}"#),
+            code_of(r#"{"type":"join","version":3,"room":"r","name":"n"}"#),
             None,
             "well-formed joins are checked later, in join()"
         );
@@ -803,7 +830,7 @@ mod tests {
             Some(ErrorCode::VersionMismatch)
         );
         assert_eq!(
-            code_of(r#"{"type":"join","version":1,"lobby":{"room":"r"}}"#),
+            code_of(r#"{"type":"join","version":2,"lobby":{"room":"r"}}"#),
             Some(ErrorCode::BadMessage)
         );
     }

@@ -50,7 +50,7 @@ fn text(value: impl Into<String>) -> Input {
 }
 
 fn join_json(room: serde_json::Value, name: serde_json::Value) -> Input {
-    text(json!({"type": "join", "version": 1, "room": room, "name": name}).to_string())
+    text(json!({"type": "join", "version": 2, "room": room, "name": name}).to_string())
 }
 
 fn name(name: &str) -> Input {
@@ -62,7 +62,7 @@ fn room(room: &str) -> Input {
 }
 
 fn chat(text_value: &str) -> Input {
-    text(json!({"type": "chat", "text": text_value}).to_string())
+    text(json!({"type": "chat", "seq": 1, "text": text_value}).to_string())
 }
 
 fn cases() -> Vec<Case> {
@@ -146,7 +146,7 @@ fn cases() -> Vec<Case> {
         case(
             "unescaped control char in string",
             Fresh,
-            text("{\"type\":\"join\",\"version\":1,\"room\":\"r\",\"name\":\"a\u{1}b\"}"),
+            text("{\"type\":\"join\",\"version\":2,\"room\":\"r\",\"name\":\"a\u{1}b\"}"),
             BadMessage,
             Survives,
         ),
@@ -189,7 +189,7 @@ fn cases() -> Vec<Case> {
         case(
             "join without name",
             Fresh,
-            text(r#"{"type":"join","version":1,"room":"r"}"#),
+            text(r#"{"type":"join","version":2,"room":"r"}"#),
             BadMessage,
             Survives,
         ),
@@ -211,7 +211,7 @@ fn cases() -> Vec<Case> {
             "media with wrong types",
             Fresh,
             text(
-                r#"{"type":"join","version":1,"room":"r","name":"n","media":{"mic":"yes","camera":true}}"#,
+                r#"{"type":"join","version":2,"room":"r","name":"n","media":{"mic":"yes","camera":true}}"#,
             ),
             BadMessage,
             Survives,
@@ -227,7 +227,7 @@ fn cases() -> Vec<Case> {
         case(
             "newer version",
             Fresh,
-            text(r#"{"type":"join","version":2,"room":"r","name":"n"}"#),
+            text(r#"{"type":"join","version":3,"room":"r","name":"n"}"#),
             VersionMismatch,
             Closes(1008),
         ),
@@ -347,7 +347,7 @@ fn cases() -> Vec<Case> {
             "text over the size limit",
             Fresh,
             text(format!(
-                r#"{{"type":"chat","text":"{}"}}"#,
+                r#"{{"type":"chat","seq":1,"text":"{}"}}"#,
                 "x".repeat(100_000)
             )),
             TooLarge,
@@ -397,7 +397,7 @@ fn cases() -> Vec<Case> {
         case(
             "second join",
             Joined,
-            text(json!({"type":"join","version":1,"room":"elsewhere","name":"Ana"}).to_string()),
+            text(json!({"type":"join","version":2,"room":"elsewhere","name":"Ana"}).to_string()),
             AlreadyJoined,
             Survives,
         ),
@@ -479,10 +479,17 @@ fn cases() -> Vec<Case> {
             Survives,
         ),
         case(
-            "chat id too long",
+            "chat without seq",
             Joined,
-            text(json!({"type":"chat","id":"i".repeat(65),"text":"hi"}).to_string()),
+            text(json!({"type":"chat","text":"hi"}).to_string()),
             BadMessage,
+            Survives,
+        ),
+        case(
+            "chat with seq 0",
+            Joined,
+            text(json!({"type":"chat","seq":0,"text":"hi"}).to_string()),
+            InvalidSeq,
             Survives,
         ),
         case(

@@ -71,13 +71,16 @@ async fn message_over_the_size_limit_is_refused_and_the_session_goes_on() {
     let relay = TestRelay::start(test_config()).await;
     let (mut ana, _) = relay.join("size", "Ana").await;
     // Valid JSON, 70 KiB: over the 64 KiB limit, under the hard frame limit.
-    let text = format!(r#"{{"type":"chat","text":"{}"}}"#, "x".repeat(70 * 1024));
+    let text = format!(
+        r#"{{"type":"chat","seq":1,"text":"{}"}}"#,
+        "x".repeat(70 * 1024)
+    );
     ana.send_text(&text).await;
     assert_eq!(ana.recv_error().await, ErrorCode::TooLarge);
     ana.assert_alive(1).await;
 
     // Exactly at the limit is fine as far as size goes (the chat length limit refuses it).
-    let prefix = r#"{"type":"chat","text":""#;
+    let prefix = r#"{"type":"chat","seq":1,"text":""#;
     let suffix = r#""}"#;
     let fill = 64 * 1024 - prefix.len() - suffix.len();
     ana.send_text(&format!("{prefix}{}{suffix}", "y".repeat(fill)))
@@ -213,13 +216,13 @@ async fn chat_length_limit_is_enforced() {
     let (mut bo, _) = relay.join("talk", "Bo").await;
     ana.recv().await;
     ana.send(&ClientMsg::Chat {
-        id: None,
+        seq: 1,
         text: "ü".repeat(11),
     })
     .await;
     assert_eq!(ana.recv_error().await, ErrorCode::InvalidText);
     ana.send(&ClientMsg::Chat {
-        id: None,
+        seq: 2,
         text: "ü".repeat(10),
     })
     .await;

@@ -5,6 +5,26 @@
 //!
 //! The Redis variants start their own `redis-server` on a free port and fail (never skip)
 //! when it is not installed.
+//!
+//! Admission is written twice, in Rust (`MemoryRegistry::join`, server/src/registry/memory.rs)
+//! and in Lua (server/src/registry/redis/lua/join.lua), and this suite is where the two are
+//! held equal: every contract test below runs on both. The rules and the tests that hold
+//! them (any change to one copy must keep these passing on both):
+//! - a room's password is its first joiner's, unless that one was vouched for or gave an
+//!   empty one; any password is accepted in a room without one
+//!   (`a_first_joiner_vouched_for_or_with_an_empty_password_leaves_the_room_open`,
+//!   `empty_rooms_are_forgotten_with_their_password`);
+//! - the password must match exactly (`wrong_password_and_full_room_are_refused_unannounced`);
+//!   a vouched-for joiner skips only that check (`a_vouched_for_joiner_skips_the_password_and_no_other_check`);
+//! - the checks come in one order, password, removed identity, lock, room size, so a
+//!   refusal tells someone without the password nothing more
+//!   (`admission_refusals_come_in_one_order_with_the_password_first`);
+//! - the room limit counts rooms, not joins (`room_limit_counts_rooms_not_joins`), and
+//!   concurrent joins never overfill a room (`concurrent_joins_never_overfill_a_room`);
+//! - the list of removed identities and the lock go with the room
+//!   (`a_removed_participant_is_told_and_cannot_join_again`,
+//!   `the_list_of_removed_participants_goes_with_the_room`,
+//!   `ending_the_meeting_tells_everyone_and_forgets_the_room`).
 
 mod redis_server;
 
@@ -167,6 +187,7 @@ fn request(room: &str, name: &str, password: Option<&str>, mailbox: Mailbox) -> 
         name: name.into(),
         media: MediaState::default(),
         password: password.map(str::to_owned),
+        // Set by `try_join_vouched_for`.
         vouched: false,
         // Each test participant is recognisable by its name (as by a client key).
         identity: Some(format!("key:{name}")),
@@ -215,10 +236,31 @@ async fn try_join<R: RoomRegistry>(
     name: &str,
     password: Option<&str>,
 ) -> Result<Joined, RelayError> {
-    let (mailbox, mut inbox) = mailbox();
-    let member = registry
-        .join(request(room, name, password, mailbox))
-        .await?;
+    let (mailbox, inbox) = mailbox();
+    finish_join(registry, request(room, name, password, mailbox), inbox).await
+}
+
+/// Like [`try_join`], for someone admitted by a join token or the operator's password.
+async fn try_join_vouched_for<R: RoomRegistry>(
+    registry: &R,
+    room: &str,
+    name: &str,
+    password: Option<&str>,
+) -> Result<Joined, RelayError> {
+    let (mailbox, inbox) = mailbox();
+    let request = JoinRequest {
+        vouched: true,
+        ..request(room, name, password, mailbox)
+    };
+    finish_join(registry, request, inbox).await
+}
+
+async fn finish_join<R: RoomRegistry>(
+    registry: &R,
+    request: JoinRequest,
+    mut inbox: Inbox,
+) -> Result<Joined, RelayError> {
+    let member = registry.join(request).await?;
     let (roster, host) = inbox.welcome();
     Ok(Joined {
         member,
@@ -390,7 +432,7 @@ where
     }
     let chat = ServerMsg::Chat {
         from: people[1].id().clone(),
-        id: Some("m-1".into()),
+        seq: 1,
         text: "hello".into(),
         sent_at_ms: 1,
     };
@@ -818,6 +860,175 @@ where
     assert_eq!(fresh.host.as_ref(), Some(fresh.id()));
 }
 
+async fn admission_refusals_come_in_one_order_with_the_password_first<R, F, Fut>(setup: F)
+where
+    R: RoomRegistry,
+    F: Fn(Limits) -> Fut,
+    Fut: Future<Output = Setup<R>>,
+{
+    let s = setup(Limits {
+        max_participants: 3,
+        ..DEFAULT_LIMITS
+    })
+    .await;
+    let ana = try_join(s.on(0), "gate", "Ana", Some("pw"))
+        .await
+        .expect("host");
+    let bo = try_join(s.on(1), "gate", "Bo", Some("pw"))
+        .await
+        .expect("Bo");
+    s.on(0)
+        .host_action(&ana.member, HostAction::Remove(bo.id().clone()))
+        .await
+        .expect("host removes Bo");
+    let _cy = try_join(s.on(1), "gate", "Cy", Some("pw"))
+        .await
+        .expect("Cy");
+    let di = try_join(s.on(0), "gate", "Di", Some("pw"))
+        .await
+        .expect("Di fills the room");
+    s.on(0)
+        .host_action(&ana.member, HostAction::Lock(true))
+        .await
+        .expect("host locks");
+
+    // The room is full and locked, and Bo was removed: each refusal is the first rule broken.
+    let refusals = [
+        ("Bo", Some("wrong"), RelayError::WrongPassword),
+        ("Bo", Some("pw"), RelayError::Removed),
+        ("Eve", Some("wrong"), RelayError::WrongPassword),
+        ("Eve", Some("pw"), RelayError::RoomLocked),
+    ];
+    for (name, password, refusal) in refusals {
+        assert_eq!(
+            try_join(s.on(1), "gate", name, password).await.err(),
+            Some(refusal),
+            "{name} with {password:?}, locked"
+        );
+    }
+    s.on(0)
+        .host_action(&ana.member, HostAction::Lock(false))
+        .await
+        .expect("host unlocks");
+    let refusals = [
+        ("Bo", Some("pw"), RelayError::Removed),
+        ("Eve", None, RelayError::WrongPassword),
+        ("Eve", Some("pw"), RelayError::RoomFull { max: 3 }),
+    ];
+    for (name, password, refusal) in refusals {
+        assert_eq!(
+            try_join(s.on(1), "gate", name, password).await.err(),
+            Some(refusal),
+            "{name} with {password:?}, unlocked"
+        );
+    }
+    s.on(0).leave(&di.member, LeaveReason::Left).await;
+    try_join(s.on(1), "gate", "Eve", Some("pw"))
+        .await
+        .expect("a place is free again");
+}
+
+async fn a_vouched_for_joiner_skips_the_password_and_no_other_check<R, F, Fut>(setup: F)
+where
+    R: RoomRegistry,
+    F: Fn(Limits) -> Fut,
+    Fut: Future<Output = Setup<R>>,
+{
+    let s = setup(Limits {
+        max_participants: 3,
+        ..DEFAULT_LIMITS
+    })
+    .await;
+    let ana = try_join(s.on(0), "vip", "Ana", Some("pw"))
+        .await
+        .expect("host");
+    for password in [None, Some("wrong")] {
+        assert_eq!(
+            try_join(s.on(1), "vip", "Bo", password).await.err(),
+            Some(RelayError::WrongPassword),
+            "not vouched for, {password:?}"
+        );
+    }
+    let bo = try_join_vouched_for(s.on(1), "vip", "Bo", None)
+        .await
+        .expect("vouched for, no password needed");
+    s.on(0)
+        .host_action(&ana.member, HostAction::Lock(true))
+        .await
+        .expect("host locks");
+    assert_eq!(
+        try_join_vouched_for(s.on(1), "vip", "Cy", None).await.err(),
+        Some(RelayError::RoomLocked)
+    );
+    s.on(0)
+        .host_action(&ana.member, HostAction::Lock(false))
+        .await
+        .expect("host unlocks");
+    try_join_vouched_for(s.on(1), "vip", "Cy", Some("wrong"))
+        .await
+        .expect("vouched for, a wrong password is not even read");
+    assert_eq!(
+        try_join_vouched_for(s.on(1), "vip", "Di", None).await.err(),
+        Some(RelayError::RoomFull { max: 3 })
+    );
+    s.on(0)
+        .host_action(&ana.member, HostAction::Remove(bo.id().clone()))
+        .await
+        .expect("host removes Bo");
+    assert_eq!(
+        try_join_vouched_for(s.on(1), "vip", "Bo", None).await.err(),
+        Some(RelayError::Removed)
+    );
+}
+
+async fn a_first_joiner_vouched_for_or_with_an_empty_password_leaves_the_room_open<R, F, Fut>(
+    setup: F,
+) where
+    R: RoomRegistry,
+    F: Fn(Limits) -> Fut,
+    Fut: Future<Output = Setup<R>>,
+{
+    let s = setup(DEFAULT_LIMITS).await;
+    try_join_vouched_for(s.on(0), "booked", "Ana", Some("pw"))
+        .await
+        .expect("vouched-for host");
+    try_join(s.on(1), "booked", "Bo", None)
+        .await
+        .expect("the vouched-for host's password was not set");
+
+    try_join(s.on(0), "blank", "Cy", Some(""))
+        .await
+        .expect("host with an empty password");
+    try_join(s.on(1), "blank", "Di", None)
+        .await
+        .expect("an empty password is none");
+    try_join(s.on(1), "blank", "Eve", Some("anything"))
+        .await
+        .expect("a room without a password takes any");
+}
+
+async fn the_list_of_removed_participants_goes_with_the_room<R, F, Fut>(setup: F)
+where
+    R: RoomRegistry,
+    F: Fn(Limits) -> Fut,
+    Fut: Future<Output = Setup<R>>,
+{
+    let s = setup(DEFAULT_LIMITS).await;
+    let ana = join(s.on(0), "weekly", "Ana").await;
+    let bo = join(s.on(1), "weekly", "Bo").await;
+    s.on(0)
+        .host_action(&ana.member, HostAction::Remove(bo.id().clone()))
+        .await
+        .expect("host removes Bo");
+    assert_eq!(
+        try_join(s.on(1), "weekly", "Bo", None).await.err(),
+        Some(RelayError::Removed)
+    );
+    s.on(0).leave(&ana.member, LeaveReason::Left).await;
+    let bo = join(s.on(1), "weekly", "Bo").await;
+    assert_eq!(bo.host.as_ref(), Some(bo.id()), "a new room, opened by Bo");
+}
+
 /// Every contract test, for the in-memory registry, one Redis registry, and two Redis
 /// registries on one Redis.
 macro_rules! for_each_registry {
@@ -849,6 +1060,10 @@ for_each_registry!(
     only_the_host_may_act_and_each_action_reaches_the_right_people,
     a_removed_participant_is_told_and_cannot_join_again,
     ending_the_meeting_tells_everyone_and_forgets_the_room,
+    admission_refusals_come_in_one_order_with_the_password_first,
+    a_vouched_for_joiner_skips_the_password_and_no_other_check,
+    a_first_joiner_vouched_for_or_with_an_empty_password_leaves_the_room_open,
+    the_list_of_removed_participants_goes_with_the_room,
 );
 
 // ---------------------------------------------------------------------------------------

@@ -206,7 +206,7 @@ async fn spoofed_sender_is_replaced_by_relay() {
             signal: Signal::Offer { sdp: "v=0".into() },
         }
     );
-    let forged_chat = json!({"type": "chat", "from": cy_w.peer_id, "text": "it was me"});
+    let forged_chat = json!({"type": "chat", "seq": 1, "from": cy_w.peer_id, "text": "it was me"});
     ana.send_text(&forged_chat.to_string()).await;
     for client in [&mut bo, &mut cy] {
         match client.recv().await {
@@ -229,19 +229,19 @@ async fn chat_goes_to_the_others_with_its_id_and_the_relay_time() {
 
     let before = unix_ms();
     ana.send(&ClientMsg::Chat {
-        id: Some("m-1".into()),
+        seq: 1,
         text: "hello 👋\nsecond line".into(),
     })
     .await;
     match bo.recv().await {
         ServerMsg::Chat {
             from,
-            id,
+            seq,
             text,
             sent_at_ms,
         } => {
             assert_eq!(from, ana_w.peer_id);
-            assert_eq!(id.as_deref(), Some("m-1"));
+            assert_eq!(seq, 1);
             assert_eq!(text, "hello 👋\nsecond line");
             assert!(sent_at_ms >= before && sent_at_ms <= unix_ms());
         }

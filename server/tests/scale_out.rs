@@ -244,7 +244,7 @@ async fn clients_on_two_relays_share_a_room_and_their_signals_keep_their_order()
     assert_eq!(ana.recv().await, updated);
     assert_eq!(cy.recv().await, updated);
     cy.send(&ClientMsg::Chat {
-        id: None,
+        seq: 1,
         text: "hi both".into(),
     })
     .await;

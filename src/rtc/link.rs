@@ -8,10 +8,10 @@
 
 use super::channel::{ChannelEvent, OwnedChannel};
 use super::negotiation::{offer_decision, OfferDecision};
-use super::stats::Snapshot;
+use super::sender::set_encoding;
 use super::{Channel, ChannelData, DataSender, SendParams};
-use super::{ConnectionStatus, LinkConfig, RtcError};
-use crate::js::{get_string, json_of, JsError};
+use super::{ConnectionStatus, LinkConfig, LocalTracks, RtcError, TrackKind};
+use crate::js::{get_string, JsError};
 use futures_channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use futures_util::StreamExt;
 use meshmeet_protocol::Signal;
@@ -21,72 +21,11 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{
-    Event, MediaStream, MediaStreamTrack, RtcIceCandidateInit, RtcPeerConnection,
-    RtcPeerConnectionIceEvent, RtcRtpTransceiver, RtcRtpTransceiverDirection,
-    RtcRtpTransceiverInit, RtcSdpType, RtcSessionDescriptionInit, RtcTrackEvent,
+    Event, MediaStream, MediaStreamTrack, RtcIceCandidateInit, RtcIceGatheringState,
+    RtcPeerConnection, RtcPeerConnectionIceErrorEvent, RtcPeerConnectionIceEvent,
+    RtcPeerConnectionState, RtcRtpTransceiver, RtcRtpTransceiverDirection, RtcRtpTransceiverInit,
+    RtcSdpType, RtcSessionDescriptionInit, RtcSignalingState, RtcTrackEvent,
 };
-
-/// What a link sends and receives, each on a transceiver of its own, created once so that
-/// starting a screen share or switching a camera never needs a new offer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum TrackKind {
-    /// Microphone.
-    Audio,
-    /// Camera.
-    Video,
-    /// Shared screen (a second video).
-    Screen,
-}
-
-impl TrackKind {
-    /// Every kind, in transceiver (and so SDP m-line) order.
-    pub const ALL: [TrackKind; 3] = [TrackKind::Audio, TrackKind::Video, TrackKind::Screen];
-
-    fn media(self) -> &'static str {
-        match self {
-            TrackKind::Audio => "audio",
-            TrackKind::Video | TrackKind::Screen => "video",
-        }
-    }
-
-    fn index(self) -> usize {
-        match self {
-            TrackKind::Audio => 0,
-            TrackKind::Video => 1,
-            TrackKind::Screen => 2,
-        }
-    }
-}
-
-/// The local tracks sent to every peer; `None` sends nothing of that kind.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct LocalTracks {
-    /// Microphone track.
-    pub audio: Option<MediaStreamTrack>,
-    /// Camera track.
-    pub video: Option<MediaStreamTrack>,
-    /// Screen-share track.
-    pub screen: Option<MediaStreamTrack>,
-}
-
-impl LocalTracks {
-    /// The track of one kind.
-    pub fn get(&self, kind: TrackKind) -> Option<&MediaStreamTrack> {
-        match kind {
-            TrackKind::Audio => self.audio.as_ref(),
-            TrackKind::Video => self.video.as_ref(),
-            TrackKind::Screen => self.screen.as_ref(),
-        }
-    }
-
-    fn set(&mut self, kind: TrackKind, track: Option<MediaStreamTrack>) {
-        match kind {
-            TrackKind::Audio => self.audio = track,
-            TrackKind::Video => self.video = track,
-            TrackKind::Screen => self.screen = track,
-        }
-    }
-}
 
 /// What a link tells its owner.
 #[derive(Clone, Debug)]
@@ -298,17 +237,35 @@ async fn run_jobs(inner: Rc<Inner>, mut rx: UnboundedReceiver<Job>) {
 }
 
 impl Inner {
+    /// Installs the connection's event handlers, one concern at a time; they live as long
+    /// as the link and are removed by [`Inner::close`].
     fn install_handlers(&self, jobs: &UnboundedSender<Job>) {
-        let mut handlers = self.handlers.borrow_mut();
+        self.handle_negotiation_needed(jobs);
+        self.handle_local_candidates();
+        self.handle_ice_server_errors();
+        self.handle_gathering_state();
+        self.handle_remote_tracks(jobs);
+        self.handle_connection_state();
+    }
 
+    fn keep(&self, handler: EventHandler) {
+        self.handlers.borrow_mut().push(handler);
+    }
+
+    /// `negotiationneeded` queues a negotiation behind the link's other steps.
+    fn handle_negotiation_needed(&self, jobs: &UnboundedSender<Job>) {
         let negotiate = jobs.clone();
         let on_negotiation = Closure::<dyn FnMut(Event)>::new(move |_| {
             let _ = negotiate.unbounded_send(Job::Negotiate);
         });
         self.pc
             .set_onnegotiationneeded(Some(on_negotiation.as_ref().unchecked_ref()));
-        handlers.push(on_negotiation);
+        self.keep(on_negotiation);
+    }
 
+    /// Each local candidate goes to the remote peer; relayed ones are counted for
+    /// [`PeerEvent::GatheringDone`].
+    fn handle_local_candidates(&self) {
         let on_event = self.on_event.clone();
         let relay_candidates = self.relay_candidates.clone();
         let on_candidate = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
@@ -321,27 +278,28 @@ impl Inner {
                     candidate: candidate.candidate(),
                     sdp_mid: candidate.sdp_mid(),
                     sdp_m_line_index: candidate.sdp_m_line_index(),
+                    // (web-sys has no getter for this one.)
                     username_fragment: get_string(&candidate, "usernameFragment"),
                 }));
             }
         });
         self.pc
             .set_onicecandidate(Some(on_candidate.as_ref().unchecked_ref()));
-        handlers.push(on_candidate);
+        self.keep(on_candidate);
+    }
 
-        // What relay-only calls need to explain a failure: the TURN server's error codes,
-        // and whether a gathering found any relayed candidate at all.
+    /// A STUN or TURN server's error (what a relay-only call needs to explain a failure:
+    /// 401 means the TURN credentials were refused).
+    fn handle_ice_server_errors(&self) {
         let on_event = self.on_event.clone();
         let on_candidate_error = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
-            // STUN/TURN error codes are 300-799 (701: the server did not answer): a u16.
-            let code = js_sys::Reflect::get(&event, &JsValue::from_str("errorCode"))
-                .ok()
-                .and_then(|v| v.as_f64())
-                .unwrap_or(0.0) as u16;
+            let event: RtcPeerConnectionIceErrorEvent = event.unchecked_into();
+            // STUN/TURN error codes are 300-799 (701: the server did not answer).
+            let code = event.error_code();
             web_sys::console::warn_1(&JsValue::from_str(&format!(
                 "ICE server error {code}: {} ({})",
-                get_string(&event, "errorText").unwrap_or_default(),
-                get_string(&event, "url").unwrap_or_default()
+                event.error_text(),
+                event.url()
             )));
             on_event(PeerEvent::IceServerError(code));
         });
@@ -351,37 +309,44 @@ impl Inner {
             &JsValue::from_str(ON_CANDIDATE_ERROR),
             on_candidate_error.as_ref(),
         );
-        handlers.push(on_candidate_error);
+        self.keep(on_candidate_error);
+    }
 
+    /// A gathering starts the count of relayed candidates afresh and reports it when done.
+    fn handle_gathering_state(&self) {
         let (on_event, pc) = (self.on_event.clone(), self.pc.clone());
         let relay_candidates = self.relay_candidates.clone();
-        let on_gathering = Closure::<dyn FnMut(Event)>::new(move |_| {
-            match get_string(&pc, "iceGatheringState").as_deref() {
-                Some("gathering") => relay_candidates.set(0),
-                Some("complete") => on_event(PeerEvent::GatheringDone {
+        let on_gathering =
+            Closure::<dyn FnMut(Event)>::new(move |_| match pc.ice_gathering_state() {
+                RtcIceGatheringState::Gathering => relay_candidates.set(0),
+                RtcIceGatheringState::Complete => on_event(PeerEvent::GatheringDone {
                     relay_candidates: relay_candidates.get(),
                 }),
                 _ => {}
-            }
-        });
+            });
         self.pc
             .set_onicegatheringstatechange(Some(on_gathering.as_ref().unchecked_ref()));
-        handlers.push(on_gathering);
+        self.keep(on_gathering);
+    }
 
+    /// Remote tracks are queued behind the link's other steps (the transceivers they
+    /// arrive on may still be being claimed).
+    fn handle_remote_tracks(&self, jobs: &UnboundedSender<Job>) {
         let tracks = jobs.clone();
         let on_track = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
             let event: RtcTrackEvent = event.unchecked_into();
             let _ = tracks.unbounded_send(Job::Track(event.track(), event.transceiver()));
         });
         self.pc.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
-        handlers.push(on_track);
+        self.keep(on_track);
+    }
 
+    /// Reports the connection's state, and restarts ICE when the path fails or stays lost.
+    fn handle_connection_state(&self) {
         let (on_event, pc) = (self.on_event.clone(), self.pc.clone());
         let on_state = Closure::<dyn FnMut(Event)>::new(move |_| {
-            let state = get_string(&pc, "connectionState")
-                .or_else(|| get_string(&pc, "iceConnectionState"))
-                .unwrap_or_default();
-            let status = ConnectionStatus::from_state_name(&state);
+            let status = ConnectionStatus::from_connection_state(pc.connection_state())
+                .unwrap_or_else(|| ConnectionStatus::from_ice_state(pc.ice_connection_state()));
             match status {
                 // A failed path is restarted at once; a lost one after a grace period, as
                 // the browser often recovers by itself from a short blip.
@@ -390,7 +355,7 @@ impl Inner {
                     let pc = pc.clone();
                     spawn_local(async move {
                         gloo_timers::future::TimeoutFuture::new(DISCONNECTED_GRACE_MS).await;
-                        if get_string(&pc, "connectionState").as_deref() == Some("disconnected") {
+                        if pc.connection_state() == RtcPeerConnectionState::Disconnected {
                             restart_ice(&pc);
                         }
                     });
@@ -401,7 +366,7 @@ impl Inner {
         });
         self.pc
             .set_onconnectionstatechange(Some(on_state.as_ref().unchecked_ref()));
-        handlers.push(on_state);
+        self.keep(on_state);
     }
 
     fn create_transceivers(&self) {
@@ -513,19 +478,15 @@ impl Inner {
         }
     }
 
-    fn signaling_state(&self) -> String {
-        get_string(&self.pc, "signalingState").unwrap_or_default()
-    }
-
     async fn negotiate(&self) -> Result<(), RtcError> {
         // A negotiation that is needed while another is under way fires again once stable.
-        if self.signaling_state() != "stable" {
+        if self.pc.signaling_state() != RtcSignalingState::Stable {
             return Ok(());
         }
         let offer = JsFuture::from(self.pc.create_offer())
             .await
             .map_err(|e| RtcError::Negotiation(e.into()))?;
-        let sdp = get_string(&offer, "sdp").unwrap_or_default();
+        let sdp = description_sdp(&offer);
         self.set_local(RtcSdpType::Offer, &sdp).await?;
         self.send_local_description();
         Ok(())
@@ -534,7 +495,7 @@ impl Inner {
     async fn on_remote(&self, signal: Signal) -> Result<(), RtcError> {
         match signal {
             Signal::Offer { sdp } => {
-                let stable = self.signaling_state() == "stable";
+                let stable = self.pc.signaling_state() == RtcSignalingState::Stable;
                 match offer_decision(self.polite, stable) {
                     OfferDecision::Ignore => {
                         self.ignore_offer.set(true);
@@ -553,7 +514,7 @@ impl Inner {
                 let answer = JsFuture::from(self.pc.create_answer())
                     .await
                     .map_err(|e| RtcError::Negotiation(e.into()))?;
-                let sdp = get_string(&answer, "sdp").unwrap_or_default();
+                let sdp = description_sdp(&answer);
                 self.set_local(RtcSdpType::Answer, &sdp).await?;
                 self.send_local_description();
             }
@@ -561,7 +522,7 @@ impl Inner {
             Signal::Reset => {}
             Signal::Answer { sdp } => {
                 // An answer to an offer we no longer have (rolled back) is stale.
-                if self.signaling_state() == "have-local-offer" {
+                if self.pc.signaling_state() == RtcSignalingState::HaveLocalOffer {
                     self.set_remote(RtcSdpType::Answer, &sdp).await?;
                 }
             }
@@ -677,58 +638,12 @@ impl Inner {
     }
 }
 
-/// Sets the encoder settings on every encoding of the transceiver's sender.
-async fn set_encoding(transceiver: &RtcRtpTransceiver, params: SendParams) -> Result<(), JsError> {
-    let sender = transceiver.sender();
-    let call = |name: &str, args: &js_sys::Array| -> Result<JsValue, JsError> {
-        let method: js_sys::Function = js_sys::Reflect::get(&sender, &JsValue::from_str(name))?
-            .dyn_into()
-            .map_err(|_| JsError::new("TypeError", format!("RTCRtpSender.{name} is missing")))?;
-        Ok(method.apply(&sender, args)?)
-    };
-    let parameters = call("getParameters", &js_sys::Array::new())?;
-    let encodings = js_sys::Reflect::get(&parameters, &JsValue::from_str("encodings"))?;
-    let Some(encodings) = encodings.dyn_ref::<js_sys::Array>() else {
-        return Ok(());
-    };
-    if encodings.length() == 0 {
-        return Ok(());
-    }
-    let set = |target: &JsValue, key: &str, value: JsValue| {
-        js_sys::Reflect::set(target, &JsValue::from_str(key), &value).map(|_| ())
-    };
-    for encoding in encodings.iter() {
-        set(&encoding, "active", JsValue::from_bool(params.active))?;
-        set(
-            &encoding,
-            "maxBitrate",
-            JsValue::from(params.max_bitrate_bps),
-        )?;
-        set(
-            &encoding,
-            "scaleResolutionDownBy",
-            JsValue::from_f64(params.scale_down),
-        )?;
-        set(&encoding, "maxFramerate", JsValue::from_f64(params.max_fps))?;
-    }
-    let promise: js_sys::Promise = call("setParameters", &js_sys::Array::of1(&parameters))?.into();
-    JsFuture::from(promise).await?;
-    Ok(())
-}
-
-/// A statistics snapshot of a peer connection.
-pub async fn stats_of(pc: &RtcPeerConnection) -> Result<Snapshot, JsError> {
-    let report = JsFuture::from(pc.get_stats()).await?;
-    // The report is a maplike of plain dictionaries, each read into a tree.
-    let values = js_sys::Reflect::get(&report, &JsValue::from_str("values"))?
-        .dyn_into::<js_sys::Function>()
-        .map_err(|_| JsError::new("TypeError", "RTCStatsReport.values is missing"))?
-        .call0(&report)?;
-    let reports: Vec<_> = js_sys::Array::from(&values)
-        .iter()
-        .map(|entry| json_of(&entry))
-        .collect();
-    Ok(Snapshot::from_reports(&reports))
+/// The SDP of what `createOffer` or `createAnswer` resolved to.
+fn description_sdp(description: &JsValue) -> String {
+    description
+        .unchecked_ref::<RtcSessionDescriptionInit>()
+        .get_sdp()
+        .unwrap_or_default()
 }
 
 /// `RTCPeerConnection.restartIce()`, where the browser has it (all current ones do).

@@ -8,8 +8,10 @@ mod error;
 mod link;
 mod negotiation;
 mod recovery;
+mod sender;
 mod stats;
 mod status;
+mod tracks;
 
 pub use budget::{
     budget_from_query, split_budget, BudgetInput, SendParams, DEFAULT_VIDEO_BUDGET_BPS,
@@ -17,8 +19,9 @@ pub use budget::{
 pub use channel::{Channel, ChannelData, DataSender, BUFFER_HIGH_BYTES, BUFFER_LOW_BYTES};
 pub use config::LinkConfig;
 pub use error::RtcError;
-pub use link::{stats_of, LocalTracks, PeerEvent, PeerLink, TrackKind};
+pub use link::{PeerEvent, PeerLink};
 pub use negotiation::{is_polite, offer_decision, OfferDecision};
 pub use recovery::{Recovery, RecoveryStep};
-pub use stats::{derive, Candidate, PeerStats, Quality, Snapshot};
+pub use stats::{derive, stats_of, Candidate, PeerStats, Quality, Snapshot};
 pub use status::ConnectionStatus;
+pub use tracks::{LocalTracks, TrackKind};

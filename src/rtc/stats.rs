@@ -1,7 +1,13 @@
-//! Connection statistics: a `getStats()` report reduced to the figures meshmeet uses, and the
-//! pure arithmetic that turns two successive reports into rates, loss and quality.
+//! Connection statistics: a `getStats()` report ([`stats_of`]) reduced to the figures
+//! meshmeet uses, and the pure arithmetic that turns two successive reports into rates, loss
+//! and quality.
 
 use serde_json::Value as Json;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::RtcPeerConnection;
+
+use crate::js::{json_of, JsError};
 
 /// What one `getStats()` call said, reduced to what matters here.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -18,6 +24,21 @@ pub struct Snapshot {
     pub pair: Option<CandidatePair>,
     /// The microphone's level (0–1) where the browser reports it.
     pub mic_level: Option<f64>,
+}
+
+/// A statistics snapshot of a peer connection.
+pub async fn stats_of(pc: &RtcPeerConnection) -> Result<Snapshot, JsError> {
+    let report = JsFuture::from(pc.get_stats()).await?;
+    // The report is a maplike of plain dictionaries, each read into a tree.
+    let values = js_sys::Reflect::get(&report, &JsValue::from_str("values"))?
+        .dyn_into::<js_sys::Function>()
+        .map_err(|_| JsError::new("TypeError", "RTCStatsReport.values is missing"))?
+        .call0(&report)?;
+    let reports: Vec<_> = js_sys::Array::from(&values)
+        .iter()
+        .map(|entry| json_of(&entry))
+        .collect();
+    Ok(Snapshot::from_reports(&reports))
 }
 
 /// One sent RTP stream (`outbound-rtp`).

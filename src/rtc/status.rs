@@ -1,5 +1,7 @@
 //! A peer connection's state as the tiles show it.
 
+use web_sys::{RtcIceConnectionState, RtcPeerConnectionState};
+
 /// The state of the connection to one peer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ConnectionStatus {
@@ -17,14 +19,30 @@ pub enum ConnectionStatus {
 }
 
 impl ConnectionStatus {
-    /// From `RTCPeerConnection.connectionState` (or `iceConnectionState`, whose names are a
-    /// superset, for browsers without the former).
-    pub fn from_state_name(state: &str) -> Self {
+    /// From `RTCPeerConnection.connectionState`; `None` for a value this build does not
+    /// know (a browser without the property), where [`Self::from_ice_state`] is used.
+    pub fn from_connection_state(state: RtcPeerConnectionState) -> Option<Self> {
+        Some(match state {
+            RtcPeerConnectionState::New | RtcPeerConnectionState::Connecting => {
+                ConnectionStatus::Connecting
+            }
+            RtcPeerConnectionState::Connected => ConnectionStatus::Connected,
+            RtcPeerConnectionState::Disconnected => ConnectionStatus::Reconnecting,
+            RtcPeerConnectionState::Failed => ConnectionStatus::Failed,
+            RtcPeerConnectionState::Closed => ConnectionStatus::Closed,
+            _ => return None,
+        })
+    }
+
+    /// From `RTCPeerConnection.iceConnectionState`, for browsers without `connectionState`.
+    pub fn from_ice_state(state: RtcIceConnectionState) -> Self {
         match state {
-            "connected" | "completed" => ConnectionStatus::Connected,
-            "disconnected" => ConnectionStatus::Reconnecting,
-            "failed" => ConnectionStatus::Failed,
-            "closed" => ConnectionStatus::Closed,
+            RtcIceConnectionState::Connected | RtcIceConnectionState::Completed => {
+                ConnectionStatus::Connected
+            }
+            RtcIceConnectionState::Disconnected => ConnectionStatus::Reconnecting,
+            RtcIceConnectionState::Failed => ConnectionStatus::Failed,
+            RtcIceConnectionState::Closed => ConnectionStatus::Closed,
             _ => ConnectionStatus::Connecting,
         }
     }
@@ -46,26 +64,59 @@ mod tests {
     use super::*;
 
     #[test]
-    fn browser_states_map_to_tile_states() {
-        assert_eq!(
-            ConnectionStatus::from_state_name("new"),
-            ConnectionStatus::Connecting
-        );
-        assert_eq!(
-            ConnectionStatus::from_state_name("checking"),
-            ConnectionStatus::Connecting
-        );
-        assert_eq!(
-            ConnectionStatus::from_state_name("completed"),
-            ConnectionStatus::Connected
-        );
-        assert_eq!(
-            ConnectionStatus::from_state_name("disconnected"),
-            ConnectionStatus::Reconnecting
-        );
-        assert_eq!(
-            ConnectionStatus::from_state_name("failed").as_attr(),
-            "failed"
-        );
+    fn connection_states_map_to_tile_states() {
+        let cases = [
+            (RtcPeerConnectionState::New, ConnectionStatus::Connecting),
+            (
+                RtcPeerConnectionState::Connecting,
+                ConnectionStatus::Connecting,
+            ),
+            (
+                RtcPeerConnectionState::Connected,
+                ConnectionStatus::Connected,
+            ),
+            (
+                RtcPeerConnectionState::Disconnected,
+                ConnectionStatus::Reconnecting,
+            ),
+            (RtcPeerConnectionState::Failed, ConnectionStatus::Failed),
+            (RtcPeerConnectionState::Closed, ConnectionStatus::Closed),
+        ];
+        for (state, status) in cases {
+            assert_eq!(
+                ConnectionStatus::from_connection_state(state),
+                Some(status),
+                "{state:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn ice_states_map_to_the_same_tile_states() {
+        let cases = [
+            (RtcIceConnectionState::New, ConnectionStatus::Connecting),
+            (
+                RtcIceConnectionState::Checking,
+                ConnectionStatus::Connecting,
+            ),
+            (
+                RtcIceConnectionState::Connected,
+                ConnectionStatus::Connected,
+            ),
+            (
+                RtcIceConnectionState::Completed,
+                ConnectionStatus::Connected,
+            ),
+            (
+                RtcIceConnectionState::Disconnected,
+                ConnectionStatus::Reconnecting,
+            ),
+            (RtcIceConnectionState::Failed, ConnectionStatus::Failed),
+            (RtcIceConnectionState::Closed, ConnectionStatus::Closed),
+        ];
+        for (state, status) in cases {
+            assert_eq!(ConnectionStatus::from_ice_state(state), status, "{state:?}");
+        }
+        assert_eq!(ConnectionStatus::Failed.as_attr(), "failed");
     }
 }

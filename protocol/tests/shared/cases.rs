@@ -154,6 +154,17 @@ fn malformed_fields() -> Vec<(&'static str, String, DecodeError)> {
             DecodeError::WrongType(r#"invalid type: string "1", expected u64"#.into()),
         ),
         (
+            // A chat's seq names it (protocol 2): one without it is refused, not defaulted.
+            "client",
+            r#"{"type":"chat","text":"hi"}"#.into(),
+            DecodeError::MissingField("seq".into()),
+        ),
+        (
+            "server",
+            r#"{"type":"chat","from":"p1","id":"1","text":"hi","sent_at_ms":5}"#.into(),
+            DecodeError::MissingField("seq".into()),
+        ),
+        (
             "server",
             r#"{"type":"peer_left","reason":"left"}"#.into(),
             DecodeError::MissingField("peer_id".into()),

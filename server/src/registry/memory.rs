@@ -111,6 +111,8 @@ impl RoomRegistry for MemoryRegistry {
         } = request;
         let password = password.filter(|p| !p.is_empty() && !vouched);
 
+        // The same rules, in the same order, are in redis/lua/join.lua; the shared suite
+        // (server/tests/registry_suite.rs) holds the two equal.
         let mut rooms = self.rooms();
         let room_count = rooms.len();
         let room = match rooms.entry(room_name.clone()) {

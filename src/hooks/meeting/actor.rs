@@ -15,7 +15,7 @@ use crate::state::{
 use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender};
 use futures_util::StreamExt;
 use meshmeet_protocol::{
-    validate_chat_text, ClientMsg, ErrorCode, IceTransportPolicy, MediaState, PeerId, PeerMsg,
+    normalize_chat_text, ClientMsg, ErrorCode, IceTransportPolicy, MediaState, PeerId, PeerMsg,
     ProtocolMsg as _, ServerMsg, SessionToken, Signal, DEFAULT_MAX_CHAT_CHARS,
     DEFAULT_MAX_FILE_BYTES, PROTOCOL_VERSION,
 };
@@ -392,15 +392,8 @@ impl Meeting {
                 None => warn(&format!("signal from unknown peer {from}")),
             },
             ServerMsg::Chat {
-                from,
-                id,
-                text,
-                sent_at_ms,
-            } => {
-                // A client that gave no id cannot be deduplicated; its send time orders it.
-                let seq = id.and_then(|id| id.parse().ok()).unwrap_or(sent_at_ms);
-                self.add_chat(from, seq, text);
-            }
+                from, seq, text, ..
+            } => self.add_chat(from, seq, text),
             ServerMsg::Pong { .. } => {}
             ServerMsg::Error {
                 code: ErrorCode::SessionExpired,
@@ -637,14 +630,18 @@ impl Meeting {
     /// Sends over each peer's chat channel; if any is not open yet, also once through the
     /// relay (receivers drop the second copy by sender and number).
     fn send_chat(&mut self, text: String) {
-        let text = text.trim().to_owned();
         let Some(self_id) = self.self_id.clone() else {
             return;
         };
-        if let Err(err) = validate_chat_text(&text, self.max_chat_chars) {
-            warn(&format!("chat not sent: the text {err}"));
-            return;
-        }
+        // The relay would normalise line breaks in its copy; the data-channel copies and our
+        // own entry must read the same.
+        let text = match normalize_chat_text(text.trim(), self.max_chat_chars) {
+            Ok(text) => text.into_owned(),
+            Err(err) => {
+                warn(&format!("chat not sent: the text {err}"));
+                return;
+            }
+        };
         self.chat_seq += 1;
         let seq = self.chat_seq;
         let json = PeerMsg::Chat {
@@ -665,7 +662,7 @@ impl Meeting {
         }
         if via_relay {
             self.send(&ClientMsg::Chat {
-                id: Some(seq.to_string()),
+                seq,
                 text: text.clone(),
             });
         }

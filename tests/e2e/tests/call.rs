@@ -230,19 +230,21 @@ async fn the_ninth_joiner_of_a_full_room_is_told_it_is_full() {
         let crowd = t.chromium().await?;
         crowd.goto("/").await?;
         let joined = crowd
-            .eval(
+            .eval_with(
                 r#"
+                const version = arguments[0];
                 const url = location.origin.replace(/^http/, 'ws') + '/ws';
                 const welcomes = await Promise.all([...Array(8).keys()].map(i => new Promise((ok, fail) => {
                     const ws = new WebSocket(url);
                     (window.__crowd ||= []).push(ws);
-                    ws.onopen = () => ws.send(JSON.stringify({ type: 'join', version: 1, room: 'full-house', name: 'Guest ' + i }));
+                    ws.onopen = () => ws.send(JSON.stringify({ type: 'join', version, room: 'full-house', name: 'Guest ' + i }));
                     ws.onmessage = e => ok(JSON.parse(e.data).type);
                     ws.onerror = () => fail('socket error');
                     setTimeout(() => fail('no answer'), 10000);
                 })));
                 return welcomes;
             "#,
+                vec![json!(meshmeet_protocol::PROTOCOL_VERSION)],
             )
             .await?;
         assert_eq!(joined, json!(vec!["welcome"; 8]), "the crowd did not all get in");

@@ -1,0 +1,185 @@
+//! The `RoomRegistry` operations on Redis, each one script call (the join is in `join.rs`).
+
+use std::sync::atomic::Ordering;
+
+use ::redis::RedisError;
+use meshmeet_protocol::{LeaveReason, PeerId, ServerMsg};
+use tracing::error;
+
+use super::{lock, to_json, unavailable, RedisRegistry, READY_PING_TIMEOUT};
+use crate::error::RelayError;
+use crate::registry::{
+    HostAction, JoinRequest, Membership, PeerChange, RegistryStats, RoomRegistry,
+};
+
+impl RoomRegistry for RedisRegistry {
+    async fn join(&self, request: JoinRequest) -> Result<Membership, RelayError> {
+        self.inner.join(request).await
+    }
+
+    async fn leave(&self, member: &Membership, reason: LeaveReason) {
+        let inner = &*self.inner;
+        lock(&inner.local).remove(member.peer_id());
+        if let Err(err) = inner
+            .leave_in_redis(member.room(), member.peer_id(), reason, None)
+            .await
+        {
+            inner.note_error("leaving a room", &err);
+            inner.queue_leave(member.room().clone(), member.peer_id().clone(), reason);
+        }
+    }
+
+    async fn update(&self, member: &Membership, change: PeerChange) -> Result<(), RelayError> {
+        let inner = &*self.inner;
+        let mut info = lock(&inner.local)
+            .get(member.peer_id())
+            .map(|peer| peer.info.clone())
+            .ok_or(RelayError::NotJoined)?;
+        match change {
+            PeerChange::Media(media) => info.media = media,
+            PeerChange::Name(name) => info.name = name,
+        }
+        let info_json = to_json(&info)?;
+        let msg = to_json(&ServerMsg::PeerUpdated { peer: info.clone() })?;
+        let updated: i64 = inner
+            .scripts
+            .update
+            .arg(&inner.prefix)
+            .arg(member.room().as_str())
+            .arg(member.peer_id().as_str())
+            .arg(&info_json)
+            .arg(&msg)
+            .invoke_async(&mut inner.commands.clone())
+            .await
+            .map_err(|err| unavailable(inner, "updating a peer", &err))?;
+        if updated == 0 {
+            return Err(RelayError::NotJoined);
+        }
+        if let Some(peer) = lock(&inner.local).get_mut(member.peer_id()) {
+            peer.info = info;
+        }
+        Ok(())
+    }
+
+    async fn send_to(
+        &self,
+        member: &Membership,
+        to: &PeerId,
+        msg: ServerMsg,
+    ) -> Result<(), RelayError> {
+        let inner = &*self.inner;
+        inner.check_local(member)?;
+        let msg = to_json(&msg)?;
+        let status: String = inner
+            .scripts
+            .send_to
+            .arg(&inner.prefix)
+            .arg(member.room().as_str())
+            .arg(member.peer_id().as_str())
+            .arg(to.as_str())
+            .arg(&msg)
+            .invoke_async(&mut inner.commands.clone())
+            .await
+            .map_err(|err| unavailable(inner, "relaying a message", &err))?;
+        script_status(&status, to)
+    }
+
+    async fn broadcast(&self, member: &Membership, msg: ServerMsg) -> Result<(), RelayError> {
+        let inner = &*self.inner;
+        inner.check_local(member)?;
+        let msg = to_json(&msg)?;
+        let status: String = inner
+            .scripts
+            .broadcast
+            .arg(&inner.prefix)
+            .arg(member.room().as_str())
+            .arg(member.peer_id().as_str())
+            .arg(&msg)
+            .invoke_async(&mut inner.commands.clone())
+            .await
+            .map_err(|err| unavailable(inner, "broadcasting a message", &err))?;
+        script_status(&status, member.peer_id())
+    }
+
+    async fn host_action(&self, member: &Membership, action: HostAction) -> Result<(), RelayError> {
+        let inner = &*self.inner;
+        inner.check_local(member)?;
+        let (name, target) = match &action {
+            HostAction::Lock(locked) => ("lock", if *locked { "1" } else { "0" }),
+            HostAction::Remove(peer) => ("remove", peer.as_str()),
+            HostAction::AskToMute(peer) => ("mute", peer.as_str()),
+            HostAction::HandOver(peer) => ("hand_over", peer.as_str()),
+            HostAction::EndMeeting => ("end", ""),
+        };
+        let status: String = inner
+            .scripts
+            .host
+            .arg(&inner.prefix)
+            .arg(member.room().as_str())
+            .arg(member.peer_id().as_str())
+            .arg(name)
+            .arg(target)
+            .invoke_async(&mut inner.commands.clone())
+            .await
+            .map_err(|err| unavailable(inner, "a host action", &err))?;
+        match status.as_str() {
+            "not_host" => Err(RelayError::NotHost),
+            _ => script_status(&status, &PeerId(target.to_owned())),
+        }
+    }
+
+    async fn stats(&self) -> RegistryStats {
+        let inner = &*self.inner;
+        let counts: Result<(usize, usize), RedisError> = inner
+            .scripts
+            .stats
+            .arg(&inner.prefix)
+            .invoke_async(&mut inner.commands.clone())
+            .await;
+        match counts {
+            Ok((rooms, peers)) => RegistryStats { rooms, peers },
+            Err(err) => {
+                inner.note_error("counting rooms", &err);
+                RegistryStats::default()
+            }
+        }
+    }
+
+    async fn ready(&self) -> Result<(), String> {
+        let inner = &*self.inner;
+        let reason = || lock(&inner.last_error).clone();
+        if !*inner.registered.borrow() || !inner.redis_reachable.load(Ordering::Acquire) {
+            return Err(format!("not registered in Redis: {}", reason()));
+        }
+        if !inner.reader_connected.load(Ordering::Acquire) {
+            return Err(format!("not reading its Redis inbox: {}", reason()));
+        }
+        let mut connection = inner.commands.clone();
+        let ping = ::redis::cmd("PING");
+        match tokio::time::timeout(
+            READY_PING_TIMEOUT,
+            ping.query_async::<String>(&mut connection),
+        )
+        .await
+        {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(err)) => Err(format!("Redis does not answer: {err}")),
+            Err(_) => Err(format!(
+                "Redis does not answer within {READY_PING_TIMEOUT:?}"
+            )),
+        }
+    }
+}
+
+/// The error for a delivery or host script's answer about `peer`.
+fn script_status(status: &str, peer: &PeerId) -> Result<(), RelayError> {
+    match status {
+        "ok" => Ok(()),
+        "not_joined" => Err(RelayError::NotJoined),
+        "unknown_peer" => Err(RelayError::UnknownPeer(peer.to_string())),
+        other => {
+            error!(status = other, "unexpected answer of a delivery script");
+            Err(RelayError::Internal)
+        }
+    }
+}
