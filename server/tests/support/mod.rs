@@ -325,6 +325,12 @@ pub async fn http_get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) ->
         request.push_str(&format!("{name}: {value}\r\n"));
     }
     request.push_str("\r\n");
+    http_raw(addr, &request).await
+}
+
+/// Sends `request` as it is over a fresh TCP connection and reads the response until the
+/// relay closes the connection.
+pub async fn http_raw(addr: SocketAddr, request: &str) -> HttpResponse {
     let raw = tokio::time::timeout(RECV_TIMEOUT, async {
         let mut stream = TcpStream::connect(addr).await.expect("connect");
         stream.write_all(request.as_bytes()).await.expect("write");
