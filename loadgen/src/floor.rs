@@ -13,7 +13,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use futures_util::{SinkExt, StreamExt};
-use meshmeet_server::upgrade::{self, UpgradeRequest, WebSocket};
+use meshmeet_server::upgrade::{self, NotAnUpgrade, UpgradeRequest, WebSocket};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
@@ -34,11 +34,18 @@ pub async fn serve(listener: TcpListener, shutdown: impl Future<Output = ()> + S
     }
     let peers: Peers = Arc::default();
     let routes = warp::path!("ws" / String).and(upgrade::request()).map(
-        move |id: String, request: UpgradeRequest| {
-            let peers = Arc::clone(&peers);
-            request.accept(upgrade::socket_config(MAX_FRAME_BYTES), move |socket| {
-                connection(socket, id, peers)
-            })
+        move |id: String, request: Result<UpgradeRequest, NotAnUpgrade>| match request {
+            Ok(request) => {
+                let peers = Arc::clone(&peers);
+                request.accept(upgrade::socket_config(MAX_FRAME_BYTES), move |socket| {
+                    connection(socket, id, peers)
+                })
+            }
+            Err(refusal) => {
+                let mut response = warp::reply::Response::new(refusal.to_string().into());
+                *response.status_mut() = refusal.status();
+                response
+            }
         },
     );
     warp::serve(routes)

@@ -9,7 +9,8 @@ use std::collections::BTreeSet;
 
 use cases::{examples, PROTOCOL_MD};
 use meshmeet_protocol::{
-    ClientMsg, ErrorCode, LeaveReason, PeerMsg, ProtocolMsg, ServerMsg, Signal,
+    validate_display_name, validate_room_name, ClientMsg, ErrorCode, LeaveReason, PeerMsg,
+    ProtocolMsg, ServerMsg, Signal, TextError,
 };
 use serde_json::Value;
 
@@ -144,4 +145,106 @@ fn every_leave_reason_and_signal_kind_has_an_example() {
     for kind in Signal::tags() {
         assert!(signal_kinds.contains(kind), "no signal example of `{kind}`");
     }
+}
+
+/// The text of the section under `heading` (a whole line, `### Names` say), up to the next
+/// heading.
+fn section(doc: &str, heading: &str) -> String {
+    let start = doc
+        .lines()
+        .position(|line| line == heading)
+        .unwrap_or_else(|| panic!("PROTOCOL.md has no `{heading}`"));
+    doc.lines()
+        .skip(start + 1)
+        .take_while(|line| !line.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Every code point a paragraph of `section` that starts with `label` lists, as `U+XXXX` or
+/// a range `U+XXXX–U+YYYY`.
+fn listed_code_points(section: &str, label: &str) -> BTreeSet<char> {
+    let paragraph = section
+        .split("\n\n")
+        .find(|p| p.starts_with(label))
+        .unwrap_or_else(|| panic!("no paragraph starting with {label}"));
+    let hex = |text: &str| -> Option<(u32, usize)> {
+        let digits = text.strip_prefix("U+")?;
+        let len = digits.chars().take_while(char::is_ascii_hexdigit).count();
+        u32::from_str_radix(&digits[..len], 16)
+            .ok()
+            .map(|cp| (cp, 2 + len))
+    };
+    let mut listed = BTreeSet::new();
+    let mut rest = paragraph;
+    while let Some(at) = rest.find("U+") {
+        let (first, len) = hex(&rest[at..]).expect("a code point after U+");
+        rest = &rest[at + len..];
+        let last = match rest.strip_prefix('–').and_then(hex) {
+            Some((last, len)) => {
+                rest = &rest['–'.len_utf8() + len..];
+                last
+            }
+            None => first,
+        };
+        listed.extend((first..=last).filter_map(char::from_u32));
+    }
+    assert!(!listed.is_empty(), "{label} lists nothing");
+    listed
+}
+
+fn every_char() -> impl Iterator<Item = char> {
+    (0..=u32::from(char::MAX)).filter_map(char::from_u32)
+}
+
+/// The name rules' lists in PROTOCOL.md are the relay's: a display name refuses exactly the
+/// listed control and invisible characters inside it, a room name refuses every invisible
+/// one, and exactly the listed white space is trimmed from a display name's ends.
+#[test]
+fn name_rules_refuse_and_trim_exactly_the_characters_protocol_md_lists() {
+    let names = section(PROTOCOL_MD, "### Names");
+    let control = listed_code_points(&names, "**Control characters**");
+    let invisible = listed_code_points(&names, "**Invisible characters**");
+    let trimmed = listed_code_points(&names, "**Trimmed**");
+
+    let refused_inside: BTreeSet<char> = every_char()
+        .filter(|&c| {
+            validate_display_name(&format!("a{c}b"), 40) == Err(TextError::BadCharacter(c))
+        })
+        .collect();
+    let listed: BTreeSet<char> = control.union(&invisible).copied().collect();
+    assert_eq!(
+        refused_inside.difference(&listed).collect::<Vec<_>>(),
+        Vec::<&char>::new(),
+        "refused inside a display name but not listed"
+    );
+    assert_eq!(
+        listed.difference(&refused_inside).collect::<Vec<_>>(),
+        Vec::<&char>::new(),
+        "listed but accepted inside a display name"
+    );
+    for c in &invisible {
+        assert_eq!(
+            validate_room_name(&format!("a{c}b"), 64),
+            Err(TextError::BadCharacter(*c)),
+            "U+{:04X} in a room name",
+            u32::from(*c)
+        );
+    }
+
+    let trimmed_by_relay: BTreeSet<char> = every_char()
+        .filter(|&c| validate_display_name(&format!("{c}Bo{c}"), 40) == Ok("Bo"))
+        .collect();
+    assert_eq!(
+        trimmed_by_relay, trimmed,
+        "trimmed from a display name's ends"
+    );
+
+    // The examples under the lists.
+    assert_eq!(validate_display_name("\u{0085}Bo\u{0085}", 40), Ok("Bo"));
+    assert!(validate_display_name("B\u{0085}o", 40).is_err());
+    assert_eq!(
+        validate_display_name("Ana\u{00a0}María", 40),
+        Ok("Ana\u{00a0}María")
+    );
 }

@@ -50,6 +50,14 @@ pub const DEFAULT_RECONNECT_AFTER_MS: u64 = 1_000;
 pub const DEFAULT_RESUME_GRACE_MS: u64 = 8_000;
 /// Longest wait for sockets to close on shutdown.
 pub const DEFAULT_SHUTDOWN_GRACE_MS: u64 = 5_000;
+/// Longest wait for an HTTP request's complete headers.
+pub const DEFAULT_HEADER_READ_TIMEOUT_MS: u64 = 10_000;
+/// An HTTP connection (not a WebSocket) that moves no byte for this long is closed.
+pub const DEFAULT_HTTP_IDLE_TIMEOUT_MS: u64 = 60_000;
+/// HTTP connections that have not become WebSockets, open at once.
+pub const DEFAULT_MAX_PENDING_CONNECTIONS: usize = 1024;
+/// The same, from one address (browsers open about six per site).
+pub const DEFAULT_MAX_PENDING_CONNECTIONS_PER_IP: usize = 64;
 /// Prefix of every Redis key and stream the relays share.
 pub const DEFAULT_REDIS_KEY_PREFIX: &str = "meshmeet";
 /// How long a relay's registration in Redis lives without a heartbeat. Its peers are
@@ -222,6 +230,28 @@ pub struct Config {
     #[arg(long, env = "MESHMEET_SHUTDOWN_GRACE", default_value = "5s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
 
+    /// An HTTP request whose headers are not complete after this long is dropped (slow
+    /// clients holding connections open).
+    #[arg(long, env = "MESHMEET_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_read_timeout: Duration,
+
+    /// An HTTP connection that has not become a WebSocket and moves no byte for this long is
+    /// closed.
+    #[arg(long, env = "MESHMEET_HTTP_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub http_idle_timeout: Duration,
+
+    /// Most HTTP connections that have not become WebSockets open at once; past it, the least
+    /// recently active is closed to make room. 0: no limit. Lowered at start to half the
+    /// process's file-descriptor limit.
+    #[arg(long, env = "MESHMEET_MAX_PENDING_CONNECTIONS", default_value_t = DEFAULT_MAX_PENDING_CONNECTIONS)]
+    pub max_pending_connections: usize,
+
+    /// The same limit for one address; a `--trusted-proxy`'s connections count only against
+    /// the total. 0: no limit.
+    #[arg(long, env = "MESHMEET_MAX_PENDING_CONNECTIONS_PER_IP",
+          default_value_t = DEFAULT_MAX_PENDING_CONNECTIONS_PER_IP)]
+    pub max_pending_connections_per_ip: usize,
+
     /// Share rooms with every relay using this Redis (`redis://[:password@]host:port[/db]`),
     /// so several relays can run behind one load balancer. Without it, rooms live in this
     /// process only.
@@ -369,6 +399,10 @@ impl Default for Config {
             outbound_queue: DEFAULT_OUTBOUND_QUEUE,
             keepalive_interval: Duration::from_millis(DEFAULT_KEEPALIVE_INTERVAL_MS),
             keepalive_timeout: Duration::from_millis(DEFAULT_KEEPALIVE_TIMEOUT_MS),
+            header_read_timeout: Duration::from_millis(DEFAULT_HEADER_READ_TIMEOUT_MS),
+            http_idle_timeout: Duration::from_millis(DEFAULT_HTTP_IDLE_TIMEOUT_MS),
+            max_pending_connections: DEFAULT_MAX_PENDING_CONNECTIONS,
+            max_pending_connections_per_ip: DEFAULT_MAX_PENDING_CONNECTIONS_PER_IP,
             reconnect_after: Duration::from_millis(DEFAULT_RECONNECT_AFTER_MS),
             resume_grace: Duration::from_millis(DEFAULT_RESUME_GRACE_MS),
             shutdown_grace: Duration::from_millis(DEFAULT_SHUTDOWN_GRACE_MS),
@@ -412,6 +446,11 @@ impl Config {
                  or every healthy client would time out between two pings",
                 self.keepalive_timeout, self.keepalive_interval
             )));
+        }
+        if self.header_read_timeout.is_zero() || self.http_idle_timeout.is_zero() {
+            return Err(ConfigError::Invalid(
+                "--header-read-timeout and --http-idle-timeout must be longer than zero".into(),
+            ));
         }
         if self.max_room_name_chars == 0 || self.max_display_name_chars == 0 {
             return Err(ConfigError::Invalid(
@@ -523,6 +562,19 @@ impl Config {
             max_rooms: self.max_rooms,
             max_participants: self.max_participants,
         })
+    }
+
+    /// The limits on HTTP connections that have not become WebSockets.
+    pub fn http_limits(&self) -> crate::accept::HttpLimits {
+        crate::accept::HttpLimits {
+            header_read_timeout: self.header_read_timeout,
+            idle_timeout: self.http_idle_timeout,
+            pending: crate::pending::PendingLimits {
+                total: self.max_pending_connections,
+                per_ip: self.max_pending_connections_per_ip,
+            },
+            trusted_proxies: self.trusted_proxies.clone().into(),
+        }
     }
 
     /// The largest frame the WebSocket layer buffers at all. Between `max_message_bytes` and

@@ -6,11 +6,14 @@
 
 #![warn(missing_docs)]
 
+pub mod accept;
 pub mod access;
 pub mod config;
 pub mod error;
+pub mod fd_limit;
 pub mod lifecycle;
 pub mod limits;
+pub mod pending;
 pub mod registry;
 pub mod resume;
 pub mod routes;
@@ -166,23 +169,22 @@ async fn serve_inner<R: RoomRegistry>(
             let _ = stopped.wait_for(|stop| *stop).await;
         }
     };
+    let limits = state.config.http_limits();
     if let Some(redirect) = redirect_listener {
-        tokio::spawn(tls::serve_redirect(redirect, address.port(), stopped()));
-    }
-    let mut server_task = match tls {
-        Some(tls) => tokio::spawn(tls::serve_tls(
-            listener,
-            tls,
-            routes(Arc::clone(&state)),
+        tokio::spawn(tls::serve_redirect(
+            redirect,
+            address.port(),
+            limits.clone(),
             stopped(),
-        )),
-        None => {
-            let server = warp::serve(routes(Arc::clone(&state)))
-                .incoming(listener)
-                .graceful(stopped());
-            tokio::spawn(server.run())
-        }
-    };
+        ));
+    }
+    let mut server_task = tokio::spawn(accept::serve(
+        listener,
+        tls.as_ref().map(TlsSetup::acceptor),
+        routes(Arc::clone(&state)),
+        limits,
+        stopped(),
+    ));
 
     tokio::select! {
         () = shutdown => {}

@@ -11,8 +11,9 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = Config::parse();
+    let mut config = Config::parse();
     init_logging();
+    limit_pending_to_descriptors(&mut config);
     if let Err(err) = config.validate() {
         tracing::error!(%err, "not starting");
         return ExitCode::FAILURE;
@@ -66,6 +67,34 @@ async fn main() -> ExitCode {
             tracing::error!(%err, "relay failed");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Raises the descriptor limit and keeps pending HTTP connections within half of it, so idle
+/// connections cannot leave none for new WebSockets, `/healthz` or Redis.
+fn limit_pending_to_descriptors(config: &mut Config) {
+    use meshmeet_server::fd_limit;
+    let limit = match fd_limit::raise() {
+        Ok(limit) => limit,
+        Err(err) => {
+            tracing::warn!(%err, "cannot read or raise the file-descriptor limit");
+            return;
+        }
+    };
+    if limit < fd_limit::LOW_FD_LIMIT {
+        tracing::warn!(
+            limit,
+            "the file-descriptor limit is low: every connection takes one; raise it (ulimit -n, LimitNOFILE=) for more than a few hundred participants"
+        );
+    }
+    let capped = fd_limit::cap_pending(config.max_pending_connections, limit);
+    if capped != config.max_pending_connections {
+        tracing::info!(
+            configured = config.max_pending_connections,
+            capped,
+            "pending HTTP connections limited to half the file-descriptor limit"
+        );
+        config.max_pending_connections = capped;
     }
 }
 

@@ -1,14 +1,18 @@
 //! The HTTP surface: `/healthz` (the process is alive), `/readyz` (it can serve: not stopping,
 //! and its room registry is reachable), the WebSocket at `/ws` (refused with 403 for an origin
 //! not allowed, 429 past the per-address connection limit, 503 when full or stopping), and
-//! the client for everything else.
+//! the client for everything else. A request to `/ws` that is not a WebSocket handshake gets
+//! 400 (426 for a version other than 13), never the client's 404.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use warp::filters::path::FullPath;
-use warp::http::header::{HeaderMap, HeaderValue, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
+use warp::http::header::{
+    HeaderMap, HeaderValue, CACHE_CONTROL, CONNECTION, CONTENT_TYPE, RETRY_AFTER,
+    SEC_WEBSOCKET_VERSION,
+};
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
@@ -16,7 +20,7 @@ use warp::{Filter, Rejection};
 use crate::access::ClientInfo;
 use crate::registry::RoomRegistry;
 use crate::tls::ClientAddr;
-use crate::upgrade::{self, UpgradeRequest};
+use crate::upgrade::{self, NotAnUpgrade, UpgradeRequest};
 use crate::ws::run_connection;
 use crate::AppState;
 
@@ -66,11 +70,15 @@ pub fn routes<R: RoomRegistry>(
         .and(warp::header::optional::<String>("x-forwarded-for"))
         .and(with_state(Arc::clone(&state)))
         .map(
-            |request: UpgradeRequest,
+            |request: Result<UpgradeRequest, NotAnUpgrade>,
              origin: Option<String>,
              peer: Option<SocketAddr>,
              forwarded_for: Option<String>,
              state: Arc<AppState<R>>| {
+                let request = match request {
+                    Ok(request) => request,
+                    Err(refusal) => return not_an_upgrade(refusal),
+                };
                 // A page from another site must not open a socket with this site's cookies and
                 // network position (cross-site WebSocket hijacking): checked before anything else.
                 if !state.access.origin_allowed(origin.as_deref()) {
@@ -133,6 +141,22 @@ fn client_address() -> impl Filter<Extract = (Option<SocketAddr>,), Error = Infa
     warp::addr::remote()
         .and(warp::ext::optional::<ClientAddr>())
         .map(|remote: Option<SocketAddr>, tls: Option<ClientAddr>| tls.map(|c| c.0).or(remote))
+}
+
+/// A request to `/ws` that is not a WebSocket handshake: 400, or 426 naming the version the
+/// relay speaks (RFC 6455 section 4.4), rather than falling through to the static files' 404.
+fn not_an_upgrade(refusal: NotAnUpgrade) -> Response {
+    let mut response = plain_text(refusal.status(), format!("{refusal}\n"));
+    // The client expected to leave HTTP; nothing more should be read from this connection.
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    if refusal == NotAnUpgrade::WrongVersion {
+        response
+            .headers_mut()
+            .insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+    }
+    response
 }
 
 /// A refused upgrade, as plain text.

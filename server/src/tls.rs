@@ -1,36 +1,25 @@
 //! HTTPS and WSS: the certificate (from PEM files, or generated at start for trials on a
-//! LAN), the accept loop that runs the same warp routes over TLS, and the optional plain-HTTP
-//! listener that redirects to HTTPS.
-//!
-//! warp 0.4 has no TLS and its acceptor cannot be replaced, so TLS connections are served
-//! here the way warp serves plain ones: hyper's HTTP/1.1 connection with upgrades (for the
-//! WebSocket) around `warp::service(routes)`, shut down gracefully with the relay.
+//! LAN) and the optional plain-HTTP listener that redirects to HTTPS. Connections, TLS or
+//! not, are accepted and served by [`crate::accept`].
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
-use tracing::{debug, info, warn};
+use tracing::info;
 use warp::http::header::{HeaderValue, CONTENT_TYPE, HOST, LOCATION};
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
+use crate::accept::HttpLimits;
 use crate::config::Config;
 use crate::error::ConfigError;
-
-/// A client that has not finished the TLS handshake after this long is dropped, so
-/// half-open connections cannot pile up.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The address of a client connected over TLS, put in each request's extensions (warp's own
 /// remote-address extension can only be set by warp's server).
@@ -55,6 +44,11 @@ impl std::fmt::Debug for TlsSetup {
 }
 
 impl TlsSetup {
+    /// What accepts TLS connections with this certificate.
+    pub(crate) fn acceptor(&self) -> TlsAcceptor {
+        self.acceptor.clone()
+    }
+
     /// The certificate `config` asks for: read from `--tls-cert`/`--tls-key`, generated for
     /// `--tls-self-signed`, or none (plain HTTP).
     pub fn from_config(config: &Config) -> Result<Option<TlsSetup>, ConfigError> {
@@ -165,65 +159,6 @@ pub fn fingerprint(der: &[u8]) -> String {
         .join(":")
 }
 
-/// Accepts TLS connections on `listener` and serves `routes` on them until `stop` resolves;
-/// then stops accepting and waits for open HTTP connections to finish (WebSockets are
-/// closed by the relay's own shutdown).
-pub async fn serve_tls<F>(
-    listener: TcpListener,
-    setup: TlsSetup,
-    routes: F,
-    stop: impl Future<Output = ()> + Send + 'static,
-) where
-    F: Filter<Extract = (Response,), Error = Rejection> + Clone + Send + Sync + 'static,
-{
-    let graceful = GracefulShutdown::new();
-    tokio::pin!(stop);
-    loop {
-        let (tcp, peer) = tokio::select! {
-            () = &mut stop => break,
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(err) => {
-                    // Out of file descriptors and the like: wait rather than spin.
-                    warn!(%err, "accepting a connection failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-        };
-        let _ = tcp.set_nodelay(true);
-        let acceptor = setup.acceptor.clone();
-        let service = warp::service(routes.clone());
-        let watcher = graceful.watcher();
-        tokio::spawn(async move {
-            let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(stream)) => stream,
-                Ok(Err(err)) => {
-                    debug!(%peer, %err, "TLS handshake failed");
-                    return;
-                }
-                Err(_) => {
-                    debug!(%peer, "TLS handshake timed out");
-                    return;
-                }
-            };
-            let service = hyper::service::service_fn(move |mut request| {
-                request.extensions_mut().insert(ClientAddr(peer));
-                let mut service = service.clone();
-                tower_service::Service::call(&mut service, request)
-            });
-            let mut builder = auto::Builder::new(TokioExecutor::new());
-            builder.http1();
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-            if let Err(err) = watcher.watch(connection).await {
-                debug!(%peer, %err, "TLS connection ended with an error");
-            }
-        });
-    }
-    drop(listener);
-    graceful.shutdown().await;
-}
-
 /// Answers every request with a permanent redirect to the same path over HTTPS on
 /// `https_port` (omitted when 443), keeping the host name the browser used.
 pub fn redirect_routes(
@@ -296,16 +231,13 @@ fn https_location(host: Option<&str>, https_port: u16, path: &str, query: &str) 
 pub async fn serve_redirect(
     listener: TcpListener,
     https_port: u16,
+    limits: HttpLimits,
     stop: impl Future<Output = ()> + Send + 'static,
 ) {
     if let Ok(address) = listener.local_addr() {
         info!(%address, https_port, "redirecting plain HTTP to HTTPS");
     }
-    warp::serve(redirect_routes(https_port))
-        .incoming(listener)
-        .graceful(stop)
-        .run()
-        .await;
+    crate::accept::serve(listener, None, redirect_routes(https_port), limits, stop).await;
 }
 
 #[cfg(test)]

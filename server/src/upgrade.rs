@@ -11,6 +11,8 @@
 
 use std::future::Future;
 
+use base64::Engine as _;
+
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 use tokio_tungstenite::WebSocketStream;
@@ -50,6 +52,13 @@ pub fn socket_config(max_frame_bytes: usize) -> WebSocketConfig {
         .max_frame_size(Some(max_frame_bytes))
 }
 
+/// Whether a `Sec-WebSocket-Key` is what RFC 6455 says it is: 16 bytes, base64-encoded.
+fn is_valid_key(key: &[u8]) -> bool {
+    base64::engine::general_purpose::STANDARD
+        .decode(key)
+        .is_ok_and(|bytes| bytes.len() == 16)
+}
+
 /// A WebSocket opening handshake that has been recognised but not yet answered.
 #[derive(Debug)]
 pub struct UpgradeRequest {
@@ -57,22 +66,48 @@ pub struct UpgradeRequest {
     on_upgrade: OnUpgrade,
 }
 
-/// Matches a WebSocket upgrade request (`GET` with `Connection: upgrade`,
-/// `Upgrade: websocket`, `Sec-WebSocket-Version: 13` and a `Sec-WebSocket-Key`) on a
-/// connection that can be upgraded; rejects anything else, so other routes can answer it.
-pub fn request() -> impl Filter<Extract = (UpgradeRequest,), Error = Rejection> + Clone {
+/// Why a request to the WebSocket endpoint is not an opening handshake the relay can answer
+/// (RFC 6455 section 4.2.1): each is refused with 400, a wrong version with 426.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NotAnUpgrade {
+    /// No `Connection: upgrade` or no `Upgrade: websocket`: an ordinary request.
+    #[error("this address is a WebSocket endpoint; send an upgrade request")]
+    MissingUpgradeHeaders,
+    /// `Sec-WebSocket-Version` missing or other than 13.
+    #[error("unsupported WebSocket version; this relay speaks version 13")]
+    WrongVersion,
+    /// `Sec-WebSocket-Key` missing, or not 16 bytes in base64.
+    #[error("Sec-WebSocket-Key must be 16 bytes in base64")]
+    BadKey,
+    /// A connection that cannot be upgraded (HTTP/1.0, HTTP/2).
+    #[error("a WebSocket upgrade needs HTTP/1.1")]
+    NotHttp11,
+}
+
+impl NotAnUpgrade {
+    /// The HTTP status the refusal is answered with.
+    pub fn status(self) -> StatusCode {
+        match self {
+            NotAnUpgrade::WrongVersion => StatusCode::UPGRADE_REQUIRED,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+/// Reads a `GET` to the WebSocket endpoint: the [`UpgradeRequest`] to accept, or why it is
+/// not one (answered by the caller, so the endpoint never falls through to the static files).
+pub fn request(
+) -> impl Filter<Extract = (Result<UpgradeRequest, NotAnUpgrade>,), Error = Rejection> + Clone {
     warp::get()
         .and(warp::header::headers_cloned())
         .and(warp::ext::optional::<OnUpgrade>())
-        .and_then(
-            |headers: HeaderMap, on_upgrade: Option<OnUpgrade>| async move {
-                UpgradeRequest::new(&headers, on_upgrade).ok_or_else(warp::reject)
-            },
-        )
+        .map(|headers: HeaderMap, on_upgrade: Option<OnUpgrade>| {
+            UpgradeRequest::new(&headers, on_upgrade)
+        })
 }
 
 impl UpgradeRequest {
-    fn new(headers: &HeaderMap, on_upgrade: Option<OnUpgrade>) -> Option<Self> {
+    fn new(headers: &HeaderMap, on_upgrade: Option<OnUpgrade>) -> Result<Self, NotAnUpgrade> {
         let has_token = |name, token: &str| {
             headers.get_all(name).iter().any(|value| {
                 value.to_str().is_ok_and(|list| {
@@ -82,17 +117,21 @@ impl UpgradeRequest {
             })
         };
         if !has_token(CONNECTION, "upgrade") || !has_token(UPGRADE, "websocket") {
-            return None;
+            return Err(NotAnUpgrade::MissingUpgradeHeaders);
         }
-        if headers.get(SEC_WEBSOCKET_VERSION)? != "13" {
-            return None;
+        if headers.get(SEC_WEBSOCKET_VERSION).is_none_or(|v| v != "13") {
+            return Err(NotAnUpgrade::WrongVersion);
         }
-        let key = headers.get(SEC_WEBSOCKET_KEY)?;
-        let accept_key = HeaderValue::from_str(&derive_accept_key(key.as_bytes())).ok()?;
-        Some(UpgradeRequest {
+        let key = headers
+            .get(SEC_WEBSOCKET_KEY)
+            .filter(|key| is_valid_key(key.as_bytes()))
+            .ok_or(NotAnUpgrade::BadKey)?;
+        let accept_key = HeaderValue::from_str(&derive_accept_key(key.as_bytes()))
+            .map_err(|_| NotAnUpgrade::BadKey)?;
+        Ok(UpgradeRequest {
             accept_key,
-            // Without it (HTTP/2, or a server not serving upgrades) there is nothing to upgrade.
-            on_upgrade: on_upgrade?,
+            // hyper offers no upgrade on HTTP/1.0 or HTTP/2 connections.
+            on_upgrade: on_upgrade.ok_or(NotAnUpgrade::NotHttp11)?,
         })
     }
 
@@ -160,27 +199,47 @@ mod tests {
         // Firefox sends `keep-alive, Upgrade`.
         for connection in ["keep-alive, Upgrade", "upgrade", "UPGRADE,keep-alive"] {
             assert!(
-                UpgradeRequest::new(&handshake(connection), Some(no_upgrade())).is_some(),
+                UpgradeRequest::new(&handshake(connection), Some(no_upgrade())).is_ok(),
                 "{connection}"
             );
         }
-        assert!(UpgradeRequest::new(&handshake("keep-alive"), Some(no_upgrade())).is_none());
+        assert_eq!(
+            UpgradeRequest::new(&handshake("keep-alive"), Some(no_upgrade())).err(),
+            Some(NotAnUpgrade::MissingUpgradeHeaders)
+        );
     }
 
     #[test]
-    fn request_missing_a_handshake_header_or_the_upgrade_is_not_an_upgrade() {
-        for missing in [UPGRADE, SEC_WEBSOCKET_VERSION, SEC_WEBSOCKET_KEY] {
+    fn each_broken_handshake_gets_its_own_refusal() {
+        use NotAnUpgrade::*;
+        // (header, its new value or none to remove it, the refusal)
+        let cases = [
+            (UPGRADE, None, MissingUpgradeHeaders),
+            (SEC_WEBSOCKET_VERSION, None, WrongVersion),
+            (SEC_WEBSOCKET_VERSION, Some("8"), WrongVersion),
+            (SEC_WEBSOCKET_KEY, None, BadKey),
+            (SEC_WEBSOCKET_KEY, Some("AAAAAAAAAAAAAAAAAAAA"), BadKey), // 15 bytes
+            (SEC_WEBSOCKET_KEY, Some("not base64 at all!!!!!=="), BadKey),
+            (SEC_WEBSOCKET_KEY, Some("x"), BadKey),
+        ];
+        for (header, value, expected) in cases {
             let mut headers = handshake("Upgrade");
-            headers.remove(&missing);
-            assert!(
-                UpgradeRequest::new(&headers, Some(no_upgrade())).is_none(),
-                "without {missing}"
+            match value {
+                Some(value) => headers.insert(&header, HeaderValue::from_static(value)),
+                None => headers.remove(&header),
+            };
+            assert_eq!(
+                UpgradeRequest::new(&headers, Some(no_upgrade())).err(),
+                Some(expected),
+                "{header}: {value:?}"
             );
         }
-        let mut old_version = handshake("Upgrade");
-        old_version.insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("8"));
-        assert!(UpgradeRequest::new(&old_version, Some(no_upgrade())).is_none());
-        assert!(UpgradeRequest::new(&handshake("Upgrade"), None).is_none());
+        assert_eq!(
+            UpgradeRequest::new(&handshake("Upgrade"), None).err(),
+            Some(NotHttp11)
+        );
+        assert_eq!(WrongVersion.status(), StatusCode::UPGRADE_REQUIRED);
+        assert_eq!(BadKey.status(), StatusCode::BAD_REQUEST);
     }
 
     #[test]

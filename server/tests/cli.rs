@@ -4,6 +4,7 @@
 
 mod support;
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
@@ -54,6 +55,69 @@ fn help_documents_every_flag_and_its_environment_variable() {
         assert!(help.contains(&env), "--help lacks {env}");
     }
     assert!(help.contains("127.0.0.1:8080"));
+}
+
+/// Deepest indentation of an option's line in clap's `--help` (descriptions go deeper).
+const OPTION_INDENT_MAX: usize = 6;
+
+/// The long flags `--help` lists, in its order (`--help` and `--version` left out).
+fn flags_in_help() -> Vec<String> {
+    let output = Command::new(BINARY).arg("--help").output().expect("runs");
+    assert!(output.status.success());
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| {
+            // An option's own line: `      --listen <LISTEN>` or `  -h, --help`; its
+            // description follows further indented.
+            let text = line.trim_start();
+            if line.len() - text.len() > OPTION_INDENT_MAX {
+                return None;
+            }
+            let long = text
+                .strip_prefix('-')
+                .filter(|rest| !rest.starts_with('-'))
+                .and_then(|rest| rest.split_once(", "))
+                .map_or(text, |(_, long)| long);
+            let flag = long.strip_prefix("--")?.split([' ', '=']).next()?;
+            (!flag.is_empty()).then(|| format!("--{flag}"))
+        })
+        .filter(|flag| flag != "--help" && flag != "--version")
+        .collect()
+}
+
+/// Every `--flag` in the first column of the table under README's "## Configuration".
+fn flags_in_readme_table() -> BTreeSet<String> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
+    let readme =
+        std::fs::read_to_string(path).unwrap_or_else(|err| panic!("cannot read {path}: {err}"));
+    let section = readme
+        .split("\n## ")
+        .find(|s| s.starts_with("Configuration\n"))
+        .expect("README has a Configuration section");
+    section
+        .lines()
+        .filter_map(|line| line.strip_prefix('|')?.split('|').next())
+        .flat_map(|first_cell| first_cell.split('`').skip(1).step_by(2))
+        .filter(|code| code.starts_with("--"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn readme_configuration_table_lists_exactly_the_flags_of_help() {
+    let help = flags_in_help();
+    assert!(help.len() > 10, "too few flags read from --help: {help:?}");
+    let readme = flags_in_readme_table();
+    let missing: Vec<&String> = help.iter().filter(|f| !readme.contains(*f)).collect();
+    let unknown: Vec<&String> = readme.iter().filter(|f| !help.contains(f)).collect();
+    assert!(
+        missing.is_empty(),
+        "README's configuration table lacks {missing:?}"
+    );
+    assert!(
+        unknown.is_empty(),
+        "README's configuration table lists {unknown:?}, which --help does not know"
+    );
 }
 
 #[test]

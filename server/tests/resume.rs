@@ -170,17 +170,25 @@ async fn unknown_tokens_and_sessions_that_left_cannot_be_resumed() {
 }
 
 #[tokio::test]
-async fn a_resume_with_another_protocol_version_is_refused() {
+async fn a_resume_with_another_protocol_version_is_refused_and_leaves_the_session_resumable() {
     let relay = TestRelay::start(with_grace(Duration::from_secs(5))).await;
-    let (_ana, ana_w) = relay.join("r", "Ana").await;
+    let (ana, ana_w) = relay.join("r", "Ana").await;
+    drop(ana);
     let mut other = relay.connect().await;
     other
         .send(&ClientMsg::Resume {
             version: PROTOCOL_VERSION + 1,
-            session: ana_w.session,
+            session: ana_w.session.clone(),
         })
         .await;
     assert_eq!(other.recv_error().await, ErrorCode::VersionMismatch);
+    assert_eq!(other.expect_closed().await, Closed::Frame(1008));
+    // A page of the right version can still take the place back.
+    let mut ana = relay.connect().await;
+    ana.send(&resume_msg(&ana_w.session)).await;
+    assert!(
+        matches!(ana.recv().await, ServerMsg::Resumed { peer_id, .. } if peer_id == ana_w.peer_id)
+    );
 }
 
 #[tokio::test]

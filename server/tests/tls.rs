@@ -149,17 +149,8 @@ async fn a_client_trusting_the_printed_fingerprint_uses_https_and_wss() {
     let (addr, _, fingerprint, _stop) = start(test_config()).await;
 
     // HTTPS: the health check answers over TLS.
-    let mut stream = tls_stream(addr, &fingerprint).await.expect("TLS handshake");
-    stream
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .await
-        .expect("write");
-    let mut response = Vec::new();
-    tokio::time::timeout(RECV_TIMEOUT, stream.read_to_end(&mut response))
-        .await
-        .expect("in time")
-        .expect("read");
-    let response = String::from_utf8_lossy(&response);
+    let stream = tls_stream(addr, &fingerprint).await.expect("TLS handshake");
+    let response = healthz(stream).await;
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.ends_with("ok"), "{response}");
 
@@ -240,4 +231,34 @@ where
             return serde_json::from_str(&text).expect("a ServerMsg");
         }
     }
+}
+
+#[tokio::test]
+async fn three_hundred_idle_connections_under_a_256_descriptor_limit_leave_https_answering() {
+    let relay = support::RelayProcess::start(256, &["--tls-self-signed"]);
+    let fingerprint = relay.fingerprint.clone().expect("a printed fingerprint");
+    // Silent connections and half-sent headers hold a descriptor each, TLS handshake or not.
+    let idle = support::idle_connections(relay.addr, 300).await;
+    assert!(idle.len() >= 256, "opened only {} connections", idle.len());
+    let stream = tokio::time::timeout(RECV_TIMEOUT, tls_stream(relay.addr, &fingerprint))
+        .await
+        .expect("handshake in time")
+        .expect("TLS handshake");
+    let response = healthz(stream).await;
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    drop(idle);
+}
+
+/// Asks for `/healthz` on an open TLS stream and returns the whole response.
+async fn healthz<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut stream: S) -> String {
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("write");
+    let mut response = Vec::new();
+    tokio::time::timeout(RECV_TIMEOUT, stream.read_to_end(&mut response))
+        .await
+        .expect("in time")
+        .expect("read");
+    String::from_utf8_lossy(&response).into_owned()
 }

@@ -404,9 +404,10 @@ impl Inner {
         }
     }
 
-    /// On the answering side: take the transceivers the remote offer created, in m-line
-    /// order (audio, camera video, screen video), send our tracks on them, and make them
-    /// two-way.
+    /// On the answering side: take the transceivers the remote offer created, mapped by kind
+    /// in m-line order ([`TrackKind::for_offered_m_line`]: first audio, first video, second
+    /// video, in whatever order they come), send our tracks on them, and make them two-way.
+    /// Any further m-line is answered `inactive`, so the peer sends nothing on it.
     async fn claim_transceivers(&self) -> Result<(), RtcError> {
         let all = self.pc.get_transceivers();
         // The tracks are swapped in together and awaited together: the answer does not
@@ -428,11 +429,12 @@ impl Inner {
                 if claimed.iter().flatten().any(|t| t == &transceiver) {
                     continue;
                 }
-                TrackKind::ALL
-                    .into_iter()
-                    .find(|k| k.media() == media && claimed[k.index()].is_none())
+                TrackKind::for_offered_m_line(&media, |k| claimed[k.index()].is_some())
             };
             let Some(kind) = kind else {
+                // Left `recvonly`, the peer would send media nobody shows, and its track
+                // would take the place of the camera or microphone of the same kind.
+                transceiver.set_direction(RtcRtpTransceiverDirection::Inactive);
                 continue;
             };
             transceiver.set_direction(RtcRtpTransceiverDirection::Sendrecv);
@@ -561,10 +563,17 @@ impl Inner {
     }
 
     fn on_track(&self, track: MediaStreamTrack, transceiver: &RtcRtpTransceiver) {
-        let is_screen = self.transceivers.borrow()[TrackKind::Screen.index()]
-            .as_ref()
-            .is_some_and(|t| t == transceiver);
-        if is_screen {
+        let kind = {
+            let slots = self.transceivers.borrow();
+            TrackKind::ALL
+                .into_iter()
+                .find(|k| slots[k.index()].as_ref() == Some(transceiver))
+        };
+        let Some(kind) = kind else {
+            // An m-line beyond the layout (answered inactive): nothing of it is shown.
+            return;
+        };
+        if kind == TrackKind::Screen {
             let list: js_sys::Array = std::iter::once(JsValue::from(&track)).collect();
             if let Ok(stream) = MediaStream::new_with_tracks(&list) {
                 (self.on_event)(PeerEvent::RemoteScreen(stream));

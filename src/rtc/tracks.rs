@@ -35,6 +35,21 @@ impl TrackKind {
             TrackKind::Screen => 2,
         }
     }
+
+    /// What the next m-line of a remote offer carries, by its media type (`audio` or
+    /// `video`) and the kinds earlier m-lines took (`taken`): the first audio m-line is the
+    /// microphone, the first video the camera, the second video the screen, whatever their
+    /// order. `None` for one beyond those (a second audio, a third video, or another media
+    /// type): the link answers it `inactive` and shows nothing from it. PROTOCOL.md,
+    /// "Media layout", promises this to other implementations.
+    pub(super) fn for_offered_m_line(
+        media: &str,
+        taken: impl Fn(TrackKind) -> bool,
+    ) -> Option<TrackKind> {
+        TrackKind::ALL
+            .into_iter()
+            .find(|kind| kind.media() == media && !taken(*kind))
+    }
 }
 
 /// The local tracks sent to every peer; `None` sends nothing of that kind.
@@ -65,5 +80,46 @@ impl LocalTracks {
             TrackKind::Video => self.video = track,
             TrackKind::Screen => self.screen = track,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TrackKind;
+
+    /// The kinds an offer's m-lines get, in order.
+    fn layout(media: &[&str]) -> Vec<Option<TrackKind>> {
+        let mut taken = Vec::new();
+        media
+            .iter()
+            .map(|m| {
+                let kind = TrackKind::for_offered_m_line(m, |k| taken.contains(&k));
+                taken.extend(kind);
+                kind
+            })
+            .collect()
+    }
+
+    #[test]
+    fn offered_m_lines_are_mapped_by_kind_in_order_whatever_their_order() {
+        use TrackKind::{Audio, Screen, Video};
+        assert_eq!(
+            layout(&["audio", "video", "video"]),
+            [Some(Audio), Some(Video), Some(Screen)]
+        );
+        assert_eq!(
+            layout(&["video", "audio", "video"]),
+            [Some(Video), Some(Audio), Some(Screen)]
+        );
+        assert_eq!(layout(&["video"]), [Some(Video)]);
+    }
+
+    #[test]
+    fn m_lines_beyond_one_audio_and_two_videos_carry_nothing() {
+        use TrackKind::{Audio, Screen, Video};
+        assert_eq!(
+            layout(&["audio", "video", "video", "video", "audio", "text"]),
+            [Some(Audio), Some(Video), Some(Screen), None, None, None]
+        );
     }
 }

@@ -325,6 +325,12 @@ pub async fn http_get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) ->
         request.push_str(&format!("{name}: {value}\r\n"));
     }
     request.push_str("\r\n");
+    http_raw(addr, &request).await
+}
+
+/// Sends `request` as it is over a fresh TCP connection and reads the response until the
+/// relay closes the connection.
+pub async fn http_raw(addr: SocketAddr, request: &str) -> HttpResponse {
     let raw = tokio::time::timeout(RECV_TIMEOUT, async {
         let mut stream = TcpStream::connect(addr).await.expect("connect");
         stream.write_all(request.as_bytes()).await.expect("write");
@@ -422,5 +428,99 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// The relay binary, started by `sh` after `ulimit -n` lowered its descriptor limit.
+pub struct RelayProcess {
+    child: std::process::Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// The SHA-256 fingerprint it printed for a self-signed certificate.
+    pub fingerprint: Option<String>,
+}
+
+impl RelayProcess {
+    /// Starts the relay binary with at most `fd_limit` file descriptors, on 127.0.0.1 port 0
+    /// with no client, plus `args`; waits for its listening line.
+    pub fn start(fd_limit: u32, args: &[&str]) -> RelayProcess {
+        use std::io::BufRead;
+        let child = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("ulimit -n {fd_limit} && exec \"$0\" \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_meshmeet-server"))
+            .args(["--listen", "127.0.0.1:0", "--dist", "/nonexistent/meshmeet"])
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the relay starts");
+        // Owned by the guard at once, so a failed start below still kills it.
+        let mut process = RelayProcess {
+            child,
+            addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+            fingerprint: None,
+        };
+        let stdout = process.child.stdout.take().expect("stdout");
+        let (lines_tx, lines_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if lines_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        loop {
+            let line = lines_rx
+                .recv_timeout(Duration::from_secs(10))
+                .expect("the relay announced its address in time");
+            if let Some(value) = line.split("fingerprint: ").nth(1) {
+                process.fingerprint = Some(value.trim().to_owned());
+            }
+            if let Some((_, address)) = line.split_once("listening on ") {
+                let address = address.split_once("://").map_or(address, |(_, a)| a);
+                process.addr = address.trim().parse().expect("an address");
+                return process;
+            }
+        }
+    }
+}
+
+impl Drop for RelayProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Opens `count` TCP connections that never finish a request: every other one sends half a
+/// request header (slowloris), the rest send nothing.
+pub async fn idle_connections(addr: SocketAddr, count: usize) -> Vec<TcpStream> {
+    let mut idle = Vec::with_capacity(count);
+    for n in 0..count {
+        let Ok(mut stream) = TcpStream::connect(addr).await else {
+            // The backlog may be full while the relay closes the oldest: that is its right.
+            continue;
+        };
+        if n % 2 == 0 {
+            let _ = stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await;
+        }
+        idle.push(stream);
+    }
+    idle
+}
+
+/// Whether the relay closed `stream` (a read returns end of file or an error) in time.
+pub async fn closed_by_relay(stream: &mut TcpStream) -> bool {
+    let mut buffer = [0u8; 1024];
+    let deadline = tokio::time::Instant::now() + RECV_TIMEOUT;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buffer)).await {
+            Err(_) => return false,
+            Ok(Ok(0) | Err(_)) => return true,
+            // A 408 or similar before the close.
+            Ok(Ok(_)) => continue,
+        }
     }
 }
