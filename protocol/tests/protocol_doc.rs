@@ -248,3 +248,43 @@ fn name_rules_refuse_and_trim_exactly_the_characters_protocol_md_lists() {
         Ok("Ana\u{00a0}María")
     );
 }
+
+/// GitHub's anchor for a heading: lower case, spaces to `-`, punctuation other than `-` and
+/// `_` dropped.
+fn anchor(heading: &str) -> String {
+    heading
+        .trim_start_matches('#')
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Every `](#anchor)` link inside PROTOCOL.md leads to one of its headings.
+#[test]
+fn every_link_inside_protocol_md_leads_to_a_heading() {
+    let anchors: BTreeSet<String> = PROTOCOL_MD
+        .lines()
+        .filter(|line| line.starts_with('#'))
+        .map(anchor)
+        .collect();
+    assert!(anchors.contains("chat-identity-order-and-de-duplication"));
+    let mut links = 0;
+    let mut rest = PROTOCOL_MD;
+    while let Some(at) = rest.find("](#") {
+        rest = &rest[at + 3..];
+        let end = rest.find(')').expect("a link ends with )");
+        let target = &rest[..end];
+        assert!(
+            anchors.contains(target),
+            "PROTOCOL.md links to missing #{target}"
+        );
+        links += 1;
+    }
+    assert!(links >= 3, "found only {links} links");
+}
