@@ -102,6 +102,55 @@ async fn chat_between_chromium_and_firefox_arrives_in_order_once_and_as_text() {
     .await;
 }
 
+/// Chats sent through the relay back to back often share one `sent_at_ms`; each is its own
+/// message (named by sender and `seq`), so every one shows, once and in order.
+#[tokio::test]
+async fn chats_sent_through_the_relay_within_one_millisecond_all_show_in_order() {
+    run_test("chats_sent_through_the_relay_within_one_millisecond_all_show_in_order", async |t| {
+        let ana = t.chromium().await?;
+        join(&ana, "burst", "Ana").await?;
+        open_chat(&ana).await?;
+        // A second participant without media: a WebSocket client of the relay opened by the
+        // page, which sends its chats in one synchronous burst, so only the relay carries them.
+        let stamps = ana
+            .eval_with(
+                r#"
+                const version = arguments[0];
+                const url = location.origin.replace(/^http/, 'ws') + '/ws';
+                return await new Promise((ok, fail) => {
+                    const ws = new WebSocket(url);
+                    window.__bot = ws;
+                    ws.onopen = () => ws.send(JSON.stringify({ type: 'join', version, room: 'burst', name: 'Bot' }));
+                    ws.onmessage = e => {
+                        if (JSON.parse(e.data).type !== 'welcome') return;
+                        const start = performance.now();
+                        for (let seq = 1; seq <= 5; seq++) {
+                            ws.send(JSON.stringify({ type: 'chat', seq, text: 'burst ' + seq }));
+                        }
+                        ok(performance.now() - start);
+                    };
+                    ws.onerror = () => fail('socket error');
+                    setTimeout(() => fail('no welcome'), 10000);
+                });
+            "#,
+                vec![json!(meshmeet_protocol::PROTOCOL_VERSION)],
+            )
+            .await?;
+        println!("five chats handed to the socket in {stamps} ms");
+        let expected: Vec<(String, String)> =
+            (1..=5).map(|seq| ("Bot".to_owned(), format!("burst {seq}"))).collect();
+        ana.wait_until("five messages from Bot", DEFAULT_WAIT, async || {
+            Ok(messages(&ana).await?.len() >= expected.len())
+        })
+        .await?;
+        // Give a duplicate the chance to show up before counting.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(messages(&ana).await?, expected);
+        Ok(())
+    })
+    .await;
+}
+
 /// A file of `size` pseudo-random bytes and its SHA-256 (hex).
 fn make_file(
     dir: &std::path::Path,
