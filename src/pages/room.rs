@@ -49,8 +49,12 @@ fn page_query() -> String {
 /// the host removed by it).
 fn client_key() -> Option<String> {
     let storage = storage()?;
+    // A stored key the relay would refuse (edited by hand, or by an older version) would make
+    // every join fail with `invalid_client_key`; it is replaced like a missing one.
     if let Some(key) = storage.get_item(CLIENT_KEY_KEY).ok().flatten() {
-        return Some(key);
+        if meshmeet_protocol::is_valid_client_key(&key) {
+            return Some(key);
+        }
     }
     let mut bytes = [0u8; 16];
     web_sys::window()?
