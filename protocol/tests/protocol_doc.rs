@@ -27,10 +27,7 @@ fn shown<'a, T: 'a>(
 
 #[test]
 fn every_example_parses_and_is_canonical() {
-    let examples = examples(PROTOCOL_MD);
-    assert!(!examples.client.is_empty());
-    assert!(!examples.server.is_empty());
-    assert!(!examples.peer.is_empty());
+    cases::check_examples();
 }
 
 #[test]
@@ -38,37 +35,32 @@ fn malformed_messages_get_the_same_typed_error_from_every_message_type() {
     cases::check_malformed();
 }
 
+/// Every tag in `tags` (one message type's, from its derive) is shown by some example of
+/// `examples`; `block` names their kind of block in the failure.
+fn assert_every_tag_shown<T>(examples: &[(T, Value)], tags: &[&str], block: &str) {
+    let shown = shown(examples, "type");
+    assert!(!tags.is_empty());
+    for kind in tags {
+        assert!(shown.contains(*kind), "no `{block}` example of `{kind}`");
+    }
+}
+
 #[test]
 fn every_client_message_kind_has_an_example() {
-    let shown = shown(&examples(PROTOCOL_MD).client, "type");
-    assert!(!ClientMsg::tags().is_empty());
-    for kind in ClientMsg::tags() {
-        assert!(
-            shown.contains(*kind),
-            "no `json client` example of `{kind}`"
-        );
-    }
+    let examples = examples(PROTOCOL_MD);
+    assert_every_tag_shown(&examples.client, ClientMsg::tags(), "json client");
 }
 
 #[test]
 fn every_server_message_kind_has_an_example() {
-    let shown = shown(&examples(PROTOCOL_MD).server, "type");
-    assert!(!ServerMsg::tags().is_empty());
-    for kind in ServerMsg::tags() {
-        assert!(
-            shown.contains(*kind),
-            "no `json server` example of `{kind}`"
-        );
-    }
+    let examples = examples(PROTOCOL_MD);
+    assert_every_tag_shown(&examples.server, ServerMsg::tags(), "json server");
 }
 
 #[test]
 fn every_peer_message_kind_has_an_example() {
-    let shown = shown(&examples(PROTOCOL_MD).peer, "type");
-    assert!(!PeerMsg::tags().is_empty());
-    for kind in PeerMsg::tags() {
-        assert!(shown.contains(*kind), "no `json peer` example of `{kind}`");
-    }
+    let examples = examples(PROTOCOL_MD);
+    assert_every_tag_shown(&examples.peer, PeerMsg::tags(), "json peer");
 }
 
 #[test]

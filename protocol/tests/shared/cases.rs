@@ -101,6 +101,15 @@ pub fn examples(doc: &str) -> Examples {
     examples
 }
 
+/// Checks every example of PROTOCOL.md on this side (native or browser): each reads and
+/// writes back identically, and each kind of block has some.
+pub fn check_examples() {
+    let examples = examples(PROTOCOL_MD);
+    assert!(!examples.client.is_empty());
+    assert!(!examples.server.is_empty());
+    assert!(!examples.peer.is_empty());
+}
+
 /// A message of `levels` levels of nesting (its own object included), tagged `tag`.
 fn nested(tag: &str, levels: usize) -> String {
     let arrays = levels - 1;
