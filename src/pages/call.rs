@@ -12,7 +12,7 @@ use crate::hooks::{
 use crate::i18n::{use_strings, Strings};
 use crate::rtc::{budget_from_query, LocalTracks, DEFAULT_VIDEO_BUDGET_BPS};
 use crate::state::{
-    layout, Action, ChatAction, LayoutInput, Notice, Panel, Phase, RelayLink, RoomFailure,
+    layout, Action, ChatAction, LayoutInput, Notice, Panel, Phase, RelayStatus, RoomFailure,
     Shortcut, ViewMode,
 };
 use meshmeet_protocol::{MediaState, PeerId, RoomName};
@@ -325,7 +325,7 @@ pub fn call(props: &CallProps) -> Html {
             if muted_speaking {
                 <div class="muted-hint" role="status" data-testid="muted-hint">{ s.muted_while_speaking }</div>
             }
-            if state.relay == RelayLink::Reconnecting {
+            if state.relay == RelayStatus::Reconnecting {
                 <div class="warning-banner" role="status" data-testid="reconnecting">{ s.reconnecting }</div>
             }
             if meeting.stats.own_connection_poor() {
@@ -365,8 +365,8 @@ pub fn call(props: &CallProps) -> Html {
                         <DeviceSettings media={props.media.clone()} />
                         <label class="check">
                             <input type="checkbox" data-testid="audio-only-toggle" checked={state.audio_only}
-                                onchange={let (c, d, on) = (meeting.command.clone(), meeting.state.dispatcher(), !state.audio_only);
-                                    Callback::from(move |_: Event| { d.dispatch(Action::SetAudioOnly(on)); c.emit(Command::AudioOnly(on)); })} />
+                                onchange={let (c, on) = (meeting.command.clone(), !state.audio_only);
+                                    Callback::from(move |_: Event| c.emit(Command::AudioOnly(on)))} />
                             { s.audio_only }
                         </label>
                     </div>

@@ -1,14 +1,17 @@
 //! The WebSocket to the relay: typed messages in and out, and when to reconnect. Yew-free.
 //!
 //! The socket is gloo-net's `Stream` of frames and `Sink` of messages, driven by one task that
-//! reports what it reads and writes what [`Signaling::send`] queued, in order. The liveness and backoff policies the
-//! meeting applies on top live in `liveness.rs` and `backoff.rs`.
+//! reports what it reads and writes what [`RelaySocket::send`] queued, in order. The liveness, backoff and
+//! resume-or-rejoin policies the meeting applies on top live in `liveness.rs`, `backoff.rs`
+//! and `resume.rs`.
 
 mod backoff;
 mod liveness;
+mod resume;
 
 pub use backoff::reconnect_delay_ms;
 pub use liveness::Liveness;
+pub use resume::{AfterClose, Greeting, RelaySessionState};
 
 use crate::js::{window, JsError};
 use futures_channel::mpsc::{self, UnboundedReceiver, UnboundedSender};
@@ -25,7 +28,7 @@ use web_sys::WebSocket;
 
 /// Why talking to the relay failed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum SignalingError {
+pub enum RelaySocketError {
     /// The socket could not be created (bad URL, blocked by the page's policy).
     #[error("cannot open the relay connection: {0}")]
     Connect(JsError),
@@ -36,7 +39,7 @@ pub enum SignalingError {
 
 /// Something that happened on the relay connection.
 #[derive(Clone, Debug, PartialEq)]
-pub enum SignalingEvent {
+pub enum RelayEvent {
     /// The socket is open; the join can be sent.
     Opened,
     /// A message from the relay.
@@ -54,7 +57,7 @@ pub enum SignalingEvent {
 
 /// An open (or opening) connection to the relay. Dropping it closes the socket, and no event
 /// of it is reported after that.
-pub struct Signaling {
+pub struct RelaySocket {
     /// The browser's socket, for its state and to close it (gloo-net's wrapper owns the
     /// event listeners).
     socket: WebSocket,
@@ -64,16 +67,13 @@ pub struct Signaling {
     live: Rc<Cell<bool>>,
 }
 
-impl Signaling {
+impl RelaySocket {
     /// Opens a socket to `url`; every event is passed to `on_event`.
-    pub fn connect(
-        url: &str,
-        on_event: Rc<dyn Fn(SignalingEvent)>,
-    ) -> Result<Self, SignalingError> {
-        let connect_error = |e: JsValue| SignalingError::Connect(JsError::from(e));
+    pub fn connect(url: &str, on_event: Rc<dyn Fn(RelayEvent)>) -> Result<Self, RelaySocketError> {
+        let connect_error = |e: JsValue| RelaySocketError::Connect(JsError::from(e));
         let socket = WebSocket::new(url).map_err(connect_error)?;
         let frames = FrameSocket::try_from(socket.clone())
-            .map_err(|e| SignalingError::Connect(JsError::new(&e.name, e.message)))?;
+            .map_err(|e| RelaySocketError::Connect(JsError::new(&e.name, e.message)))?;
         let (outgoing, queued) = mpsc::unbounded::<String>();
         let live = Rc::new(Cell::new(true));
         let report = {
@@ -85,7 +85,7 @@ impl Signaling {
             }
         };
         spawn_local(run(socket.clone(), frames, queued, report));
-        Ok(Signaling {
+        Ok(RelaySocket {
             socket,
             outgoing,
             live,
@@ -93,17 +93,17 @@ impl Signaling {
     }
 
     /// Sends one message (queued in order behind the ones before it).
-    pub fn send(&self, msg: &ClientMsg) -> Result<(), SignalingError> {
+    pub fn send(&self, msg: &ClientMsg) -> Result<(), RelaySocketError> {
         if self.socket.ready_state() != WebSocket::OPEN {
-            return Err(SignalingError::NotOpen);
+            return Err(RelaySocketError::NotOpen);
         }
         self.outgoing
             .unbounded_send(msg.to_json())
-            .map_err(|_| SignalingError::NotOpen)
+            .map_err(|_| RelaySocketError::NotOpen)
     }
 }
 
-impl Drop for Signaling {
+impl Drop for RelaySocket {
     fn drop(&mut self) {
         self.live.set(false);
         let _ = self.socket.close_with_code(1000);
@@ -114,7 +114,7 @@ impl Drop for Signaling {
 enum Step {
     /// A frame, an error or the end of the socket.
     Frame(Option<Result<Message, WebSocketError>>),
-    /// A message to send, or `None`: the [`Signaling`] was dropped.
+    /// A message to send, or `None`: the [`RelaySocket`] was dropped.
     Send(Option<String>),
 }
 
@@ -124,7 +124,7 @@ async fn run(
     socket: WebSocket,
     mut frames: FrameSocket,
     mut queued: UnboundedReceiver<String>,
-    report: impl Fn(SignalingEvent),
+    report: impl Fn(RelayEvent),
 ) {
     // gloo-net's sink is ready once the socket left CONNECTING, whether it opened or failed.
     if poll_fn(|cx| frames.poll_ready_unpin(cx)).await.is_err() {
@@ -132,7 +132,7 @@ async fn run(
     }
     let opened = socket.ready_state() == WebSocket::OPEN;
     if opened {
-        report(SignalingEvent::Opened);
+        report(RelayEvent::Opened);
     }
     loop {
         let step = match select(frames.next(), queued.next()).await {
@@ -145,13 +145,13 @@ async fn run(
             // An error event is always followed by the close event.
             Step::Frame(Some(Err(WebSocketError::ConnectionError))) => {}
             Step::Frame(Some(Err(WebSocketError::ConnectionClose(close)))) => {
-                report(SignalingEvent::Closed {
+                report(RelayEvent::Closed {
                     code: close.code,
                     opened,
                 });
                 return;
             }
-            Step::Frame(Some(Err(err))) => report(SignalingEvent::Malformed(err.to_string())),
+            Step::Frame(Some(Err(err))) => report(RelayEvent::Malformed(err.to_string())),
             Step::Frame(None) | Step::Send(None) => return,
             Step::Send(Some(text)) => {
                 if let Err(err) = frames.send(Message::Text(text)).await {
@@ -163,13 +163,13 @@ async fn run(
     }
 }
 
-fn decode(text: Option<String>) -> SignalingEvent {
+fn decode(text: Option<String>) -> RelayEvent {
     match text {
         Some(text) => match ServerMsg::from_json(&text) {
-            Ok(msg) => SignalingEvent::Message(msg),
-            Err(err) => SignalingEvent::Malformed(format!("{err}: {text:.200}")),
+            Ok(msg) => RelayEvent::Message(msg),
+            Err(err) => RelayEvent::Malformed(format!("{err}: {text:.200}")),
         },
-        None => SignalingEvent::Malformed("binary frame".into()),
+        None => RelayEvent::Malformed("binary frame".into()),
     }
 }
 
@@ -203,14 +203,14 @@ mod tests {
 
     #[test]
     fn frames_that_are_not_protocol_messages_are_reported_not_dropped() {
-        assert!(matches!(decode(None), SignalingEvent::Malformed(_)));
+        assert!(matches!(decode(None), RelayEvent::Malformed(_)));
         assert!(matches!(
             decode(Some("{\"type\":\"nope\"}".into())),
-            SignalingEvent::Malformed(_)
+            RelayEvent::Malformed(_)
         ));
         assert_eq!(
             decode(Some("{\"type\":\"pong\",\"nonce\":3}".into())),
-            SignalingEvent::Message(ServerMsg::Pong { nonce: 3 })
+            RelayEvent::Message(ServerMsg::Pong { nonce: 3 })
         );
     }
 }

@@ -37,7 +37,7 @@ pub struct ChatState {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ChatAction {
     /// A message arrived (over a data channel or the relay) or was sent.
-    Add(ChatEntry),
+    Posted(ChatEntry),
     /// The panel was opened or closed.
     SetOpen(bool),
 }
@@ -46,7 +46,7 @@ impl ChatState {
     /// Applies one action.
     pub fn apply(mut self, action: ChatAction) -> Self {
         match action {
-            ChatAction::Add(entry) => {
+            ChatAction::Posted(entry) => {
                 let duplicate = self
                     .entries
                     .iter()
@@ -156,8 +156,8 @@ mod tests {
     #[test]
     fn a_message_that_arrives_twice_is_shown_once() {
         let state = ChatState::default()
-            .apply(ChatAction::Add(entry("a", 1, false)))
-            .apply(ChatAction::Add(entry("a", 1, false)));
+            .apply(ChatAction::Posted(entry("a", 1, false)))
+            .apply(ChatAction::Posted(entry("a", 1, false)));
         assert_eq!(texts(&state), ["a1"]);
         assert_eq!(state.unread, 1);
     }
@@ -166,23 +166,23 @@ mod tests {
     fn each_senders_messages_keep_their_order_across_paths() {
         // a2 came over the data channel before the relay delivered a1.
         let state = ChatState::default()
-            .apply(ChatAction::Add(entry("a", 2, false)))
-            .apply(ChatAction::Add(entry("b", 1, false)))
-            .apply(ChatAction::Add(entry("a", 1, false)))
-            .apply(ChatAction::Add(entry("a", 3, false)));
+            .apply(ChatAction::Posted(entry("a", 2, false)))
+            .apply(ChatAction::Posted(entry("b", 1, false)))
+            .apply(ChatAction::Posted(entry("a", 1, false)))
+            .apply(ChatAction::Posted(entry("a", 3, false)));
         assert_eq!(texts(&state), ["a1", "a2", "b1", "a3"]);
     }
 
     #[test]
     fn unread_counts_only_others_while_closed() {
         let state = ChatState::default()
-            .apply(ChatAction::Add(entry("me", 1, true)))
-            .apply(ChatAction::Add(entry("a", 1, false)))
-            .apply(ChatAction::Add(entry("a", 2, false)));
+            .apply(ChatAction::Posted(entry("me", 1, true)))
+            .apply(ChatAction::Posted(entry("a", 1, false)))
+            .apply(ChatAction::Posted(entry("a", 2, false)));
         assert_eq!(state.unread, 2);
         let state = state
             .apply(ChatAction::SetOpen(true))
-            .apply(ChatAction::Add(entry("a", 3, false)));
+            .apply(ChatAction::Posted(entry("a", 3, false)));
         assert_eq!(state.unread, 0);
     }
 

@@ -2,26 +2,30 @@
 
 mod chat;
 mod layout;
-mod link;
+mod meeting_url;
 mod names;
 mod page_title;
 mod room;
 mod shortcuts;
+mod speaker;
 mod stats;
 mod transfer;
+mod video_prefs;
 
 pub use chat::{segments, ChatAction, ChatEntry, ChatState, Segment};
 pub use layout::{best_columns, layout, Layout, LayoutInput, Stage, ViewMode, TILE_GAP_PX};
-pub use link::{query_value, token_name};
+pub use meeting_url::{query_value, token_name};
 pub use names::{room_name_from, Route, MAX_ROOM_CHARS};
 pub use page_title::{favicon_url, page_title, APP_NAME};
 pub use room::{
-    Action, Notice, Panel, Phase, RelayLink, RemotePeer, RoomFailure, RoomState, Toast, ToastKind,
-    MAX_TOASTS,
+    Action, Notice, Panel, Phase, RelayStatus, RemotePeer, RoomFailure, RoomState, Toast,
+    ToastKind, MAX_TOASTS,
 };
 pub use shortcuts::{shortcut_for, KeyPress, Shortcut, SHORTCUTS};
+pub use speaker::{is_speaking, SpeakerChoice, SPEAKING_AUDIO_LEVEL};
 pub use stats::{PeerFigures, Point, StatsAction, StatsState, HISTORY_SAMPLES};
 pub use transfer::{
     chunk_ranges, Checksum, Direction, Reassembly, ReassemblyError, Transfer, TransferAction,
     TransferKey, TransferState, Transfers,
 };
+pub use video_prefs::VideoPrefs;

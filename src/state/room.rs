@@ -2,7 +2,7 @@
 
 use super::ViewMode;
 use crate::rtc::ConnectionStatus;
-use meshmeet_protocol::{ErrorCode, MediaState, PeerId, PeerInfo, DEFAULT_MAX_CHAT_CHARS};
+use meshmeet_protocol::{ErrorCode, PeerId, PeerInfo, DEFAULT_MAX_CHAT_CHARS};
 use std::rc::Rc;
 use yew::Reducible;
 
@@ -92,7 +92,7 @@ pub enum Notice {
 /// The connection to the relay, once in the call. Peer connections do not need it to carry
 /// media, so losing it only pauses joins, leaves and new negotiations.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum RelayLink {
+pub enum RelayStatus {
     /// Connected (or not yet joined).
     #[default]
     Connected,
@@ -118,8 +118,6 @@ pub struct RoomState {
     pub self_id: Option<PeerId>,
     /// The others, in join order.
     pub peers: Vec<RemotePeer>,
-    /// What we send.
-    pub local: MediaState,
     /// A non-fatal problem to show until dismissed.
     pub notice: Option<Notice>,
     /// The side panel shown, if any.
@@ -127,7 +125,7 @@ pub struct RoomState {
     /// Receive audio only (no video from anyone).
     pub audio_only: bool,
     /// The relay connection's state.
-    pub relay: RelayLink,
+    pub relay: RelayStatus,
     /// Grid or speaker view.
     pub view: ViewMode,
     /// The tile pinned to the stage.
@@ -186,7 +184,10 @@ pub enum Panel {
     Settings,
 }
 
-/// Everything that changes a [`RoomState`].
+/// Everything that changes a [`RoomState`]. Actions name what happened (past tense:
+/// `PeerJoined`, `RelayChanged`) when the meeting task reports them, and what to do
+/// (imperative: `TogglePanel`, `DismissNotice`) when the person asks on the page; the other
+/// reducers follow the same pattern.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
     /// The relay welcomed us.
@@ -213,31 +214,29 @@ pub enum Action {
     /// Someone's name or media changed.
     PeerUpdated(PeerInfo),
     /// A peer connection changed state.
-    Connection(PeerId, ConnectionStatus),
-    /// We changed what we send.
-    LocalMedia(MediaState),
+    ConnectionChanged(PeerId, ConnectionStatus),
     /// The meeting cannot go on.
     Failed(RoomFailure),
-    /// Show a non-fatal problem.
-    Notice(Notice),
+    /// A non-fatal problem arose (shown until dismissed).
+    NoticeRaised(Notice),
     /// Hide the notice.
     DismissNotice,
     /// We left.
     Left,
     /// Open a panel, or close it if it is open.
     TogglePanel(Panel),
-    /// Receive audio only, or video again.
-    SetAudioOnly(bool),
+    /// We switched to receiving audio only, or video again.
+    AudioOnlyChanged(bool),
     /// The relay connection dropped or came back.
-    Relay(RelayLink),
+    RelayChanged(RelayStatus),
     /// Switch between grid and speaker view.
     ToggleView,
     /// Show or hide the keyboard shortcuts.
     ToggleHelp,
     /// Pin this tile to the stage, or unpin it if it is pinned.
     TogglePin(PeerId),
-    /// Someone is speaking now.
-    Speaker(PeerId),
+    /// Someone else took the stage as the speaker.
+    SpeakerChanged(PeerId),
     /// Minimise or restore the own tile.
     ToggleSelfView,
     /// A toast timed out or was closed.
@@ -251,10 +250,10 @@ impl RoomState {
         self.max_chat_chars.unwrap_or(DEFAULT_MAX_CHAT_CHARS)
     }
 
-    /// A fresh state for someone who joins sending `local`.
-    pub fn new(local: MediaState) -> Self {
+    /// A fresh state for someone who joins receiving audio only, or not.
+    pub fn new(audio_only: bool) -> Self {
         RoomState {
-            local,
+            audio_only,
             ..RoomState::default()
         }
     }
@@ -271,7 +270,7 @@ impl RoomState {
             } => {
                 self.phase = Phase::InCall;
                 self.max_chat_chars = Some(max_chat_chars);
-                self.relay = RelayLink::Connected;
+                self.relay = RelayStatus::Connected;
                 self.self_id = Some(self_id);
                 self.peers = roster.into_iter().map(RemotePeer::new).collect();
                 self.host = host;
@@ -315,7 +314,7 @@ impl RoomState {
                     Some(id)
                 };
             }
-            Action::Speaker(id) => self.speaker = Some(id),
+            Action::SpeakerChanged(id) => self.speaker = Some(id),
             Action::ToggleSelfView => self.self_minimised = !self.self_minimised,
             Action::DismissToast(id) => self.toasts.retain(|t| t.id != id),
             Action::PeerUpdated(info) => {
@@ -323,12 +322,11 @@ impl RoomState {
                     peer.info = info;
                 }
             }
-            Action::Connection(id, status) => {
+            Action::ConnectionChanged(id, status) => {
                 if let Some(peer) = self.peer_mut(&id) {
                     peer.connection = status;
                 }
             }
-            Action::LocalMedia(media) => self.local = media,
             Action::Failed(failure) => {
                 // Leaving on purpose closes the socket; that is not a failure to show.
                 if self.phase != Phase::Left {
@@ -336,14 +334,14 @@ impl RoomState {
                     self.peers.clear();
                 }
             }
-            Action::Notice(text) => self.notice = Some(text),
+            Action::NoticeRaised(text) => self.notice = Some(text),
             Action::DismissNotice => self.notice = None,
             Action::Left => {
                 self.phase = Phase::Left;
                 self.peers.clear();
             }
-            Action::SetAudioOnly(audio_only) => self.audio_only = audio_only,
-            Action::Relay(link) => self.relay = link,
+            Action::AudioOnlyChanged(audio_only) => self.audio_only = audio_only,
+            Action::RelayChanged(link) => self.relay = link,
             Action::TogglePanel(panel) => {
                 self.panel = if self.panel.as_ref() == Some(&panel) {
                     None
@@ -398,6 +396,7 @@ impl Reducible for RoomState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use meshmeet_protocol::MediaState;
 
     fn info(id: &str, name: &str) -> PeerInfo {
         PeerInfo {
@@ -412,7 +411,7 @@ mod tests {
     }
 
     fn joined(roster: Vec<PeerInfo>) -> RoomState {
-        RoomState::new(MediaState::default()).apply(Action::Welcomed {
+        RoomState::new(false).apply(Action::Welcomed {
             self_id: PeerId::from("me"),
             roster,
             host: Some(PeerId::from("a")),
@@ -423,7 +422,7 @@ mod tests {
 
     #[test]
     fn the_chat_limit_is_the_relays_once_welcomed() {
-        let before = RoomState::new(MediaState::default());
+        let before = RoomState::new(false);
         assert_eq!(before.chat_limit(), DEFAULT_MAX_CHAT_CHARS);
         let after = before.apply(Action::Welcomed {
             self_id: PeerId::from("me"),
@@ -471,7 +470,7 @@ mod tests {
     fn pins_toggle_and_a_departed_pinned_or_speaking_peer_is_forgotten() {
         let state = joined(vec![info("a", "Ana"), info("b", "Bo")])
             .apply(Action::TogglePin(PeerId::from("a")))
-            .apply(Action::Speaker(PeerId::from("a")));
+            .apply(Action::SpeakerChanged(PeerId::from("a")));
         assert_eq!(state.pinned, Some(PeerId::from("a")));
         let unpinned = state.clone().apply(Action::TogglePin(PeerId::from("a")));
         assert_eq!(unpinned.pinned, None);
@@ -492,8 +491,8 @@ mod tests {
     #[test]
     fn a_new_welcome_after_losing_the_relay_replaces_the_roster_and_ends_reconnecting() {
         let state = joined(vec![info("a", "Ana"), info("b", "Bo")])
-            .apply(Action::Relay(RelayLink::Reconnecting));
-        assert_eq!(state.relay, RelayLink::Reconnecting);
+            .apply(Action::RelayChanged(RelayStatus::Reconnecting));
+        assert_eq!(state.relay, RelayStatus::Reconnecting);
         assert_eq!(state.phase, Phase::InCall, "the call goes on meanwhile");
         let state = state.apply(Action::Welcomed {
             self_id: PeerId::from("me2"),
@@ -502,7 +501,7 @@ mod tests {
             locked: false,
             max_chat_chars: 2000,
         });
-        assert_eq!(state.relay, RelayLink::Connected);
+        assert_eq!(state.relay, RelayStatus::Connected);
         let ids: Vec<_> = state.peers.iter().map(|p| p.info.id.as_str()).collect();
         assert_eq!(ids, ["c"]);
         assert_eq!(state.self_id, Some(PeerId::from("me2")));
@@ -543,7 +542,7 @@ mod tests {
         muted.media.mic = false;
         let state = joined(vec![info("a", "Ana"), info("b", "Bo")])
             .apply(Action::PeerUpdated(muted))
-            .apply(Action::Connection(
+            .apply(Action::ConnectionChanged(
                 PeerId::from("a"),
                 ConnectionStatus::Connected,
             ));
@@ -559,7 +558,7 @@ mod tests {
         let after = before
             .clone()
             .apply(Action::PeerUpdated(info("zz", "Ghost")))
-            .apply(Action::Connection(
+            .apply(Action::ConnectionChanged(
                 PeerId::from("zz"),
                 ConnectionStatus::Failed,
             ))
@@ -579,9 +578,9 @@ mod tests {
 
     #[test]
     fn audio_only_is_remembered_until_switched_back() {
-        let state = RoomState::default().apply(Action::SetAudioOnly(true));
+        let state = RoomState::default().apply(Action::AudioOnlyChanged(true));
         assert!(state.audio_only);
-        assert!(!state.apply(Action::SetAudioOnly(false)).audio_only);
+        assert!(!state.apply(Action::AudioOnlyChanged(false)).audio_only);
     }
 
     #[test]

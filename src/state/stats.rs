@@ -39,16 +39,16 @@ pub struct StatsState {
 #[derive(Clone, Debug, PartialEq)]
 pub enum StatsAction {
     /// A new sample for a peer.
-    Sample(PeerId, Box<PeerStats>),
+    Sampled(PeerId, Box<PeerStats>),
     /// The peer left.
-    Forget(PeerId),
+    PeerLeft(PeerId),
 }
 
 impl StatsState {
     /// Applies one action.
     pub fn apply(mut self, action: StatsAction) -> Self {
         match action {
-            StatsAction::Sample(peer, stats) => {
+            StatsAction::Sampled(peer, stats) => {
                 let figures = self.peers.entry(peer).or_default();
                 if figures.history.len() == HISTORY_SAMPLES {
                     figures.history.pop_front();
@@ -59,7 +59,7 @@ impl StatsState {
                 });
                 figures.latest = *stats;
             }
-            StatsAction::Forget(peer) => {
+            StatsAction::PeerLeft(peer) => {
                 self.peers.remove(&peer);
             }
         }
@@ -117,7 +117,7 @@ mod tests {
     fn history_keeps_the_last_minute() {
         let mut state = StatsState::default();
         for i in 0..(HISTORY_SAMPLES + 5) {
-            state = state.apply(StatsAction::Sample(
+            state = state.apply(StatsAction::Sampled(
                 PeerId::from("a"),
                 sample(Quality::Good, i as f64),
             ));
@@ -131,21 +131,21 @@ mod tests {
     #[test]
     fn own_connection_is_poor_when_most_links_are() {
         let state = StatsState::default()
-            .apply(StatsAction::Sample(
+            .apply(StatsAction::Sampled(
                 PeerId::from("a"),
                 sample(Quality::Poor, 0.0),
             ))
-            .apply(StatsAction::Sample(
+            .apply(StatsAction::Sampled(
                 PeerId::from("b"),
                 sample(Quality::Good, 0.0),
             ));
         assert!(!state.own_connection_poor());
-        let state = state.apply(StatsAction::Sample(
+        let state = state.apply(StatsAction::Sampled(
             PeerId::from("c"),
             sample(Quality::Poor, 0.0),
         ));
         assert!(state.own_connection_poor());
-        let state = state.apply(StatsAction::Forget(PeerId::from("c")));
+        let state = state.apply(StatsAction::PeerLeft(PeerId::from("c")));
         assert_eq!(state.quality(&PeerId::from("c")), None);
         assert!(!state.own_connection_poor());
     }

@@ -91,9 +91,9 @@ pub enum TransferAction {
     /// A transfer began.
     Started(Transfer),
     /// Bytes moved.
-    Progress(TransferKey, u64),
+    Progressed(TransferKey, u64),
     /// Finished; a received file comes with its object URL.
-    Done(TransferKey, Option<String>),
+    Completed(TransferKey, Option<String>),
     /// Stopped by either side.
     Cancelled(TransferKey),
     /// Failed.
@@ -112,12 +112,12 @@ impl Transfers {
     pub fn apply(mut self, action: TransferAction) -> Self {
         match action {
             TransferAction::Started(transfer) => self.list.push(transfer),
-            TransferAction::Progress(key, bytes) => {
+            TransferAction::Progressed(key, bytes) => {
                 if let Some(t) = self.active_mut(&key) {
                     t.bytes = bytes;
                 }
             }
-            TransferAction::Done(key, url) => {
+            TransferAction::Completed(key, url) => {
                 if let Some(t) = self.active_mut(&key) {
                     t.bytes = t.size;
                     t.state = TransferState::Done;
@@ -332,12 +332,12 @@ mod tests {
     fn progress_and_completion_update_only_active_transfers() {
         let list = Transfers::default()
             .apply(TransferAction::Started(transfer(200)))
-            .apply(TransferAction::Progress(key(1), 50));
+            .apply(TransferAction::Progressed(key(1), 50));
         assert_eq!(list.list[0].percent(), 25);
         let list = list
             .apply(TransferAction::Cancelled(key(1)))
-            .apply(TransferAction::Progress(key(1), 150))
-            .apply(TransferAction::Done(key(1), Some("blob:x".into())));
+            .apply(TransferAction::Progressed(key(1), 150))
+            .apply(TransferAction::Completed(key(1), Some("blob:x".into())));
         assert_eq!(list.list[0].state, TransferState::Cancelled);
         assert_eq!(list.list[0].bytes, 50);
         assert_eq!(list.list[0].url, None);

@@ -13,7 +13,12 @@ const MEASURED_EXTENSIONS: [&str; 3] = ["wasm", "js", "css"];
 /// The most the meeting client may weigh, gzipped (issue #18). It is there to catch growth
 /// nobody noticed, not to be met with workarounds: a change that needs more raises it in
 /// the same commit, with the new figure and the reason.
-pub const BUDGET_GZIP_BYTES: usize = 300_000;
+///
+/// 300,000 until issue #19 split the meeting task into a relay session, a media topology and
+/// the features on top (so the SFU can sit beside the mesh): the client went from 298,981 to
+/// 300,529 B, the price of the boundaries between the parts (measured with twiggy: the
+/// task's code is 2.7 KB larger before wasm-opt). Raised to 301,000.
+pub const BUDGET_GZIP_BYTES: usize = 301_000;
 
 /// One measured file of a build: its path under the build directory, raw and gzipped bytes.
 pub struct Asset {

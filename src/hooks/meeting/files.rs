@@ -184,7 +184,7 @@ impl FileTransfers {
                 } = incoming;
                 match reassembly.finish(&sha256) {
                     Ok(()) => match object_url(&parts, &mime) {
-                        Ok(url) => self.out.dispatch(TransferAction::Done(key, Some(url))),
+                        Ok(url) => self.out.dispatch(TransferAction::Completed(key, Some(url))),
                         Err(err) => self.out.dispatch(TransferAction::Failed(key, err)),
                     },
                     Err(err) => {
@@ -255,7 +255,7 @@ impl FileTransfers {
         incoming.parts.push(&data);
         incoming.chunks += 1;
         if incoming.chunks % PROGRESS_EVERY_CHUNKS == 0 {
-            self.out.dispatch(TransferAction::Progress(
+            self.out.dispatch(TransferAction::Progressed(
                 incoming.key.clone(),
                 incoming.reassembly.received(),
             ));
@@ -342,7 +342,7 @@ impl SendJob {
         match result {
             Ok(()) => self
                 .out
-                .dispatch(TransferAction::Done(self.key.clone(), None)),
+                .dispatch(TransferAction::Completed(self.key.clone(), None)),
             Err(why) => self
                 .out
                 .dispatch(TransferAction::Failed(self.key.clone(), why)),
@@ -384,7 +384,7 @@ impl SendJob {
             }
             if index % PROGRESS_EVERY_CHUNKS == 0 || end == size {
                 self.out
-                    .dispatch(TransferAction::Progress(self.key.clone(), end));
+                    .dispatch(TransferAction::Progressed(self.key.clone(), end));
             }
         }
         if self.cancel.get() {

@@ -1,14 +1,25 @@
-//! The meeting: one relay connection and one peer link per remote participant, driven by a
-//! single task that handles every event in order (relay messages, peer events, user
-//! commands), and mirrored into reducers for rendering: the room, the remote streams, the
-//! chat and the file transfers.
+//! The meeting: a relay session, a media topology (the mesh of peer links) and the features on
+//! top (chat, files, statistics, preferences), driven by a single task that handles every
+//! event in order (relay messages, peer events, user commands, the clock) and mirrored into
+//! reducers for rendering: the room, the remote streams, the chat, the transfers and the
+//! statistics.
+//!
+//! Data flows one way: relay and peer events → the task → reducers → view; a click → a
+//! [`Command`] → the task → the browser layers or the relay.
 
 mod actor;
+mod chat;
+mod commands;
 mod files;
+mod mesh;
+mod relay_session;
+mod topology;
+
+pub use commands::{Command, HostCommand};
 
 use crate::rtc::{LocalTracks, PeerEvent, Snapshot};
-use crate::signaling::SignalingEvent;
-use crate::state::{Action, ChatState, RoomState, StatsState, TransferKey, Transfers};
+use crate::signaling::RelayEvent;
+use crate::state::{ChatState, RoomState, StatsState, Transfers};
 use actor::{Meeting, Outputs};
 use futures_channel::mpsc::{unbounded, UnboundedSender};
 use meshmeet_protocol::{MediaState, PeerId, RoomName};
@@ -20,64 +31,6 @@ use yew::prelude::*;
 
 /// The meeting's clock: statistics are read once per tick.
 pub(crate) const TICK_MS: u32 = 1_000;
-
-/// What the user asks of the meeting.
-#[derive(Clone, Debug)]
-pub enum Command {
-    /// The local tracks changed (device switch, camera on/off).
-    Tracks(LocalTracks),
-    /// Microphone/camera flags changed: tell everyone.
-    Media(MediaState),
-    /// Send a chat message to everyone.
-    Chat(String),
-    /// Send a file to one peer, or to everyone.
-    SendFile(web_sys::File, Option<PeerId>),
-    /// Stop a transfer (either direction).
-    CancelTransfer(TransferKey),
-    /// Whether a peer's tile is on screen (we want its video only then).
-    VideoWanted(PeerId, bool),
-    /// Receive no video at all (saves bandwidth); audio keeps flowing.
-    AudioOnly(bool),
-    /// Something only the host may do (the relay refuses it from anyone else).
-    Host(HostCommand),
-    /// Leave the meeting.
-    Leave,
-}
-
-/// What the host can ask of the room.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum HostCommand {
-    /// Lock or unlock the room.
-    Lock(bool),
-    /// Remove a participant.
-    Remove(PeerId),
-    /// Ask a participant to mute.
-    AskToMute(PeerId),
-    /// Make another participant the host.
-    HandOver(PeerId),
-    /// End the meeting for everyone.
-    EndMeeting,
-}
-
-impl HostCommand {
-    /// The relay message that carries it.
-    pub fn to_client_msg(&self) -> meshmeet_protocol::ClientMsg {
-        use meshmeet_protocol::ClientMsg;
-        match self {
-            HostCommand::Lock(locked) => ClientMsg::LockRoom { locked: *locked },
-            HostCommand::Remove(peer_id) => ClientMsg::RemovePeer {
-                peer_id: peer_id.clone(),
-            },
-            HostCommand::AskToMute(peer_id) => ClientMsg::AskToMute {
-                peer_id: peer_id.clone(),
-            },
-            HostCommand::HandOver(peer_id) => ClientMsg::HandOverHost {
-                peer_id: peer_id.clone(),
-            },
-            HostCommand::EndMeeting => ClientMsg::EndMeeting,
-        }
-    }
-}
 
 /// Who to join as.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -113,13 +66,13 @@ pub struct RemoteStreams {
 /// A change to [`RemoteStreams`].
 pub enum StreamChange {
     /// A peer's camera stream arrived or changed.
-    Camera(PeerId, MediaStream),
+    CameraChanged(PeerId, MediaStream),
     /// A peer's screen stream arrived or changed.
-    Screen(PeerId, MediaStream),
-    /// A peer left.
-    Remove(PeerId),
-    /// The meeting ended.
-    Clear,
+    ScreenChanged(PeerId, MediaStream),
+    /// The connection to a peer closed (it left, or the link is being rebuilt).
+    ConnectionClosed(PeerId),
+    /// We left: every connection closed.
+    AllClosed,
 }
 
 impl Reducible for RemoteStreams {
@@ -128,17 +81,17 @@ impl Reducible for RemoteStreams {
     fn reduce(self: Rc<Self>, change: StreamChange) -> Rc<Self> {
         let (mut camera, mut screen) = (self.camera.clone(), self.screen.clone());
         match change {
-            StreamChange::Camera(id, stream) => {
+            StreamChange::CameraChanged(id, stream) => {
                 camera.insert(id, stream);
             }
-            StreamChange::Screen(id, stream) => {
+            StreamChange::ScreenChanged(id, stream) => {
                 screen.insert(id, stream);
             }
-            StreamChange::Remove(id) => {
+            StreamChange::ConnectionClosed(id) => {
                 camera.remove(&id);
                 screen.remove(&id);
             }
-            StreamChange::Clear => {
+            StreamChange::AllClosed => {
                 camera.clear();
                 screen.clear();
             }
@@ -165,7 +118,7 @@ pub struct MeetingHandle {
 }
 
 pub(crate) enum Input {
-    Relay(SignalingEvent),
+    Relay(RelayEvent),
     Peer(PeerId, PeerEvent),
     Command(Command),
     Stats(PeerId, Snapshot),
@@ -179,7 +132,7 @@ pub(crate) enum Input {
 #[hook]
 pub fn use_meeting(join: JoinRequest, tracks: LocalTracks, media: MediaState) -> MeetingHandle {
     let audio_only = join.audio_only;
-    let state = use_reducer(|| RoomState::new(media).apply(Action::SetAudioOnly(audio_only)));
+    let state = use_reducer(|| RoomState::new(audio_only));
     let streams = use_reducer(RemoteStreams::default);
     let chat = use_reducer(ChatState::default);
     let transfers = use_reducer(Transfers::default);
@@ -231,6 +184,11 @@ pub fn use_meeting(join: JoinRequest, tracks: LocalTracks, media: MediaState) ->
         stats,
         command,
     }
+}
+
+/// Logs a problem the person cannot act on (they see its effect in the room's state).
+fn warn(text: &str) {
+    web_sys::console::warn_1(&wasm_bindgen::JsValue::from_str(text));
 }
 
 fn send(inputs: &Rc<std::cell::RefCell<Option<UnboundedSender<Input>>>>, input: Input) {

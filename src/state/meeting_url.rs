@@ -1,4 +1,4 @@
-//! What a meeting link carries besides the room: a join token (`?token=…`, minted by
+//! What a meeting URL carries besides the room: a join token (`?token=…`, minted by
 //! another system; see PROTOCOL.md) and the name in it, shown in the lobby. The relay checks
 //! the token; the page only reads it.
 

@@ -1,0 +1,63 @@
+//! What the user asks of the meeting, and what only the host may ask of the room.
+
+use crate::rtc::LocalTracks;
+use crate::state::TransferKey;
+use meshmeet_protocol::{MediaState, PeerId};
+
+/// What the user asks of the meeting.
+#[derive(Clone, Debug)]
+pub enum Command {
+    /// The local tracks changed (device switch, camera on/off).
+    Tracks(LocalTracks),
+    /// Microphone/camera flags changed: tell everyone.
+    Media(MediaState),
+    /// Send a chat message to everyone.
+    Chat(String),
+    /// Send a file to one peer, or to everyone.
+    SendFile(web_sys::File, Option<PeerId>),
+    /// Stop a transfer (either direction).
+    CancelTransfer(TransferKey),
+    /// Whether a peer's tile is on screen (we want its video only then).
+    VideoWanted(PeerId, bool),
+    /// Receive no video at all (saves bandwidth); audio keeps flowing.
+    AudioOnly(bool),
+    /// Something only the host may do (the relay refuses it from anyone else).
+    Host(HostCommand),
+    /// Leave the meeting.
+    Leave,
+}
+
+/// What the host can ask of the room.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostCommand {
+    /// Lock or unlock the room.
+    Lock(bool),
+    /// Remove a participant.
+    Remove(PeerId),
+    /// Ask a participant to mute.
+    AskToMute(PeerId),
+    /// Make another participant the host.
+    HandOver(PeerId),
+    /// End the meeting for everyone.
+    EndMeeting,
+}
+
+impl HostCommand {
+    /// The relay message that carries it.
+    pub fn to_client_msg(&self) -> meshmeet_protocol::ClientMsg {
+        use meshmeet_protocol::ClientMsg;
+        match self {
+            HostCommand::Lock(locked) => ClientMsg::LockRoom { locked: *locked },
+            HostCommand::Remove(peer_id) => ClientMsg::RemovePeer {
+                peer_id: peer_id.clone(),
+            },
+            HostCommand::AskToMute(peer_id) => ClientMsg::AskToMute {
+                peer_id: peer_id.clone(),
+            },
+            HostCommand::HandOver(peer_id) => ClientMsg::HandOverHost {
+                peer_id: peer_id.clone(),
+            },
+            HostCommand::EndMeeting => ClientMsg::EndMeeting,
+        }
+    }
+}
