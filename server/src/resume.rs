@@ -3,7 +3,8 @@
 //!
 //! A session is *live* while a connection speaks for it and *held* for the resume grace period
 //! after that connection closed without `leave`. Only this relay's own connections are here:
-//! a resume must reach the relay that held the session.
+//! a resume must reach the relay that held the session. [`Sessions::reclaim`] decides whether
+//! a resume is admitted.
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
