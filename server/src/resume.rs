@@ -3,17 +3,26 @@
 //!
 //! A session is *live* while a connection speaks for it and *held* for the resume grace period
 //! after that connection closed without `leave`. Only this relay's own connections are here:
-//! a resume must reach the relay that held the session.
+//! a resume must reach the relay that held the session. [`Sessions::reclaim`] decides whether
+//! a resume is admitted.
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
-use meshmeet_protocol::SessionToken;
+use meshmeet_protocol::{LeaveReason, SessionToken};
 use tokio::sync::Notify;
+use tokio::time::Instant;
+use tracing::warn;
 
 use crate::error::RelayError;
-use crate::registry::{random_hex_128, HeldMessages, Mailbox, Membership};
+use crate::registry::{random_hex_128, HeldMessages, Mailbox, Membership, RoomRegistry};
+
+/// How long a resume waits for the session's old connection to let go.
+const TAKEOVER_WAIT: Duration = Duration::from_secs(2);
+/// How often it looks meanwhile.
+const TAKEOVER_POLL: Duration = Duration::from_millis(20);
 
 /// Every resumable session of this relay.
 #[derive(Debug, Default)]
@@ -42,20 +51,24 @@ enum Entry {
     },
 }
 
+/// A held session, taken back by a resuming connection.
+#[derive(Debug)]
+pub struct HeldSession {
+    /// The room membership, with its peer id.
+    pub member: Membership,
+    /// The mailbox the registry delivers to.
+    pub mailbox: Mailbox,
+    /// The highest chat `seq` the participant sent (it goes on counting from there).
+    pub chat_seq: Arc<AtomicU64>,
+    /// What arrived meanwhile.
+    pub held: HeldMessages,
+}
+
 /// What [`Sessions::take`] found.
 #[derive(Debug)]
 pub enum Taken {
     /// The session was held: it is the caller's now.
-    Held {
-        /// The room membership, with its peer id.
-        member: Membership,
-        /// The mailbox the registry delivers to.
-        mailbox: Mailbox,
-        /// The highest chat `seq` the participant sent (it goes on counting from there).
-        chat_seq: Arc<AtomicU64>,
-        /// What arrived meanwhile.
-        held: HeldMessages,
-    },
+    Held(HeldSession),
     /// Another connection still speaks for the session; it has been told to let go, so
     /// asking again shortly finds it held.
     Live,
@@ -167,14 +180,42 @@ impl Sessions {
                 chat_seq,
                 held,
                 ..
-            }) => Taken::Held {
+            }) => Taken::Held(HeldSession {
                 member,
                 mailbox,
                 chat_seq,
                 held,
-            },
+            }),
             _ => Taken::Unknown,
         }
+    }
+
+    /// Takes back session `token` for a resuming connection. A session still live (its old
+    /// connection has not noticed its network dropped) is told to let go and waited for.
+    /// Refused with `session_expired` when there is no such session, or when more arrived
+    /// while it was away than the relay keeps: the room moved on without it, so its
+    /// participant leaves and starts over with a new join.
+    pub async fn reclaim<R: RoomRegistry>(
+        &self,
+        token: &SessionToken,
+        registry: &R,
+    ) -> Result<HeldSession, RelayError> {
+        let mut taken = self.take(token);
+        let deadline = Instant::now() + TAKEOVER_WAIT;
+        while matches!(taken, Taken::Live) && Instant::now() < deadline {
+            tokio::time::sleep(TAKEOVER_POLL).await;
+            taken = self.take(token);
+        }
+        let Taken::Held(session) = taken else {
+            return Err(RelayError::SessionExpired);
+        };
+        if session.held.overflowed() {
+            let member = &session.member;
+            warn!(room = %member.room(), peer = %member.peer_id(), "held messages overflowed; the session is lost");
+            registry.leave(member, LeaveReason::Disconnected).await;
+            return Err(RelayError::SessionExpired);
+        }
+        Ok(session)
     }
 
     /// Sessions known, live or held (for tests and logs).
@@ -221,7 +262,7 @@ mod tests {
         let sessions = Sessions::default();
         let (token, _) = live(&sessions);
         assert!(sessions.hold(&token, 4).is_some());
-        assert!(matches!(sessions.take(&token), Taken::Held { .. }));
+        assert!(matches!(sessions.take(&token), Taken::Held(_)));
         assert!(matches!(sessions.take(&token), Taken::Unknown));
         assert!(sessions.is_empty());
     }
@@ -250,12 +291,12 @@ mod tests {
         let sessions = Sessions::default();
         let (token, takeover) = live(&sessions);
         let first = sessions.hold(&token, 4).expect("live");
-        let Taken::Held {
+        let Taken::Held(HeldSession {
             member,
             mailbox,
             chat_seq,
             ..
-        } = sessions.take(&token)
+        }) = sessions.take(&token)
         else {
             panic!("held");
         };

@@ -24,87 +24,111 @@ use crate::upgrade::{self, NotAnUpgrade, UpgradeRequest};
 use crate::ws::run_connection;
 use crate::AppState;
 
+/// Seconds a client refused for load is told to wait before trying again.
+const RETRY_AFTER_SECS: &str = "5";
+
 /// Every route of the relay, for `warp::serve` (see [`crate::serve`]).
 pub fn routes<R: RoomRegistry>(
     state: Arc<AppState<R>>,
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + Send + Sync + 'static {
-    let healthz = warp::path!("healthz")
-        .and(warp::get().or(warp::head()).unify())
-        .map(|| {
-            let mut response = Response::new("ok".into());
-            let headers = response.headers_mut();
-            headers.insert(
-                CONTENT_TYPE,
-                HeaderValue::from_static("text/plain; charset=utf-8"),
-            );
-            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            response
-        });
+    healthz()
+        .or(readyz(Arc::clone(&state)))
+        .unify()
+        .or(websocket(Arc::clone(&state)))
+        .unify()
+        .or(client_files(state))
+        .unify()
+}
 
-    // For load balancers: a relay that cannot reach Redis keeps running (and says so here)
-    // until it can again.
-    let readyz = warp::path!("readyz")
-        .and(warp::get().or(warp::head()).unify())
-        .and(with_state(Arc::clone(&state)))
-        .then(|state: Arc<AppState<R>>| async move {
-            let verdict = if state.lifecycle.is_stopping() {
-                Err("shutting down".to_owned())
-            } else {
-                state.registry.ready().await
-            };
-            match verdict {
-                Ok(()) => plain_text(StatusCode::OK, "ready".into()),
-                Err(reason) => plain_text(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    format!("not ready: {reason}\n"),
-                ),
-            }
-        });
+/// `/healthz`: the process is alive.
+fn healthz() -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + Send + Sync + 'static
+{
+    warp::path!("healthz")
+        .and(get_or_head())
+        .map(|| plain_text(StatusCode::OK, "ok"))
+}
 
-    // Checks before the handshake (the request's headers, the client's address) go here,
-    // answering plain HTTP as `unavailable` does.
-    let websocket = warp::path!("ws")
+/// `/readyz`: the relay can serve (see [`readiness`]).
+fn readyz<R: RoomRegistry>(
+    state: Arc<AppState<R>>,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + Send + Sync + 'static {
+    warp::path!("readyz")
+        .and(get_or_head())
+        .and(with_state(state))
+        .then(readiness::<R>)
+}
+
+/// For load balancers: a relay that cannot reach Redis keeps running (and says so here)
+/// until it can again.
+async fn readiness<R: RoomRegistry>(state: Arc<AppState<R>>) -> Response {
+    let verdict = if state.lifecycle.is_stopping() {
+        Err("shutting down".to_owned())
+    } else {
+        state.registry.ready().await
+    };
+    match verdict {
+        Ok(()) => plain_text(StatusCode::OK, "ready"),
+        Err(reason) => plain_text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {reason}\n"),
+        ),
+    }
+}
+
+/// `/ws`: the WebSocket, after the checks in [`accept_or_refuse`].
+fn websocket<R: RoomRegistry>(
+    state: Arc<AppState<R>>,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + Send + Sync + 'static {
+    warp::path!("ws")
         .and(upgrade::request())
         .and(warp::header::optional::<String>("origin"))
         .and(client_address())
         .and(warp::header::optional::<String>("x-forwarded-for"))
-        .and(with_state(Arc::clone(&state)))
-        .map(
-            |request: Result<UpgradeRequest, NotAnUpgrade>,
-             origin: Option<String>,
-             peer: Option<SocketAddr>,
-             forwarded_for: Option<String>,
-             state: Arc<AppState<R>>| {
-                let request = match request {
-                    Ok(request) => request,
-                    Err(refusal) => return not_an_upgrade(refusal),
-                };
-                // A page from another site must not open a socket with this site's cookies and
-                // network position (cross-site WebSocket hijacking): checked before anything else.
-                if !state.access.origin_allowed(origin.as_deref()) {
-                    return refused(StatusCode::FORBIDDEN, "this origin may not use the relay\n");
-                }
-                let ip = state.access.client_ip(peer, forwarded_for.as_deref());
-                let Ok(address_slot) = state.access.admit_connection(ip) else {
-                    return refused(
-                        StatusCode::TOO_MANY_REQUESTS,
-                        "too many connections from your address; close some and try again\n",
-                    );
-                };
-                let Some(slot) = state.lifecycle.try_admit() else {
-                    return unavailable(&state);
-                };
-                let client = ClientInfo { ip, address_slot };
-                let config = upgrade::socket_config(state.config.hard_frame_limit_bytes());
-                request.accept(config, move |socket| {
-                    run_connection(socket, state, slot, client)
-                })
-            },
-        );
+        .and(with_state(state))
+        .map(accept_or_refuse::<R>)
+}
 
-    let files = warp::get()
-        .or(warp::head())
-        .unify()
+/// Checks before the handshake (the request's headers, the client's address), answered
+/// with plain HTTP before any WebSocket exists, so a refused client costs little; then the
+/// upgrade to a connection.
+fn accept_or_refuse<R: RoomRegistry>(
+    request: Result<UpgradeRequest, NotAnUpgrade>,
+    origin: Option<String>,
+    peer: Option<SocketAddr>,
+    forwarded_for: Option<String>,
+    state: Arc<AppState<R>>,
+) -> Response {
+    let request = match request {
+        Ok(request) => request,
+        Err(refusal) => return not_an_upgrade(refusal),
+    };
+    // A page from another site must not open a socket with this site's cookies and
+    // network position (cross-site WebSocket hijacking): checked before anything else.
+    if !state.access.origin_allowed(origin.as_deref()) {
+        return plain_text(StatusCode::FORBIDDEN, "this origin may not use the relay\n");
+    }
+    let ip = state.access.client_ip(peer, forwarded_for.as_deref());
+    let Ok(address_slot) = state.access.admit_connection(ip) else {
+        return try_again_later(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many connections from your address; close some and try again\n",
+        );
+    };
+    let Some(slot) = state.lifecycle.try_admit() else {
+        return unavailable(&state);
+    };
+    let client = ClientInfo { ip, address_slot };
+    let config = upgrade::socket_config(state.config.hard_frame_limit_bytes());
+    request.accept(config, move |socket| {
+        run_connection(socket, state, slot, client)
+    })
+}
+
+/// Everything else: the built client.
+fn client_files<R: RoomRegistry>(
+    state: Arc<AppState<R>>,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + Send + Sync + 'static {
+    get_or_head()
         .and(warp::path::full())
         .and(warp::header::headers_cloned())
         .and(with_state(state))
@@ -112,19 +136,18 @@ pub fn routes<R: RoomRegistry>(
             |path: FullPath, headers: HeaderMap, state: Arc<AppState<R>>| async move {
                 state.static_files.respond(path.as_str(), &headers).await
             },
-        );
-
-    healthz
-        .or(readyz)
-        .unify()
-        .or(websocket)
-        .unify()
-        .or(files)
-        .unify()
+        )
 }
 
-fn plain_text(status: StatusCode, text: String) -> Response {
-    let mut response = Response::new(text.into());
+/// `GET`, or `HEAD` for the same answer without its body.
+fn get_or_head() -> impl Filter<Extract = (), Error = Rejection> + Clone + Send + Sync + 'static {
+    warp::get().or(warp::head()).unify()
+}
+
+/// Every plain-text reply of the relay's own: no cache keeps it, since each one says how
+/// the relay is now.
+fn plain_text(status: StatusCode, text: impl Into<String>) -> Response {
+    let mut response = Response::new(text.into().into());
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(
@@ -132,6 +155,15 @@ fn plain_text(status: StatusCode, text: String) -> Response {
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// A refusal for load, with the seconds to wait before trying again.
+fn try_again_later(status: StatusCode, text: &'static str) -> Response {
+    let mut response = plain_text(status, text);
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
     response
 }
 
@@ -159,17 +191,6 @@ fn not_an_upgrade(refusal: NotAnUpgrade) -> Response {
     response
 }
 
-/// A refused upgrade, as plain text.
-fn refused(status: StatusCode, text: &'static str) -> Response {
-    let mut response = plain_text(status, text.to_owned());
-    if status == StatusCode::TOO_MANY_REQUESTS {
-        response
-            .headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from_static("5"));
-    }
-    response
-}
-
 fn with_state<R: RoomRegistry>(
     state: Arc<AppState<R>>,
 ) -> impl Filter<Extract = (Arc<AppState<R>>,), Error = Infallible> + Clone {
@@ -184,13 +205,5 @@ fn unavailable<R>(state: &AppState<R>) -> Response {
     } else {
         "the relay has too many connections; try again later\n"
     };
-    let mut response = Response::new(text.into());
-    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-    let headers = response.headers_mut();
-    headers.insert(RETRY_AFTER, HeaderValue::from_static("5"));
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    response
+    try_again_later(StatusCode::SERVICE_UNAVAILABLE, text)
 }

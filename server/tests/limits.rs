@@ -240,7 +240,19 @@ async fn connection_limit_refuses_upgrades_with_503_until_a_slot_frees() {
     let first = relay.connect().await;
     let mut second = relay.connect().await;
     match tokio_tungstenite::connect_async(relay.ws_url()).await {
-        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 503),
+        Err(tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 503);
+            // Told when to try again, in plain text no cache keeps.
+            let header = |name: &str| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|value| value.to_str().ok())
+            };
+            assert_eq!(header("retry-after"), Some("5"));
+            assert_eq!(header("cache-control"), Some("no-store"));
+            assert_eq!(header("content-type"), Some("text/plain; charset=utf-8"));
+        }
         other => panic!("expected 503, got {other:?}"),
     }
     second.assert_alive(1).await;

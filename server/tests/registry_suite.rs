@@ -24,7 +24,10 @@
 //! - the list of removed identities and the lock go with the room
 //!   (`a_removed_participant_is_told_and_cannot_join_again`,
 //!   `the_list_of_removed_participants_goes_with_the_room`,
-//!   `ending_the_meeting_tells_everyone_and_forgets_the_room`).
+//!   `ending_the_meeting_tells_everyone_and_forgets_the_room`);
+//! - a removal bars an identity, never a joiner without one
+//!   (`a_removal_bars_only_an_identity_and_never_a_joiner_without_one`);
+//! - the first joiner is host (`the_first_joiner_is_host_and_the_earliest_left_takes_over`).
 
 mod redis_server;
 
@@ -236,8 +239,7 @@ async fn try_join<R: RoomRegistry>(
     name: &str,
     password: Option<&str>,
 ) -> Result<Joined, RelayError> {
-    let (mailbox, inbox) = mailbox();
-    finish_join(registry, request(room, name, password, mailbox), inbox).await
+    try_join_as(registry, room, name, password, |request| request).await
 }
 
 /// Like [`try_join`], for someone admitted by a join token or the operator's password.
@@ -247,11 +249,32 @@ async fn try_join_vouched_for<R: RoomRegistry>(
     name: &str,
     password: Option<&str>,
 ) -> Result<Joined, RelayError> {
-    let (mailbox, inbox) = mailbox();
-    let request = JoinRequest {
+    try_join_as(registry, room, name, password, |request| JoinRequest {
         vouched: true,
-        ..request(room, name, password, mailbox)
-    };
+        ..request
+    })
+    .await
+}
+
+/// For [`try_join_as`]: someone with neither a client key nor a join token, whom nothing
+/// recognises again.
+fn without_identity(request: JoinRequest) -> JoinRequest {
+    JoinRequest {
+        identity: None,
+        ..request
+    }
+}
+
+/// Joins with [`request`]'s request as `adjust` changes it.
+async fn try_join_as<R: RoomRegistry>(
+    registry: &R,
+    room: &str,
+    name: &str,
+    password: Option<&str>,
+    adjust: impl FnOnce(JoinRequest) -> JoinRequest,
+) -> Result<Joined, RelayError> {
+    let (mailbox, inbox) = mailbox();
+    let request = adjust(request(room, name, password, mailbox));
     finish_join(registry, request, inbox).await
 }
 
@@ -1029,6 +1052,36 @@ where
     assert_eq!(bo.host.as_ref(), Some(bo.id()), "a new room, opened by Bo");
 }
 
+async fn a_removal_bars_only_an_identity_and_never_a_joiner_without_one<R, F, Fut>(setup: F)
+where
+    R: RoomRegistry,
+    F: Fn(Limits) -> Fut,
+    Fut: Future<Output = Setup<R>>,
+{
+    let s = setup(DEFAULT_LIMITS).await;
+    let ana = join(s.on(0), "open-door", "Ana").await;
+    let bo = try_join_as(s.on(1), "open-door", "Bo", None, without_identity)
+        .await
+        .expect("Bo, unrecognisable");
+    let cy = join(s.on(2), "open-door", "Cy").await;
+    for removed in [&bo, &cy] {
+        s.on(0)
+            .host_action(&ana.member, HostAction::Remove(removed.id().clone()))
+            .await
+            .expect("host removes");
+    }
+    try_join_as(s.on(1), "open-door", "Bo", None, without_identity)
+        .await
+        .expect("nothing was recorded that could keep Bo out");
+    assert_eq!(
+        try_join(s.on(2), "open-door", "Cy", None).await.err(),
+        Some(RelayError::Removed)
+    );
+    try_join_as(s.on(2), "open-door", "Cy", None, without_identity)
+        .await
+        .expect("a joiner without an identity matches no removed one");
+}
+
 /// Every contract test, for the in-memory registry, one Redis registry, and two Redis
 /// registries on one Redis.
 macro_rules! for_each_registry {
@@ -1064,6 +1117,7 @@ for_each_registry!(
     a_vouched_for_joiner_skips_the_password_and_no_other_check,
     a_first_joiner_vouched_for_or_with_an_empty_password_leaves_the_room_open,
     the_list_of_removed_participants_goes_with_the_room,
+    a_removal_bars_only_an_identity_and_never_a_joiner_without_one,
 );
 
 // ---------------------------------------------------------------------------------------

@@ -1,21 +1,15 @@
-//! Who may connect and who may join: the `Origin` check on the WebSocket upgrade, the
-//! per-address connection limit, the per-address limit on failed joins (against password
-//! guessing), operator-set room passwords, and signed join tokens.
-//!
-//! Addresses are counted per IPv4 address and per IPv6 /64 (one home or office network
-//! usually holds a whole /64, so counting single IPv6 addresses would limit nothing).
+//! Who may join: the per-address limit on failed joins (against password guessing), the
+//! operator's room passwords and signed join tokens, checked before the room registry sees a
+//! join; which refusals count as failed attempts.
 
-use std::collections::HashMap;
-use std::fmt;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::net::IpAddr;
 use std::time::{Instant, SystemTime};
 
-use meshmeet_protocol::{is_valid_client_key, validate_display_name, RoomName};
+use meshmeet_protocol::{is_valid_client_key, validate_display_name, validate_room_name, RoomName};
 use subtle::ConstantTimeEq;
 use tracing::warn;
 
-use crate::config::{Config, Secret};
+use super::{lock, Access, AddressKey};
 use crate::error::RelayError;
 use crate::limits::TokenBucket;
 use crate::token::{self, TokenError};
@@ -23,46 +17,6 @@ use crate::token::{self, TokenError};
 /// Addresses whose failed joins are remembered at most; past this, addresses whose record
 /// has been forgiven entirely are forgotten first.
 const MAX_TRACKED_ADDRESSES: usize = 65_536;
-
-/// The part of an address the per-address limits count.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum AddressKey {
-    /// One IPv4 address.
-    V4([u8; 4]),
-    /// One IPv6 /64.
-    V6([u8; 8]),
-}
-
-impl AddressKey {
-    /// The key of `ip` (IPv4-mapped IPv6 addresses count as IPv4).
-    pub fn of(ip: IpAddr) -> Self {
-        match ip {
-            IpAddr::V4(v4) => AddressKey::V4(v4.octets()),
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => AddressKey::V4(v4.octets()),
-                None => {
-                    let mut prefix = [0u8; 8];
-                    prefix.copy_from_slice(&v6.octets()[..8]);
-                    AddressKey::V6(prefix)
-                }
-            },
-        }
-    }
-}
-
-impl fmt::Display for AddressKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            AddressKey::V4(o) => write!(f, "{}.{}.{}.{}", o[0], o[1], o[2], o[3]),
-            AddressKey::V6(p) => {
-                for pair in p.chunks(2) {
-                    write!(f, "{:x}:", u16::from_be_bytes([pair[0], pair[1]]))?;
-                }
-                f.write_str(":/64")
-            }
-        }
-    }
-}
 
 /// What a join may do once admitted: the name it appears under (a token's name wins), the
 /// password the room registry should check (none when the operator's password or a token
@@ -82,7 +36,7 @@ pub struct Admission {
 /// A join as the client sent it.
 #[derive(Clone, Copy, Debug)]
 pub struct JoinAttempt<'a> {
-    /// The room (already validated).
+    /// The room (validated by [`Access::admit`]).
     pub room: &'a RoomName,
     /// The display name as sent.
     pub name: &'a str,
@@ -94,141 +48,31 @@ pub struct JoinAttempt<'a> {
     pub client_key: Option<&'a str>,
 }
 
-/// The relay's access rules, shared by every connection.
-#[derive(Debug)]
-pub struct Access {
-    allowed_origins: Vec<String>,
-    trusted_proxies: Vec<IpAddr>,
-    max_connections_per_address: usize,
-    open: Mutex<HashMap<AddressKey, usize>>,
-    failure_burst: u32,
-    failures_forgiven_per_second: f64,
-    failures: Mutex<HashMap<AddressKey, TokenBucket>>,
-    room_passwords: HashMap<String, Secret>,
-    token_secret: Option<Secret>,
-    require_token: bool,
-    max_display_name_chars: usize,
-}
-
-/// What a connection knows about its client from the upgrade: its address (for the
-/// failed-join limit), and its place in the per-address connection count.
-#[derive(Debug, Default)]
-pub struct ClientInfo {
-    /// The client's address, if known.
-    pub ip: Option<IpAddr>,
-    /// Released when the connection ends.
-    pub address_slot: Option<AddressSlot>,
-}
-
-/// Held by a connection while it is open; gives its address's place back when dropped.
-#[derive(Debug)]
-pub struct AddressSlot {
-    access: Arc<Access>,
-    key: AddressKey,
-}
-
-impl Drop for AddressSlot {
-    fn drop(&mut self) {
-        let mut open = lock(&self.access.open);
-        if let Some(count) = open.get_mut(&self.key) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                open.remove(&self.key);
-            }
-        }
-    }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Each critical section is a map lookup and an update: never left half done.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 impl Access {
-    /// The rules `config` asks for.
-    pub fn new(config: &Config) -> Self {
-        Access {
-            allowed_origins: config.allowed_origins.clone(),
-            trusted_proxies: config.trusted_proxies.clone(),
-            max_connections_per_address: config.max_connections_per_ip,
-            open: Mutex::new(HashMap::new()),
-            failure_burst: config.max_failed_joins,
-            failures_forgiven_per_second: f64::from(config.max_failed_joins)
-                / config.failed_join_window.as_secs_f64().max(0.001),
-            failures: Mutex::new(HashMap::new()),
-            room_passwords: config
-                .room_passwords
-                .iter()
-                .map(|entry| (entry.room.clone(), entry.password.clone()))
-                .collect(),
-            token_secret: config.token_secret.clone(),
-            require_token: config.require_token,
-            max_display_name_chars: config.max_display_name_chars,
-        }
-    }
-
-    /// Whether a WebSocket upgrade with this `Origin` header may proceed. Without
-    /// `--allowed-origin` every origin may; with it, only those listed (and a request
-    /// without `Origin`, which no browser sends, is refused too).
-    pub fn origin_allowed(&self, origin: Option<&str>) -> bool {
-        if self.allowed_origins.is_empty() {
-            return true;
-        }
-        origin.is_some_and(|origin| {
-            let origin = origin.trim().to_ascii_lowercase();
-            self.allowed_origins.contains(&origin)
-        })
-    }
-
-    /// The client's address: the socket's peer, or, when the peer is a trusted proxy, the
-    /// last address in `X-Forwarded-For` that is not a trusted proxy itself.
-    pub fn client_ip(
+    /// Everything the relay decides about a join before the room registry sees it, in
+    /// order: the room's name, the failed attempts of the client's address `ip`, then
+    /// [`Access::admit_join`]. A refusal that [`is_failed_attempt`] counts against `ip`.
+    pub fn admit(
         &self,
-        peer: Option<SocketAddr>,
-        forwarded_for: Option<&str>,
-    ) -> Option<IpAddr> {
-        let mut ip = peer?.ip();
-        if !self.trusted_proxies.contains(&ip) {
-            return Some(ip);
-        }
-        let Some(forwarded_for) = forwarded_for else {
-            return Some(ip);
-        };
-        for hop in forwarded_for.rsplit(',') {
-            match hop.trim().parse::<IpAddr>() {
-                Ok(hop) => {
-                    ip = hop;
-                    if !self.trusted_proxies.contains(&hop) {
-                        break;
-                    }
-                }
-                // A proxy that writes ports or names: believe no further.
-                Err(_) => break,
-            }
-        }
-        Some(ip)
+        ip: Option<IpAddr>,
+        join: JoinAttempt<'_>,
+    ) -> Result<Admission, RelayError> {
+        validate_room_name(join.room.as_str(), self.max_room_name_chars)
+            .map_err(RelayError::InvalidRoom)?;
+        // An address that used up its failed attempts is refused before its password or
+        // token is even looked at, right or wrong, so guessing gains nothing.
+        self.check_attempts(ip, Instant::now())?;
+        self.admit_join(join, SystemTime::now())
+            .map_err(|err| self.count_failure(ip, err))
     }
 
-    /// A place for one more connection from `ip`, or `Err` when that address has its
-    /// maximum open. Unknown addresses and an unlimited relay always get in.
-    pub fn admit_connection(
-        self: &Arc<Self>,
-        ip: Option<IpAddr>,
-    ) -> Result<Option<AddressSlot>, AddressKey> {
-        let (Some(ip), true) = (ip, self.max_connections_per_address > 0) else {
-            return Ok(None);
-        };
-        let key = AddressKey::of(ip);
-        let mut open = lock(&self.open);
-        let count = open.entry(key).or_insert(0);
-        if *count >= self.max_connections_per_address {
-            return Err(key);
+    /// Counts `err` against `ip` when it [`is_failed_attempt`], and gives it back: for the
+    /// room registry's refusals too (a room's own password is checked there).
+    pub fn count_failure(&self, ip: Option<IpAddr>, err: RelayError) -> RelayError {
+        if is_failed_attempt(&err) {
+            self.record_failure(ip, Instant::now());
         }
-        *count += 1;
-        Ok(Some(AddressSlot {
-            access: Arc::clone(self),
-            key,
-        }))
+        err
     }
 
     /// Refuses a join from an address that has used up its failed attempts.
@@ -357,8 +201,9 @@ pub fn is_failed_attempt(err: &RelayError) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::RoomPassword;
+    use crate::config::{Config, RoomPassword, Secret};
     use crate::token::Claims;
+    use std::sync::Arc;
     use std::time::{Duration, UNIX_EPOCH};
 
     fn access(config: Config) -> Arc<Access> {
@@ -377,70 +222,6 @@ mod tests {
             token,
             client_key: Some("0123456789abcdef0123456789abcdef"),
         }
-    }
-
-    #[test]
-    fn origins_are_open_by_default_and_exact_when_listed() {
-        assert!(access(Config::default()).origin_allowed(None));
-        let listed = access(Config {
-            allowed_origins: vec!["https://meet.example.org".into()],
-            ..Config::default()
-        });
-        assert!(listed.origin_allowed(Some("https://meet.example.org")));
-        assert!(listed.origin_allowed(Some("HTTPS://MEET.example.org")));
-        assert!(!listed.origin_allowed(Some("https://meet.example.org.evil.test")));
-        assert!(!listed.origin_allowed(Some("http://meet.example.org")));
-        assert!(!listed.origin_allowed(None));
-    }
-
-    #[test]
-    fn forwarded_for_is_believed_only_from_trusted_proxies() {
-        let proxy: IpAddr = "10.0.0.2".parse().expect("ip");
-        let rules = access(Config {
-            trusted_proxies: vec![proxy, "10.0.0.3".parse().expect("ip")],
-            ..Config::default()
-        });
-        let via_proxy = Some(SocketAddr::new(proxy, 5000));
-        let direct = Some(SocketAddr::from(([192, 0, 2, 9], 5000)));
-        let client: IpAddr = "198.51.100.7".parse().expect("ip");
-        assert_eq!(
-            rules.client_ip(via_proxy, Some("203.0.113.1, 198.51.100.7")),
-            Some(client)
-        );
-        assert_eq!(
-            rules.client_ip(via_proxy, Some("198.51.100.7, 10.0.0.3")),
-            Some(client),
-            "a chain of trusted proxies is walked back"
-        );
-        assert_eq!(rules.client_ip(via_proxy, None), Some(proxy));
-        assert_eq!(
-            rules.client_ip(direct, Some("198.51.100.7")),
-            Some("192.0.2.9".parse().expect("ip")),
-            "an untrusted peer cannot pick its address"
-        );
-    }
-
-    #[test]
-    fn connections_per_address_are_limited_and_released() {
-        let rules = access(Config {
-            max_connections_per_ip: 2,
-            ..Config::default()
-        });
-        let ip: IpAddr = "192.0.2.1".parse().expect("ip");
-        let a = rules.admit_connection(Some(ip)).expect("first");
-        let _b = rules.admit_connection(Some(ip)).expect("second");
-        assert!(rules.admit_connection(Some(ip)).is_err());
-        assert!(rules
-            .admit_connection(Some("192.0.2.2".parse().expect("ip")))
-            .is_ok());
-        // Two addresses of one IPv6 /64 are one network.
-        let v6a: IpAddr = "2001:db8:1:2::1".parse().expect("ip");
-        let v6b: IpAddr = "2001:db8:1:2::ffff".parse().expect("ip");
-        let _c = rules.admit_connection(Some(v6a)).expect("v6");
-        let _d = rules.admit_connection(Some(v6b)).expect("v6 second");
-        assert!(rules.admit_connection(Some(v6a)).is_err());
-        drop(a);
-        assert!(rules.admit_connection(Some(ip)).is_ok());
     }
 
     #[test]
@@ -537,6 +318,73 @@ mod tests {
         assert!(matches!(
             rules.admit_join(attempt(&room, None, None), SystemTime::now()),
             Err(RelayError::InvalidToken(_))
+        ));
+    }
+
+    #[test]
+    fn a_locked_out_address_is_refused_even_with_the_right_password() {
+        let rules = access(Config {
+            room_passwords: vec![RoomPassword {
+                room: "board".into(),
+                password: Secret::from("s3cret"),
+            }],
+            max_failed_joins: 2,
+            ..Config::default()
+        });
+        let ip = Some("192.0.2.1".parse().expect("ip"));
+        let other = Some("192.0.2.2".parse().expect("ip"));
+        let board = RoomName("board".into());
+        for _ in 0..2 {
+            assert_eq!(
+                rules.admit(ip, attempt(&board, Some("guess"), None)),
+                Err(RelayError::WrongPassword)
+            );
+        }
+        assert!(matches!(
+            rules.admit(ip, attempt(&board, Some("s3cret"), None)),
+            Err(RelayError::TooManyAttempts { .. })
+        ));
+        assert!(rules
+            .admit(other, attempt(&board, Some("s3cret"), None))
+            .is_ok());
+    }
+
+    #[test]
+    fn only_wrong_passwords_and_bad_tokens_count_as_failed_attempts() {
+        let rules = access(Config {
+            max_failed_joins: 1,
+            ..Config::default()
+        });
+        let ip = Some("192.0.2.1".parse().expect("ip"));
+        let bad_room = RoomName("no/slashes".into());
+        let room = RoomName("r".into());
+        assert!(matches!(
+            rules.admit(ip, attempt(&bad_room, None, None)),
+            Err(RelayError::InvalidRoom(_))
+        ));
+        assert!(matches!(
+            rules.admit(ip, attempt(&room, None, Some("token"))),
+            Err(RelayError::InvalidToken(_))
+        ));
+        assert!(matches!(
+            rules.admit(ip, attempt(&room, None, None)),
+            Err(RelayError::TooManyAttempts { .. })
+        ));
+
+        // A wrong room password, as the registry finds it, counts the same.
+        let rules = access(Config {
+            max_failed_joins: 1,
+            ..Config::default()
+        });
+        assert_eq!(
+            rules.count_failure(ip, RelayError::RoomFull { max: 2 }),
+            RelayError::RoomFull { max: 2 }
+        );
+        assert!(rules.admit(ip, attempt(&room, None, None)).is_ok());
+        rules.count_failure(ip, RelayError::WrongPassword);
+        assert!(matches!(
+            rules.admit(ip, attempt(&room, None, None)),
+            Err(RelayError::TooManyAttempts { .. })
         ));
     }
 }

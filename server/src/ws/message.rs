@@ -1,0 +1,108 @@
+//! One parsed client message: `join` and `resume` before joining, everything a participant
+//! may say once in a room after.
+
+use meshmeet_protocol::{validate_display_name, ClientMsg, ServerMsg};
+
+use super::chat::{check_chat, unix_time_ms};
+use super::end::End;
+use super::{Connection, Flow};
+use crate::access::JoinAttempt;
+use crate::error::RelayError;
+use crate::registry::{HostAction, Membership, PeerChange, RoomRegistry};
+
+impl<R: RoomRegistry> Connection<R> {
+    pub(super) async fn on_message(&mut self, msg: ClientMsg) -> Flow {
+        // Ping works before joining too: the lobby may measure the relay's round trip.
+        if let ClientMsg::Ping { nonce } = msg {
+            return self.reply(ServerMsg::Pong { nonce });
+        }
+        match self.membership.clone() {
+            Some(member) => self.in_room(&member, msg).await,
+            None => self.before_joining(msg).await,
+        }
+    }
+
+    /// Before joining, only `join` and `resume` (and `ping`, answered above) are understood.
+    async fn before_joining(&mut self, msg: ClientMsg) -> Flow {
+        match msg {
+            ClientMsg::Join {
+                version,
+                room,
+                name,
+                password,
+                media,
+                token,
+                client_key,
+            } => {
+                let join = JoinAttempt {
+                    room: &room,
+                    name: &name,
+                    password: password.as_deref(),
+                    token: token.as_deref(),
+                    client_key: client_key.as_deref(),
+                };
+                self.join(version, join, media).await
+            }
+            ClientMsg::Resume { version, session } => self.resume(version, session).await,
+            _ => self.refuse(RelayError::NotJoined),
+        }
+    }
+
+    /// What a participant says in its room, on behalf of `member`.
+    async fn in_room(&mut self, member: &Membership, msg: ClientMsg) -> Flow {
+        let registry = &self.state.registry;
+        let result = match msg {
+            ClientMsg::Join { .. } | ClientMsg::Resume { .. } => Err(RelayError::AlreadyJoined),
+            ClientMsg::Signal { to, signal } => {
+                // The sender is stamped here, from the membership the relay handed out:
+                // whatever the client put in its message, it cannot speak as someone else.
+                let from = member.peer_id().clone();
+                registry
+                    .send_to(member, &to, ServerMsg::Signal { from, signal })
+                    .await
+            }
+            ClientMsg::SetMedia { media } => {
+                registry.update(member, PeerChange::Media(media)).await
+            }
+            ClientMsg::SetName { name } => {
+                match validate_display_name(&name, self.state.config.max_display_name_chars) {
+                    Ok(name) => {
+                        registry
+                            .update(member, PeerChange::Name(name.to_owned()))
+                            .await
+                    }
+                    Err(err) => Err(RelayError::InvalidName(err)),
+                }
+            }
+            ClientMsg::Chat { seq, text } => {
+                let max = self.state.config.max_chat_chars as usize;
+                match check_chat(&self.chat_seq, seq, &text, max) {
+                    Ok(text) => {
+                        let msg = ServerMsg::Chat {
+                            from: member.peer_id().clone(),
+                            seq,
+                            text,
+                            sent_at_ms: unix_time_ms(),
+                        };
+                        registry.broadcast(member, msg).await
+                    }
+                    Err(err) => Err(err),
+                }
+            }
+            ClientMsg::Leave => return Err(End::Left),
+            ClientMsg::Ping { .. } => Ok(()),
+            host @ (ClientMsg::LockRoom { .. }
+            | ClientMsg::RemovePeer { .. }
+            | ClientMsg::AskToMute { .. }
+            | ClientMsg::HandOverHost { .. }
+            | ClientMsg::EndMeeting) => match HostAction::from_client_msg(host) {
+                Some(action) => registry.host_action(member, action).await,
+                None => Ok(()),
+            },
+        };
+        match result {
+            Ok(()) => Ok(()),
+            Err(err) => self.refuse(err),
+        }
+    }
+}
