@@ -20,6 +20,7 @@ pub mod routes;
 pub mod static_files;
 pub mod tls;
 pub mod token;
+pub mod topology;
 pub mod turn;
 pub mod upgrade;
 pub mod ws;
