@@ -11,6 +11,7 @@ pub mod access;
 pub mod config;
 pub mod error;
 pub mod fd_limit;
+pub mod janus;
 pub mod lifecycle;
 pub mod limits;
 pub mod pending;
