@@ -1,7 +1,7 @@
 //! The relay's Janus client against a real Janus started with the shipped `deploy/janus`
 //! configuration: rooms are created, seen and destroyed only with the right keys; a Janus
-//! that dies fails requests at once and a new session works once it is back; and `/readyz`
-//! follows Janus while the relay keeps serving meshes.
+//! that dies fails requests at once and a new session works once it is back; a frozen one
+//! times requests out; and `/readyz` follows Janus while the relay keeps serving meshes.
 
 mod janus_server;
 mod support;
@@ -119,6 +119,44 @@ async fn a_killed_janus_fails_requests_at_once_and_a_new_session_works_when_it_i
     // Rooms lived in the Janus that died.
     assert!(!again.room_exists(room.id).await.expect("exists"));
     again.destroy_room(&fresh).await.expect("destroy");
+}
+
+#[tokio::test]
+async fn a_frozen_janus_times_a_request_out_and_its_late_answer_does_not_confuse_the_next() {
+    let janus = JanusServer::start().await;
+    let quick = JanusOptions {
+        request_timeout: Duration::from_millis(500),
+        // No keepalive during the test: only the checked requests are in flight.
+        keepalive_interval: Duration::from_secs(3600),
+    };
+    let client = JanusClient::connect(&janus.url(), janus.admin_key(), quick)
+        .await
+        .expect("connect");
+    let room = client.create_room(&spec()).await.expect("create");
+
+    janus.freeze();
+    let frozen = client.room_exists(room.id).await;
+    janus.thaw();
+    match frozen {
+        Err(JanusError::Timeout { .. }) => {}
+        other => panic!("expected a timeout from a frozen Janus, got {other:?}"),
+    }
+    // The late answer to the timed-out request arrives now; the next request must get its
+    // own answer, not that one.
+    let listed = client
+        .list_participants(room.id)
+        .await
+        .expect("list after thaw");
+    assert!(listed.is_empty(), "{listed:?}");
+    assert!(client
+        .room_exists(room.id)
+        .await
+        .expect("exists after thaw"));
+    client.destroy_room(&room).await.expect("destroy");
+    assert!(!client
+        .room_exists(room.id)
+        .await
+        .expect("exists after destroy"));
 }
 
 #[tokio::test]

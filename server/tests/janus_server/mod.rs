@@ -116,6 +116,26 @@ impl JanusServer {
         std::fs::read_to_string(self.dir.join("janus.log")).unwrap_or_default()
     }
 
+    /// Freezes Janus (SIGSTOP), as an overloaded or hung media server would be: its socket
+    /// stays open and nothing answers. [`JanusServer::thaw`] lets it run again.
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a frozen Janus run again (SIGCONT).
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, which: &str) {
+        let pid = self.child.as_ref().expect("Janus is running").id();
+        let status = Command::new("kill")
+            .args([which, &pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill {which} {pid} failed");
+    }
+
     /// Kills Janus at once (SIGKILL), as a crash would.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
