@@ -377,6 +377,17 @@ pub struct Config {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<IpAddr>,
+
+    /// WebSocket API of a Janus the relay may put large rooms on, like `ws://127.0.0.1:8188`
+    /// (repeatable). Needs --janus-admin-key. Without it every room is a mesh.
+    #[arg(long = "janus-url", env = "MESHMEET_JANUS_URLS", value_delimiter = ',',
+          value_parser = parse_janus_url)]
+    pub janus_urls: Vec<String>,
+
+    /// The VideoRoom `admin_key` of those Janus instances (see deploy/janus). Prefer the
+    /// environment variable: a flag's value shows in `ps`.
+    #[arg(long, env = "MESHMEET_JANUS_ADMIN_KEY", hide_env_values = true)]
+    pub janus_admin_key: Option<Secret>,
 }
 
 impl Default for Config {
@@ -428,6 +439,8 @@ impl Default for Config {
             max_failed_joins: DEFAULT_MAX_FAILED_JOINS,
             failed_join_window: Duration::from_secs(DEFAULT_FAILED_JOIN_WINDOW_SECS),
             trusted_proxies: Vec::new(),
+            janus_urls: Vec::new(),
+            janus_admin_key: None,
         }
     }
 }
@@ -525,7 +538,25 @@ impl Config {
             parse_room_password(&format!("{}:{}", entry.room, entry.password.expose()))
                 .map_err(ConfigError::Invalid)?;
         }
-        Ok(())
+        self.validate_janus()
+    }
+
+    /// The checks of the Janus flags.
+    fn validate_janus(&self) -> Result<(), ConfigError> {
+        let invalid = |text: &str| Err(ConfigError::Invalid(text.to_owned()));
+        for url in &self.janus_urls {
+            parse_janus_url(url).map_err(ConfigError::Invalid)?;
+        }
+        match (&self.janus_admin_key, self.janus_urls.is_empty()) {
+            (None, false) => invalid(
+                "--janus-url needs the VideoRoom admin key: set MESHMEET_JANUS_ADMIN_KEY (or --janus-admin-key)",
+            ),
+            (Some(_), true) => invalid("a Janus admin key was given without any --janus-url"),
+            (Some(key), false) if key.expose() == crate::janus::ADMIN_KEY_PLACEHOLDER => invalid(
+                "the Janus admin key is still the placeholder of deploy/janus: put a random key in janus.plugin.videoroom.jcfg and give the relay the same",
+            ),
+            _ => Ok(()),
+        }
     }
 
     /// Whether the relay serves HTTPS/WSS.
@@ -690,6 +721,27 @@ fn parse_origin(text: &str) -> Result<String, String> {
     Ok(text.to_ascii_lowercase())
 }
 
+/// `ws://host:port`: Janus's WebSocket API, on loopback or a private network (the relay is
+/// built without TLS for it).
+fn parse_janus_url(text: &str) -> Result<String, String> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let text = text.trim();
+    if text.starts_with("wss:") {
+        return Err(format!(
+            "`{text}`: TLS to Janus is not built in; keep Janus's API on loopback and use ws://"
+        ));
+    }
+    if !text.starts_with("ws://") {
+        return Err(format!(
+            "`{text}` is not a Janus WebSocket URL (expected ws://127.0.0.1:8188)"
+        ));
+    }
+    match text.into_client_request() {
+        Ok(_) => Ok(text.to_owned()),
+        Err(err) => Err(format!("`{text}` is not a usable URL: {err}")),
+    }
+}
+
 fn parse_stun_url(text: &str) -> Result<String, String> {
     let text = text.trim();
     if (text.starts_with("stun:") || text.starts_with("stuns:")) && text.len() > 6 {
@@ -829,6 +881,48 @@ mod tests {
             ..Config::default()
         };
         assert!(redirect_without_tls.validate().is_err());
+    }
+
+    #[test]
+    fn janus_flags_are_checked_together() {
+        let parsed = Config::try_parse_from([
+            "meshmeet-server",
+            "--janus-url",
+            "ws://127.0.0.1:8188",
+            "--janus-url",
+            "ws://10.0.0.2:8188",
+            "--janus-admin-key",
+            "k3y",
+        ])
+        .expect("parses");
+        parsed.validate().expect("valid");
+        assert_eq!(parsed.janus_urls.len(), 2);
+        assert!(!format!("{parsed:?}").contains("k3y"));
+        for bad in ["http://127.0.0.1:8188", "wss://127.0.0.1:8989", "ws://"] {
+            assert!(
+                Config::try_parse_from(["meshmeet-server", "--janus-url", bad]).is_err(),
+                "{bad}"
+            );
+        }
+        let without_key = Config {
+            janus_urls: vec!["ws://127.0.0.1:8188".into()],
+            ..Config::default()
+        };
+        let err = without_key.validate().expect_err("needs a key");
+        assert!(
+            err.to_string().contains("MESHMEET_JANUS_ADMIN_KEY"),
+            "{err}"
+        );
+        let placeholder = Config {
+            janus_admin_key: Some(Secret::from(crate::janus::ADMIN_KEY_PLACEHOLDER)),
+            ..without_key.clone()
+        };
+        assert!(placeholder.validate().is_err());
+        let key_alone = Config {
+            janus_admin_key: Some(Secret::from("k3y")),
+            ..Config::default()
+        };
+        assert!(key_alone.validate().is_err());
     }
 
     #[test]

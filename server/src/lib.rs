@@ -11,6 +11,7 @@ pub mod access;
 pub mod config;
 pub mod error;
 pub mod fd_limit;
+pub mod janus;
 pub mod lifecycle;
 pub mod limits;
 pub mod pending;
@@ -56,13 +57,21 @@ pub struct AppState<R> {
     pub sessions: resume::Sessions,
     /// Origins, per-address limits, operator passwords and join tokens.
     pub access: Arc<Access>,
+    /// The Janus instances for large rooms (none without `--janus-url`).
+    pub janus: janus::JanusPool,
 }
 
 impl<R: RoomRegistry> AppState<R> {
-    /// State for a relay with this configuration and registry.
+    /// State for a relay with this configuration and registry. With `--janus-url`, starts
+    /// connecting to Janus in the background (so it needs a Tokio runtime).
     pub fn new(config: Config, registry: R) -> Result<Self, ConfigError> {
         config.validate()?;
         Ok(AppState {
+            janus: janus::JanusPool::start(
+                &config.janus_urls,
+                config.janus_admin_key.as_ref(),
+                janus::JanusOptions::default(),
+            ),
             lifecycle: Arc::new(Lifecycle::new(config.max_connections)),
             static_files: StaticFiles::new(config.dist.clone()),
             access: Arc::new(Access::new(&config)),
@@ -217,6 +226,7 @@ async fn serve_inner<R: RoomRegistry>(
         );
         server_task.abort();
     }
+    state.janus.stop();
     info!("relay stopped");
     Ok(())
 }

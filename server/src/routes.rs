@@ -1,5 +1,5 @@
 //! The HTTP surface: `/healthz` (the process is alive), `/readyz` (it can serve: not stopping,
-//! and its room registry is reachable), the WebSocket at `/ws` (refused with 403 for an origin
+//! its room registry is reachable, and so is a Janus if any is configured), the WebSocket at `/ws` (refused with 403 for an origin
 //! not allowed, 429 past the per-address connection limit, 503 when full or stopping), and
 //! the client for everything else. A request to `/ws` that is not a WebSocket handshake gets
 //! 400 (426 for a version other than 13), never the client's 404.
@@ -58,13 +58,16 @@ fn readyz<R: RoomRegistry>(
         .then(readiness::<R>)
 }
 
-/// For load balancers: a relay that cannot reach Redis keeps running (and says so here)
-/// until it can again.
+/// For load balancers: a relay that cannot reach Redis or any of its Janus instances keeps
+/// running (and says so here) until it can again.
 async fn readiness<R: RoomRegistry>(state: Arc<AppState<R>>) -> Response {
     let verdict = if state.lifecycle.is_stopping() {
         Err("shutting down".to_owned())
     } else {
-        state.registry.ready().await
+        match state.registry.ready().await {
+            Ok(()) => state.janus.ready(),
+            Err(reason) => Err(reason),
+        }
     };
     match verdict {
         Ok(()) => plain_text(StatusCode::OK, "ready"),

@@ -136,6 +136,7 @@ fn steps(report: &mut Report) -> Result {
         ]),
     )?;
     report.timed("install: redis-server", |_| tools::ensure_redis())?;
+    report.timed("install: janus", |_| tools::ensure_janus())?;
     report.tests(
         "native tests",
         cmd::cargo().args([

@@ -305,6 +305,11 @@ fn ensure_packages(present: bool, packages: &[&str], missing: &str) -> Result {
 
 /// Installs Debian packages (root only): `apt-get update` once per run, then `install`.
 fn apt_install(packages: &[&str]) -> Result {
+    apt_get_install(packages, &[])
+}
+
+/// [`apt_install`] with extra `apt-get install` options.
+fn apt_get_install(packages: &[&str], options: &[&str]) -> Result {
     static UPDATED: std::sync::Once = std::sync::Once::new();
     let mut update = Ok(());
     UPDATED.call_once(|| {
@@ -316,6 +321,7 @@ fn apt_install(packages: &[&str]) -> Result {
         cmd::cmd("apt-get")
             .env("DEBIAN_FRONTEND", "noninteractive")
             .args(["install", "-y"])
+            .args(options)
             .args(packages),
     )
 }
@@ -337,6 +343,23 @@ pub fn ensure_coturn() -> Result {
         &["coturn"],
         "the relay-only end-to-end tests need coturn: install it with `sudo apt-get install coturn`",
     )
+}
+
+/// Janus (the SFU the relay drives for large rooms) and `janus-pp-rec`: the Janus tests start
+/// their own `janus` on free loopback ports with `deploy/janus`. Without recommends: they pull
+/// in a desktop's worth of libraries the server does not use.
+pub fn ensure_janus() -> Result {
+    if find("janus").is_some() || Path::new("/usr/bin/janus").is_file() {
+        return Ok(());
+    }
+    if !is_root() {
+        return Err(
+            "the Janus tests need Janus: install it with \
+             `sudo apt-get install --no-install-recommends janus janus-tools`, then run this again"
+                .into(),
+        );
+    }
+    apt_get_install(&["janus", "janus-tools"], &["--no-install-recommends"])
 }
 
 /// The leading number of the first version-looking word (`Chromium 156.0.1 built…` → 156).

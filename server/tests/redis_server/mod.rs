@@ -8,10 +8,13 @@
 use std::io::ErrorKind;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+#[path = "../child_server/mod.rs"]
+mod child_server;
 
 /// Longest wait for a started server to answer PING.
 const START_TIMEOUT: Duration = Duration::from_secs(5);
@@ -67,34 +70,22 @@ impl RedisServer {
             Err(err) if err.kind() == ErrorKind::NotFound => panic!("{MISSING}"),
             Err(err) => panic!("could not run redis-server: {err}"),
         };
-        let mut server = RedisServer {
+        let mut child = child;
+        let up = child_server::wait_until_answering(
+            &mut child,
+            port,
+            START_TIMEOUT,
+            "no PONG",
+            &log,
+            || ping(port),
+        )
+        .await;
+        let server = RedisServer {
             port,
             child: Some(child),
             log,
         };
-        let started = Instant::now();
-        loop {
-            if ping(port).await {
-                return Ok(server);
-            }
-            if let Some(status) = server
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                return Err(format!(
-                    "it exited ({status}) on port {port}; its log:\n{}",
-                    std::fs::read_to_string(&server.log).unwrap_or_default()
-                ));
-            }
-            if started.elapsed() > START_TIMEOUT {
-                return Err(format!(
-                    "no PONG on port {port} within {START_TIMEOUT:?}; its log:\n{}",
-                    std::fs::read_to_string(&server.log).unwrap_or_default()
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        up.map(|()| server)
     }
 
     /// `redis://127.0.0.1:<port>`.

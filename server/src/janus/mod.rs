@@ -1,0 +1,26 @@
+//! The relay's client of Janus's WebSocket API (Janus is the SFU for large rooms): one
+//! connection per Janus instance carrying many requests at once, a session kept alive, the
+//! VideoRoom plugin attached, typed room operations, and a pool that keeps every configured
+//! instance connected and says, for `/readyz`, why one is not.
+//!
+//! Browsers never reach this API: the admin key and each room's secret stay in the relay.
+
+mod client;
+mod connection;
+mod error;
+mod pool;
+mod random;
+mod videoroom;
+mod wire;
+
+pub use client::{JanusClient, JanusOptions};
+pub use error::JanusError;
+pub use pool::JanusPool;
+pub use videoroom::{JanusRoom, Participant, RoomSpec};
+
+/// The VideoRoom `admin_key` written in `deploy/janus/janus.plugin.videoroom.jcfg`: whoever
+/// installs the folder replaces it with a random key, and the relay refuses to use it.
+pub const ADMIN_KEY_PLACEHOLDER: &str = "@JANUS_ADMIN_KEY@";
+
+/// The subprotocol Janus's WebSocket transport speaks.
+pub const SUBPROTOCOL: &str = "janus-protocol";
