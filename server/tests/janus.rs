@@ -52,8 +52,8 @@ async fn rooms_are_created_and_managed_only_with_the_right_keys() {
 
     // Nor destroy one, or remove someone, without its secret.
     let guessed = JanusRoom {
-        id: room.id,
         secret: Secret::from("guessed"),
+        ..room.clone()
     };
     let refused = intruder
         .destroy_room(&guessed)

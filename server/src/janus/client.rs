@@ -9,7 +9,7 @@ use serde_json::Value;
 use tokio::task::JoinHandle;
 
 use super::connection::Connection;
-use super::wire::{Reply, Request};
+use super::wire::{Jsep, Reply, Request};
 use super::JanusError;
 use crate::config::Secret;
 
@@ -74,11 +74,7 @@ impl JanusClient {
             .request(Request::new("create", ""), timeout, "create")
             .await?;
         let session = new_id(&created, "create")?;
-        let mut attach = Request::new("attach", "");
-        attach.session_id = Some(session);
-        attach.plugin = Some(VIDEOROOM_PLUGIN);
-        let attached = connection.request(attach, timeout, "attach").await?;
-        let videoroom = new_id(&attached, "attach")?;
+        let videoroom = attach(&connection, session, timeout).await?;
         Ok(Arc::new_cyclic(|weak: &Weak<JanusClient>| JanusClient {
             url: url.to_owned(),
             connection,
@@ -109,10 +105,54 @@ impl JanusClient {
     /// synchronous request: the answer is a `success` with `plugindata`). A plugin error
     /// (`error_code`) becomes [`JanusError::Refused`].
     pub(super) async fn videoroom(&self, what: &str, body: &Value) -> Result<Value, JanusError> {
+        let (data, _) = self.message(self.videoroom, what, body, None).await?;
+        Ok(data)
+    }
+
+    /// Attaches a new VideoRoom handle on this client's session.
+    pub(super) async fn attach(&self) -> Result<u64, JanusError> {
+        attach(&self.connection, self.session, self.options.request_timeout).await
+    }
+
+    /// The connection, for routing a handle's events.
+    pub(super) fn connection(&self) -> &Connection {
+        &self.connection
+    }
+
+    /// A core request on `handle` that answers with no data: `trickle` (with `candidate`),
+    /// `hangup`, `detach`.
+    pub(super) async fn on_handle(
+        &self,
+        janus: &str,
+        handle: u64,
+        candidate: Option<&Value>,
+    ) -> Result<(), JanusError> {
+        let mut request = Request::new(janus, "");
+        request.session_id = Some(self.session);
+        request.handle_id = Some(handle);
+        request.candidate = candidate;
+        self.connection
+            .request(request, self.options.request_timeout, janus)
+            .await
+            .map(drop)
+    }
+
+    /// Sends a plugin request (with an SDP, if any) on `handle` and returns the plugin's data
+    /// and Janus's SDP. Synchronous requests are answered by a `success`, asynchronous ones
+    /// (`join`, `configure`, `start`, …) by an `ack` and then an `event`: both carry
+    /// `plugindata`. A plugin error (`error_code`) becomes [`JanusError::Refused`].
+    pub(super) async fn message(
+        &self,
+        handle: u64,
+        what: &str,
+        body: &Value,
+        jsep: Option<&Jsep>,
+    ) -> Result<(Value, Option<Jsep>), JanusError> {
         let mut message = Request::new("message", "");
         message.session_id = Some(self.session);
-        message.handle_id = Some(self.videoroom);
+        message.handle_id = Some(handle);
         message.body = Some(body);
+        message.jsep = jsep;
         let reply = self
             .connection
             .request(message, self.options.request_timeout, what)
@@ -139,7 +179,7 @@ impl JanusClient {
                     .to_owned(),
             });
         }
-        Ok(data)
+        Ok((data, reply.jsep))
     }
 
     async fn keepalive(&self) -> Result<Reply, JanusError> {
@@ -155,6 +195,19 @@ impl Drop for JanusClient {
     fn drop(&mut self) {
         self.keepalive.abort();
     }
+}
+
+/// Attaches the VideoRoom plugin on `session`: the new handle's id.
+async fn attach(
+    connection: &Connection,
+    session: u64,
+    timeout: Duration,
+) -> Result<u64, JanusError> {
+    let mut attach = Request::new("attach", "");
+    attach.session_id = Some(session);
+    attach.plugin = Some(VIDEOROOM_PLUGIN);
+    let attached = connection.request(attach, timeout, "attach").await?;
+    new_id(&attached, "attach")
 }
 
 /// The `id` in a `create` or `attach` answer.

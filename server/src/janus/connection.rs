@@ -1,31 +1,37 @@
 //! One WebSocket to one Janus, shared by every request: each request gets a random
 //! transaction id and waits on its own channel; the reader task routes each reply to its
-//! waiter. When the socket closes, every waiter fails at once with [`JanusError::Closed`].
+//! waiter. Events that answer no request go to the queue of the plugin handle they concern
+//! (see events.rs). When the socket closes, every waiter fails at once with
+//! [`JanusError::Closed`] and every handle's event queue ends.
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures_util::stream::{SplitSink, StreamExt};
 use futures_util::SinkExt;
 use tokio::net::TcpStream;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use super::events::{EventQueue, HandleEvent};
 use super::wire::{Reply, Request};
 use super::{random, JanusError, SUBPROTOCOL};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 type Waiters = HashMap<String, Waiter>;
+/// Each routed plugin handle's event queue, by handle id.
+type Routes = Mutex<HashMap<u64, EventQueue>>;
 
 /// Someone waiting for the reply to one transaction.
 struct Waiter {
     reply: oneshot::Sender<Result<Reply, JanusError>>,
-    /// `keepalive` is answered by `ack` alone; other requests that get an `ack` first (the
+    /// `keepalive` and `trickle` are answered by `ack` alone; other requests that get an `ack` first (the
     /// plugin's asynchronous ones) are answered later by an `event` with the same transaction.
     ack_is_final: bool,
 }
@@ -37,6 +43,7 @@ type Pending = Mutex<Result<Waiters, String>>;
 pub struct Connection {
     sink: tokio::sync::Mutex<SplitSink<Socket, Message>>,
     pending: Arc<Pending>,
+    routes: Arc<Routes>,
     closed: watch::Receiver<Option<String>>,
     reader: JoinHandle<()>,
 }
@@ -57,11 +64,18 @@ impl Connection {
             .map_err(|err| JanusError::Unreachable(err.to_string()))?;
         let (sink, stream) = socket.split();
         let pending: Arc<Pending> = Arc::new(Mutex::new(Ok(HashMap::new())));
+        let routes: Arc<Routes> = Arc::default();
         let (closed_tx, closed) = watch::channel(None);
-        let reader = tokio::spawn(read_replies(stream, Arc::clone(&pending), closed_tx));
+        let reader = tokio::spawn(read_replies(
+            stream,
+            Arc::clone(&pending),
+            Arc::clone(&routes),
+            closed_tx,
+        ));
         Ok(Connection {
             sink: tokio::sync::Mutex::new(sink),
             pending,
+            routes,
             closed,
             reader,
         })
@@ -89,7 +103,7 @@ impl Connection {
         let (reply, answered) = oneshot::channel();
         let waiter = Waiter {
             reply,
-            ack_is_final: request.janus == "keepalive",
+            ack_is_final: matches!(request.janus, "keepalive" | "trickle"),
         };
         match &mut *lock(&self.pending) {
             Ok(waiters) => waiters.insert(transaction.clone(), waiter),
@@ -120,6 +134,22 @@ impl Connection {
             ("error", None) => Err(unexpected("an error without a reason".into())),
             _ => Ok(reply),
         }
+    }
+
+    /// Sends the events that concern plugin handle `handle` to the returned queue (with the
+    /// count of events dropped because it was full), until [`Connection::unroute`] or the
+    /// socket closes. On a closed connection the queue ends at once.
+    pub fn route(&self, handle: u64) -> (mpsc::Receiver<HandleEvent>, Arc<AtomicU64>) {
+        let (queue, events, dropped) = EventQueue::new();
+        if !self.is_closed() {
+            lock(&self.routes).insert(handle, queue);
+        }
+        (events, dropped)
+    }
+
+    /// Stops routing `handle`'s events (they are logged and dropped from now on).
+    pub fn unroute(&self, handle: u64) {
+        lock(&self.routes).remove(&handle);
     }
 
     /// Whether the socket has closed.
@@ -158,8 +188,8 @@ impl Drop for Connection {
     }
 }
 
-fn lock(pending: &Pending) -> std::sync::MutexGuard<'_, Result<Waiters, String>> {
-    pending.lock().unwrap_or_else(PoisonError::into_inner)
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Routes each message to the waiter of its transaction until the socket closes, then fails
@@ -167,6 +197,7 @@ fn lock(pending: &Pending) -> std::sync::MutexGuard<'_, Result<Waiters, String>>
 async fn read_replies(
     mut stream: futures_util::stream::SplitStream<Socket>,
     pending: Arc<Pending>,
+    routes: Arc<Routes>,
     closed: watch::Sender<Option<String>>,
 ) {
     let reason = loop {
@@ -190,8 +221,10 @@ async fn read_replies(
             // Janus dropped the session: nothing sent on this connection can work now.
             break "Janus timed the session out".to_owned();
         }
-        deliver(&pending, reply);
+        deliver(&pending, &routes, reply);
     };
+    // Dropping the queues ends every handle's event stream.
+    lock(&routes).clear();
     let waiters = std::mem::replace(&mut *lock(&pending), Err(reason.clone()));
     if let Ok(waiters) = waiters {
         for (_, waiter) in waiters {
@@ -201,10 +234,11 @@ async fn read_replies(
     let _ = closed.send(Some(reason));
 }
 
-/// Hands `reply` to its waiter; an `ack` is held back unless it is the whole answer.
-fn deliver(pending: &Pending, reply: Reply) {
+/// Hands `reply` to its waiter (an `ack` is held back unless it is the whole answer), or,
+/// when it answers no request, to its handle's event queue.
+fn deliver(pending: &Pending, routes: &Routes, reply: Reply) {
     let Some(transaction) = reply.transaction.clone() else {
-        tracing::debug!(kind = %reply.janus, session = ?reply.session_id, "Janus event");
+        route_event(routes, &reply);
         return;
     };
     let mut guard = lock(pending);
@@ -216,6 +250,26 @@ fn deliver(pending: &Pending, reply: Reply) {
     if is_answer {
         if let Some(waiter) = waiters.remove(&transaction) {
             let _ = waiter.reply.send(Ok(reply));
+        }
+    } else if reply.janus != "ack" {
+        // The late answer of a request that timed out: nobody waits for it any more.
+        tracing::debug!(kind = %reply.janus, %transaction, "dropping a late Janus answer");
+    }
+}
+
+/// Queues an event on the handle it concerns; events for handles nobody routes (the
+/// client's own handle, handles already let go) are logged and dropped.
+fn route_event(routes: &Routes, reply: &Reply) {
+    let event = HandleEvent::from_reply(reply);
+    let routes = lock(routes);
+    let queue = reply
+        .sender
+        .and_then(|handle| Some((handle, routes.get(&handle)?)));
+    match (queue, event) {
+        (Some((handle, queue)), Some(event)) => queue.push(handle, event),
+        (_, event) => {
+            let handle = reply.sender;
+            tracing::debug!(kind = %reply.janus, ?handle, ?event, "unrouted Janus event");
         }
     }
 }

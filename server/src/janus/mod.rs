@@ -1,6 +1,7 @@
 //! The relay's client of Janus's WebSocket API (Janus is the SFU for large rooms): one
 //! connection per Janus instance carrying many requests at once, a session kept alive, the
-//! VideoRoom plugin attached, typed room operations, and a pool that keeps every configured
+//! VideoRoom plugin attached, typed room operations, a handle per participant's publisher
+//! and subscriber connection with the events Janus sends about it, and a pool that keeps every configured
 //! instance connected and says, for `/readyz`, why one is not.
 //!
 //! Browsers never reach this API: the admin key and each room's secret stay in the relay.
@@ -8,14 +9,22 @@
 mod client;
 mod connection;
 mod error;
+mod events;
+mod handle;
 mod pool;
+mod publisher;
 mod random;
+mod subscriber;
 mod videoroom;
 mod wire;
 
 pub use client::{JanusClient, JanusOptions};
 pub use error::JanusError;
+pub use events::{Feed, FeedStream, HandleEvent, SubscribedStream, EVENT_QUEUE_CAPACITY};
+pub use handle::{Candidate, PluginHandle};
 pub use pool::JanusPool;
+pub use publisher::{Publisher, PublisherJoined};
+pub use subscriber::{StreamRequest, Subscriber, Subscription};
 pub use videoroom::{JanusRoom, Participant, RoomSpec};
 
 /// The VideoRoom `admin_key` written in `deploy/janus/janus.plugin.videoroom.jcfg`: whoever

@@ -1,5 +1,6 @@
 //! The VideoRoom operations the relay uses to run a room on Janus: create it (with the admin
-//! key and a fresh secret of its own), look at it, remove someone from it, destroy it.
+//! key, a fresh secret and a fresh pin of its own), look at it, remove someone from it,
+//! destroy it.
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -23,14 +24,17 @@ pub struct RoomSpec {
     pub description: String,
 }
 
-/// A room on Janus and the secret that lets the relay manage it. The secret never leaves
-/// the relay (its `Debug` is `***`).
+/// A room on Janus, the secret that lets the relay manage it and the pin that lets a
+/// participant's handle join it. Neither leaves the relay (their `Debug` is `***`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JanusRoom {
     /// Janus's room id.
     pub id: u64,
     /// The room's `secret`, needed to destroy it or remove someone.
     pub secret: Secret,
+    /// The room's `pin`, needed to join it as a publisher or a subscriber: the relay joins
+    /// participants only into rooms it let them into, and nobody else on Janus's API can.
+    pub pin: Secret,
 }
 
 /// Someone in a room, as Janus sees them.
@@ -47,7 +51,7 @@ pub struct Participant {
 }
 
 impl JanusClient {
-    /// Creates a private, temporary room with a random id and secret. Janus refuses it
+    /// Creates a private, temporary room with a random id, secret and pin. Janus refuses it
     /// (433) unless this client's admin key is the one Janus was configured with.
     pub async fn create_room(&self, spec: &RoomSpec) -> Result<JanusRoom, JanusError> {
         let failed = |detail: String| JanusError::Unexpected {
@@ -56,11 +60,13 @@ impl JanusClient {
         };
         let id = random::room_id().map_err(failed)?;
         let secret = Secret::from(random::hex(ROOM_SECRET_BYTES).map_err(failed)?.as_str());
+        let pin = Secret::from(random::hex(ROOM_SECRET_BYTES).map_err(failed)?.as_str());
         let body = json!({
             "request": "create",
             "admin_key": self.admin_key.expose(),
             "room": id,
             "secret": secret.expose(),
+            "pin": pin.expose(),
             "description": spec.description,
             "publishers": spec.publishers,
             "videocodec": VIDEO_CODECS,
@@ -73,7 +79,7 @@ impl JanusClient {
         if data.get("room").and_then(Value::as_u64) != Some(id) {
             return Err(failed(format!("created another room than {id}: {data}")));
         }
-        Ok(JanusRoom { id, secret })
+        Ok(JanusRoom { id, secret, pin })
     }
 
     /// Destroys `room`; everyone still in it is disconnected by Janus.
@@ -127,7 +133,7 @@ impl JanusClient {
 }
 
 /// Checks the plugin's `"videoroom": …` answer kind.
-fn expect(data: &Value, request: &str, kind: &str) -> Result<(), JanusError> {
+pub(super) fn expect(data: &Value, request: &str, kind: &str) -> Result<(), JanusError> {
     if data.get("videoroom").and_then(Value::as_str) == Some(kind) {
         Ok(())
     } else {

@@ -22,6 +22,12 @@ pub struct Request<'a> {
     /// The plugin request, for `message`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<&'a Value>,
+    /// An SDP offer or answer going with a `message`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jsep: Option<&'a Jsep>,
+    /// An ICE candidate (or `{"completed": true}`), for `trickle`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub candidate: Option<&'a Value>,
 }
 
 impl<'a> Request<'a> {
@@ -34,6 +40,8 @@ impl<'a> Request<'a> {
             handle_id: None,
             plugin: None,
             body: None,
+            jsep: None,
+            candidate: None,
         }
     }
 }
@@ -47,9 +55,9 @@ pub struct Reply {
     /// The request this answers, if any.
     #[serde(default)]
     pub transaction: Option<String>,
-    /// The session it concerns (events).
+    /// The plugin handle an event concerns.
     #[serde(default)]
-    pub session_id: Option<u64>,
+    pub sender: Option<u64>,
     /// `create` and `attach` results: `{"id": …}`.
     #[serde(default)]
     pub data: Option<IdData>,
@@ -59,6 +67,50 @@ pub struct Reply {
     /// A plugin's answer or event.
     #[serde(default)]
     pub plugindata: Option<PluginData>,
+    /// The SDP going with a plugin's answer or event.
+    #[serde(default)]
+    pub jsep: Option<Jsep>,
+    /// The rest of the message (`webrtcup`, `media`, `slowlink` and `hangup` fields).
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, Value>,
+}
+
+/// An SDP offer or answer as Janus carries it (`{"type": "offer", "sdp": …}`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Jsep {
+    /// Offer or answer.
+    #[serde(rename = "type")]
+    pub kind: JsepKind,
+    /// The session description.
+    pub sdp: String,
+}
+
+/// Which side of the negotiation an SDP is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JsepKind {
+    /// An offer.
+    Offer,
+    /// An answer.
+    Answer,
+}
+
+impl Jsep {
+    /// An offer carrying `sdp`.
+    pub fn offer(sdp: impl Into<String>) -> Jsep {
+        Jsep {
+            kind: JsepKind::Offer,
+            sdp: sdp.into(),
+        }
+    }
+
+    /// An answer carrying `sdp`.
+    pub fn answer(sdp: impl Into<String>) -> Jsep {
+        Jsep {
+            kind: JsepKind::Answer,
+            sdp: sdp.into(),
+        }
+    }
 }
 
 /// The id of a new session or handle.

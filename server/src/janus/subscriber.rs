@@ -1,0 +1,138 @@
+//! A participant's downstream: one VideoRoom handle joined as a subscriber to any number of
+//! publishers' streams (one multistream connection), whose offers come from Janus.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::events::SubscribedStream;
+use super::handle::PluginHandle;
+use super::wire::{Jsep, JsepKind};
+use super::{JanusClient, JanusError, JanusRoom};
+
+/// A participant's subscription. It derefs to its [`PluginHandle`] (events, trickle,
+/// hangup).
+#[derive(Debug)]
+pub struct Subscriber {
+    handle: PluginHandle,
+}
+
+/// A stream to subscribe to or drop: a publisher's feed, all of it or one of its mids.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StreamRequest {
+    /// The publisher's feed id.
+    pub feed: u64,
+    /// One stream of it (its mid in the publisher's SDP); all of them when `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mid: Option<String>,
+}
+
+impl StreamRequest {
+    /// Every stream of `feed`.
+    pub fn feed(feed: u64) -> StreamRequest {
+        StreamRequest { feed, mid: None }
+    }
+}
+
+/// Janus's offer to a subscriber and what each of its streams carries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Subscription {
+    /// The SDP offer for the browser.
+    pub offer: String,
+    /// Every stream of the subscription: mid → publisher feed and kind.
+    pub streams: Vec<SubscribedStream>,
+}
+
+impl JanusClient {
+    /// Subscribes to `streams` of `room` (with the room's pin) on a new handle: Janus's
+    /// offer, to be answered with [`Subscriber::start`].
+    pub async fn subscribe(
+        self: &Arc<Self>,
+        room: &JanusRoom,
+        streams: &[StreamRequest],
+    ) -> Result<(Subscriber, Subscription), JanusError> {
+        let handle = PluginHandle::attach(self).await?;
+        let body = json!({
+            "request": "join",
+            "ptype": "subscriber",
+            "room": room.id,
+            "pin": room.pin.expose(),
+            "streams": streams,
+        });
+        // On failure, the handle is dropped, which detaches it.
+        let subscriber = Subscriber { handle };
+        let subscription = subscriber.offer("join", &body, "attached").await?;
+        Ok((subscriber, subscription))
+    }
+}
+
+impl Subscriber {
+    /// Gives Janus the browser's SDP `answer` to its offer: media starts flowing.
+    pub async fn start(&self, answer: &str) -> Result<(), JanusError> {
+        let body = json!({ "request": "start" });
+        let jsep = Jsep::answer(answer);
+        self.handle
+            .request("start", &body, Some(&jsep), "event", None)
+            .await
+            .map(drop)
+    }
+
+    /// Adds and removes streams: Janus's new offer, to be answered with
+    /// [`Subscriber::start`].
+    pub async fn update(
+        &self,
+        subscribe: &[StreamRequest],
+        unsubscribe: &[StreamRequest],
+    ) -> Result<Subscription, JanusError> {
+        let mut body = json!({ "request": "update" });
+        if !subscribe.is_empty() {
+            body["subscribe"] = json!(subscribe);
+        }
+        if !unsubscribe.is_empty() {
+            body["unsubscribe"] = json!(unsubscribe);
+        }
+        self.offer("update", &body, "updated").await
+    }
+
+    /// Frees the handle in Janus.
+    pub async fn detach(self) -> Result<(), JanusError> {
+        self.handle.detach().await
+    }
+
+    /// A request answered by an offer and the stream list.
+    async fn offer(
+        &self,
+        what: &str,
+        body: &Value,
+        kind: &str,
+    ) -> Result<Subscription, JanusError> {
+        let (data, offer) = self
+            .handle
+            .request(what, body, None, kind, Some(JsepKind::Offer))
+            .await?;
+        let unexpected = |detail: String| JanusError::Unexpected {
+            request: what.to_owned(),
+            detail,
+        };
+        let streams = data.get("streams").cloned().unwrap_or(Value::Null);
+        let streams = serde_json::from_value(streams).map_err(|err| unexpected(err.to_string()))?;
+        let offer = offer.ok_or_else(|| unexpected("no offer".into()))?;
+        Ok(Subscription { offer, streams })
+    }
+}
+
+impl Deref for Subscriber {
+    type Target = PluginHandle;
+
+    fn deref(&self) -> &PluginHandle {
+        &self.handle
+    }
+}
+
+impl DerefMut for Subscriber {
+    fn deref_mut(&mut self) -> &mut PluginHandle {
+        &mut self.handle
+    }
+}
