@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::events::Feed;
 use super::handle::PluginHandle;
+use super::videoroom::decode;
 use super::wire::{Jsep, JsepKind};
 use super::{JanusClient, JanusError, JanusRoom};
 
@@ -49,11 +50,7 @@ impl JanusClient {
         });
         // On failure, the handle is dropped, which detaches it.
         let (data, _) = handle.request("join", &body, None, "joined", None).await?;
-        let joined: PublisherJoined =
-            serde_json::from_value(data).map_err(|err| JanusError::Unexpected {
-                request: "join".into(),
-                detail: err.to_string(),
-            })?;
+        let joined: PublisherJoined = decode(data, "join")?;
         let publisher = Publisher {
             handle,
             feed_id: joined.feed_id,

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use super::events::SubscribedStream;
 use super::handle::PluginHandle;
+use super::videoroom::{decode, field};
 use super::wire::{Jsep, JsepKind};
 use super::{JanusClient, JanusError, JanusRoom};
 
@@ -112,13 +113,11 @@ impl Subscriber {
             .handle
             .request(what, body, None, kind, Some(JsepKind::Offer))
             .await?;
-        let unexpected = |detail: String| JanusError::Unexpected {
+        let streams = decode(field(&data, "streams"), what)?;
+        let offer = offer.ok_or_else(|| JanusError::Unexpected {
             request: what.to_owned(),
-            detail,
-        };
-        let streams = data.get("streams").cloned().unwrap_or(Value::Null);
-        let streams = serde_json::from_value(streams).map_err(|err| unexpected(err.to_string()))?;
-        let offer = offer.ok_or_else(|| unexpected("no offer".into()))?;
+            detail: "no offer".into(),
+        })?;
         Ok(Subscription { offer, streams })
     }
 }

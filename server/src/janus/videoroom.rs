@@ -2,6 +2,7 @@
 //! key, a fresh secret and a fresh pin of its own), look at it, remove someone from it,
 //! destroy it.
 
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -99,12 +100,7 @@ impl JanusClient {
         let body = json!({ "request": "exists", "room": room_id });
         let data = self.videoroom("exists", &body).await?;
         expect(&data, "exists", "success")?;
-        data.get("exists")
-            .and_then(Value::as_bool)
-            .ok_or_else(|| JanusError::Unexpected {
-                request: "exists".into(),
-                detail: format!("no `exists` in {data}"),
-            })
+        decode(field(&data, "exists"), "exists")
     }
 
     /// Who is in the room.
@@ -112,11 +108,7 @@ impl JanusClient {
         let body = json!({ "request": "listparticipants", "room": room_id });
         let data = self.videoroom("listparticipants", &body).await?;
         expect(&data, "listparticipants", "participants")?;
-        let participants = data.get("participants").cloned().unwrap_or(Value::Null);
-        serde_json::from_value(participants).map_err(|err| JanusError::Unexpected {
-            request: "listparticipants".into(),
-            detail: err.to_string(),
-        })
+        decode(field(&data, "participants"), "listparticipants")
     }
 
     /// Removes a participant from the room (Janus hangs up their connections).
@@ -130,6 +122,21 @@ impl JanusClient {
         let data = self.videoroom("kick", &body).await?;
         expect(&data, "kick", "success")
     }
+}
+
+/// `data[name]`, or `null` where it is missing (which [`decode`] then refuses, unless null
+/// is a valid value of the type asked for).
+pub(super) fn field(data: &Value, name: &str) -> Value {
+    data.get(name).cloned().unwrap_or(Value::Null)
+}
+
+/// Reads a plugin answer (or part of one) as `T`; anything else is an unexpected reply to
+/// `request`.
+pub(super) fn decode<T: DeserializeOwned>(value: Value, request: &str) -> Result<T, JanusError> {
+    serde_json::from_value(value).map_err(|err| JanusError::Unexpected {
+        request: request.to_owned(),
+        detail: err.to_string(),
+    })
 }
 
 /// Checks the plugin's `"videoroom": …` answer kind.
