@@ -142,13 +142,13 @@ impl RelaySession {
 
     /// The connection is lost while in the call (or the relay is stopping and named its own
     /// delay): the peer connections carry on, and the relay is tried again later.
+    /// Whether it is lost is the policy's decision (`RelaySessionState::lost`): before the
+    /// welcome the socket is kept, and its close, when it comes, fails the join.
     pub(super) fn lost(&mut self, relay_delay_ms: Option<u32>) {
-        if !self.state.in_room() {
-            // Not joined yet: the socket's close, when it comes, fails the join.
-            return;
-        }
-        self.socket = None;
         let after = self.state.lost(relay_delay_ms, js_sys::Math::random());
+        if after != AfterClose::Nothing {
+            self.socket = None;
+        }
         self.carry_out(after);
     }
 
