@@ -118,8 +118,21 @@ impl JanusServer {
 
     /// Freezes Janus (SIGSTOP), as an overloaded or hung media server would be: its socket
     /// stays open and nothing answers. [`JanusServer::thaw`] lets it run again.
+    ///
+    /// Returns only once every thread of Janus is stopped: a signal is delivered when a thread
+    /// is next scheduled, and on a busy machine Janus could otherwise still answer a request
+    /// sent right after `kill` returned.
     pub fn freeze(&self) {
         self.signal("-STOP");
+        let pid = self.child.as_ref().expect("Janus is running").id();
+        let tasks = PathBuf::from(format!("/proc/{pid}/task"));
+        for _ in 0..500 {
+            if all_threads_stopped(&tasks) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("Janus (pid {pid}) did not stop within 5 s of SIGSTOP");
     }
 
     /// Lets a frozen Janus run again (SIGCONT).
@@ -208,4 +221,26 @@ pub fn random_hex() -> String {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).expect("random bytes");
     hex::encode(bytes)
+}
+
+/// Whether every thread under `/proc/<pid>/task` is in state `T` (stopped by a signal).
+fn all_threads_stopped(tasks: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(tasks) else {
+        return false;
+    };
+    let mut seen = 0;
+    for entry in entries.flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            return false;
+        };
+        // The state follows the command name, which is in parentheses and may hold spaces.
+        let state = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next());
+        if state != Some("T") {
+            return false;
+        }
+        seen += 1;
+    }
+    seen > 0
 }
