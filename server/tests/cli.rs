@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use meshmeet_protocol::ServerMsg;
+use meshmeet_protocol::{ClientMsg, ServerMsg};
 use support::http_get;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_meshmeet-server");
@@ -171,6 +171,12 @@ async fn binary_announces_its_address_on_stdout_and_exits_0_after_sigterm() {
     let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{address}/ws"))
         .await
         .expect("websocket");
+    let mut client = support::Client { ws };
+    // The answer proves the relay's connection task runs: a SIGTERM sent while the upgrade
+    // was still being handed over would close the socket without a word, which is fine for
+    // the relay but not what this test is about.
+    client.send(&ClientMsg::Ping { nonce: 7 }).await;
+    assert!(matches!(client.recv().await, ServerMsg::Pong { nonce: 7 }));
 
     let started = Instant::now();
     let killed = Command::new("kill")
@@ -179,7 +185,6 @@ async fn binary_announces_its_address_on_stdout_and_exits_0_after_sigterm() {
         .expect("kill runs");
     assert!(killed.success());
 
-    let mut client = support::Client { ws };
     assert!(matches!(
         client.recv().await,
         ServerMsg::ShuttingDown { .. }
