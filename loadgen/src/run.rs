@@ -654,8 +654,13 @@ impl Client {
                 | ServerMsg::HostChanged { .. }
                 | ServerMsg::LockChanged { .. }
                 | ServerMsg::MuteRequested { .. }
-                | ServerMsg::IceServersRenewed { .. },
+                | ServerMsg::IceServersRenewed { .. }
+                | ServerMsg::TopologyChanged { .. },
             ) => {}
+            Ok(ServerMsg::SfuPublished { .. } | ServerMsg::SfuSubscription { .. }) => {
+                // This load generator never publishes to an SFU.
+                self.misrouted(|| format!("an SFU answer nobody asked for: {text:.120}"));
+            }
             Ok(ServerMsg::Removed | ServerMsg::MeetingEnded) => {
                 *self.out.errors.entry("ended_by_host".into()).or_default() += 1;
             }

@@ -16,6 +16,7 @@ use std::fmt;
 mod limits;
 mod message;
 mod peer;
+mod sfu;
 mod tags;
 mod validate;
 
@@ -25,6 +26,7 @@ pub use limits::{
 };
 pub use message::{DecodeError, ProtocolMsg, MAX_NESTING_DEPTH};
 pub use peer::{decode_chunk, encode_chunk, PeerMsg, FILE_CHUNK_BYTES};
+pub use sfu::{MediaMode, SfuLeg, SfuStream, StreamKind, Topology};
 pub use validate::{
     is_valid_client_key, normalize_chat_text, validate_display_name, validate_room_name, TextError,
     CLIENT_KEY_CHARS,
@@ -248,6 +250,39 @@ pub enum ClientMsg {
     },
     /// Host only: end the meeting for everyone in the room.
     EndMeeting,
+    /// SFU rooms: publish (or renegotiate) this participant's upstream to the media server.
+    /// Answered by [`ServerMsg::SfuPublished`]; the first one also subscribes the participant
+    /// to everyone else ([`ServerMsg::SfuSubscription`]).
+    SfuPublish {
+        /// The room's current [`Topology::epoch`]; another one is refused with
+        /// [`ErrorCode::WrongTopology`].
+        epoch: u64,
+        /// The browser's SDP offer.
+        sdp: String,
+    },
+    /// SFU rooms: the browser's SDP answer to the latest [`ServerMsg::SfuSubscription`].
+    SfuSubscribeAnswer {
+        /// The room's current [`Topology::epoch`].
+        epoch: u64,
+        /// The SDP answer.
+        sdp: String,
+    },
+    /// SFU rooms: a trickled ICE candidate of one of the participant's two connections
+    /// (`candidate` empty for end-of-candidates).
+    SfuCandidate {
+        /// The room's current [`Topology::epoch`].
+        epoch: u64,
+        /// Which connection.
+        leg: SfuLeg,
+        /// The `candidate:` line.
+        candidate: String,
+        /// Media section id.
+        #[serde(default)]
+        sdp_mid: Option<String>,
+        /// Media section index.
+        #[serde(default)]
+        sdp_m_line_index: Option<u16>,
+    },
 }
 
 /// A message from the relay to a browser.
@@ -284,6 +319,9 @@ pub enum ServerMsg {
         /// symmetry with [`ServerMsg::LockChanged`]).
         #[serde(default)]
         locked: bool,
+        /// How media travels in the room now (a mesh, epoch 0, when absent).
+        #[serde(default)]
+        topology: Topology,
     },
     /// A [`ClientMsg::Resume`] succeeded: the connection speaks for the participant again,
     /// under its old id. What the room sent meanwhile follows, in order.
@@ -370,6 +408,30 @@ pub enum ServerMsg {
     IceServersRenewed {
         /// The STUN/TURN servers, as in [`ServerMsg::Welcome`].
         ice_servers: Vec<IceServer>,
+    },
+    /// The room switched topology (it grew past the mesh's size, or stayed small long
+    /// enough to return to it); sent to everyone in the room.
+    TopologyChanged {
+        /// The new topology.
+        topology: Topology,
+    },
+    /// The media server's SDP answer to [`ClientMsg::SfuPublish`].
+    SfuPublished {
+        /// The epoch of the publish it answers.
+        epoch: u64,
+        /// The SDP answer.
+        sdp: String,
+    },
+    /// The media server's SDP offer for the participant's downstream connection: sent when it
+    /// first publishes, and again whenever someone starts or stops publishing. Answered by
+    /// [`ClientMsg::SfuSubscribeAnswer`].
+    SfuSubscription {
+        /// The room's epoch.
+        epoch: u64,
+        /// The SDP offer.
+        sdp: String,
+        /// Whose media each media section of the offer carries.
+        streams: Vec<SfuStream>,
     },
 }
 
@@ -485,6 +547,17 @@ pub enum ErrorCode {
     InvalidClientKey,
     /// A chat whose `seq` is 0 or not greater than the sender's previous one.
     InvalidSeq,
+    /// An SFU message in a mesh room, or naming another epoch than the room's: dropped.
+    WrongTopology,
+    /// An SFU message out of order (an answer with no offer pending, a candidate before the
+    /// connection it belongs to): dropped.
+    SfuOutOfOrder,
+    /// The media server refused the session description, or it is not one.
+    InvalidSdp,
+    /// The media server failed or cannot be reached; the room falls back or retries.
+    MediaServerFailed,
+    /// The room needs the media server to admit one more participant, and none is reachable.
+    SfuUnavailable,
 }
 
 impl LeaveReason {
@@ -517,6 +590,7 @@ impl ErrorCode {
                 | ErrorCode::RoomLocked
                 | ErrorCode::Removed
                 | ErrorCode::InvalidClientKey
+                | ErrorCode::SfuUnavailable
         )
     }
 }
@@ -591,20 +665,24 @@ mod tests {
 
     #[test]
     fn tag_lists_come_from_the_derives_in_declaration_order() {
-        assert_eq!(ClientMsg::tags().len(), 13);
+        assert_eq!(ClientMsg::tags().len(), 16);
         assert_eq!(ClientMsg::tags()[0], "join");
         assert!(ClientMsg::tags().contains(&"hand_over_host"));
-        assert_eq!(ServerMsg::tags().len(), 16);
+        assert_eq!(ServerMsg::tags().len(), 19);
         assert_eq!(ServerMsg::tags()[15], "ice_servers_renewed");
+        assert_eq!(
+            ServerMsg::tags()[16..],
+            ["topology_changed", "sfu_published", "sfu_subscription"]
+        );
         assert_eq!(Signal::tags(), ["offer", "answer", "candidate", "reset"]);
         assert_eq!(
             LeaveReason::names(),
             ["left", "disconnected", "timed_out", "removed"]
         );
-        assert_eq!(ErrorCode::names().len(), 24);
+        assert_eq!(ErrorCode::names().len(), 29);
         assert_eq!(ErrorCode::names()[0], "bad_message");
         assert_eq!(
-            ErrorCode::names()[21..],
+            ErrorCode::names()[21..24],
             ["not_host", "invalid_client_key", "invalid_seq"]
         );
     }
@@ -644,12 +722,15 @@ mod tests {
                 limits,
                 locked,
                 host,
+                topology,
                 ..
             } => {
                 assert_eq!(ice_transport_policy, IceTransportPolicy::All);
                 assert_eq!(limits.max_file_bytes, DEFAULT_MAX_FILE_BYTES);
                 assert!(!locked);
                 assert_eq!(host, None);
+                assert_eq!(topology, Topology::default());
+                assert_eq!(topology.mode, MediaMode::Mesh);
             }
             other => panic!("expected welcome, got {other:?}"),
         }

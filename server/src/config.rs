@@ -48,6 +48,10 @@ pub const DEFAULT_RECONNECT_AFTER_MS: u64 = 1_000;
 /// How long a participant whose socket closed keeps its place for a `resume`. A killed
 /// browser's tile leaves everyone's grid after this, so it stays under 10 s.
 pub const DEFAULT_RESUME_GRACE_MS: u64 = 8_000;
+/// Default `--mesh-max`: the bench shows a mesh's first frame slowing sharply past four.
+pub const DEFAULT_MESH_MAX: u32 = 4;
+/// Default `--mesh-return-delay`, in seconds.
+pub const DEFAULT_MESH_RETURN_DELAY_SECS: u64 = 10;
 /// Longest wait for sockets to close on shutdown.
 pub const DEFAULT_SHUTDOWN_GRACE_MS: u64 = 5_000;
 /// Longest wait for an HTTP request's complete headers.
@@ -388,6 +392,26 @@ pub struct Config {
     /// environment variable: a flag's value shows in `ps`.
     #[arg(long, env = "MESHMEET_JANUS_ADMIN_KEY", hide_env_values = true)]
     pub janus_admin_key: Option<Secret>,
+
+    /// With --janus-url: the most people a room holds as a mesh (media browser to browser);
+    /// the join past it moves the room to the SFU.
+    #[arg(long, env = "MESHMEET_MESH_MAX", default_value_t = DEFAULT_MESH_MAX)]
+    pub mesh_max: u32,
+
+    /// With --janus-url: how long an SFU room must stay at --mesh-max people or fewer before
+    /// it returns to the mesh.
+    #[arg(long, env = "MESHMEET_MESH_RETURN_DELAY", default_value = "10s", value_parser = parse_duration)]
+    pub mesh_return_delay: Duration,
+}
+
+impl Config {
+    /// The topology rule, when a media server is configured.
+    pub fn topology_rule(&self) -> Option<crate::topology::TopologyRule> {
+        (!self.janus_urls.is_empty()).then(|| crate::topology::TopologyRule {
+            mesh_max: usize::try_from(self.mesh_max).unwrap_or(usize::MAX),
+            return_delay: self.mesh_return_delay,
+        })
+    }
 }
 
 impl Default for Config {
@@ -441,6 +465,8 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             janus_urls: Vec::new(),
             janus_admin_key: None,
+            mesh_max: DEFAULT_MESH_MAX,
+            mesh_return_delay: Duration::from_secs(DEFAULT_MESH_RETURN_DELAY_SECS),
         }
     }
 }
@@ -551,7 +577,11 @@ impl Config {
             (None, false) => invalid(
                 "--janus-url needs the VideoRoom admin key: set MESHMEET_JANUS_ADMIN_KEY (or --janus-admin-key)",
             ),
+            _ if self.mesh_max == 0 => invalid("--mesh-max must be at least 1"),
             (Some(_), true) => invalid("a Janus admin key was given without any --janus-url"),
+            (Some(_), false) if self.redis_url.is_some() => invalid(
+                "--janus-url with --redis-url is not supported yet: relays sharing rooms through Redis keep every room a mesh; run the SFU with one relay for now",
+            ),
             (Some(key), false) if key.expose() == crate::janus::ADMIN_KEY_PLACEHOLDER => invalid(
                 "the Janus admin key is still the placeholder of deploy/janus: put a random key in janus.plugin.videoroom.jcfg and give the relay the same",
             ),

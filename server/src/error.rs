@@ -115,6 +115,26 @@ pub enum RelayError {
     /// a relay that can serve it).
     #[error("The relay cannot reach its shared room store right now; reconnect in a few seconds")]
     Unavailable,
+    /// An SFU message in a mesh room, or for another epoch than the room's.
+    #[error("That SFU message is for epoch {got}, but the room is {now}")]
+    WrongTopology {
+        /// The epoch the message named.
+        got: u64,
+        /// The room's topology now, for people (`a mesh now (epoch 2)`).
+        now: String,
+    },
+    /// An SFU message that does not fit the state of the participant's connections.
+    #[error("{0}")]
+    SfuOutOfOrder(&'static str),
+    /// The media server refused a session description.
+    #[error("The media server refused the session description: {0}")]
+    InvalidSdp(String),
+    /// The media server failed during a request.
+    #[error("The media server failed: {0}")]
+    MediaServerFailed(String),
+    /// A join that needs the media server while none is reachable.
+    #[error("This meeting is too large for direct connections and the media server is unreachable; try again later")]
+    SfuUnavailable,
 }
 
 impl RelayError {
@@ -145,6 +165,11 @@ impl RelayError {
             RelayError::Removed => ErrorCode::Removed,
             RelayError::NotHost => ErrorCode::NotHost,
             RelayError::Internal | RelayError::Unavailable => ErrorCode::Internal,
+            RelayError::WrongTopology { .. } => ErrorCode::WrongTopology,
+            RelayError::SfuOutOfOrder(_) => ErrorCode::SfuOutOfOrder,
+            RelayError::InvalidSdp(_) => ErrorCode::InvalidSdp,
+            RelayError::MediaServerFailed(_) => ErrorCode::MediaServerFailed,
+            RelayError::SfuUnavailable => ErrorCode::SfuUnavailable,
         }
     }
 

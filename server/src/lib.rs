@@ -14,10 +14,12 @@ pub mod fd_limit;
 pub mod janus;
 pub mod lifecycle;
 pub mod limits;
+pub mod member_state;
 pub mod pending;
 pub mod registry;
 pub mod resume;
 pub mod routes;
+pub mod sfu;
 pub mod static_files;
 pub mod tls;
 pub mod token;
@@ -59,6 +61,8 @@ pub struct AppState<R> {
     pub access: Arc<Access>,
     /// The Janus instances for large rooms (none without `--janus-url`).
     pub janus: janus::JanusPool,
+    /// The Janus rooms this relay created, destroyed once unused.
+    pub sfu_rooms: sfu::OwnedRooms,
 }
 
 impl<R: RoomRegistry> AppState<R> {
@@ -78,7 +82,19 @@ impl<R: RoomRegistry> AppState<R> {
             registry,
             config,
             sessions: resume::Sessions::default(),
+            sfu_rooms: sfu::OwnedRooms::default(),
         })
+    }
+
+    /// The topology rule for a join now, when the relay has a media server.
+    pub fn topology_policy(&self) -> Option<registry::TopologyPolicy> {
+        self.config
+            .topology_rule()
+            .map(|rule| registry::TopologyPolicy {
+                rule,
+                sfu_reachable: self.janus.ready().is_ok(),
+                now: std::time::Instant::now(),
+            })
     }
 }
 
@@ -188,6 +204,7 @@ async fn serve_inner<R: RoomRegistry>(
             stopped(),
         ));
     }
+    let upkeep = tokio::spawn(sfu::run_upkeep(Arc::clone(&state)));
     let mut server_task = tokio::spawn(accept::serve(
         listener,
         tls.as_ref().map(TlsSetup::acceptor),
@@ -206,6 +223,7 @@ async fn serve_inner<R: RoomRegistry>(
                 Err(err) => err.to_string(),
                 Ok(()) => "it returned".to_owned(),
             };
+            upkeep.abort();
             return Err(ServeError::ServerStopped(reason));
         }
     }
@@ -226,6 +244,7 @@ async fn serve_inner<R: RoomRegistry>(
         );
         server_task.abort();
     }
+    upkeep.abort();
     state.janus.stop();
     info!("relay stopped");
     Ok(())

@@ -7,7 +7,6 @@
 //! a resume is admitted.
 
 use std::collections::HashMap;
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -17,6 +16,7 @@ use tokio::time::Instant;
 use tracing::warn;
 
 use crate::error::RelayError;
+use crate::member_state::MemberState;
 use crate::registry::{random_hex_128, HeldMessages, Mailbox, Membership, RoomRegistry};
 
 /// How long a resume waits for the session's old connection to let go.
@@ -38,14 +38,14 @@ enum Entry {
     Live {
         member: Membership,
         mailbox: Mailbox,
-        chat_seq: Arc<AtomicU64>,
+        kept: Arc<MemberState>,
         /// Wakes the connection that holds the session when another one resumes it.
         takeover: Arc<Notify>,
     },
     Held {
         member: Membership,
         mailbox: Mailbox,
-        chat_seq: Arc<AtomicU64>,
+        kept: Arc<MemberState>,
         held: HeldMessages,
         hold: u64,
     },
@@ -58,8 +58,9 @@ pub struct HeldSession {
     pub member: Membership,
     /// The mailbox the registry delivers to.
     pub mailbox: Mailbox,
-    /// The highest chat `seq` the participant sent (it goes on counting from there).
-    pub chat_seq: Arc<AtomicU64>,
+    /// What the membership keeps across connections: its chat numbering (it goes on
+    /// counting from there) and its SFU session.
+    pub kept: Arc<MemberState>,
     /// What arrived meanwhile.
     pub held: HeldMessages,
 }
@@ -87,14 +88,14 @@ impl Sessions {
         random_hex_128().map(SessionToken)
     }
 
-    /// Records that a connection speaks for `member` under `token` (its chat numbers so far
-    /// in `chat_seq`); `takeover` wakes it when another connection resumes the session.
+    /// Records that a connection speaks for `member` under `token` (what it keeps across
+    /// connections in `kept`); `takeover` wakes it when another connection resumes the session.
     pub fn register(
         &self,
         token: SessionToken,
         member: Membership,
         mailbox: Mailbox,
-        chat_seq: Arc<AtomicU64>,
+        kept: Arc<MemberState>,
         takeover: Arc<Notify>,
     ) {
         self.entries().insert(
@@ -102,7 +103,7 @@ impl Sessions {
             Entry::Live {
                 member,
                 mailbox,
-                chat_seq,
+                kept,
                 takeover,
             },
         );
@@ -115,7 +116,7 @@ impl Sessions {
         let Some(Entry::Live {
             member,
             mailbox,
-            chat_seq,
+            kept,
             ..
         }) = entries.remove(token)
         else {
@@ -135,7 +136,7 @@ impl Sessions {
             Entry::Held {
                 member,
                 mailbox,
-                chat_seq,
+                kept,
                 held,
                 hold,
             },
@@ -177,13 +178,13 @@ impl Sessions {
             Some(Entry::Held {
                 member,
                 mailbox,
-                chat_seq,
+                kept,
                 held,
                 ..
             }) => Taken::Held(HeldSession {
                 member,
                 mailbox,
-                chat_seq,
+                kept,
                 held,
             }),
             _ => Taken::Unknown,
@@ -294,13 +295,13 @@ mod tests {
         let Taken::Held(HeldSession {
             member,
             mailbox,
-            chat_seq,
+            kept,
             ..
         }) = sessions.take(&token)
         else {
             panic!("held");
         };
-        sessions.register(token.clone(), member, mailbox, chat_seq, takeover);
+        sessions.register(token.clone(), member, mailbox, kept, takeover);
         let second = sessions.hold(&token, 4).expect("live again");
         assert_eq!(sessions.expire(&token, first), None);
         assert!(sessions.expire(&token, second).is_some());

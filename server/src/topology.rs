@@ -8,14 +8,8 @@
 
 use std::time::{Duration, Instant};
 
-/// How media travels in a room.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    /// Browser to browser, one connection per pair.
-    Mesh,
-    /// Through the media server: one upstream and one downstream per participant.
-    Sfu,
-}
+pub use meshmeet_protocol::MediaMode as Mode;
+use meshmeet_protocol::Topology;
 
 /// The rule: how many people a mesh holds, and how long a room must stay that small before
 /// it goes back to the mesh.
@@ -55,6 +49,26 @@ impl RoomTopology {
     /// The number of the current topology (0 for a room's first mesh).
     pub fn epoch(&self) -> u64 {
         self.epoch
+    }
+
+    /// Mode and epoch, as the protocol tells them.
+    pub fn topology(&self) -> Topology {
+        Topology {
+            mode: self.mode,
+            epoch: self.epoch,
+        }
+    }
+
+    /// The media server of an SFU room of `count` people is gone: back to the mesh at once
+    /// when the mesh can hold them (the new mode), otherwise nothing changes and the room
+    /// waits for a media server.
+    pub fn fall_back(&mut self, rule: &TopologyRule, count: usize) -> Option<Mode> {
+        if self.mode == Mode::Sfu && count <= rule.mesh_max {
+            self.small_since = None;
+            Some(self.switch(Mode::Mesh))
+        } else {
+            None
+        }
     }
 
     /// The room has `count` people at `now` (after a join or a leave, and on a timer while
@@ -170,5 +184,22 @@ mod tests {
             epochs.push(room.epoch());
         }
         assert_eq!(epochs, vec![0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn a_room_that_lost_its_media_server_falls_back_to_the_mesh_only_if_it_fits() {
+        let (mut room, t) = (RoomTopology::default(), Instant::now());
+        room.on_count(&RULE, 6, t);
+        assert_eq!(room.fall_back(&RULE, 6), None, "too large for a mesh");
+        assert_eq!(room.topology().mode, Mode::Sfu);
+        assert_eq!(room.fall_back(&RULE, 4), Some(Mode::Mesh));
+        assert_eq!(
+            room.topology(),
+            Topology {
+                mode: Mode::Mesh,
+                epoch: 2
+            }
+        );
+        assert_eq!(room.fall_back(&RULE, 4), None, "already a mesh");
     }
 }

@@ -21,11 +21,11 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use meshmeet_protocol::{
-    ClientMsg, LeaveReason, MediaState, PeerId, ProtocolMsg, RoomName, ServerMsg, SessionToken,
-    Signal, PROTOCOL_VERSION,
+    ClientMsg, MediaState, PeerId, ProtocolMsg, RoomName, ServerMsg, SessionToken, Signal,
+    PROTOCOL_VERSION,
 };
-use meshmeet_server::registry::{HostAction, JoinRequest, Membership, PeerChange, RegistryStats};
-use meshmeet_server::{Config, MemoryRegistry, RelayError, RoomRegistry};
+use meshmeet_server::registry::RegistryStats;
+use meshmeet_server::{Config, MemoryRegistry, RoomRegistry};
 use proptest::prelude::*;
 use proptest::test_runner::{
     Config as ProptestConfig, RngAlgorithm, TestCaseError, TestRng, TestRunner,
@@ -63,38 +63,6 @@ fn count_relay_panics() {
         }
         previous(info);
     }));
-}
-
-/// The in-memory registry, shared with the test so it can look at the counts.
-struct Shared(Arc<MemoryRegistry>);
-
-impl RoomRegistry for Shared {
-    async fn join(&self, request: JoinRequest) -> Result<Membership, RelayError> {
-        self.0.join(request).await
-    }
-    async fn leave(&self, member: &Membership, reason: LeaveReason) {
-        self.0.leave(member, reason).await;
-    }
-    async fn update(&self, member: &Membership, change: PeerChange) -> Result<(), RelayError> {
-        self.0.update(member, change).await
-    }
-    async fn send_to(
-        &self,
-        member: &Membership,
-        to: &PeerId,
-        msg: ServerMsg,
-    ) -> Result<(), RelayError> {
-        self.0.send_to(member, to, msg).await
-    }
-    async fn broadcast(&self, member: &Membership, msg: ServerMsg) -> Result<(), RelayError> {
-        self.0.broadcast(member, msg).await
-    }
-    async fn host_action(&self, member: &Membership, action: HostAction) -> Result<(), RelayError> {
-        self.0.host_action(member, action).await
-    }
-    async fn stats(&self) -> RegistryStats {
-        self.0.stats().await
-    }
 }
 
 /// A relay on a free port, its registry, and a connection that only ever pings.
@@ -140,7 +108,8 @@ impl Harness {
             let address = listener.local_addr().expect("address");
             tokio::spawn(meshmeet_server::serve_with_registry(
                 config,
-                Shared(Arc::clone(&registry)),
+                // Shared with the test, so it can look at the counts.
+                Arc::clone(&registry),
                 listener,
                 std::future::pending(),
             ));

@@ -37,13 +37,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use meshmeet_protocol::{
-    IceTransportPolicy, LeaveReason, MediaState, PeerId, PeerInfo, RoomLimits, RoomName, ServerMsg,
-    SessionToken, Signal,
+    IceTransportPolicy, LeaveReason, MediaMode, MediaState, PeerId, PeerInfo, RoomLimits, RoomName,
+    ServerMsg, SessionToken, Signal, Topology,
 };
+use meshmeet_server::config::Secret;
+use meshmeet_server::janus::JanusRoom;
 use meshmeet_server::registry::{
     HostAction, JoinRequest, Mailbox, MailboxSignal, Membership, Outbound, PeerChange,
-    RegistryStats, WelcomeExtras,
+    RegistryStats, SfuPlacement, TopologyPolicy, WelcomeExtras,
 };
+use meshmeet_server::topology::TopologyRule;
 use meshmeet_server::{MemoryRegistry, RedisOptions, RedisRegistry, RelayError, RoomRegistry};
 use redis_server::RedisServer;
 use tokio::sync::mpsc;
@@ -168,10 +171,16 @@ impl Inbox {
         }
     }
 
-    /// The welcome (roster and host), which must already be there when `join` returns.
-    fn welcome(&mut self) -> (Vec<PeerInfo>, Option<PeerId>) {
+    /// The welcome (roster, host and topology), which must already be there when `join`
+    /// returns.
+    fn welcome(&mut self) -> (Vec<PeerInfo>, Option<PeerId>, Topology) {
         match self.rx.try_recv() {
-            Ok(Outbound::Msg(ServerMsg::Welcome { roster, host, .. })) => (roster, host),
+            Ok(Outbound::Msg(ServerMsg::Welcome {
+                roster,
+                host,
+                topology,
+                ..
+            })) => (roster, host, topology),
             other => panic!("expected the welcome first, got {other:?}"),
         }
     }
@@ -208,6 +217,7 @@ fn request(room: &str, name: &str, password: Option<&str>, mailbox: Mailbox) -> 
             session: SessionToken("s".into()),
             resume_grace_ms: 0,
         },
+        topology: None,
     }
 }
 
@@ -217,6 +227,7 @@ struct Joined {
     inbox: Inbox,
     roster: Vec<PeerInfo>,
     host: Option<PeerId>,
+    topology: Topology,
 }
 
 impl Joined {
@@ -284,12 +295,13 @@ async fn finish_join<R: RoomRegistry>(
     mut inbox: Inbox,
 ) -> Result<Joined, RelayError> {
     let member = registry.join(request).await?;
-    let (roster, host) = inbox.welcome();
+    let (roster, host, topology) = inbox.welcome();
     Ok(Joined {
         member,
         inbox,
         roster,
         host,
+        topology,
     })
 }
 
@@ -1119,6 +1131,262 @@ for_each_registry!(
     the_list_of_removed_participants_goes_with_the_room,
     a_removal_bars_only_an_identity_and_never_a_joiner_without_one,
 );
+
+// ---------------------------------------------------------------------------------------
+// Topology: when a room moves to the SFU and back, and where its SFU is
+
+/// Rooms of two are meshes; the third person moves the room to the SFU.
+const SMALL_MESH: TopologyRule = TopologyRule {
+    mesh_max: 2,
+    return_delay: Duration::from_secs(10),
+};
+
+fn policy(sfu_reachable: bool, now: Instant) -> TopologyPolicy {
+    TopologyPolicy {
+        rule: SMALL_MESH,
+        sfu_reachable,
+        now,
+    }
+}
+
+/// Joins `room` under the topology rule, with a media server reachable or not.
+async fn try_join_with_sfu<R: RoomRegistry>(
+    registry: &R,
+    room: &str,
+    name: &str,
+    sfu_reachable: bool,
+) -> Result<Joined, RelayError> {
+    try_join_as(registry, room, name, None, |request| JoinRequest {
+        topology: Some(policy(sfu_reachable, Instant::now())),
+        ..request
+    })
+    .await
+}
+
+async fn join_with_sfu<R: RoomRegistry>(registry: &R, room: &str, name: &str) -> Joined {
+    try_join_with_sfu(registry, room, name, true)
+        .await
+        .unwrap_or_else(|err| panic!("{name} could not join {room}: {err}"))
+}
+
+fn topology(mode: MediaMode, epoch: u64) -> Topology {
+    Topology { mode, epoch }
+}
+
+fn changed(mode: MediaMode, epoch: u64) -> ServerMsg {
+    ServerMsg::TopologyChanged {
+        topology: topology(mode, epoch),
+    }
+}
+
+fn placement(epoch: u64, room_id: u64) -> SfuPlacement {
+    SfuPlacement {
+        epoch,
+        janus_url: "ws://127.0.0.1:8188".into(),
+        room: JanusRoom {
+            id: room_id,
+            secret: Secret::from("room-secret"),
+            pin: Secret::from("room-pin"),
+        },
+    }
+}
+
+async fn the_join_past_mesh_max_moves_the_room_to_the_sfu_and_everyone_is_told<R, F, Fut>(setup: F)
+where
+    R: RoomRegistry,
+    F: FnOnce(Limits) -> Fut,
+    Fut: Future<Output = Setup<R>>,
+{
+    let s = setup(DEFAULT_LIMITS).await;
+    let mut ana = join_with_sfu(s.on(0), "grow", "Ana").await;
+    let mut bo = join_with_sfu(s.on(1), "grow", "Bo").await;
+    assert_eq!(ana.topology, topology(MediaMode::Mesh, 0));
+    assert_eq!(bo.topology, topology(MediaMode::Mesh, 0));
+    assert!(matches!(
+        ana.inbox.next().await,
+        ServerMsg::PeerJoined { .. }
+    ));
+
+    let cy = join_with_sfu(s.on(2), "grow", "Cy").await;
+    assert_eq!(cy.topology, topology(MediaMode::Sfu, 1), "read in welcome");
+    for who in [&mut ana, &mut bo] {
+        assert_eq!(who.inbox.next().await, changed(MediaMode::Sfu, 1));
+        assert!(matches!(
+            who.inbox.next().await,
+            ServerMsg::PeerJoined { .. }
+        ));
+    }
+    // A fourth joins the SFU room as it is.
+    let di = join_with_sfu(s.on(3), "grow", "Di").await;
+    assert_eq!(di.topology, topology(MediaMode::Sfu, 1));
+    // Another room is not touched.
+    let other = join_with_sfu(s.on(0), "quiet", "Ed").await;
+    assert_eq!(other.topology, topology(MediaMode::Mesh, 0));
+}
+
+async fn without_a_reachable_media_server_the_join_past_mesh_max_is_refused<R, F, Fut>(setup: F)
+where
+    R: RoomRegistry,
+    F: FnOnce(Limits) -> Fut,
+    Fut: Future<Output = Setup<R>>,
+{
+    let s = setup(DEFAULT_LIMITS).await;
+    let mut ana = try_join_with_sfu(s.on(0), "down", "Ana", false)
+        .await
+        .expect("a mesh needs no media server");
+    let _bo = try_join_with_sfu(s.on(1), "down", "Bo", false)
+        .await
+        .expect("two fit the mesh");
+    ana.inbox.next().await;
+    let refused = try_join_with_sfu(s.on(2), "down", "Cy", false).await;
+    assert_eq!(refused.err(), Some(RelayError::SfuUnavailable));
+    ana.inbox.silent().await;
+    assert_eq!(s.on(0).stats().await.peers, 2);
+    // Once one is reachable, the same join moves the room.
+    let cy = join_with_sfu(s.on(2), "down", "Cy").await;
+    assert_eq!(cy.topology, topology(MediaMode::Sfu, 1));
+}
+
+async fn a_room_back_at_mesh_size_returns_after_the_delay_and_forgets_its_placement<R, F, Fut>(
+    setup: F,
+) where
+    R: RoomRegistry,
+    F: FnOnce(Limits) -> Fut,
+    Fut: Future<Output = Setup<R>>,
+{
+    let s = setup(DEFAULT_LIMITS).await;
+    let mut ana = join_with_sfu(s.on(0), "shrink", "Ana").await;
+    let bo = join_with_sfu(s.on(1), "shrink", "Bo").await;
+    let cy = join_with_sfu(s.on(2), "shrink", "Cy").await;
+    ana.inbox.next().await;
+    ana.inbox.next().await;
+    ana.inbox.next().await;
+    s.on(0)
+        .claim_sfu_placement(&ana.member, placement(1, 41), None)
+        .await
+        .expect("placed");
+
+    s.on(2).leave(&cy.member, LeaveReason::Left).await;
+    assert_eq!(ana.inbox.next().await, left(&cy, LeaveReason::Left));
+    let left_at = Instant::now();
+    // Within the delay nothing changes.
+    s.on(0)
+        .settle_topology(policy(true, left_at + Duration::from_secs(5)))
+        .await;
+    ana.inbox.silent().await;
+    s.on(0)
+        .settle_topology(policy(true, left_at + Duration::from_secs(11)))
+        .await;
+    assert_eq!(ana.inbox.next().await, changed(MediaMode::Mesh, 2));
+    assert_eq!(
+        s.on(0).room_sfu_placement(bo.member.room()).await,
+        Ok(None),
+        "a mesh has no SFU room"
+    );
+    assert!(matches!(
+        s.on(0).sfu_placement(&ana.member, 1).await,
+        Err(RelayError::WrongTopology { got: 1, .. })
+    ));
+}
+
+async fn one_placement_holds_per_epoch_and_only_a_failed_one_is_replaced<R, F, Fut>(setup: F)
+where
+    R: RoomRegistry,
+    F: FnOnce(Limits) -> Fut,
+    Fut: Future<Output = Setup<R>>,
+{
+    let s = setup(DEFAULT_LIMITS).await;
+    let ana = join_with_sfu(s.on(0), "place", "Ana").await;
+    let mesh = s.on(0).sfu_placement(&ana.member, 0).await;
+    assert!(
+        matches!(mesh, Err(RelayError::WrongTopology { .. })),
+        "a mesh room has no SFU: {mesh:?}"
+    );
+    let bo = join_with_sfu(s.on(1), "place", "Bo").await;
+    let cy = join_with_sfu(s.on(2), "place", "Cy").await;
+    assert_eq!(s.on(0).sfu_placement(&ana.member, 1).await, Ok(None));
+
+    let first = s
+        .on(0)
+        .claim_sfu_placement(&ana.member, placement(1, 41), None);
+    assert_eq!(first.await, Ok(placement(1, 41)));
+    let late = s
+        .on(1)
+        .claim_sfu_placement(&bo.member, placement(1, 42), None);
+    assert_eq!(late.await, Ok(placement(1, 41)), "the first claim holds");
+    let stale = s
+        .on(1)
+        .claim_sfu_placement(&bo.member, placement(1, 43), Some(99));
+    assert_eq!(stale.await, Ok(placement(1, 41)), "41 did not fail");
+    let replaced = s
+        .on(2)
+        .claim_sfu_placement(&cy.member, placement(1, 44), Some(41));
+    assert_eq!(replaced.await, Ok(placement(1, 44)));
+    assert_eq!(
+        s.on(0).sfu_placement(&ana.member, 1).await,
+        Ok(Some(placement(1, 44)))
+    );
+    let wrong_epoch = s
+        .on(0)
+        .claim_sfu_placement(&ana.member, placement(2, 45), None);
+    assert!(matches!(
+        wrong_epoch.await,
+        Err(RelayError::WrongTopology { got: 2, .. })
+    ));
+    let outsider = join_with_sfu(s.on(0), "elsewhere", "Di").await;
+    assert_eq!(
+        s.on(0).sfu_placement(&outsider.member, 1).await.err(),
+        Some(RelayError::WrongTopology {
+            got: 1,
+            now: "a mesh now (epoch 0)".into()
+        }),
+        "another room's member sees its own room"
+    );
+}
+
+async fn an_sfu_room_falls_back_to_the_mesh_without_a_media_server_only_if_it_fits<R, F, Fut>(
+    setup: F,
+) where
+    R: RoomRegistry,
+    F: FnOnce(Limits) -> Fut,
+    Fut: Future<Output = Setup<R>>,
+{
+    let s = setup(DEFAULT_LIMITS).await;
+    let mut ana = join_with_sfu(s.on(0), "fallback", "Ana").await;
+    join_with_sfu(s.on(1), "fallback", "Bo").await;
+    let cy = join_with_sfu(s.on(2), "fallback", "Cy").await;
+    for _ in 0..3 {
+        ana.inbox.next().await;
+    }
+    s.on(0).settle_topology(policy(false, Instant::now())).await;
+    ana.inbox.silent().await;
+    s.on(2).leave(&cy.member, LeaveReason::Left).await;
+    ana.inbox.next().await;
+    s.on(0).settle_topology(policy(false, Instant::now())).await;
+    assert_eq!(
+        ana.inbox.next().await,
+        changed(MediaMode::Mesh, 2),
+        "two fit the mesh: no waiting for the delay"
+    );
+}
+
+/// The topology contract. Memory only for now: relays sharing rooms through Redis keep
+/// every room a mesh, and the relay refuses `--redis-url` with `--janus-url` until the
+/// Redis scripts apply the rule.
+mod topology_memory {
+    macro_rules! on_memory {
+        ($($test:ident),* $(,)?) => {
+            $( #[tokio::test] async fn $test() { super::$test(super::memory_setup).await } )*
+        };
+    }
+    on_memory!(
+        the_join_past_mesh_max_moves_the_room_to_the_sfu_and_everyone_is_told,
+        without_a_reachable_media_server_the_join_past_mesh_max_is_refused,
+        a_room_back_at_mesh_size_returns_after_the_delay_and_forgets_its_placement,
+        one_placement_holds_per_epoch_and_only_a_failed_one_is_replaced,
+        an_sfu_room_falls_back_to_the_mesh_without_a_media_server_only_if_it_fits,
+    );
+}
 
 // ---------------------------------------------------------------------------------------
 // Redis only: relays that stop, registrations that are lost, Redis that goes away

@@ -18,7 +18,12 @@ const MEASURED_EXTENSIONS: [&str; 3] = ["wasm", "js", "css"];
 /// the features on top (so the SFU can sit beside the mesh): the client went from 298,981 to
 /// 300,529 B, the price of the boundaries between the parts (measured with twiggy: the
 /// task's code is 2.7 KB larger before wasm-opt). Raised to 301,000.
-pub const BUDGET_GZIP_BYTES: usize = 301_000;
+///
+/// 301,000 until issue #20 added the SFU's messages to the protocol (the welcome's topology,
+/// `topology_changed`, `sfu_published`, `sfu_subscription`, three client messages and five
+/// error codes): serde's derives for them took the client from 300,529 to 304,461 B.
+/// Raised to 305,000.
+pub const BUDGET_GZIP_BYTES: usize = 305_000;
 
 /// One measured file of a build: its path under the build directory, raw and gzipped bytes.
 pub struct Asset {

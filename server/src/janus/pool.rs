@@ -110,9 +110,25 @@ impl JanusPool {
         Err(reasons.join("; "))
     }
 
-    /// A connected client, the first in configuration order (room placement comes later).
+    /// A connected client, the first in configuration order.
     pub fn client(&self) -> Option<Arc<JanusClient>> {
         self.instances.iter().find_map(|i| i.client().ok())
+    }
+
+    /// Every connected client, in configuration order.
+    pub fn connected(&self) -> Vec<Arc<JanusClient>> {
+        self.instances
+            .iter()
+            .filter_map(|i| i.client().ok())
+            .collect()
+    }
+
+    /// The client of the instance at `url`, if it is configured and connected now.
+    pub fn client_for(&self, url: &str) -> Option<Arc<JanusClient>> {
+        self.instances
+            .iter()
+            .find(|i| i.url == url)
+            .and_then(|i| i.client().ok())
     }
 
     /// Stops reconnecting and drops every connection.

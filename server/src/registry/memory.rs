@@ -6,15 +6,17 @@
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
 
 use meshmeet_protocol::{LeaveReason, PeerId, PeerInfo, RoomName, ServerMsg, PROTOCOL_VERSION};
 use subtle::ConstantTimeEq;
 
 use super::{
-    new_peer_id, HostAction, JoinRequest, Mailbox, Membership, PeerChange, RegistryStats,
-    RoomRegistry,
+    check_sfu_epoch, new_peer_id, HostAction, JoinRequest, Mailbox, Membership, PeerChange,
+    RegistryStats, RoomRegistry, SfuPlacement, TopologyPolicy,
 };
 use crate::error::RelayError;
+use crate::topology::{Mode, RoomTopology, TopologyRule};
 
 /// Rooms of this process only.
 #[derive(Debug)]
@@ -37,6 +39,12 @@ struct Room {
     locked: bool,
     /// Identities of the participants the host removed.
     removed: HashSet<String>,
+    /// Mesh or SFU, and since when small enough to return to the mesh.
+    topology: RoomTopology,
+    /// The rule the room's joins bring (none without a media server).
+    rule: Option<TopologyRule>,
+    /// Where the SFU of the current epoch runs, once a relay placed it.
+    sfu: Option<SfuPlacement>,
 }
 
 #[derive(Debug)]
@@ -61,6 +69,34 @@ impl Room {
         for member in &self.members {
             member.mailbox.deliver(msg.clone());
         }
+    }
+
+    /// The room has one participant fewer: an SFU room starts its wait to return to the mesh.
+    fn shrank(&mut self) {
+        if let Some(rule) = self.rule {
+            let count = self.members.len();
+            if self
+                .topology
+                .on_count(&rule, count, Instant::now())
+                .is_some()
+            {
+                self.switched();
+            }
+        }
+    }
+
+    /// Tells everyone the room's new topology; a mesh forgets its SFU placement.
+    fn switched(&mut self) {
+        if self.topology.mode() == Mode::Mesh {
+            self.sfu = None;
+        }
+        let topology = self.topology.topology();
+        self.deliver_to_all(&ServerMsg::TopologyChanged { topology });
+    }
+
+    /// Whether `member` is in the room.
+    fn has(&self, member: &PeerId) -> bool {
+        self.members.iter().any(|m| &m.info.id == member)
     }
 
     /// Another participant than `host`, by id.
@@ -108,6 +144,7 @@ impl RoomRegistry for MemoryRegistry {
             identity,
             mailbox,
             welcome,
+            topology: policy,
         } = request;
         let password = password.filter(|p| !p.is_empty() && !vouched);
 
@@ -150,9 +187,32 @@ impl RoomRegistry for MemoryRegistry {
                     host: peer_id.clone(),
                     locked: false,
                     removed: HashSet::new(),
+                    topology: RoomTopology::default(),
+                    rule: policy.map(|p| p.rule),
+                    sfu: None,
                 })
             }
         };
+
+        // The newcomer may be the one too many for a mesh: without a media server to take
+        // the room, it is refused and the room stays as it is.
+        let mut topology = room.topology.clone();
+        let switched = match policy {
+            Some(policy) => {
+                let count = room.members.len() + 1;
+                let switch = topology.on_count(&policy.rule, count, policy.now);
+                if switch == Some(Mode::Sfu) && !policy.sfu_reachable {
+                    return Err(RelayError::SfuUnavailable);
+                }
+                switch.is_some()
+            }
+            None => false,
+        };
+        room.topology = topology;
+        if switched {
+            // Those already in the room learn it first; the newcomer reads it in `welcome`.
+            room.switched();
+        }
 
         let info = PeerInfo {
             id: peer_id.clone(),
@@ -172,6 +232,7 @@ impl RoomRegistry for MemoryRegistry {
             resume_grace_ms: welcome.resume_grace_ms,
             host: Some(room.host.clone()),
             locked: room.locked,
+            topology: room.topology.topology(),
         });
         room.deliver_to_others(&peer_id, &ServerMsg::PeerJoined { peer: info.clone() });
         room.members.push(Member {
@@ -203,6 +264,7 @@ impl RoomRegistry for MemoryRegistry {
                 reason,
             },
         );
+        room.shrank();
         if &room.host == member.peer_id() {
             // Members are in join order: the first is the earliest joiner left.
             room.host = room.members[0].info.id.clone();
@@ -239,6 +301,7 @@ impl RoomRegistry for MemoryRegistry {
                     peer_id: target,
                     reason: LeaveReason::Removed,
                 });
+                room.shrank();
             }
             HostAction::AskToMute(target) => {
                 let index = room.other(me, &target)?;
@@ -312,6 +375,64 @@ impl RoomRegistry for MemoryRegistry {
             peers: rooms.values().map(|r| r.members.len()).sum(),
         }
     }
+
+    async fn sfu_placement(
+        &self,
+        member: &Membership,
+        epoch: u64,
+    ) -> Result<Option<SfuPlacement>, RelayError> {
+        let rooms = self.rooms();
+        let room = rooms.get(member.room()).ok_or(RelayError::NotJoined)?;
+        if !room.has(member.peer_id()) {
+            return Err(RelayError::NotJoined);
+        }
+        check_sfu_epoch(epoch, room.topology.topology())?;
+        Ok(room.sfu.clone())
+    }
+
+    async fn claim_sfu_placement(
+        &self,
+        member: &Membership,
+        placement: SfuPlacement,
+        replacing: Option<u64>,
+    ) -> Result<SfuPlacement, RelayError> {
+        let mut rooms = self.rooms();
+        let room = rooms.get_mut(member.room()).ok_or(RelayError::NotJoined)?;
+        if !room.has(member.peer_id()) {
+            return Err(RelayError::NotJoined);
+        }
+        check_sfu_epoch(placement.epoch, room.topology.topology())?;
+        let current = room.sfu.as_ref().map(|p| p.room.id);
+        if current.is_none() || current == replacing {
+            room.sfu = Some(placement);
+        }
+        room.sfu.clone().ok_or(RelayError::Internal)
+    }
+
+    async fn room_sfu_placement(
+        &self,
+        room: &RoomName,
+    ) -> Result<Option<SfuPlacement>, RelayError> {
+        Ok(self.rooms().get(room).and_then(|r| r.sfu.clone()))
+    }
+
+    async fn settle_topology(&self, policy: TopologyPolicy) {
+        let mut rooms = self.rooms();
+        for room in rooms.values_mut() {
+            if room.topology.mode() != Mode::Sfu {
+                continue;
+            }
+            let count = room.members.len();
+            let switch = if policy.sfu_reachable {
+                room.topology.on_count(&policy.rule, count, policy.now)
+            } else {
+                room.topology.fall_back(&policy.rule, count)
+            };
+            if switch.is_some() {
+                room.switched();
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -353,6 +474,7 @@ mod tests {
                 session: SessionToken("s".into()),
                 resume_grace_ms: 0,
             },
+            topology: None,
         };
         (request, rx)
     }

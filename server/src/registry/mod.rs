@@ -5,6 +5,7 @@
 
 pub mod memory;
 pub mod redis;
+mod sfu;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,14 +13,15 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use meshmeet_protocol::{
     ClientMsg, IceServer, IceTransportPolicy, LeaveReason, MediaState, PeerId, RoomLimits,
-    RoomName, ServerMsg, SessionToken,
+    RoomName, ServerMsg, SessionToken, Topology,
 };
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, watch, Notify};
 
 use crate::error::RelayError;
 
 pub use self::redis::{RedisOptions, RedisRegistry};
 pub use memory::MemoryRegistry;
+pub use sfu::{check_sfu_epoch, wrong_topology, SfuPlacement, TopologyPolicy};
 
 /// What a connection's writer task is asked to send.
 #[derive(Debug)]
@@ -79,6 +81,10 @@ impl MailboxSignal {
 #[derive(Clone, Debug)]
 pub struct Mailbox {
     target: Arc<Mutex<Target>>,
+    /// The room's topology as the participant was last told it (in `welcome` or
+    /// `topology_changed`): what its SFU messages are checked against, and what ends its SFU
+    /// connections when the room leaves that epoch.
+    topology: Arc<watch::Sender<Topology>>,
     /// Set for the whole relay when it shuts down: clients are about to be told to reconnect,
     /// and news about peers leaving because of that would only confuse them.
     draining: Arc<AtomicBool>,
@@ -119,6 +125,7 @@ impl Mailbox {
     ) -> Self {
         Mailbox {
             target: Arc::new(Mutex::new(Target { queue, signal })),
+            topology: Arc::new(watch::Sender::new(Topology::default())),
             draining,
         }
     }
@@ -130,6 +137,10 @@ impl Mailbox {
 
     /// Queues `msg` for the connection, or gives up on a connection that is not reading.
     pub fn deliver(&self, msg: ServerMsg) {
+        if let ServerMsg::Welcome { topology, .. } | ServerMsg::TopologyChanged { topology } = &msg
+        {
+            self.topology.send_replace(*topology);
+        }
         if self.draining.load(Ordering::Acquire) {
             return;
         }
@@ -151,6 +162,11 @@ impl Mailbox {
             // The connection is ending; its own `leave` (or hold) follows.
             Err(mpsc::error::TrySendError::Closed(_)) => {}
         }
+    }
+
+    /// The room's topology as the participant was last told it, and its changes.
+    pub fn topology(&self) -> watch::Receiver<Topology> {
+        self.topology.subscribe()
     }
 
     /// Refuses everything from now on and ends the connection, as if the client had stopped
@@ -265,6 +281,9 @@ pub struct JoinRequest {
     pub mailbox: Mailbox,
     /// The configuration part of `welcome`.
     pub welcome: WelcomeExtras,
+    /// The topology rule, when the relay has a media server (without one every room is a
+    /// mesh).
+    pub topology: Option<TopologyPolicy>,
 }
 
 /// A change a participant makes to how others see it.
@@ -372,10 +391,100 @@ pub trait RoomRegistry: Send + Sync + 'static {
     /// Current counts.
     fn stats(&self) -> impl Future<Output = RegistryStats> + Send;
 
+    /// Where the member's room runs its SFU for `epoch`, if a relay placed it already;
+    /// `WrongTopology` unless the room is on the SFU with that epoch.
+    fn sfu_placement(
+        &self,
+        member: &Membership,
+        epoch: u64,
+    ) -> impl Future<Output = Result<Option<SfuPlacement>, RelayError>> + Send;
+
+    /// Records `placement` for the member's room if the room has none for its epoch, or has
+    /// the Janus room `replacing` (one that failed); returns the placement in force, which is
+    /// another relay's when it was quicker. `WrongTopology` unless the room is on the SFU
+    /// with `placement.epoch`.
+    fn claim_sfu_placement(
+        &self,
+        member: &Membership,
+        placement: SfuPlacement,
+        replacing: Option<u64>,
+    ) -> impl Future<Output = Result<SfuPlacement, RelayError>> + Send;
+
+    /// The placement in force for `room` (any epoch), for the relay that created the Janus
+    /// room: it destroys it once this is no longer it.
+    fn room_sfu_placement(
+        &self,
+        room: &RoomName,
+    ) -> impl Future<Output = Result<Option<SfuPlacement>, RelayError>> + Send;
+
+    /// Moves back to the mesh every SFU room that has been small enough for the rule's
+    /// return delay, and every SFU room small enough for the mesh when no media server is
+    /// reachable; everyone in them gets `topology_changed`. Called every second or so.
+    fn settle_topology(&self, policy: TopologyPolicy) -> impl Future<Output = ()> + Send;
+
     /// Whether the registry can serve joins now (`/readyz`); `Err` says why not. A registry
     /// in this process always can.
     fn ready(&self) -> impl Future<Output = Result<(), String>> + Send {
         std::future::ready(Ok(()))
+    }
+}
+
+/// A registry shared with someone else (a test that looks at its counts) is still one.
+impl<R: RoomRegistry> RoomRegistry for Arc<R> {
+    async fn join(&self, request: JoinRequest) -> Result<Membership, RelayError> {
+        (**self).join(request).await
+    }
+    async fn leave(&self, member: &Membership, reason: LeaveReason) {
+        (**self).leave(member, reason).await;
+    }
+    async fn update(&self, member: &Membership, change: PeerChange) -> Result<(), RelayError> {
+        (**self).update(member, change).await
+    }
+    async fn send_to(
+        &self,
+        member: &Membership,
+        to: &PeerId,
+        msg: ServerMsg,
+    ) -> Result<(), RelayError> {
+        (**self).send_to(member, to, msg).await
+    }
+    async fn broadcast(&self, member: &Membership, msg: ServerMsg) -> Result<(), RelayError> {
+        (**self).broadcast(member, msg).await
+    }
+    async fn host_action(&self, member: &Membership, action: HostAction) -> Result<(), RelayError> {
+        (**self).host_action(member, action).await
+    }
+    async fn stats(&self) -> RegistryStats {
+        (**self).stats().await
+    }
+    async fn ready(&self) -> Result<(), String> {
+        (**self).ready().await
+    }
+    async fn sfu_placement(
+        &self,
+        member: &Membership,
+        epoch: u64,
+    ) -> Result<Option<SfuPlacement>, RelayError> {
+        (**self).sfu_placement(member, epoch).await
+    }
+    async fn claim_sfu_placement(
+        &self,
+        member: &Membership,
+        placement: SfuPlacement,
+        replacing: Option<u64>,
+    ) -> Result<SfuPlacement, RelayError> {
+        (**self)
+            .claim_sfu_placement(member, placement, replacing)
+            .await
+    }
+    async fn room_sfu_placement(
+        &self,
+        room: &RoomName,
+    ) -> Result<Option<SfuPlacement>, RelayError> {
+        (**self).room_sfu_placement(room).await
+    }
+    async fn settle_topology(&self, policy: TopologyPolicy) {
+        (**self).settle_topology(policy).await;
     }
 }
 

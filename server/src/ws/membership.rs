@@ -55,6 +55,7 @@ impl<R: RoomRegistry> Connection<R> {
                 session: resume_token.clone(),
                 resume_grace_ms: u64::try_from(config.resume_grace.as_millis()).unwrap_or(u64::MAX),
             },
+            topology: self.state.topology_policy(),
         };
         match self.state.registry.join(request).await {
             Ok(member) => {
@@ -77,7 +78,7 @@ impl<R: RoomRegistry> Connection<R> {
             resume_token.clone(),
             member.clone(),
             mailbox.clone(),
-            Arc::clone(&self.chat_seq),
+            Arc::clone(&self.kept),
             Arc::clone(&self.takeover),
         );
         self.membership = Some(member);
@@ -94,7 +95,7 @@ impl<R: RoomRegistry> Connection<R> {
         let HeldSession {
             member,
             mailbox,
-            chat_seq,
+            kept,
             held,
         } = match self.state.sessions.reclaim(&resume_token, registry).await {
             Ok(session) => session,
@@ -118,7 +119,7 @@ impl<R: RoomRegistry> Connection<R> {
             return Err(End::TooSlow);
         }
         info!(room = %member.room(), peer = %member.peer_id(), "peer resumed");
-        self.chat_seq = chat_seq;
+        self.kept = kept;
         self.become_member(resume_token, member, mailbox);
         Ok(())
     }

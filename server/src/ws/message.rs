@@ -5,10 +5,12 @@ use meshmeet_protocol::{validate_display_name, ClientMsg, ServerMsg};
 
 use super::chat::{check_chat, unix_time_ms};
 use super::end::End;
+use super::sfu::trickled;
 use super::{Connection, Flow};
 use crate::access::JoinAttempt;
 use crate::error::RelayError;
 use crate::registry::{HostAction, Membership, PeerChange, RoomRegistry};
+use crate::sfu::SfuCommand;
 
 impl<R: RoomRegistry> Connection<R> {
     pub(super) async fn on_message(&mut self, msg: ClientMsg) -> Flow {
@@ -76,7 +78,7 @@ impl<R: RoomRegistry> Connection<R> {
             }
             ClientMsg::Chat { seq, text } => {
                 let max = self.state.config.max_chat_chars as usize;
-                match check_chat(&self.chat_seq, seq, &text, max) {
+                match check_chat(&self.kept.chat_seq, seq, &text, max) {
                     Ok(text) => {
                         let msg = ServerMsg::Chat {
                             from: member.peer_id().clone(),
@@ -99,6 +101,22 @@ impl<R: RoomRegistry> Connection<R> {
                 Some(action) => registry.host_action(member, action).await,
                 None => Ok(()),
             },
+            ClientMsg::SfuPublish { epoch, sdp } => {
+                self.on_sfu(member, epoch, SfuCommand::Publish(sdp))
+            }
+            ClientMsg::SfuSubscribeAnswer { epoch, sdp } => {
+                self.on_sfu(member, epoch, SfuCommand::Answer(sdp))
+            }
+            ClientMsg::SfuCandidate {
+                epoch,
+                leg,
+                candidate,
+                sdp_mid,
+                sdp_m_line_index,
+            } => {
+                let candidate = trickled(candidate, sdp_mid, sdp_m_line_index);
+                self.on_sfu(member, epoch, SfuCommand::Candidate(leg, candidate))
+            }
         };
         match result {
             Ok(()) => Ok(()),

@@ -15,9 +15,9 @@ mod frame;
 mod membership;
 mod message;
 mod parse;
+mod sfu;
 mod writer;
 
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -34,6 +34,7 @@ use crate::access::ClientInfo;
 use crate::error::RelayError;
 use crate::lifecycle::ConnectionSlot;
 use crate::limits::TokenBucket;
+use crate::member_state::MemberState;
 use crate::registry::{Mailbox, MailboxSignal, Membership, Outbound, RoomRegistry};
 use crate::upgrade::WebSocket;
 use crate::{turn, AppState};
@@ -80,7 +81,7 @@ pub async fn run_connection<R: RoomRegistry>(
         mailbox,
         client,
         turn_id: turn_credential_id(),
-        chat_seq: Arc::default(),
+        kept: Arc::default(),
         state: Arc::clone(&state),
     };
 
@@ -137,8 +138,9 @@ struct Connection<R> {
     client: ClientInfo,
     /// Names this participant in minted TURN usernames.
     turn_id: String,
-    /// The highest chat `seq` the membership has sent, shared with its resume session.
-    chat_seq: Arc<AtomicU64>,
+    /// What the membership keeps across connections (chat numbering, SFU session), shared
+    /// with its resume session.
+    kept: Arc<MemberState>,
 }
 
 /// What to do after one frame.

@@ -3,7 +3,9 @@
 //! that does not finish, whatever ends it, is undone.
 
 use ::redis::RedisError;
-use meshmeet_protocol::{LeaveReason, PeerId, PeerInfo, RoomName, ServerMsg, PROTOCOL_VERSION};
+use meshmeet_protocol::{
+    LeaveReason, PeerId, PeerInfo, RoomName, ServerMsg, Topology, PROTOCOL_VERSION,
+};
 use tracing::error;
 
 use super::{lock, to_json, unavailable, Inner, LocalPeer, JOIN_REGISTRATION_WAIT};
@@ -24,6 +26,8 @@ impl Inner {
             identity,
             mailbox,
             welcome,
+            // Always a mesh: see `settle_topology` in rooms.rs.
+            topology: _,
         } = request;
         let info = PeerInfo {
             id: peer_id.clone(),
@@ -143,6 +147,7 @@ impl Inner {
             host,
             // A locked room admits nobody, so a room just entered is never locked.
             locked: false,
+            topology: Topology::default(),
         });
         for msg in entry.early.take().unwrap_or_default() {
             entry.mailbox.deliver(msg);

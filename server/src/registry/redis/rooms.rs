@@ -3,13 +3,14 @@
 use std::sync::atomic::Ordering;
 
 use ::redis::RedisError;
-use meshmeet_protocol::{LeaveReason, PeerId, ServerMsg};
+use meshmeet_protocol::{LeaveReason, PeerId, RoomName, ServerMsg, Topology};
 use tracing::error;
 
 use super::{lock, to_json, unavailable, RedisRegistry, READY_PING_TIMEOUT};
 use crate::error::RelayError;
 use crate::registry::{
-    HostAction, JoinRequest, Membership, PeerChange, RegistryStats, RoomRegistry,
+    wrong_topology, HostAction, JoinRequest, Membership, PeerChange, RegistryStats, RoomRegistry,
+    SfuPlacement, TopologyPolicy,
 };
 
 impl RoomRegistry for RedisRegistry {
@@ -169,6 +170,34 @@ impl RoomRegistry for RedisRegistry {
             )),
         }
     }
+
+    // Rooms shared through Redis are meshes: the configuration refuses `--redis-url` with
+    // `--janus-url` until the join script applies the topology rule (docs/SFU.md).
+    async fn sfu_placement(
+        &self,
+        _member: &Membership,
+        epoch: u64,
+    ) -> Result<Option<SfuPlacement>, RelayError> {
+        Err(wrong_topology(epoch, Topology::default()))
+    }
+
+    async fn claim_sfu_placement(
+        &self,
+        _member: &Membership,
+        placement: SfuPlacement,
+        _replacing: Option<u64>,
+    ) -> Result<SfuPlacement, RelayError> {
+        Err(wrong_topology(placement.epoch, Topology::default()))
+    }
+
+    async fn room_sfu_placement(
+        &self,
+        _room: &RoomName,
+    ) -> Result<Option<SfuPlacement>, RelayError> {
+        Ok(None)
+    }
+
+    async fn settle_topology(&self, _policy: TopologyPolicy) {}
 }
 
 /// The error for a delivery or host script's answer about `peer`.

@@ -1,0 +1,401 @@
+//! One participant's connections to the media server in an SFU room, for one epoch: a task
+//! that owns its publisher and subscriber handles, takes the browser's SDP and candidates
+//! from the connection (as [`SfuCommand`]s, in order), follows what Janus announces, and
+//! delivers answers, offers and errors to the participant's mailbox (which survives a
+//! resume, so the media connections do too).
+//!
+//! The task ends when the [`SfuSession`] is dropped (the membership ended), when the room
+//! leaves its epoch, or when the media server fails; its handles are detached as it ends,
+//! which takes the participant out of the Janus room.
+
+use std::future::pending;
+use std::ops::DerefMut;
+use std::sync::Arc;
+
+use meshmeet_protocol::{ServerMsg, SfuLeg, Topology};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tracing::{debug, info, warn};
+
+use super::placement::{media_failed, place, Placed};
+use super::plan::{Step, SubscriptionPlan};
+use crate::error::RelayError;
+use crate::janus::{
+    Candidate, HandleEvent, JanusError, PluginHandle, Publisher, Subscriber, Subscription,
+};
+use crate::registry::{Mailbox, Membership, RoomRegistry};
+use crate::AppState;
+
+/// Requests a participant may have waiting before more are refused.
+const COMMAND_QUEUE: usize = 32;
+
+/// Janus's codes for a session description or candidate it cannot use (VideoRoom: invalid
+/// element 430, invalid SDP type 431, invalid SDP 437; core: invalid SDP 465, trickle on an
+/// unknown stream 466, unknown JSEP type 469).
+const SDP_REFUSALS: [i64; 6] = [430, 431, 437, 465, 466, 469];
+/// VideoRoom: no such room (the Janus that had it restarted).
+const NO_SUCH_ROOM: i64 = 426;
+
+/// What the browser asks of its SFU connections.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SfuCommand {
+    /// Publish (or renegotiate) with this offer.
+    Publish(String),
+    /// The answer to the latest subscription offer.
+    Answer(String),
+    /// A candidate of one connection.
+    Candidate(SfuLeg, Candidate),
+}
+
+/// A running SFU session; dropping it ends the task and takes the participant out of the
+/// Janus room.
+#[derive(Debug)]
+pub struct SfuSession {
+    epoch: u64,
+    commands: mpsc::Sender<SfuCommand>,
+    task: JoinHandle<()>,
+}
+
+impl SfuSession {
+    /// Starts the session of `member` for `epoch`; its replies go to `mailbox`.
+    pub fn start<R: RoomRegistry>(
+        state: Arc<AppState<R>>,
+        member: Membership,
+        mailbox: Mailbox,
+        epoch: u64,
+    ) -> SfuSession {
+        let (commands, queued) = mpsc::channel(COMMAND_QUEUE);
+        let topology = mailbox.topology();
+        let task = Task {
+            state,
+            member,
+            mailbox,
+            epoch,
+            placed: None,
+            publisher: None,
+            subscriber: None,
+            plan: SubscriptionPlan::default(),
+        };
+        SfuSession {
+            epoch,
+            commands,
+            task: tokio::spawn(task.run(queued, topology)),
+        }
+    }
+
+    /// The epoch the session belongs to.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// Whether the task still runs (it stops on a media server failure or a switch).
+    pub fn is_running(&self) -> bool {
+        !self.commands.is_closed()
+    }
+
+    /// Queues a request for the task.
+    pub fn send(&self, command: SfuCommand) -> Result<(), RelayError> {
+        self.commands.try_send(command).map_err(|err| match err {
+            mpsc::error::TrySendError::Full(_) => {
+                RelayError::SfuOutOfOrder("too many SFU requests are waiting; slow down")
+            }
+            mpsc::error::TrySendError::Closed(_) => {
+                RelayError::SfuOutOfOrder("the SFU session ended; publish again")
+            }
+        })
+    }
+}
+
+impl Drop for SfuSession {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// How a request went wrong.
+enum Failure {
+    /// The request is refused; the session goes on.
+    Refused(RelayError),
+    /// The media server failed; the session ends and the browser publishes again.
+    Fatal(RelayError),
+}
+
+impl From<RelayError> for Failure {
+    fn from(err: RelayError) -> Self {
+        match err {
+            RelayError::MediaServerFailed(_) | RelayError::WrongTopology { .. } => {
+                Failure::Fatal(err)
+            }
+            other => Failure::Refused(other),
+        }
+    }
+}
+
+/// A Janus error during a request carrying the browser's SDP or candidate.
+fn sdp_failure(err: JanusError) -> Failure {
+    match err {
+        JanusError::Refused { code, reason, .. } if SDP_REFUSALS.contains(&code) => {
+            Failure::Refused(RelayError::InvalidSdp(reason))
+        }
+        other => Failure::Fatal(media_failed(other)),
+    }
+}
+
+/// What woke the task.
+enum Input {
+    Command(SfuCommand),
+    Publisher(Option<HandleEvent>),
+    Subscriber(Option<HandleEvent>),
+}
+
+struct Task<R> {
+    state: Arc<AppState<R>>,
+    member: Membership,
+    mailbox: Mailbox,
+    epoch: u64,
+    placed: Option<Placed>,
+    publisher: Option<Publisher>,
+    subscriber: Option<Subscriber>,
+    plan: SubscriptionPlan,
+}
+
+impl<R: RoomRegistry> Task<R> {
+    async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<SfuCommand>,
+        mut topology: watch::Receiver<Topology>,
+    ) {
+        loop {
+            let input = tokio::select! {
+                command = commands.recv() => match command {
+                    Some(command) => Input::Command(command),
+                    None => break,
+                },
+                changed = topology.changed() => {
+                    let now = *topology.borrow_and_update();
+                    if changed.is_err() || now.epoch != self.epoch {
+                        debug!(peer = %self.member.peer_id(), "the room left the SFU epoch");
+                        break;
+                    }
+                    continue;
+                }
+                event = next_event(&mut self.publisher) => Input::Publisher(event),
+                event = next_event(&mut self.subscriber) => Input::Subscriber(event),
+            };
+            let outcome = match input {
+                Input::Command(command) => self.on_command(command).await,
+                Input::Publisher(event) => self.on_publisher_event(event).await,
+                Input::Subscriber(event) => self.on_subscriber_event(event).await,
+            };
+            match outcome {
+                Ok(()) => {}
+                Err(Failure::Refused(err)) => self.mailbox.deliver(err.to_server_msg()),
+                Err(Failure::Fatal(err)) => {
+                    warn!(room = %self.member.room(), peer = %self.member.peer_id(), %err, "SFU session ended");
+                    self.mailbox.deliver(err.to_server_msg());
+                    break;
+                }
+            }
+        }
+        self.close().await;
+    }
+
+    async fn on_command(&mut self, command: SfuCommand) -> Result<(), Failure> {
+        match command {
+            SfuCommand::Publish(offer) => self.publish(&offer).await,
+            SfuCommand::Answer(answer) => {
+                if !self.plan.answered() {
+                    return Err(Failure::Refused(RelayError::SfuOutOfOrder(
+                        "no subscription offer is waiting for an answer",
+                    )));
+                }
+                let subscriber =
+                    self.subscriber
+                        .as_ref()
+                        .ok_or(Failure::Refused(RelayError::SfuOutOfOrder(
+                            "no subscription offer is waiting for an answer",
+                        )))?;
+                subscriber.start(&answer).await.map_err(sdp_failure)?;
+                self.step().await
+            }
+            SfuCommand::Candidate(leg, candidate) => {
+                let handle: Option<&PluginHandle> = match leg {
+                    SfuLeg::Publish => self.publisher.as_deref(),
+                    SfuLeg::Subscribe => self.subscriber.as_deref(),
+                };
+                let handle = handle.ok_or(Failure::Refused(RelayError::SfuOutOfOrder(
+                    "a candidate for a connection that does not exist yet",
+                )))?;
+                handle.trickle(&candidate).await.map_err(sdp_failure)
+            }
+        }
+    }
+
+    /// Publishes the browser's offer, joining the Janus room first if needed.
+    async fn publish(&mut self, offer: &str) -> Result<(), Failure> {
+        if self.publisher.is_none() {
+            self.join().await?;
+        }
+        let publisher = self
+            .publisher
+            .as_ref()
+            .ok_or(Failure::Fatal(RelayError::Internal))?;
+        let answer = publisher.publish(offer).await.map_err(sdp_failure)?;
+        self.mailbox.deliver(ServerMsg::SfuPublished {
+            epoch: self.epoch,
+            sdp: answer,
+        });
+        self.step().await
+    }
+
+    /// Joins the room's Janus room as a publisher under the peer id; a room gone with a
+    /// restarted Janus is placed again, once.
+    async fn join(&mut self) -> Result<(), Failure> {
+        let mut failed = None;
+        for _ in 0..2 {
+            let placed = place(&self.state, &self.member, self.epoch, failed).await?;
+            let joined = placed
+                .client
+                .join_publisher(&placed.placement.room, self.member.peer_id().as_str())
+                .await;
+            match joined {
+                Ok((publisher, joined)) => {
+                    info!(room = %self.member.room(), peer = %self.member.peer_id(), feed = publisher.feed_id(), "joined the SFU room");
+                    self.plan
+                        .publishers(&joined.publishers, Some(publisher.feed_id()));
+                    self.publisher = Some(publisher);
+                    self.placed = Some(placed);
+                    return Ok(());
+                }
+                Err(err) if err.code() == Some(NO_SUCH_ROOM) => {
+                    failed = Some(placed.placement.room.id);
+                }
+                Err(err) => return Err(Failure::Fatal(media_failed(err))),
+            }
+        }
+        Err(Failure::Fatal(RelayError::MediaServerFailed(
+            "the room could not be placed on a media server".to_owned(),
+        )))
+    }
+
+    /// Asks Janus for the subscription the plan wants now, if it wants a change.
+    async fn step(&mut self) -> Result<(), Failure> {
+        let Some(step) = self.plan.next() else {
+            return Ok(());
+        };
+        let placed = self
+            .placed
+            .as_ref()
+            .ok_or(Failure::Fatal(RelayError::Internal))?;
+        let result = match (&step, &self.subscriber) {
+            (Step::Create(add), _) => {
+                match placed.client.subscribe(&placed.placement.room, add).await {
+                    Ok((subscriber, subscription)) => {
+                        self.subscriber = Some(subscriber);
+                        Ok(subscription)
+                    }
+                    Err(err) => Err(err),
+                }
+            }
+            (Step::Update { add, remove }, Some(subscriber)) => {
+                subscriber.update(add, remove).await
+            }
+            (Step::Update { .. }, None) => return Err(Failure::Fatal(RelayError::Internal)),
+        };
+        match result {
+            Ok(subscription) => {
+                self.offer(subscription);
+                Ok(())
+            }
+            // A publisher left between its announcement and this request: Janus tells the
+            // others it left, and the plan forgets it.
+            Err(JanusError::Refused { code, reason, .. }) => {
+                debug!(code, %reason, "Janus refused a subscription change");
+                self.plan.failed(&step);
+                Ok(())
+            }
+            Err(err) => Err(Failure::Fatal(media_failed(err))),
+        }
+    }
+
+    /// Sends Janus's subscription offer to the browser.
+    fn offer(&mut self, subscription: Subscription) {
+        let streams = self.plan.offered(&subscription.streams);
+        self.mailbox.deliver(ServerMsg::SfuSubscription {
+            epoch: self.epoch,
+            sdp: subscription.offer,
+            streams,
+        });
+    }
+
+    async fn on_publisher_event(&mut self, event: Option<HandleEvent>) -> Result<(), Failure> {
+        let own = self.publisher.as_ref().map(|p| p.feed_id());
+        match event {
+            None | Some(HandleEvent::Detached) => Err(lost()),
+            Some(HandleEvent::Publishers(feeds)) => {
+                self.plan.publishers(&feeds, own);
+                self.step().await
+            }
+            Some(
+                HandleEvent::Unpublished(feed)
+                | HandleEvent::Leaving(feed)
+                | HandleEvent::Kicked(feed),
+            ) => {
+                self.plan.gone(feed);
+                self.step().await
+            }
+            Some(HandleEvent::RoomDestroyed | HandleEvent::Left { .. }) => Err(lost()),
+            Some(event) => {
+                debug!(peer = %self.member.peer_id(), ?event, "publisher event");
+                Ok(())
+            }
+        }
+    }
+
+    async fn on_subscriber_event(&mut self, event: Option<HandleEvent>) -> Result<(), Failure> {
+        match event {
+            None | Some(HandleEvent::Detached) => Err(lost()),
+            Some(HandleEvent::Updated { streams, offer }) => {
+                match offer {
+                    Some(offer) => self.offer(Subscription { offer, streams }),
+                    None => {
+                        self.plan.described(&streams);
+                    }
+                }
+                Ok(())
+            }
+            Some(HandleEvent::RoomDestroyed) => Err(lost()),
+            Some(event) => {
+                debug!(peer = %self.member.peer_id(), ?event, "subscriber event");
+                Ok(())
+            }
+        }
+    }
+
+    /// Leaves the Janus room: both handles detached.
+    async fn close(&mut self) {
+        if let Some(subscriber) = self.subscriber.take() {
+            let _ = subscriber.detach().await;
+        }
+        if let Some(publisher) = self.publisher.take() {
+            let _ = publisher.detach().await;
+        }
+    }
+}
+
+/// The media server connection or room went away.
+fn lost() -> Failure {
+    Failure::Fatal(RelayError::MediaServerFailed(
+        "the media server connection was lost".to_owned(),
+    ))
+}
+
+/// The next event of a handle, or never when there is none.
+async fn next_event<H: DerefMut<Target = PluginHandle>>(
+    handle: &mut Option<H>,
+) -> Option<HandleEvent> {
+    match handle {
+        Some(handle) => handle.next_event().await,
+        None => pending().await,
+    }
+}

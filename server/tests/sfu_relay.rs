@@ -1,0 +1,359 @@
+//! The relay running large rooms on a real Janus (started by each test on a free port with
+//! deploy/janus): the join past `--mesh-max` moves the room to the SFU, each participant
+//! publishes once through the relay and is subscribed to the others with streams named by
+//! peer id; SFU messages of another epoch, out of turn or with hostile SDP are refused and
+//! leave the room and other rooms working; a Janus killed mid-call ends the sessions with
+//! `media_server_failed` and publishing again works once it is back. Participants' media
+//! connections are real (str0m peers doing ICE and DTLS with Janus), because Janus
+//! announces a publisher to the others only once its connection is up.
+
+mod janus_server;
+mod support;
+mod webrtc_peer;
+
+use std::time::Duration;
+
+use janus_server::JanusServer;
+use meshmeet_protocol::{
+    ClientMsg, ErrorCode, MediaMode, PeerId, ServerMsg, SfuLeg, SfuStream, StreamKind, Topology,
+};
+use meshmeet_server::Config;
+use support::{http_get, test_config, Client, TestRelay};
+
+/// Longest wait for what Janus and the relay owe a participant (a bound on a hang, not a
+/// speed check: Janus takes a second or two to bring a connection up on a loaded machine).
+const SFU_WAIT: Duration = Duration::from_secs(20);
+
+/// A relay whose rooms move to the SFU past `mesh_max` people, ready once Janus is.
+async fn relay_with_janus(janus: &JanusServer, mesh_max: u32) -> TestRelay {
+    let config = Config {
+        janus_urls: vec![janus.url()],
+        janus_admin_key: Some(janus.admin_key()),
+        mesh_max,
+        mesh_return_delay: Duration::from_secs(1),
+        ..test_config()
+    };
+    let relay = TestRelay::start(config).await;
+    wait_ready(&relay).await;
+    relay
+}
+
+/// Waits (bounded) until `/readyz` says the relay reaches Janus.
+async fn wait_ready(relay: &TestRelay) {
+    let mut last = String::new();
+    for _ in 0..200 {
+        let ready = http_get(relay.addr, "/readyz", &[]).await;
+        if ready.status == 200 {
+            return;
+        }
+        last = ready.text();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the relay never reached Janus; /readyz: {last}");
+}
+
+/// The next message `wanted` picks within [`SFU_WAIT`], failing on any error or on other
+/// messages than those `skip` allows.
+async fn wait_for<T>(
+    client: &mut Client,
+    what: &str,
+    wanted: impl Fn(&ServerMsg) -> Option<T>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + SFU_WAIT;
+    let mut seen = Vec::new();
+    while tokio::time::Instant::now() < deadline {
+        let msg = match tokio::time::timeout_at(deadline, client.recv()).await {
+            Ok(msg) => msg,
+            Err(_) => break,
+        };
+        if let Some(found) = wanted(&msg) {
+            return found;
+        }
+        if let ServerMsg::Error { .. } = msg {
+            panic!("{what}: got {msg:?}; before it {seen:?}");
+        }
+        seen.push(msg);
+    }
+    panic!("{what}: not within {SFU_WAIT:?}; saw {seen:?}");
+}
+
+fn sfu(epoch: u64) -> Topology {
+    Topology {
+        mode: MediaMode::Sfu,
+        epoch,
+    }
+}
+
+fn welcome_topology(msg: &ServerMsg) -> Topology {
+    match msg {
+        ServerMsg::Welcome { topology, .. } => *topology,
+        other => panic!("expected welcome, got {other:?}"),
+    }
+}
+
+/// Publishes through the relay over a real connection and trickles its candidate: the
+/// running peer (dropping it hangs up).
+async fn publish(client: &mut Client, epoch: u64, who: &str) -> webrtc_peer::Running {
+    let (offering, offer) = webrtc_peer::publisher_offer();
+    client
+        .send(&ClientMsg::SfuPublish { epoch, sdp: offer })
+        .await;
+    let answer = wait_for(client, &format!("{who}'s sfu_published"), |msg| match msg {
+        ServerMsg::SfuPublished { epoch: e, sdp } if *e == epoch => Some(sdp.clone()),
+        _ => None,
+    })
+    .await;
+    let running = offering.connect(&answer);
+    trickle(client, epoch, SfuLeg::Publish, &running).await;
+    running
+}
+
+async fn trickle(client: &mut Client, epoch: u64, leg: SfuLeg, running: &webrtc_peer::Running) {
+    for candidate in [running.candidate.clone(), String::new()] {
+        client
+            .send(&ClientMsg::SfuCandidate {
+                epoch,
+                leg,
+                candidate,
+                sdp_mid: Some("0".into()),
+                sdp_m_line_index: Some(0),
+            })
+            .await;
+    }
+}
+
+/// Waits for a subscription offer, answers it over a real connection: its streams.
+async fn subscribe(
+    client: &mut Client,
+    epoch: u64,
+    who: &str,
+) -> (Vec<SfuStream>, webrtc_peer::Running) {
+    let (offer, streams) = wait_for(
+        client,
+        &format!("{who}'s sfu_subscription"),
+        |msg| match msg {
+            ServerMsg::SfuSubscription {
+                epoch: e,
+                sdp,
+                streams,
+            } if *e == epoch => Some((sdp.clone(), streams.clone())),
+            _ => None,
+        },
+    )
+    .await;
+    let (running, answer) = webrtc_peer::answer_and_connect(&offer);
+    client
+        .send(&ClientMsg::SfuSubscribeAnswer { epoch, sdp: answer })
+        .await;
+    trickle(client, epoch, SfuLeg::Subscribe, &running).await;
+    (streams, running)
+}
+
+/// The streams a subscriber gets from `peer`: (kind, index in its layout).
+fn from(streams: &[SfuStream], peer: &PeerId) -> Vec<(StreamKind, u32)> {
+    streams
+        .iter()
+        .filter(|s| &s.peer_id == peer)
+        .map(|s| (s.kind, s.index))
+        .collect()
+}
+
+/// Ana and Bo in `room` of a relay with a mesh of one, so on the SFU at epoch 1, each
+/// publishing; Ana has read Bo's arrival and the switch.
+async fn two_publishing(
+    relay: &TestRelay,
+    room: &str,
+) -> (Client, Client, [webrtc_peer::Running; 2]) {
+    let (mut ana, _) = relay.join(room, "Ana").await;
+    let (mut bo, _) = relay.join(room, "Bo").await;
+    ana.recv().await;
+    ana.recv().await;
+    let ana_up = publish(&mut ana, 1, "Ana").await;
+    let bo_up = publish(&mut bo, 1, "Bo").await;
+    (ana, bo, [ana_up, bo_up])
+}
+
+#[tokio::test]
+async fn past_mesh_max_everyone_publishes_once_and_receives_the_others_named_by_peer_id() {
+    let janus = JanusServer::start().await;
+    let relay = relay_with_janus(&janus, 1).await;
+    let (mut ana, ana_welcome) = relay.join("large", "Ana").await;
+    assert_eq!(welcome_topology(&ana_welcome.msg), Topology::default());
+
+    let (mut bo, bo_welcome) = relay.join("large", "Bo").await;
+    assert_eq!(
+        welcome_topology(&bo_welcome.msg),
+        sfu(1),
+        "Bo's join moved the room"
+    );
+    assert_eq!(
+        ana.recv().await,
+        ServerMsg::TopologyChanged { topology: sfu(1) }
+    );
+    assert!(matches!(ana.recv().await, ServerMsg::PeerJoined { .. }));
+
+    let _ana_up = publish(&mut ana, 1, "Ana").await;
+    let _bo_up = publish(&mut bo, 1, "Bo").await;
+    let (to_ana, _ana_down) = subscribe(&mut ana, 1, "Ana").await;
+    let (to_bo, _bo_down) = subscribe(&mut bo, 1, "Bo").await;
+    let (ana_id, bo_id) = (ana_welcome.peer_id, bo_welcome.peer_id);
+    let audio_and_camera = vec![(StreamKind::Audio, 0), (StreamKind::Video, 1)];
+    assert_eq!(from(&to_ana, &bo_id), audio_and_camera, "{to_ana:?}");
+    assert_eq!(from(&to_bo, &ana_id), audio_and_camera, "{to_bo:?}");
+    assert!(from(&to_ana, &ana_id).is_empty(), "nobody receives itself");
+    assert!(from(&to_bo, &bo_id).is_empty(), "nobody receives itself");
+
+    // A third participant gets both in one subscription, and the others get it added.
+    let (mut cy, cy_welcome) = relay.join("large", "Cy").await;
+    assert_eq!(welcome_topology(&cy_welcome.msg), sfu(1));
+    let _cy_up = publish(&mut cy, 1, "Cy").await;
+    let (to_cy, _cy_down) = subscribe(&mut cy, 1, "Cy").await;
+    assert_eq!(from(&to_cy, &ana_id), audio_and_camera, "{to_cy:?}");
+    assert_eq!(from(&to_cy, &bo_id), audio_and_camera, "{to_cy:?}");
+    let (to_ana, _ana_down2) = subscribe(&mut ana, 1, "Ana, with Cy").await;
+    assert_eq!(from(&to_ana, &cy_welcome.peer_id), audio_and_camera);
+    assert_eq!(from(&to_ana, &bo_id), audio_and_camera, "Bo stays");
+}
+
+#[tokio::test]
+async fn sfu_messages_of_another_epoch_or_out_of_turn_and_hostile_sdp_are_refused_and_harmless() {
+    let janus = JanusServer::start().await;
+    let relay = relay_with_janus(&janus, 1).await;
+    let (mut ana, _) = relay.join("strict", "Ana").await;
+    let publish_in = |epoch: u64, sdp: &str| ClientMsg::SfuPublish {
+        epoch,
+        sdp: sdp.to_owned(),
+    };
+
+    // A mesh has no SFU.
+    ana.send(&publish_in(0, "v=0")).await;
+    assert_eq!(ana.recv_error().await, ErrorCode::WrongTopology);
+
+    let (mut bo, _) = relay.join("strict", "Bo").await;
+    ana.recv().await;
+    ana.recv().await;
+    ana.send(&publish_in(7, "v=0")).await;
+    assert_eq!(ana.recv_error().await, ErrorCode::WrongTopology);
+    ana.send(&ClientMsg::SfuSubscribeAnswer {
+        epoch: 1,
+        sdp: "v=0".into(),
+    })
+    .await;
+    assert_eq!(ana.recv_error().await, ErrorCode::SfuOutOfOrder);
+    ana.send(&ClientMsg::SfuCandidate {
+        epoch: 1,
+        leg: SfuLeg::Subscribe,
+        candidate: "candidate:1 1 udp 1 127.0.0.1 9 typ host".into(),
+        sdp_mid: None,
+        sdp_m_line_index: None,
+    })
+    .await;
+    assert_eq!(ana.recv_error().await, ErrorCode::SfuOutOfOrder);
+
+    // A calm room beside it, on the same Janus.
+    let (mut cy, _) = relay.join("calm", "Cy").await;
+    let (mut di, _) = relay.join("calm", "Di").await;
+    for _ in 0..2 {
+        cy.recv().await;
+    }
+    let _cy_up = publish(&mut cy, 1, "Cy").await;
+    let _di_up = publish(&mut di, 1, "Di").await;
+    let (to_cy, _cy_down) = subscribe(&mut cy, 1, "Cy").await;
+    let (_, _di_down) = subscribe(&mut di, 1, "Di").await;
+
+    // Hostile SDP: refused by Janus, reported as such; the session goes on.
+    for hostile in [
+        "v=0".to_owned(),
+        "not an sdp at all".to_owned(),
+        format!(
+            "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n{}",
+            "a=x\r\n".repeat(2000)
+        ),
+    ] {
+        ana.send(&publish_in(1, &hostile)).await;
+        assert_eq!(
+            ana.recv_error().await,
+            ErrorCode::InvalidSdp,
+            "{hostile:.40}"
+        );
+    }
+    let _ana_up = publish(&mut ana, 1, "Ana, after the hostile SDP").await;
+    ana.send(&ClientMsg::SfuSubscribeAnswer {
+        epoch: 1,
+        sdp: "v=0".into(),
+    })
+    .await;
+    let refused = wait_for(&mut ana, "the refused early answer", |msg| match msg {
+        ServerMsg::Error { code, .. } => Some(*code),
+        _ => None,
+    });
+    assert_eq!(refused.await, ErrorCode::SfuOutOfOrder);
+    let _bo_up = publish(&mut bo, 1, "Bo").await;
+    let (to_ana, _ana_down) = subscribe(&mut ana, 1, "Ana").await;
+    assert!(!to_ana.is_empty());
+
+    // Nothing of it reached the calm room, whose subscription carries only its own.
+    cy.assert_alive(1).await;
+    di.assert_alive(2).await;
+    assert_eq!(to_cy.len(), 2, "{to_cy:?}");
+}
+
+#[tokio::test]
+async fn a_killed_janus_ends_sfu_sessions_with_media_server_failed_and_publishing_works_again() {
+    let mut janus = JanusServer::start().await;
+    let port: u16 = janus
+        .url()
+        .rsplit(':')
+        .next()
+        .and_then(|port| port.parse().ok())
+        .expect("a port in Janus's URL");
+    let key = janus.admin_key().expose().to_owned();
+    let relay = relay_with_janus(&janus, 1).await;
+    let (mut ana, mut bo, _ups) = two_publishing(&relay, "outage").await;
+    let (_, _ana_down) = subscribe(&mut ana, 1, "Ana").await;
+
+    janus.kill();
+    for (who, client) in [("Ana", &mut ana), ("Bo", &mut bo)] {
+        let what = format!("{who} hears of the failure");
+        let code = wait_for(client, &what, |msg| match msg {
+            ServerMsg::Error { code, .. } => Some(*code),
+            _ => None,
+        });
+        assert_eq!(code.await, ErrorCode::MediaServerFailed, "{who}");
+    }
+    // Two people do not fit a mesh of one: the room stays on the SFU, waiting.
+    ana.expect_silence().await;
+
+    let _janus = JanusServer::start_on(port, &key).await;
+    wait_ready(&relay).await;
+    let _ana_up = publish(&mut ana, 1, "Ana, again").await;
+    let _bo_up = publish(&mut bo, 1, "Bo, again").await;
+    let (to_ana, _ana_down) = subscribe(&mut ana, 1, "Ana, again").await;
+    assert_eq!(to_ana.len(), 2, "Bo's audio and camera: {to_ana:?}");
+}
+
+#[tokio::test]
+async fn a_room_back_at_mesh_size_returns_to_the_mesh_after_the_delay() {
+    let janus = JanusServer::start().await;
+    let relay = relay_with_janus(&janus, 1).await;
+    let (mut ana, mut bo, _ups) = two_publishing(&relay, "shrinks").await;
+    bo.send(&ClientMsg::Leave).await;
+    let back = wait_for(&mut ana, "the return to the mesh", |msg| match msg {
+        ServerMsg::TopologyChanged { topology } => Some(*topology),
+        _ => None,
+    });
+    assert_eq!(
+        back.await,
+        Topology {
+            mode: MediaMode::Mesh,
+            epoch: 2
+        }
+    );
+    // The old epoch's messages are refused now.
+    ana.send(&ClientMsg::SfuPublish {
+        epoch: 1,
+        sdp: "v=0".into(),
+    })
+    .await;
+    assert_eq!(ana.recv_error().await, ErrorCode::WrongTopology);
+}
