@@ -1370,22 +1370,63 @@ async fn an_sfu_room_falls_back_to_the_mesh_without_a_media_server_only_if_it_fi
     );
 }
 
-/// The topology contract. Memory only for now: relays sharing rooms through Redis keep
-/// every room a mesh, and the relay refuses `--redis-url` with `--janus-url` until the
-/// Redis scripts apply the rule.
-mod topology_memory {
-    macro_rules! on_memory {
-        ($($test:ident),* $(,)?) => {
-            $( #[tokio::test] async fn $test() { super::$test(super::memory_setup).await } )*
-        };
-    }
-    on_memory!(
+/// The topology contract, on every registry.
+mod topology {
+    use super::*;
+
+    for_each_registry!(
         the_join_past_mesh_max_moves_the_room_to_the_sfu_and_everyone_is_told,
         without_a_reachable_media_server_the_join_past_mesh_max_is_refused,
         a_room_back_at_mesh_size_returns_after_the_delay_and_forgets_its_placement,
         one_placement_holds_per_epoch_and_only_a_failed_one_is_replaced,
         an_sfu_room_falls_back_to_the_mesh_without_a_media_server_only_if_it_fits,
     );
+}
+
+#[tokio::test]
+async fn relays_sharing_redis_agree_on_the_topology_and_the_placement_of_a_room() {
+    let s = redis_relays(DEFAULT_LIMITS, 2, CONTRACT_TTL).await;
+    let (a, b) = (s.on(0), s.on(1));
+    let mut ana = join_with_sfu(a, "shared", "Ana").await;
+    let mut bo = join_with_sfu(b, "shared", "Bo").await;
+    ana.inbox.next().await;
+
+    // The join on relay B past the mesh's size moves the room for both relays.
+    let cy = join_with_sfu(b, "shared", "Cy").await;
+    assert_eq!(cy.topology, topology(MediaMode::Sfu, 1));
+    for who in [&mut ana, &mut bo] {
+        assert_eq!(who.inbox.next().await, changed(MediaMode::Sfu, 1));
+        assert!(matches!(
+            who.inbox.next().await,
+            ServerMsg::PeerJoined { .. }
+        ));
+    }
+
+    // A placement claimed through relay A is the one relay B reads, and keeps.
+    let claimed = a.claim_sfu_placement(&ana.member, placement(1, 41), None);
+    assert_eq!(claimed.await, Ok(placement(1, 41)));
+    assert_eq!(
+        b.sfu_placement(&bo.member, 1).await,
+        Ok(Some(placement(1, 41)))
+    );
+    assert_eq!(
+        b.room_sfu_placement(bo.member.room()).await,
+        Ok(Some(placement(1, 41)))
+    );
+    let late = b.claim_sfu_placement(&cy.member, placement(1, 42), None);
+    assert_eq!(late.await, Ok(placement(1, 41)), "the first claim holds");
+
+    // Small again after a leave on relay B; relay A's upkeep returns it to the mesh.
+    b.leave(&cy.member, LeaveReason::Left).await;
+    let left_at = Instant::now();
+    ana.inbox.next().await;
+    bo.inbox.next().await;
+    a.settle_topology(policy(true, left_at + Duration::from_secs(11)))
+        .await;
+    for who in [&mut ana, &mut bo] {
+        assert_eq!(who.inbox.next().await, changed(MediaMode::Mesh, 2));
+    }
+    assert_eq!(b.room_sfu_placement(bo.member.room()).await, Ok(None));
 }
 
 // ---------------------------------------------------------------------------------------

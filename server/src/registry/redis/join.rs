@@ -8,9 +8,12 @@ use meshmeet_protocol::{
 };
 use tracing::error;
 
-use super::{lock, to_json, unavailable, Inner, LocalPeer, JOIN_REGISTRATION_WAIT};
+use super::{
+    lock, millis, offset_ms, parse_topology, to_json, unavailable, Inner, LocalPeer,
+    JOIN_REGISTRATION_WAIT,
+};
 use crate::error::RelayError;
-use crate::registry::{new_peer_id, JoinRequest, Membership, WelcomeExtras};
+use crate::registry::{new_peer_id, JoinRequest, Membership, TopologyPolicy, WelcomeExtras};
 
 impl Inner {
     /// [`crate::registry::RoomRegistry::join`] on Redis.
@@ -26,8 +29,7 @@ impl Inner {
             identity,
             mailbox,
             welcome,
-            // Always a mesh: see `settle_topology` in rooms.rs.
-            topology: _,
+            topology: policy,
         } = request;
         let info = PeerInfo {
             id: peer_id.clone(),
@@ -42,6 +44,7 @@ impl Inner {
             joined_json: to_json(&ServerMsg::PeerJoined { peer: info.clone() })?,
             vouched,
             identity: identity.as_deref().unwrap_or(""),
+            policy,
         };
 
         // Registered before the script runs, so messages sent to the newcomer the moment the
@@ -68,8 +71,14 @@ impl Inner {
             .run_join_script(script_args)
             .await
             .map_err(|err| unavailable(self, "joining a room", &err))?;
-        let (host, records) = match reply.as_slice() {
-            [status, host, records @ ..] if status == "ok" => (host, records),
+        let (host, topology, records) = match reply.as_slice() {
+            [status, host, mode, epoch, records @ ..] if status == "ok" => {
+                let topology = parse_topology(mode, epoch).ok_or_else(|| {
+                    error!(%mode, %epoch, "unreadable topology from the join script");
+                    RelayError::Internal
+                })?;
+                (host, topology, records)
+            }
             refusal => {
                 pending.state = Pending::NotInRedis;
                 return Err(self.refusal(refusal.first().map(String::as_str)));
@@ -77,15 +86,16 @@ impl Inner {
         };
         let roster = roster_in_join_order(&room, records);
         let host = (!host.is_empty()).then(|| PeerId(host.clone()));
-        self.welcome(&peer_id, &room, roster, host, welcome)?;
+        self.welcome(&peer_id, &room, roster, host, topology, welcome)?;
         pending.state = Pending::Joined;
         Ok(Membership::new(room, peer_id))
     }
 
-    /// Runs `lua/join.lua`: `{'ok', host, records of the others…}` or `{refusal}`.
+    /// Runs `lua/join.lua`: `{'ok', host, mode, epoch, records of the others…}` or
+    /// `{refusal}`.
     async fn run_join_script(&self, args: JoinArgs<'_>) -> Result<Vec<String>, RedisError> {
-        self.scripts
-            .join
+        let mut invocation = self.scripts.join.prepare_invoke();
+        invocation
             .arg(&self.prefix)
             .arg(args.room.as_str())
             .arg(args.peer.as_str())
@@ -96,9 +106,16 @@ impl Inner {
             .arg(&args.info_json)
             .arg(&args.joined_json)
             .arg(if args.vouched { "1" } else { "0" })
-            .arg(args.identity)
-            .invoke_async(&mut self.commands.clone())
-            .await
+            .arg(args.identity);
+        match args.policy {
+            Some(policy) => invocation
+                .arg(policy.rule.mesh_max)
+                .arg(millis(policy.rule.return_delay))
+                .arg(if policy.sfu_reachable { "1" } else { "0" })
+                .arg(offset_ms(policy.now)),
+            None => invocation.arg("").arg("").arg("").arg(""),
+        };
+        invocation.invoke_async(&mut self.commands.clone()).await
     }
 
     /// The error for the join script's refusal.
@@ -111,6 +128,7 @@ impl Inner {
             Some("wrong_password") => RelayError::WrongPassword,
             Some("removed") => RelayError::Removed,
             Some("room_locked") => RelayError::RoomLocked,
+            Some("sfu_unavailable") => RelayError::SfuUnavailable,
             Some("unregistered") => {
                 self.note_problem("this relay is not registered in Redis yet");
                 RelayError::Unavailable
@@ -129,6 +147,7 @@ impl Inner {
         room: &RoomName,
         roster: Vec<PeerInfo>,
         host: Option<PeerId>,
+        topology: Topology,
         welcome: WelcomeExtras,
     ) -> Result<(), RelayError> {
         let mut local = lock(&self.local);
@@ -147,7 +166,7 @@ impl Inner {
             host,
             // A locked room admits nobody, so a room just entered is never locked.
             locked: false,
-            topology: Topology::default(),
+            topology,
         });
         for msg in entry.early.take().unwrap_or_default() {
             entry.mailbox.deliver(msg);
@@ -167,6 +186,7 @@ struct JoinArgs<'a> {
     vouched: bool,
     /// Empty for none.
     identity: &'a str,
+    policy: Option<TopologyPolicy>,
 }
 
 /// The others' records (`<relay> <seq> <PeerInfo JSON>`, in no order) as a roster in join

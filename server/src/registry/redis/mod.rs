@@ -50,11 +50,11 @@ mod scripts;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::{Client, RedisError};
-use meshmeet_protocol::{LeaveReason, PeerId, PeerInfo, RoomName, ServerMsg};
+use meshmeet_protocol::{LeaveReason, MediaMode, PeerId, PeerInfo, RoomName, ServerMsg, Topology};
 use tokio::sync::watch;
 use tokio::task::AbortHandle;
 use tracing::{debug, error, info, warn};
@@ -233,6 +233,35 @@ fn new_instance_id() -> Result<String, RelayError> {
 fn unavailable(inner: &Inner, what: &str, err: &RedisError) -> RelayError {
     inner.note_error(what, err);
     RelayError::Unavailable
+}
+
+/// A duration in whole milliseconds, for a script.
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// How far `at` is from now, in milliseconds (negative in the past): scripts add it to
+/// Redis's clock, so every relay measures the topology's waits on that one clock.
+fn offset_ms(at: Instant) -> i64 {
+    let now = Instant::now();
+    let (later, sign) = match at.checked_duration_since(now) {
+        Some(ahead) => (ahead, 1),
+        None => (now.saturating_duration_since(at), -1),
+    };
+    sign * i64::try_from(later.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A topology as the scripts give it: mode (`mesh`/`sfu`) and epoch.
+fn parse_topology(mode: &str, epoch: &str) -> Option<Topology> {
+    let mode = match mode {
+        "mesh" => MediaMode::Mesh,
+        "sfu" => MediaMode::Sfu,
+        _ => return None,
+    };
+    Some(Topology {
+        mode,
+        epoch: epoch.parse().ok()?,
+    })
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, RelayError> {

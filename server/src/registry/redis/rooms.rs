@@ -3,11 +3,17 @@
 use std::sync::atomic::Ordering;
 
 use ::redis::RedisError;
-use meshmeet_protocol::{LeaveReason, PeerId, RoomName, ServerMsg, Topology};
+use meshmeet_protocol::{LeaveReason, PeerId, RoomName, ServerMsg};
+use serde::{Deserialize, Serialize};
 use tracing::error;
 
-use super::{lock, to_json, unavailable, RedisRegistry, READY_PING_TIMEOUT};
+use super::{
+    lock, millis, offset_ms, parse_topology, to_json, unavailable, Inner, RedisRegistry,
+    READY_PING_TIMEOUT,
+};
+use crate::config::Secret;
 use crate::error::RelayError;
+use crate::janus::JanusRoom;
 use crate::registry::{
     wrong_topology, HostAction, JoinRequest, Membership, PeerChange, RegistryStats, RoomRegistry,
     SfuPlacement, TopologyPolicy,
@@ -171,33 +177,57 @@ impl RoomRegistry for RedisRegistry {
         }
     }
 
-    // Rooms shared through Redis are meshes: the configuration refuses `--redis-url` with
-    // `--janus-url` until the join script applies the topology rule (docs/SFU.md).
     async fn sfu_placement(
         &self,
-        _member: &Membership,
+        member: &Membership,
         epoch: u64,
     ) -> Result<Option<SfuPlacement>, RelayError> {
-        Err(wrong_topology(epoch, Topology::default()))
+        self.inner.placement(member, epoch, None).await
     }
 
     async fn claim_sfu_placement(
         &self,
-        _member: &Membership,
+        member: &Membership,
         placement: SfuPlacement,
-        _replacing: Option<u64>,
+        replacing: Option<u64>,
     ) -> Result<SfuPlacement, RelayError> {
-        Err(wrong_topology(placement.epoch, Topology::default()))
+        let epoch = placement.epoch;
+        self.inner
+            .placement(member, epoch, Some((&placement, replacing)))
+            .await?
+            .ok_or(RelayError::Internal)
     }
 
     async fn room_sfu_placement(
         &self,
-        _room: &RoomName,
+        room: &RoomName,
     ) -> Result<Option<SfuPlacement>, RelayError> {
-        Ok(None)
+        let inner = &*self.inner;
+        let json: Option<String> = ::redis::cmd("HGET")
+            .arg(format!("{}:room:{}:sfu", inner.prefix, room.as_str()))
+            .arg("json")
+            .query_async(&mut inner.commands.clone())
+            .await
+            .map_err(|err| unavailable(inner, "reading a room's SFU placement", &err))?;
+        json.map(|json| placement_from_json(&json)).transpose()
     }
 
-    async fn settle_topology(&self, _policy: TopologyPolicy) {}
+    async fn settle_topology(&self, policy: TopologyPolicy) {
+        let inner = &*self.inner;
+        let settled: Result<i64, RedisError> = inner
+            .scripts
+            .settle
+            .arg(&inner.prefix)
+            .arg(policy.rule.mesh_max)
+            .arg(millis(policy.rule.return_delay))
+            .arg(if policy.sfu_reachable { "1" } else { "0" })
+            .arg(offset_ms(policy.now))
+            .invoke_async(&mut inner.commands.clone())
+            .await;
+        if let Err(err) = settled {
+            inner.note_error("settling topologies", &err);
+        }
+    }
 }
 
 /// The error for a delivery or host script's answer about `peer`.
@@ -211,4 +241,84 @@ fn script_status(status: &str, peer: &PeerId) -> Result<(), RelayError> {
             Err(RelayError::Internal)
         }
     }
+}
+
+impl Inner {
+    /// Runs `lua/placement.lua`: reads the placement of `epoch`, or claims `claim` (the
+    /// placement and the Janus room it replaces) unless another holds the epoch.
+    async fn placement(
+        &self,
+        member: &Membership,
+        epoch: u64,
+        claim: Option<(&SfuPlacement, Option<u64>)>,
+    ) -> Result<Option<SfuPlacement>, RelayError> {
+        let mut invocation = self.scripts.placement.prepare_invoke();
+        invocation
+            .arg(&self.prefix)
+            .arg(member.room().as_str())
+            .arg(member.peer_id().as_str())
+            .arg(epoch);
+        match claim {
+            Some((placement, replacing)) => invocation
+                .arg(placement.room.id)
+                .arg(placement_to_json(placement)?)
+                .arg(replacing.map(|id| id.to_string()).unwrap_or_default()),
+            None => invocation.arg("").arg("").arg(""),
+        };
+        let reply: Vec<String> = invocation
+            .invoke_async(&mut self.commands.clone())
+            .await
+            .map_err(|err| unavailable(self, "the SFU placement", &err))?;
+        match reply.as_slice() {
+            [status, json] if status == "ok" => (!json.is_empty())
+                .then(|| placement_from_json(json))
+                .transpose(),
+            [status] if status == "not_joined" => Err(RelayError::NotJoined),
+            [status, mode, now] if status == "wrong_topology" => match parse_topology(mode, now) {
+                Some(now) => Err(wrong_topology(epoch, now)),
+                None => Err(RelayError::Internal),
+            },
+            other => {
+                error!(reply = ?other, "unexpected answer of the placement script");
+                Err(RelayError::Internal)
+            }
+        }
+    }
+}
+
+/// A placement as stored in Redis (the Janus room's secret and pin with it: Redis is as
+/// trusted as the relays sharing it).
+#[derive(Serialize, Deserialize)]
+struct StoredPlacement {
+    epoch: u64,
+    janus_url: String,
+    id: u64,
+    secret: String,
+    pin: String,
+}
+
+fn placement_to_json(placement: &SfuPlacement) -> Result<String, RelayError> {
+    to_json(&StoredPlacement {
+        epoch: placement.epoch,
+        janus_url: placement.janus_url.clone(),
+        id: placement.room.id,
+        secret: placement.room.secret.expose().to_owned(),
+        pin: placement.room.pin.expose().to_owned(),
+    })
+}
+
+fn placement_from_json(json: &str) -> Result<SfuPlacement, RelayError> {
+    let stored: StoredPlacement = serde_json::from_str(json).map_err(|err| {
+        error!(%err, "unreadable SFU placement in Redis");
+        RelayError::Internal
+    })?;
+    Ok(SfuPlacement {
+        epoch: stored.epoch,
+        janus_url: stored.janus_url,
+        room: JanusRoom {
+            id: stored.id,
+            secret: Secret::from(stored.secret.as_str()),
+            pin: Secret::from(stored.pin.as_str()),
+        },
+    })
 }

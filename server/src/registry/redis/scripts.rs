@@ -22,6 +22,8 @@ pub(super) struct Scripts {
     pub dead_instances: Script,
     pub forget_instance: Script,
     pub host: Script,
+    pub settle: Script,
+    pub placement: Script,
 }
 
 impl Scripts {
@@ -40,6 +42,8 @@ impl Scripts {
             dead_instances: script(include_str!("lua/dead_instances.lua")),
             forget_instance: script(include_str!("lua/forget_instance.lua")),
             host: script(include_str!("lua/host.lua")),
+            settle: script(include_str!("lua/settle.lua")),
+            placement: script(include_str!("lua/placement.lua")),
         }
     }
 }

@@ -38,6 +38,7 @@ elseif action == 'remove' then
   end
   post(owner, target, '{"type":"removed"}')
   deliver(room, '', cjson.encode({type = 'peer_left', peer_id = target, reason = 'removed'}))
+  shrank(room)
 else
   return 'unknown_action'
 end

@@ -18,6 +18,7 @@ if redis.call('HLEN', peers) == 0 then
   return 1
 end
 deliver(room, peer, ARGV[4])
+shrank(room)
 if redis.call('GET', room_host(room)) == peer then
   -- The earliest joiner left becomes host.
   local all = redis.call('HGETALL', peers)

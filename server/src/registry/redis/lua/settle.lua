@@ -1,0 +1,23 @@
+-- Returns SFU rooms to the mesh: after the delay when a media server is reachable, at once
+-- when none is and the mesh can hold them (settle_topology in memory.rs).
+-- ARGV: prefix, mesh max, return delay (ms), whether a media server is reachable ('1'/'0'),
+-- the offset (ms) of the relay's time from now. Returns the number of rooms switched.
+local mesh_max, delay, reachable = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4] == '1'
+local now = now_ms(ARGV[5])
+local switched = 0
+for _, room in ipairs(redis.call('SMEMBERS', p .. ':rooms')) do
+  if topology_of(room) == 'sfu' then
+    local count = redis.call('HLEN', room_peers(room))
+    local mode
+    if reachable then
+      mode = wanted_mode(room, count, now, mesh_max, delay)
+    elseif count <= mesh_max then
+      mode = 'mesh'
+    end
+    if mode then
+      switch(room, mode)
+      switched = switched + 1
+    end
+  end
+end
+return switched
