@@ -579,9 +579,6 @@ impl Config {
             ),
             _ if self.mesh_max == 0 => invalid("--mesh-max must be at least 1"),
             (Some(_), true) => invalid("a Janus admin key was given without any --janus-url"),
-            (Some(_), false) if self.redis_url.is_some() => invalid(
-                "--janus-url with --redis-url is not supported yet: relays sharing rooms through Redis keep every room a mesh; run the SFU with one relay for now",
-            ),
             (Some(key), false) if key.expose() == crate::janus::ADMIN_KEY_PLACEHOLDER => invalid(
                 "the Janus admin key is still the placeholder of deploy/janus: put a random key in janus.plugin.videoroom.jcfg and give the relay the same",
             ),
