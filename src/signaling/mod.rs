@@ -55,8 +55,8 @@ pub enum RelayEvent {
     },
 }
 
-/// An open (or opening) connection to the relay. Dropping it closes the socket, and no event
-/// of it is reported after that.
+/// An open (or opening) connection to the relay. Dropping it closes the socket once what was
+/// queued is sent, and no event of it is reported after that.
 pub struct RelaySocket {
     /// The browser's socket, for its state and to close it (gloo-net's wrapper owns the
     /// event listeners).
@@ -106,7 +106,14 @@ impl RelaySocket {
 impl Drop for RelaySocket {
     fn drop(&mut self) {
         self.live.set(false);
-        let _ = self.socket.close_with_code(1000);
+        // What is queued (the `leave` sent just before dropping, say) still goes out: the
+        // task sends the queue in order, then finds it ended and closes the socket. Closing
+        // here would drop the queue, and the relay would hold a session that had left. A
+        // socket that is not open has nothing to send.
+        self.outgoing.close_channel();
+        if self.socket.ready_state() != WebSocket::OPEN {
+            let _ = self.socket.close_with_code(1000);
+        }
     }
 }
 
@@ -152,7 +159,12 @@ async fn run(
                 return;
             }
             Step::Frame(Some(Err(err))) => report(RelayEvent::Malformed(err.to_string())),
-            Step::Frame(None) | Step::Send(None) => return,
+            Step::Frame(None) => return,
+            // The [`RelaySocket`] was dropped and everything queued before is sent.
+            Step::Send(None) => {
+                let _ = socket.close_with_code(1000);
+                return;
+            }
             Step::Send(Some(text)) => {
                 if let Err(err) = frames.send(Message::Text(text)).await {
                     // Only a socket that stopped being open refuses; its close event follows.

@@ -46,6 +46,32 @@ pub fn room_url(room: &str) -> String {
     format!("/r/{room}?video=low")
 }
 
+/// Waits until every one of `people` (name, browser) decodes the video of every other and
+/// shows exactly their tiles; returns how many directed streams were decoded.
+pub async fn wait_until_everyone_decodes_everyone(
+    people: &[(&str, Browser)],
+    timeout: Duration,
+) -> Result<usize> {
+    let mut streams = 0;
+    for (name, browser) in people {
+        for (other, _) in people {
+            if other != name {
+                browser.wait_until_peer_tile_decodes(other, timeout).await?;
+                streams += 1;
+            }
+        }
+        let tiles = browser.count("[data-testid=peer-tile]").await?;
+        if tiles != people.len() - 1 {
+            return Err(Error::new(format!(
+                "{}: {tiles} peer tiles, not {}",
+                browser.label(),
+                people.len() - 1
+            )));
+        }
+    }
+    Ok(streams)
+}
+
 const RECORD_PEER_CONNECTIONS: &str = r#"
     if (!window.__pcs) {
         window.__pcs = [];

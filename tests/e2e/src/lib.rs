@@ -35,7 +35,9 @@ pub mod proxy;
 pub mod relay;
 pub mod turn;
 
-pub use browser::{room_url, Browser, VideoSample, DEFAULT_WAIT};
+pub use browser::{
+    room_url, wait_until_everyone_decodes_everyone, Browser, VideoSample, DEFAULT_WAIT,
+};
 pub use driver::BrowserKind;
 pub use harness::{artifacts_dir, run_test, run_test_with, run_test_within, TestCtx, TEST_TIMEOUT};
 pub use proxy::Proxy;

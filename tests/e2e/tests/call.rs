@@ -4,7 +4,10 @@
 //! Every page runs with `?video=low` (320x180 at 15 fps) and Chromium's fake camera at 15 fps:
 //! the machines that run this have two cores, and each browser encodes one stream per peer.
 
-use meshmeet_e2e::{room_url, run_test, Browser, Context, Error, Result, DEFAULT_WAIT};
+use meshmeet_e2e::{
+    room_url, run_test, wait_until_everyone_decodes_everyone, Browser, Context, Error, Result,
+    DEFAULT_WAIT,
+};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -101,18 +104,7 @@ async fn two_chromium_and_one_firefox_form_a_full_mesh() {
             join(browser, "mesh3", name).await?;
         }
         // Six directed streams: every browser decodes both others.
-        let mut streams = 0;
-        for (name, browser) in &people {
-            for (other, _) in &people {
-                if other != name {
-                    browser
-                        .wait_until_peer_tile_decodes(other, MEDIA_WAIT)
-                        .await?;
-                    streams += 1;
-                }
-            }
-            assert_eq!(browser.count("[data-testid=peer-tile]").await?, 2);
-        }
+        let streams = wait_until_everyone_decodes_everyone(&people, MEDIA_WAIT).await?;
         assert_eq!(streams, 6);
         people[2].1.screenshot(t.artifact("firefox.png")).await?;
         Ok(())
@@ -153,6 +145,53 @@ async fn mic_and_camera_toggles_show_on_the_other_tile() {
             .await?;
         Ok(())
     })
+    .await;
+}
+
+/// The leave button's `leave` reaches the relay before the socket closes, so the others are
+/// told at once that the person left, rather than that their connection dropped once the
+/// relay stops holding it for a resume.
+#[tokio::test]
+async fn the_leave_button_tells_the_relay_before_the_socket_closes() {
+    run_test(
+        "the_leave_button_tells_the_relay_before_the_socket_closes",
+        async |t| {
+            let ana = t.chromium().await?;
+            join(&ana, "goodbye", "Ana").await?;
+            // A witness without media: a relay client the page opens, which records why
+            // each peer left.
+            ana.eval_with(
+                r#"
+                const version = arguments[0];
+                const url = location.origin.replace(/^http/, 'ws') + '/ws';
+                window.__left = [];
+                return await new Promise((ok, fail) => {
+                    const ws = new WebSocket(url);
+                    window.__witness = ws;
+                    ws.onopen = () => ws.send(JSON.stringify({ type: 'join', version, room: 'goodbye', name: 'Witness' }));
+                    ws.onmessage = e => {
+                        const msg = JSON.parse(e.data);
+                        if (msg.type === 'welcome') ok(true);
+                        if (msg.type === 'peer_left') window.__left.push(msg.reason);
+                    };
+                    ws.onerror = () => fail('socket error');
+                    setTimeout(() => fail('no welcome'), 10000);
+                });
+            "#,
+                vec![json!(meshmeet_protocol::PROTOCOL_VERSION)],
+            )
+            .await?;
+            ana.click("[data-testid=leave-button]").await?;
+            ana.wait_for("[data-testid=left-message]", DEFAULT_WAIT)
+                .await?;
+            ana.wait_until("the witness hears that Ana left", DEFAULT_WAIT, async || {
+                Ok(ana.eval("return window.__left.length;").await? != json!(0))
+            })
+            .await?;
+            assert_eq!(ana.eval("return window.__left;").await?, json!(["left"]));
+            Ok(())
+        },
+    )
     .await;
 }
 
