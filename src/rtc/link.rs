@@ -7,6 +7,7 @@
 //! incoming offer can only be looked at between two of our own steps.
 
 use super::channel::{ChannelEvent, OwnedChannel};
+use super::description::{create_and_set_local, set_local, set_remote};
 use super::negotiation::{offer_decision, OfferDecision};
 use super::sender::set_encoding;
 use super::{Channel, ChannelData, DataSender, SendParams};
@@ -24,7 +25,7 @@ use web_sys::{
     Event, MediaStream, MediaStreamTrack, RtcIceCandidateInit, RtcIceGatheringState,
     RtcPeerConnection, RtcPeerConnectionIceErrorEvent, RtcPeerConnectionIceEvent,
     RtcPeerConnectionState, RtcRtpTransceiver, RtcRtpTransceiverDirection, RtcRtpTransceiverInit,
-    RtcSdpType, RtcSessionDescriptionInit, RtcSignalingState, RtcTrackEvent,
+    RtcSdpType, RtcSignalingState, RtcTrackEvent,
 };
 
 /// What a link tells its owner.
@@ -485,11 +486,7 @@ impl Inner {
         if self.pc.signaling_state() != RtcSignalingState::Stable {
             return Ok(());
         }
-        let offer = JsFuture::from(self.pc.create_offer())
-            .await
-            .map_err(|e| RtcError::Negotiation(e.into()))?;
-        let sdp = description_sdp(&offer);
-        self.set_local(RtcSdpType::Offer, &sdp).await?;
+        create_and_set_local(&self.pc, true).await?;
         self.send_local_description();
         Ok(())
     }
@@ -513,11 +510,7 @@ impl Inner {
                 self.set_remote(RtcSdpType::Offer, &sdp).await?;
                 self.claim_transceivers().await?;
                 self.open_channels();
-                let answer = JsFuture::from(self.pc.create_answer())
-                    .await
-                    .map_err(|e| RtcError::Negotiation(e.into()))?;
-                let sdp = description_sdp(&answer);
-                self.set_local(RtcSdpType::Answer, &sdp).await?;
+                create_and_set_local(&self.pc, false).await?;
                 self.send_local_description();
             }
             // The meeting replaces the whole link on a reset; it never reaches a link.
@@ -594,23 +587,11 @@ impl Inner {
     }
 
     async fn set_local(&self, kind: RtcSdpType, sdp: &str) -> Result<(), RtcError> {
-        let init = RtcSessionDescriptionInit::new(kind);
-        if !sdp.is_empty() {
-            init.set_sdp(sdp);
-        }
-        JsFuture::from(self.pc.set_local_description(&init))
-            .await
-            .map(|_| ())
-            .map_err(|e| RtcError::Negotiation(e.into()))
+        set_local(&self.pc, kind, sdp).await
     }
 
     async fn set_remote(&self, kind: RtcSdpType, sdp: &str) -> Result<(), RtcError> {
-        let init = RtcSessionDescriptionInit::new(kind);
-        init.set_sdp(sdp);
-        JsFuture::from(self.pc.set_remote_description(&init))
-            .await
-            .map(|_| ())
-            .map_err(|e| RtcError::Negotiation(e.into()))
+        set_remote(&self.pc, kind, sdp).await
     }
 
     fn send_local_description(&self) {
@@ -647,16 +628,8 @@ impl Inner {
     }
 }
 
-/// The SDP of what `createOffer` or `createAnswer` resolved to.
-fn description_sdp(description: &JsValue) -> String {
-    description
-        .unchecked_ref::<RtcSessionDescriptionInit>()
-        .get_sdp()
-        .unwrap_or_default()
-}
-
 /// `RTCPeerConnection.restartIce()`, where the browser has it (all current ones do).
-fn restart_ice(pc: &RtcPeerConnection) {
+pub(super) fn restart_ice(pc: &RtcPeerConnection) {
     let method = js_sys::Reflect::get(pc, &JsValue::from_str("restartIce"))
         .ok()
         .and_then(|m| m.dyn_into::<js_sys::Function>().ok());

@@ -1,14 +1,16 @@
-//! Peer connections of the mesh: one [`PeerLink`] per remote participant, negotiated with
-//! the perfect-negotiation pattern. Yew-free.
+//! Peer connections: the mesh's [`PeerLink`] per remote participant, negotiated with the
+//! perfect-negotiation pattern, and the SFU's two [`SfuLink`]s. Yew-free.
 
 mod budget;
 mod channel;
 mod config;
+mod description;
 mod error;
 mod link;
 mod negotiation;
 mod recovery;
 mod sender;
+mod sfu_link;
 mod stats;
 mod status;
 mod tracks;
@@ -22,6 +24,7 @@ pub use error::RtcError;
 pub use link::{PeerEvent, PeerLink};
 pub use negotiation::{is_polite, offer_decision, OfferDecision};
 pub use recovery::{Recovery, RecoveryStep};
+pub use sfu_link::{SfuLink, SfuLinkEvent};
 pub use stats::{derive, stats_of, Candidate, PeerStats, Quality, Snapshot};
 pub use status::ConnectionStatus;
 pub use tracks::{LocalTracks, TrackKind};
