@@ -8,7 +8,7 @@ use meshmeet::hooks::use_shortcuts;
 use meshmeet::i18n::{Lang, LangContext, EN, ZH};
 use meshmeet::state::{layout, LayoutInput, Shortcut, ViewMode, SHORTCUTS};
 use meshmeet::App;
-use meshmeet_protocol::PeerId;
+use meshmeet_protocol::{MediaMode, PeerId};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -215,11 +215,13 @@ async fn the_tile_grid_places_tiles_as_the_layout_decides() {
         peers: tiles(),
         screens: Vec::new(),
         label: "tiles".into(),
+        topology: MediaMode::Mesh,
     };
     let app = Renderer::<TileGrid>::with_root_and_props(root.clone(), props).render();
     let grid = support::wait_for(&root, "[data-testid=tile-grid]").await;
     assert_eq!(grid.get_attribute("data-layout").as_deref(), Some("grid"));
     assert_eq!(grid.get_attribute("data-columns").as_deref(), Some("2"));
+    assert_eq!(grid.get_attribute("data-topology").as_deref(), Some("mesh"));
     assert_eq!(grid.query_selector_all(".tile").expect("q").length(), 4);
     app.destroy();
 
@@ -230,9 +232,14 @@ async fn the_tile_grid_places_tiles_as_the_layout_decides() {
         peers: tiles(),
         screens: Vec::new(),
         label: "tiles".into(),
+        topology: MediaMode::Sfu,
     };
     let app = Renderer::<TileGrid>::with_root_and_props(root.clone(), props).render();
     let staged = support::wait_for(&root, "[data-layout=speaker]").await;
+    assert_eq!(
+        staged.get_attribute("data-topology").as_deref(),
+        Some("sfu")
+    );
     let on_stage = staged
         .query_selector(".speaker [data-id]")
         .ok()

@@ -4,7 +4,7 @@
 
 use crate::decimal::fixed;
 use crate::state::{Layout, Stage, TILE_GAP_PX};
-use meshmeet_protocol::PeerId;
+use meshmeet_protocol::{MediaMode, PeerId};
 use yew::prelude::*;
 
 /// Props of [`TileGrid`].
@@ -22,6 +22,8 @@ pub struct TileGridProps {
     pub screens: Vec<Html>,
     /// Accessible name of the tile area.
     pub label: AttrValue,
+    /// How media travels (`data-topology`, for automation and support).
+    pub topology: MediaMode,
 }
 
 /// The tiles of the call.
@@ -33,6 +35,10 @@ pub fn tile_grid(props: &TileGridProps) -> Html {
         .self_minimised
         .then(|| html! { <div class="self-mini">{ props.local.clone() }</div> });
     let orientation = layout.portrait.then_some("portrait");
+    let topology = match props.topology {
+        MediaMode::Mesh => "mesh",
+        MediaMode::Sfu => "sfu",
+    };
     let body = match &layout.stage {
         Stage::Grid => {
             let width = layout.columns as f64 * layout.tile_width
@@ -44,14 +50,15 @@ pub fn tile_grid(props: &TileGridProps) -> Html {
             );
             html! {
                 <section class={classes!("grid", orientation)} {style} aria-label={props.label.clone()}
-                    data-testid="tile-grid" data-layout="grid" data-columns={layout.columns.to_string()}>
+                    data-testid="tile-grid" data-layout="grid" data-columns={layout.columns.to_string()}
+                    data-topology={topology}>
                     { for local }
                     { for props.peers.iter().map(|(_, tile)| tile.clone()) }
                 </section>
             }
         }
         Stage::Screen => html! {
-            <div class="staged" data-testid="tile-grid" data-layout="screen">
+            <div class="staged" data-testid="tile-grid" data-layout="screen" data-topology={topology}>
                 <section class="screens">{ for props.screens.iter().cloned() }</section>
                 <section class="grid strip" aria-label={props.label.clone()}>
                     { for local }
@@ -60,7 +67,7 @@ pub fn tile_grid(props: &TileGridProps) -> Html {
             </div>
         },
         Stage::Peer(on_stage) => html! {
-            <div class="staged" data-testid="tile-grid" data-layout="speaker">
+            <div class="staged" data-testid="tile-grid" data-layout="speaker" data-topology={topology}>
                 <section class="speaker">
                     { for props.peers.iter().filter(|(id, _)| id == on_stage).map(|(_, tile)| tile.clone()) }
                 </section>

@@ -2,7 +2,7 @@
 
 use super::ViewMode;
 use crate::rtc::ConnectionStatus;
-use meshmeet_protocol::{ErrorCode, PeerId, PeerInfo, DEFAULT_MAX_CHAT_CHARS};
+use meshmeet_protocol::{ErrorCode, MediaMode, PeerId, PeerInfo, DEFAULT_MAX_CHAT_CHARS};
 use std::rc::Rc;
 use yew::Reducible;
 
@@ -144,6 +144,8 @@ pub struct RoomState {
     pub locked: bool,
     /// The relay's chat limit in characters, once it welcomed us (see [`RoomState::chat_limit`]).
     pub max_chat_chars: Option<u32>,
+    /// How media travels in the room now, as the relay last said.
+    pub topology: MediaMode,
     /// Numbers the next toast.
     next_toast: u64,
 }
@@ -227,6 +229,8 @@ pub enum Action {
     TogglePanel(Panel),
     /// We switched to receiving audio only, or video again.
     AudioOnlyChanged(bool),
+    /// The room moved to the mesh or the SFU.
+    TopologyChanged(MediaMode),
     /// The relay connection dropped or came back.
     RelayChanged(RelayStatus),
     /// Switch between grid and speaker view.
@@ -341,6 +345,7 @@ impl RoomState {
                 self.peers.clear();
             }
             Action::AudioOnlyChanged(audio_only) => self.audio_only = audio_only,
+            Action::TopologyChanged(mode) => self.topology = mode,
             Action::RelayChanged(link) => self.relay = link,
             Action::TogglePanel(panel) => {
                 self.panel = if self.panel.as_ref() == Some(&panel) {
@@ -581,6 +586,16 @@ mod tests {
         let state = RoomState::default().apply(Action::AudioOnlyChanged(true));
         assert!(state.audio_only);
         assert!(!state.apply(Action::AudioOnlyChanged(false)).audio_only);
+    }
+
+    #[test]
+    fn the_room_starts_as_a_mesh_and_follows_the_relays_topology() {
+        let state = RoomState::default();
+        assert_eq!(state.topology, MediaMode::Mesh);
+        let state = state.apply(Action::TopologyChanged(MediaMode::Sfu));
+        assert_eq!(state.topology, MediaMode::Sfu);
+        let state = state.apply(Action::TopologyChanged(MediaMode::Mesh));
+        assert_eq!(state.topology, MediaMode::Mesh);
     }
 
     #[test]

@@ -23,7 +23,12 @@ const MEASURED_EXTENSIONS: [&str; 3] = ["wasm", "js", "css"];
 /// `topology_changed`, `sfu_published`, `sfu_subscription`, three client messages and five
 /// error codes): serde's derives for them took the client from 300,529 to 304,461 B.
 /// Raised to 305,000.
-pub const BUDGET_GZIP_BYTES: usize = 305_000;
+///
+/// 305,000 until issue #20 built the browser's side of the SFU (`rtc/sfu_link.rs`,
+/// `rtc/description.rs`, `hooks/meeting/sfu.rs`: a second kind of peer connection, its
+/// trickle and the mapping of the subscription's streams to tiles): 304,461 to 314,127 B.
+/// Raised to 316,000.
+pub const BUDGET_GZIP_BYTES: usize = 316_000;
 
 /// One measured file of a build: its path under the build directory, raw and gzipped bytes.
 pub struct Asset {

@@ -7,9 +7,10 @@ use super::chat::ChatOut;
 use super::files::FileTransfers;
 use super::mesh::Mesh;
 use super::relay_session::RelaySession;
+use super::sfu::{Sfu, SfuNews};
 use super::topology::{MediaNews, MediaTopology};
 use super::{warn, Command, Input, JoinRequest, RemoteStreams};
-use crate::rtc::{Channel, ChannelData, LinkConfig, LocalTracks, Snapshot};
+use crate::rtc::{Channel, ChannelData, LinkConfig, LocalTracks, SfuLinkEvent, Snapshot};
 use crate::state::{
     is_speaking, Action, ChatAction, ChatEntry, ChatState, Notice, RoomFailure, RoomState,
     SpeakerChoice, StatsAction, StatsState, Transfers, VideoPrefs,
@@ -17,8 +18,9 @@ use crate::state::{
 use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender};
 use futures_util::StreamExt;
 use meshmeet_protocol::{
-    ClientMsg, ErrorCode, IceTransportPolicy, MediaState, PeerId, PeerMsg, ProtocolMsg as _,
-    ServerMsg, Signal, DEFAULT_MAX_FILE_BYTES, PROTOCOL_VERSION,
+    ClientMsg, ErrorCode, IceTransportPolicy, MediaMode, MediaState, PeerId, PeerMsg,
+    ProtocolMsg as _, ServerMsg, SfuLeg, Signal, Topology, DEFAULT_MAX_FILE_BYTES,
+    PROTOCOL_VERSION,
 };
 use std::collections::HashMap;
 use yew::UseReducerDispatcher;
@@ -37,6 +39,12 @@ pub(crate) struct Meeting<M: MediaTopology = Mesh> {
     join: JoinRequest,
     relay: RelaySession,
     media: M,
+    /// The media through the SFU, while the room is on it (the mesh stays up beside it for
+    /// the data channels).
+    sfu: Option<Sfu>,
+    /// The relay's ICE settings, for the SFU's connections.
+    link_config: LinkConfig,
+    inputs: UnboundedSender<Input>,
     /// What we send (microphone and camera on or off), as told to the relay.
     sending: MediaState,
     /// Display names of the others, for chat and transfers.
@@ -83,8 +91,11 @@ impl Meeting<Mesh> {
             out.streams.clone(),
         );
         Meeting {
-            relay: RelaySession::new(inputs, out.state.clone()),
+            relay: RelaySession::new(inputs.clone(), out.state.clone()),
             media: mesh,
+            sfu: None,
+            link_config: LinkConfig::default(),
+            inputs,
             sending,
             names: HashMap::new(),
             chat: ChatOut::new(),
@@ -116,11 +127,15 @@ impl<M: MediaTopology> Meeting<M> {
                     let news = self.media.on_event(&self_id, id, event, &self.relay);
                     self.on_media_news(news);
                 }
+                Input::Sfu(attempt, leg, event) => self.on_sfu_event(attempt, leg, event),
                 Input::Command(command) => self.on_command(command),
                 Input::Stats(peer, snapshot) => self.on_stats(peer, snapshot),
                 Input::Tick => {
                     self.relay.tick();
                     self.media.sample_stats();
+                    if let Some(sfu) = &mut self.sfu {
+                        sfu.tick();
+                    }
                 }
                 Input::Reconnect => self.relay.reconnect_due(),
                 Input::Shutdown => break,
@@ -133,6 +148,9 @@ impl<M: MediaTopology> Meeting<M> {
     /// Drops the media with `peer_id` and everything kept about it.
     fn forget_peer(&mut self, peer_id: PeerId) {
         self.media.remove_peer(&peer_id);
+        if let Some(sfu) = &mut self.sfu {
+            sfu.remove_peer(&peer_id);
+        }
         self.files.peer_gone(&peer_id);
         self.prefs.forget(&peer_id);
         self.speaker.forget(&peer_id);
@@ -153,6 +171,7 @@ impl<M: MediaTopology> Meeting<M> {
                 session,
                 host,
                 locked,
+                topology,
                 ..
             } => {
                 if self.relay.welcomed(peer_id.clone(), session) {
@@ -162,17 +181,20 @@ impl<M: MediaTopology> Meeting<M> {
                         self.forget_peer(peer);
                     }
                     self.names.clear();
+                    // So is our place on the media server.
+                    self.sfu = None;
                 }
                 self.files.set_max_file_bytes(limits.max_file_bytes);
                 self.chat.set_max_chars(limits.max_chat_chars);
-                self.media.configure(LinkConfig {
+                self.link_config = LinkConfig {
                     ice_servers,
                     policy: if self.join.relay_only {
                         IceTransportPolicy::Relay
                     } else {
                         ice_transport_policy
                     },
-                });
+                };
+                self.media.configure(self.link_config.clone());
                 // We are the newcomer: we offer to everyone already here, all at once.
                 for peer in &roster {
                     self.names.insert(peer.id.clone(), peer.name.clone());
@@ -185,6 +207,7 @@ impl<M: MediaTopology> Meeting<M> {
                     locked,
                     max_chat_chars: limits.max_chat_chars,
                 });
+                self.set_topology(topology);
                 self.apply_budget();
             }
             ServerMsg::Resumed { .. } => self.relay.resumed(),
@@ -216,6 +239,24 @@ impl<M: MediaTopology> Meeting<M> {
                 code: ErrorCode::SessionExpired,
                 ..
             } => self.relay.rejoin(join_msg(&self.join, self.sending)),
+            // Our SFU connections are void: start them again (the relay places the room on
+            // a media server that works, or moves it back to the mesh).
+            ServerMsg::Error {
+                code:
+                    code @ (ErrorCode::MediaServerFailed
+                    | ErrorCode::InvalidSdp
+                    | ErrorCode::SfuOutOfOrder),
+                message,
+            } if self.sfu.is_some() => {
+                if let Some(sfu) = &mut self.sfu {
+                    sfu.failed(&format!("{code:?}: {message}"));
+                }
+            }
+            // A message of an epoch that just ended; the news of the new one is on its way.
+            ServerMsg::Error {
+                code: ErrorCode::WrongTopology,
+                message,
+            } => warn(&format!("SFU message of an old epoch: {message}")),
             ServerMsg::Error { code, message } => {
                 warn(&format!("relay refused: {code:?}: {message}"));
                 if code.is_fatal() || !self.relay.in_room() {
@@ -247,15 +288,70 @@ impl<M: MediaTopology> Meeting<M> {
             ServerMsg::Removed => self.ended_by_host(RoomFailure::Removed),
             ServerMsg::MeetingEnded => self.ended_by_host(RoomFailure::MeetingEnded),
             ServerMsg::IceServersRenewed { ice_servers } => {
+                self.link_config.ice_servers = ice_servers.clone();
                 self.media.renew_ice_servers(ice_servers)
             }
-            // The browser's SFU side comes next; until then a relay with a media server
-            // sees this client stay on the mesh links it has.
-            ServerMsg::TopologyChanged { .. }
-            | ServerMsg::SfuPublished { .. }
-            | ServerMsg::SfuSubscription { .. } => {
-                warn("the relay moved the room to the SFU, which this client does not speak yet")
+            ServerMsg::TopologyChanged { topology } => self.set_topology(topology),
+            ServerMsg::SfuPublished { epoch, sdp } => {
+                if let Some(sfu) = self.sfu.as_ref().filter(|s| s.epoch() == epoch) {
+                    sfu.published(sdp);
+                }
             }
+            ServerMsg::SfuSubscription {
+                epoch,
+                sdp,
+                streams,
+            } => {
+                if let Some(sfu) = self.sfu.as_mut().filter(|s| s.epoch() == epoch) {
+                    sfu.subscription(sdp, streams);
+                }
+            }
+        }
+    }
+
+    /// Follows the room to the mesh or the SFU. To the SFU: the tiles keep the mesh's media
+    /// until the SFU's arrives, and the mesh links send ours until our publisher is
+    /// connected (make before break). Back to the mesh: the links send and show media again
+    /// at once.
+    fn set_topology(&mut self, topology: Topology) {
+        self.out
+            .state
+            .dispatch(Action::TopologyChanged(topology.mode));
+        match topology.mode {
+            MediaMode::Mesh => {
+                self.sfu = None;
+                self.media.set_sending(true);
+                self.media.set_showing(true);
+            }
+            MediaMode::Sfu => {
+                if self
+                    .sfu
+                    .as_ref()
+                    .is_some_and(|s| s.epoch() == topology.epoch)
+                {
+                    return;
+                }
+                self.media.set_showing(false);
+                self.sfu = Some(Sfu::start(
+                    topology.epoch,
+                    self.link_config.clone(),
+                    self.media.tracks(),
+                    self.join.video_budget_bps,
+                    self.inputs.clone(),
+                    self.out.streams.clone(),
+                ));
+                self.apply_budget();
+            }
+        }
+    }
+
+    fn on_sfu_event(&mut self, attempt: u32, leg: SfuLeg, event: SfuLinkEvent) {
+        let Some(sfu) = &mut self.sfu else {
+            return;
+        };
+        match sfu.on_link_event(attempt, leg, event, &self.relay) {
+            Some(SfuNews::Publishing) => self.media.set_sending(false),
+            None => {}
         }
     }
 
@@ -342,6 +438,9 @@ impl<M: MediaTopology> Meeting<M> {
     fn on_command(&mut self, command: Command) {
         match command {
             Command::Tracks(tracks) => {
+                if let Some(sfu) = &mut self.sfu {
+                    sfu.set_tracks(tracks.clone());
+                }
                 self.media.set_tracks(tracks);
                 self.apply_budget();
             }
@@ -433,6 +532,10 @@ impl<M: MediaTopology> Meeting<M> {
         let prefs = &self.prefs;
         self.media
             .apply_budget(|peer| prefs.wanted_by(peer), self.speaking);
+        if let Some(sfu) = &self.sfu {
+            let anyone = self.media.peers().iter().any(|peer| prefs.wanted_by(peer));
+            sfu.apply_budget(anyone, self.speaking);
+        }
     }
 
     fn leave(&mut self) {
@@ -442,6 +545,7 @@ impl<M: MediaTopology> Meeting<M> {
         for peer in self.media.peers() {
             self.files.peer_gone(&peer);
         }
+        self.sfu = None;
         self.media.close();
     }
 }

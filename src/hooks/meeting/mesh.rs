@@ -14,6 +14,7 @@ use futures_channel::mpsc::UnboundedSender;
 use meshmeet_protocol::{ClientMsg, IceServer, IceTransportPolicy, PeerId, Signal};
 use std::collections::HashMap;
 use std::rc::Rc;
+use web_sys::MediaStream;
 use yew::UseReducerDispatcher;
 
 /// STUN/TURN error code for refused credentials (RFC 8489, section 14.8).
@@ -39,6 +40,12 @@ pub(super) struct Mesh {
     turn_auth_refused: bool,
     /// The relay-only failure was shown already (once per meeting is enough).
     turn_failure_shown: bool,
+    /// Whether the links send our media (not while the SFU carries it).
+    sending: bool,
+    /// Whether the tiles show what the links receive (not while the SFU carries it).
+    showing: bool,
+    /// The last streams each link received, to show again when the room returns to the mesh.
+    received: HashMap<PeerId, (Option<MediaStream>, Option<MediaStream>)>,
     inputs: UnboundedSender<Input>,
     room: UseReducerDispatcher<RoomState>,
     streams: UseReducerDispatcher<RemoteStreams>,
@@ -62,6 +69,9 @@ impl Mesh {
             recovery: HashMap::new(),
             turn_auth_refused: false,
             turn_failure_shown: false,
+            sending: true,
+            showing: true,
+            received: HashMap::new(),
             inputs,
             room,
             streams,
@@ -75,13 +85,7 @@ impl Mesh {
         let on_event = Rc::new(move |event| {
             let _ = tx.unbounded_send(Input::Peer(id.clone(), event));
         });
-        match PeerLink::new(
-            &self.config,
-            polite,
-            initiator,
-            self.local.clone(),
-            on_event,
-        ) {
+        match PeerLink::new(&self.config, polite, initiator, self.sent(), on_event) {
             Ok(link) => {
                 self.links.insert(peer, link);
             }
@@ -99,8 +103,20 @@ impl Mesh {
         self.links.remove(peer);
         self.snapshots.remove(peer);
         self.available.remove(peer);
-        self.streams
-            .dispatch(StreamChange::ConnectionClosed(peer.clone()));
+        self.received.remove(peer);
+        if self.showing {
+            self.streams
+                .dispatch(StreamChange::ConnectionClosed(peer.clone()));
+        }
+    }
+
+    /// What the links send: our tracks, or nothing while the SFU carries them.
+    fn sent(&self) -> LocalTracks {
+        if self.sending {
+            self.local.clone()
+        } else {
+            LocalTracks::default()
+        }
     }
 
     /// Replaces the link to `peer` with a new peer connection; the tile stays, showing the
@@ -231,12 +247,20 @@ impl MediaTopology for Mesh {
         }
         match event {
             PeerEvent::Signal(signal) => relay.send(&ClientMsg::Signal { to: peer, signal }),
-            PeerEvent::RemoteStream(stream) => self
-                .streams
-                .dispatch(StreamChange::CameraChanged(peer, stream)),
-            PeerEvent::RemoteScreen(stream) => self
-                .streams
-                .dispatch(StreamChange::ScreenChanged(peer, stream)),
+            PeerEvent::RemoteStream(stream) => {
+                self.received.entry(peer.clone()).or_default().0 = Some(stream.clone());
+                if self.showing {
+                    self.streams
+                        .dispatch(StreamChange::CameraChanged(peer, stream));
+                }
+            }
+            PeerEvent::RemoteScreen(stream) => {
+                self.received.entry(peer.clone()).or_default().1 = Some(stream.clone());
+                if self.showing {
+                    self.streams
+                        .dispatch(StreamChange::ScreenChanged(peer, stream));
+                }
+            }
             PeerEvent::Status(status) => {
                 self.room
                     .dispatch(Action::ConnectionChanged(peer.clone(), status));
@@ -259,13 +283,50 @@ impl MediaTopology for Mesh {
 
     fn set_tracks(&mut self, tracks: LocalTracks) {
         for kind in TrackKind::ALL {
-            if tracks.get(kind) != self.local.get(kind) {
+            if self.sending && tracks.get(kind) != self.local.get(kind) {
                 for link in self.links.values() {
                     link.replace_track(kind, tracks.get(kind).cloned());
                 }
             }
         }
         self.local = tracks;
+    }
+
+    fn tracks(&self) -> LocalTracks {
+        self.local.clone()
+    }
+
+    fn set_sending(&mut self, sending: bool) {
+        if sending == self.sending {
+            return;
+        }
+        self.sending = sending;
+        let sent = self.sent();
+        for link in self.links.values() {
+            for kind in TrackKind::ALL {
+                link.replace_track(kind, sent.get(kind).cloned());
+            }
+        }
+    }
+
+    fn set_showing(&mut self, showing: bool) {
+        if showing == self.showing {
+            return;
+        }
+        self.showing = showing;
+        if !showing {
+            return;
+        }
+        for (peer, (camera, screen)) in &self.received {
+            if let Some(camera) = camera {
+                self.streams
+                    .dispatch(StreamChange::CameraChanged(peer.clone(), camera.clone()));
+            }
+            if let Some(screen) = screen {
+                self.streams
+                    .dispatch(StreamChange::ScreenChanged(peer.clone(), screen.clone()));
+            }
+        }
     }
 
     fn sample_stats(&self) {
@@ -338,6 +399,7 @@ impl MediaTopology for Mesh {
 
     fn close(&mut self) {
         self.links.clear();
+        self.received.clear();
         self.streams.dispatch(StreamChange::AllClosed);
     }
 }

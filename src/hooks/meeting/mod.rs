@@ -13,16 +13,17 @@ mod commands;
 mod files;
 mod mesh;
 mod relay_session;
+mod sfu;
 mod topology;
 
 pub use commands::{Command, HostCommand};
 
-use crate::rtc::{LocalTracks, PeerEvent, Snapshot};
+use crate::rtc::{LocalTracks, PeerEvent, SfuLinkEvent, Snapshot};
 use crate::signaling::RelayEvent;
 use crate::state::{ChatState, RoomState, StatsState, Transfers};
 use actor::{Meeting, Outputs};
 use futures_channel::mpsc::{unbounded, UnboundedSender};
-use meshmeet_protocol::{MediaState, PeerId, RoomName};
+use meshmeet_protocol::{MediaState, PeerId, RoomName, SfuLeg};
 use std::collections::HashMap;
 use std::rc::Rc;
 use wasm_bindgen_futures::spawn_local;
@@ -120,6 +121,8 @@ pub struct MeetingHandle {
 pub(crate) enum Input {
     Relay(RelayEvent),
     Peer(PeerId, PeerEvent),
+    /// An event of the SFU connections of one attempt.
+    Sfu(u32, SfuLeg, SfuLinkEvent),
     Command(Command),
     Stats(PeerId, Snapshot),
     Tick,

@@ -1,7 +1,9 @@
-//! How media travels in a meeting, behind one interface: today the full mesh
-//! ([`super::mesh::Mesh`], one peer connection per remote participant); an SFU is the second
-//! kind. The meeting task drives it from relay messages, peer events and the clock, and keeps
-//! the features (chat, files, preferences, speaker choice) on top of it.
+//! How media travels in a meeting, behind one interface: the full mesh
+//! ([`super::mesh::Mesh`], one peer connection per remote participant, which also carries the
+//! data channels). In rooms the relay moves to the SFU, [`super::sfu::Sfu`] carries the media
+//! beside it while the mesh stops sending and showing media. The meeting task drives it from
+//! relay messages, peer events and the clock, and keeps the features (chat, files,
+//! preferences, speaker choice) on top of it.
 
 use super::relay_session::RelaySession;
 use crate::rtc::{
@@ -62,6 +64,14 @@ pub(super) trait MediaTopology {
     ) -> Option<MediaNews>;
     /// Our camera, microphone or screen changed.
     fn set_tracks(&mut self, tracks: LocalTracks);
+    /// Our camera, microphone and screen as last set.
+    fn tracks(&self) -> LocalTracks;
+    /// Whether this topology sends our media: off while the SFU carries it (the mesh stays
+    /// up beside it for the data channels).
+    fn set_sending(&mut self, sending: bool);
+    /// Whether the tiles show what this topology receives; turned on again, what it last
+    /// received is shown at once.
+    fn set_showing(&mut self, showing: bool);
     /// Reads every connection's statistics; each arrives as [`super::Input::Stats`].
     fn sample_stats(&self);
     /// A statistics snapshot of the connection to `peer` arrived.

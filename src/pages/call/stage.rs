@@ -104,6 +104,6 @@ pub(super) fn tile_grid(input: &StageInput<'_>) -> Html {
     }).collect();
     html! {
         <TileGrid layout={layout} local={local_tile} self_minimised={state.self_minimised}
-            peers={peer_tiles} screens={screens} label={s.video_grid} />
+            peers={peer_tiles} screens={screens} label={s.video_grid} topology={state.topology} />
     }
 }
