@@ -30,6 +30,7 @@ pub mod bench;
 pub mod browser;
 pub mod driver;
 pub mod harness;
+pub mod janus;
 pub mod process;
 pub mod proxy;
 pub mod relay;
@@ -40,6 +41,7 @@ pub use browser::{
 };
 pub use driver::BrowserKind;
 pub use harness::{artifacts_dir, run_test, run_test_with, run_test_within, TestCtx, TEST_TIMEOUT};
+pub use janus::Janus;
 pub use proxy::Proxy;
 pub use relay::Relay;
 pub use turn::Coturn;

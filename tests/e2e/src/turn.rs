@@ -133,7 +133,8 @@ fn read_log(path: &std::path::Path) -> String {
         .unwrap_or_default()
 }
 
-fn which(name: &str) -> Option<std::path::PathBuf> {
+/// The path of program `name` on `PATH` (or in `/usr/bin`, `/usr/sbin`).
+pub(crate) fn which(name: &str) -> Option<std::path::PathBuf> {
     std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
         .chain(["/usr/bin".into(), "/usr/sbin".into()])
         .map(|dir| dir.join(name))
