@@ -4,6 +4,7 @@ mod bench;
 mod bench_relay;
 mod build;
 mod cmd;
+mod janus;
 mod serve;
 mod size;
 mod test;
@@ -18,8 +19,11 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
-  serve [-- relay flags]   build the client (release) and the relay, then run meshmeet
-                           (http://127.0.0.1:8080 unless --listen says otherwise)
+  serve [--janus] [-- relay flags]
+                           build the client (release) and the relay, then run meshmeet
+                           (http://127.0.0.1:8080 unless --listen says otherwise);
+                           --janus also runs a Janus (installed if missing) for rooms
+                           past --mesh-max people, stopped with the relay
   test                     everything CI runs: fmt, clippy, native tests, wasm tests in
                            headless Chromium and Firefox, the client's size budget, then
                            the end-to-end suite
@@ -42,7 +46,13 @@ fn main() -> ExitCode {
         None => ("", &[][..]),
     };
     let result = match task {
-        "serve" => serve::run(strip_separator(rest)),
+        "serve" => {
+            let (janus, rest) = match rest.split_first() {
+                Some((flag, rest)) if flag == "--janus" => (true, rest),
+                _ => (false, rest),
+            };
+            serve::run(janus, strip_separator(rest))
+        }
         "test" if rest.is_empty() => return test::run(),
         "size" => size::run(rest),
         "bench" => bench::run(rest),
