@@ -19,7 +19,9 @@ pub fn use_muted_speech(audio: Option<MediaStreamTrack>, muted: bool) -> bool {
     {
         let probe = probe.clone();
         use_effect_with((audio, muted), move |(audio, muted)| {
-            // `MediaStreamTrack::clone` is the browser's `clone()`: a new, independent track.
+            // `MediaStreamTrack::clone` is the browser's `clone()`: a new, independent track,
+            // wanted here (enabled while the sent one is muted; stopped below).
+            #[allow(clippy::disallowed_methods)]
             let listener = audio
                 .as_ref()
                 .filter(|_| *muted)

@@ -248,14 +248,14 @@ impl MediaTopology for Mesh {
         match event {
             PeerEvent::Signal(signal) => relay.send(&ClientMsg::Signal { to: peer, signal }),
             PeerEvent::RemoteStream(stream) => {
-                self.received.entry(peer.clone()).or_default().0 = Some(stream.clone());
+                self.received.entry(peer.clone()).or_default().0 = Some(Clone::clone(&stream));
                 if self.showing {
                     self.streams
                         .dispatch(StreamChange::CameraChanged(peer, stream));
                 }
             }
             PeerEvent::RemoteScreen(stream) => {
-                self.received.entry(peer.clone()).or_default().1 = Some(stream.clone());
+                self.received.entry(peer.clone()).or_default().1 = Some(Clone::clone(&stream));
                 if self.showing {
                     self.streams
                         .dispatch(StreamChange::ScreenChanged(peer, stream));
@@ -319,12 +319,16 @@ impl MediaTopology for Mesh {
         }
         for (peer, (camera, screen)) in &self.received {
             if let Some(camera) = camera {
-                self.streams
-                    .dispatch(StreamChange::CameraChanged(peer.clone(), camera.clone()));
+                self.streams.dispatch(StreamChange::CameraChanged(
+                    peer.clone(),
+                    Clone::clone(camera),
+                ));
             }
             if let Some(screen) = screen {
-                self.streams
-                    .dispatch(StreamChange::ScreenChanged(peer.clone(), screen.clone()));
+                self.streams.dispatch(StreamChange::ScreenChanged(
+                    peer.clone(),
+                    Clone::clone(screen),
+                ));
             }
         }
     }

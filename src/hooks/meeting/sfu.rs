@@ -214,7 +214,8 @@ impl Sfu {
                 continue;
             };
             if let Some(slot) = per_peer.entry(section.peer_id).or_default().get_mut(index) {
-                *slot = Some(track.clone());
+                // The same track: `track.clone()` would be JavaScript's, a new track.
+                *slot = Some(Clone::clone(track));
             }
         }
         for (peer, [audio, camera, screen]) in per_peer {
