@@ -1,6 +1,7 @@
 //! Large rooms on a real Janus: past `--mesh-max` the room moves to the SFU, everyone sends
 //! one upstream and decodes everyone else, and back at mesh size the room returns to the
-//! mesh after the delay.
+//! mesh after the delay. The longest gap in the audio the first two receive from each other
+//! during the switch is measured and printed.
 //!
 //! Every page runs with `?video=low` (320x180 at 15 fps) and the fake camera at 15 fps:
 //! three browsers and Janus share two cores.
@@ -106,6 +107,131 @@ async fn wait_until_sending_on(browser: &Browser, wanted: u64, timeout: Duration
     }
 }
 
+/// How often the audio watch samples `packetsReceived`.
+const AUDIO_SAMPLE_MS: u32 = 100;
+
+/// Starts watching the audio `page` receives from `peer`: every [`AUDIO_SAMPLE_MS`] the
+/// packets received by the receiver of the audio track `peer`'s tile plays, whichever
+/// connection carries it, and the longest time without a new packet.
+async fn watch_received_audio(page: &Browser, peer: &str) -> Result {
+    let script = r#"
+        const [peer, every] = arguments;
+        const watch = { peer, last: performance.now(), longest: 0, seen: {}, receivers: [] };
+        window.__audioWatch = watch;
+        let busy = false;
+        watch.timer = setInterval(async () => {
+            if (busy) return;
+            busy = true;
+            try {
+                const video = document.querySelector(
+                    `[data-testid=peer-tile][data-peer-name="${peer}"] video`);
+                const ids = video && video.srcObject
+                    ? video.srcObject.getAudioTracks().map(t => t.id) : [];
+                let progressed = false;
+                // By the receiver whose track the tile plays: stats name remote tracks
+                // differently in each browser.
+                for (const [i, pc] of (window.__pcs || []).entries()) {
+                    if (pc.connectionState === 'closed') continue;
+                    for (const receiver of pc.getReceivers()) {
+                        if (!receiver.track || !ids.includes(receiver.track.id)) continue;
+                        (await receiver.getStats()).forEach(r => {
+                            if (r.type !== 'inbound-rtp' || r.kind !== 'audio') return;
+                            const key = i + ':' + receiver.track.id;
+                            const packets = r.packetsReceived || 0;
+                            if (key in watch.seen && packets > watch.seen[key]) {
+                                progressed = true;
+                                if (!watch.receivers.includes(key)) watch.receivers.push(key);
+                            }
+                            watch.seen[key] = packets;
+                        });
+                    }
+                }
+                const now = performance.now();
+                if (progressed) {
+                    watch.longest = Math.max(watch.longest, now - watch.last);
+                    watch.last = now;
+                }
+            } finally {
+                busy = false;
+            }
+        }, every);
+        return true;
+    "#;
+    page.eval_with(script, vec![json!(peer), json!(AUDIO_SAMPLE_MS)])
+        .await
+        .map(|_| ())
+}
+
+/// What an audio watch saw.
+struct AudioWatch {
+    /// The longest time without a new packet, up to now.
+    longest_gap_ms: u64,
+    /// How many receivers (connection and track) delivered packets.
+    receivers: u64,
+    /// The tile's tracks and each connection's audio receivers when it was read.
+    now: serde_json::Value,
+}
+
+/// Stops the page's audio watch and reads it.
+async fn received_audio_watch(page: &Browser) -> Result<AudioWatch> {
+    let script = r#"
+        const watch = window.__audioWatch;
+        clearInterval(watch.timer);
+        const gap = Math.max(watch.longest, performance.now() - watch.last);
+        // What the tile plays and what each connection receives now, for a failure message.
+        const video = document.querySelector(
+            `[data-testid=peer-tile][data-peer-name="${watch.peer}"] video`);
+        const tracks = video && video.srcObject
+            ? video.srcObject.getTracks().map(t => `${t.kind} ${t.id} ${t.readyState}`) : [];
+        const inbound = [];
+        for (const [i, pc] of (window.__pcs || []).entries()) {
+            for (const receiver of pc.getReceivers()) {
+                if (!receiver.track) continue;
+                let packets = 0;
+                if (pc.connectionState !== 'closed') {
+                    (await receiver.getStats()).forEach(r => {
+                        if (r.type === 'inbound-rtp') packets += r.packetsReceived || 0;
+                    });
+                }
+                inbound.push(`${i} ${pc.connectionState}: ${receiver.track.kind} ${receiver.track.id} ${receiver.track.readyState} ${packets}`);
+            }
+        }
+        return [Math.round(gap), watch.receivers.length, { tracks, inbound }];
+    "#;
+    let value = page.eval(script).await?;
+    match (value[0].as_u64(), value[1].as_u64()) {
+        (Some(longest_gap_ms), Some(receivers)) => Ok(AudioWatch {
+            longest_gap_ms,
+            receivers,
+            now: value[2].clone(),
+        }),
+        _ => Err(meshmeet_e2e::Error::new(format!(
+            "{}: the audio watch read {value}",
+            page.label()
+        ))),
+    }
+}
+
+/// Stops the audio watch on `me`'s page, prints the longest gap in what `me` received from
+/// `other` during `phase`, and fails unless two receivers carried it (one connection before
+/// the switch, another after).
+async fn report_audio_watch(page: &Browser, me: &str, other: &str, phase: &str) -> Result {
+    let watch = received_audio_watch(page).await?;
+    println!(
+        "{phase}: longest gap in {me}'s received audio from {other}: {} ms \
+         (packets sampled every {AUDIO_SAMPLE_MS} ms)",
+        watch.longest_gap_ms
+    );
+    if watch.receivers < 2 {
+        return Err(meshmeet_e2e::Error::new(format!(
+            "{phase}: {me} received {other}'s audio on {} receiver(s), not one before and \
+             one after (now: {})",
+            watch.receivers, watch.now
+        )));
+    }
+    Ok(())
+}
+
 #[tokio::test]
 async fn past_mesh_max_everyone_publishes_once_decodes_everyone_and_the_room_returns_to_the_mesh() {
     let name =
@@ -135,6 +261,13 @@ async fn past_mesh_max_everyone_publishes_once_decodes_everyone_and_the_room_ret
         for (_, browser) in &people[..2] {
             wait_for_topology(browser, "mesh", DEFAULT_WAIT).await?;
         }
+        let [(_, ana), (_, ben), _] = &people;
+        for (browser, other) in [(ana, "Ben"), (ben, "Ana")] {
+            browser
+                .wait_until_peer_tile_decodes(other, MEDIA_WAIT)
+                .await?;
+            watch_received_audio(browser, other).await?;
+        }
         join(&people[2].1, "large", "Fox").await?;
         for (_, browser) in &people {
             wait_for_topology(browser, "sfu", DEFAULT_WAIT).await?;
@@ -151,6 +284,10 @@ async fn past_mesh_max_everyone_publishes_once_decodes_everyone_and_the_room_ret
         let streams = wait_until_everyone_decodes_everyone(&people, MEDIA_WAIT).await?;
         assert_eq!(streams, 6);
         people[2].1.screenshot(t.artifact("firefox-sfu.png")).await?;
+        for (browser, me, other) in [(ana, "Ana", "Ben"), (ben, "Ben", "Ana")] {
+            report_audio_watch(browser, me, other, "switch to the SFU").await?;
+            watch_received_audio(browser, other).await?;
+        }
 
         // Back at mesh size: the mesh again after the delay, media browser to browser.
         let started = Instant::now();
@@ -169,7 +306,6 @@ async fn past_mesh_max_everyone_publishes_once_decodes_everyone_and_the_room_ret
             started.elapsed().as_secs_f64(),
             gone.as_secs_f64()
         );
-        let [(_, ana), (_, ben), _] = &people;
         for (browser, other) in [(ana, "Ben"), (ben, "Ana")] {
             // The mesh link to the other sends video again, the closed SFU connections not.
             wait_until_sending_on(browser, 1, MEDIA_WAIT).await?;
@@ -183,6 +319,9 @@ async fn past_mesh_max_everyone_publishes_once_decodes_everyone_and_the_room_ret
                 )
                 .await?;
             assert_eq!(open_sfu, json!(1), "{}: only the mesh link is open", browser.label());
+        }
+        for (browser, me, other) in [(ana, "Ana", "Ben"), (ben, "Ben", "Ana")] {
+            report_audio_watch(browser, me, other, "return to the mesh").await?;
         }
         Ok(())
     })
