@@ -2,7 +2,8 @@
 //! deploy/janus): the join past `--mesh-max` moves the room to the SFU, each participant
 //! publishes once through the relay and is subscribed to the others with streams named by
 //! peer id; SFU messages of another epoch, out of turn or with hostile SDP are refused and
-//! leave the room and other rooms working; a Janus killed mid-call ends the sessions with
+//! leave the room and other rooms working; a second publish starts a participant's
+//! connections afresh; a Janus killed mid-call ends the sessions with
 //! `media_server_failed` and publishing again works once it is back. Participants' media
 //! connections are real (str0m peers doing ICE and DTLS with Janus), because Janus
 //! announces a publisher to the others only once its connection is up.
@@ -296,6 +297,22 @@ async fn sfu_messages_of_another_epoch_or_out_of_turn_and_hostile_sdp_are_refuse
     cy.assert_alive(1).await;
     di.assert_alive(2).await;
     assert_eq!(to_cy.len(), 2, "{to_cy:?}");
+}
+
+#[tokio::test]
+async fn a_second_publish_starts_the_participants_sfu_connections_afresh() {
+    let janus = JanusServer::start().await;
+    let relay = relay_with_janus(&janus, 1).await;
+    let (mut ana, _bo, _ups) = two_publishing(&relay, "afresh").await;
+    let (first, _ana_down) = subscribe(&mut ana, 1, "Ana").await;
+    assert_eq!(first.len(), 2, "Bo's audio and camera: {first:?}");
+
+    // Ana's browser dropped both connections (as after a failure it heard of) and publishes
+    // with a new one: the relay answers it and offers the new subscriber everyone again.
+    // Renegotiating the old publisher instead would leave the new subscriber without an offer.
+    let _ana_up = publish(&mut ana, 1, "Ana, afresh").await;
+    let (again, _ana_down) = subscribe(&mut ana, 1, "Ana, afresh").await;
+    assert_eq!(again.len(), 2, "Bo's audio and camera: {again:?}");
 }
 
 #[tokio::test]

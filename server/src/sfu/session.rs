@@ -28,6 +28,9 @@ use crate::AppState;
 
 /// Requests a participant may have waiting before more are refused.
 const COMMAND_QUEUE: usize = 32;
+/// Longest a replaced session may take to leave the Janus room before it is dropped (its
+/// handles are then detached in the background).
+const FINISH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Janus's codes for a session description or candidate it cannot use (VideoRoom: invalid
 /// element 430, invalid SDP type 431, invalid SDP 437; core: invalid SDP 465, trickle on an
@@ -52,17 +55,22 @@ pub enum SfuCommand {
 #[derive(Debug)]
 pub struct SfuSession {
     epoch: u64,
-    commands: mpsc::Sender<SfuCommand>,
-    task: JoinHandle<()>,
+    /// `None` once the session is being finished.
+    commands: Option<mpsc::Sender<SfuCommand>>,
+    /// `None` once finished.
+    task: Option<JoinHandle<()>>,
 }
 
 impl SfuSession {
-    /// Starts the session of `member` for `epoch`; its replies go to `mailbox`.
+    /// Starts the session of `member` for `epoch`; its replies go to `mailbox`. A
+    /// `previous` session of the participant is finished first (its handles detached), so
+    /// Janus never holds two publishers of one participant.
     pub fn start<R: RoomRegistry>(
         state: Arc<AppState<R>>,
         member: Membership,
         mailbox: Mailbox,
         epoch: u64,
+        previous: Option<SfuSession>,
     ) -> SfuSession {
         let (commands, queued) = mpsc::channel(COMMAND_QUEUE);
         let topology = mailbox.topology();
@@ -76,10 +84,29 @@ impl SfuSession {
             subscriber: None,
             plan: SubscriptionPlan::default(),
         };
+        let run = async move {
+            if let Some(previous) = previous {
+                previous.finish().await;
+            }
+            task.run(queued, topology).await;
+        };
         SfuSession {
             epoch,
-            commands,
-            task: tokio::spawn(task.run(queued, topology)),
+            commands: Some(commands),
+            task: Some(tokio::spawn(run)),
+        }
+    }
+
+    /// Ends the task the orderly way: it leaves the Janus room (both handles detached)
+    /// before this returns, or within [`FINISH_TIMEOUT`].
+    async fn finish(mut self) {
+        // The last sender gone, the task's loop ends and it closes its handles.
+        self.commands = None;
+        if let Some(task) = self.task.take() {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(FINISH_TIMEOUT, task).await.is_err() {
+                abort.abort();
+            }
         }
     }
 
@@ -90,12 +117,15 @@ impl SfuSession {
 
     /// Whether the task still runs (it stops on a media server failure or a switch).
     pub fn is_running(&self) -> bool {
-        !self.commands.is_closed()
+        self.commands.as_ref().is_some_and(|c| !c.is_closed())
     }
 
     /// Queues a request for the task.
     pub fn send(&self, command: SfuCommand) -> Result<(), RelayError> {
-        self.commands.try_send(command).map_err(|err| match err {
+        let commands = self.commands.as_ref().ok_or(RelayError::SfuOutOfOrder(
+            "the SFU session ended; publish again",
+        ))?;
+        commands.try_send(command).map_err(|err| match err {
             mpsc::error::TrySendError::Full(_) => {
                 RelayError::SfuOutOfOrder("too many SFU requests are waiting; slow down")
             }
@@ -108,7 +138,9 @@ impl SfuSession {
 
 impl Drop for SfuSession {
     fn drop(&mut self) {
-        self.task.abort();
+        if let Some(task) = &self.task {
+            task.abort();
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! SFU messages from a participant: checked against the room's topology as the participant
 //! was last told it (an SFU room, the same epoch), then queued, in order, for its SFU
-//! session, which is started by its first publish of the epoch.
+//! session, which each publish starts afresh.
 
 use std::sync::Arc;
 
@@ -23,17 +23,22 @@ impl<R: RoomRegistry> Connection<R> {
         let running = slot
             .as_ref()
             .is_some_and(|session| session.epoch() == epoch && session.is_running());
-        if !running {
-            if !matches!(command, SfuCommand::Publish(_)) {
-                return Err(RelayError::SfuOutOfOrder(
-                    "publish first: there is no SFU session for this epoch",
-                ));
-            }
+        if matches!(command, SfuCommand::Publish(_)) {
+            // Every publish starts the participant's SFU connections afresh: a browser
+            // sends one with a new publisher connection only (its first, or after it dropped
+            // both connections on a failure), so the old session's publisher and subscriber
+            // are void. Reusing them would leave the new subscriber without an offer.
+            let previous = slot.take();
             *slot = Some(SfuSession::start(
                 Arc::clone(&self.state),
                 member.clone(),
                 self.mailbox.clone(),
                 epoch,
+                previous,
+            ));
+        } else if !running {
+            return Err(RelayError::SfuOutOfOrder(
+                "publish first: there is no SFU session for this epoch",
             ));
         }
         match slot.as_ref() {
