@@ -18,8 +18,8 @@ pub use meeting_url::{query_value, token_name};
 pub use names::{room_name_from, Route, MAX_ROOM_CHARS};
 pub use page_title::{favicon_url, page_title, APP_NAME};
 pub use room::{
-    Action, Notice, Panel, Phase, RelayStatus, RemotePeer, RoomFailure, RoomState, Toast,
-    ToastKind, MAX_TOASTS,
+    Action, Notice, Panel, Phase, RelayStatus, RemotePeer, RoomFailure, RoomState, SfuConnection,
+    Toast, ToastKind, MAX_TOASTS,
 };
 pub use shortcuts::{shortcut_for, KeyPress, Shortcut, SHORTCUTS};
 pub use speaker::{is_speaking, SpeakerChoice, SPEAKING_AUDIO_LEVEL};

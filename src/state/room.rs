@@ -100,6 +100,16 @@ pub enum RelayStatus {
     Reconnecting,
 }
 
+/// Our connections to the SFU, as the tiles need to know it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SfuConnection {
+    /// Receiving (or, right after the switch, still on the mesh's media).
+    #[default]
+    Receiving,
+    /// Lost (the media server failed, or a connection did): being started again.
+    Restoring,
+}
+
 /// A remote participant as the grid shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RemotePeer {
@@ -146,6 +156,9 @@ pub struct RoomState {
     pub max_chat_chars: Option<u32>,
     /// How media travels in the room now, as the relay last said.
     pub topology: MediaMode,
+    /// Our connections to the SFU, in an SFU room: `Connected` unless they failed or are
+    /// being restored (see [`RoomState::media_connection`]).
+    pub sfu_connection: SfuConnection,
     /// Numbers the next toast.
     next_toast: u64,
 }
@@ -231,6 +244,8 @@ pub enum Action {
     AudioOnlyChanged(bool),
     /// The room moved to the mesh or the SFU.
     TopologyChanged(MediaMode),
+    /// Our SFU connections failed and are being restored, or receive again.
+    SfuConnectionChanged(SfuConnection),
     /// The relay connection dropped or came back.
     RelayChanged(RelayStatus),
     /// Switch between grid and speaker view.
@@ -248,6 +263,16 @@ pub enum Action {
 }
 
 impl RoomState {
+    /// How media from `peer` reaches us, for their tile: their peer connection in a mesh;
+    /// in an SFU room, *reconnecting* while our SFU connections are being restored (every
+    /// tile's media comes through them), else their peer connection's state.
+    pub fn media_connection(&self, peer: &RemotePeer) -> ConnectionStatus {
+        match (self.topology, self.sfu_connection) {
+            (MediaMode::Sfu, SfuConnection::Restoring) => ConnectionStatus::Reconnecting,
+            _ => peer.connection,
+        }
+    }
+
     /// The longest chat text to let people type: the relay's limit, or the protocol's default
     /// before the relay said.
     pub fn chat_limit(&self) -> u32 {
@@ -345,7 +370,12 @@ impl RoomState {
                 self.peers.clear();
             }
             Action::AudioOnlyChanged(audio_only) => self.audio_only = audio_only,
-            Action::TopologyChanged(mode) => self.topology = mode,
+            Action::TopologyChanged(mode) => {
+                self.topology = mode;
+                // A new SFU session starts trusted: the mesh carries media until it is up.
+                self.sfu_connection = SfuConnection::Receiving;
+            }
+            Action::SfuConnectionChanged(connection) => self.sfu_connection = connection,
             Action::RelayChanged(link) => self.relay = link,
             Action::TogglePanel(panel) => {
                 self.panel = if self.panel.as_ref() == Some(&panel) {
@@ -596,6 +626,34 @@ mod tests {
         assert_eq!(state.topology, MediaMode::Sfu);
         let state = state.apply(Action::TopologyChanged(MediaMode::Mesh));
         assert_eq!(state.topology, MediaMode::Mesh);
+    }
+
+    #[test]
+    fn in_an_sfu_room_every_tile_shows_reconnecting_while_the_sfu_connections_are_restored() {
+        let ben = RemotePeer {
+            info: info("b", "Ben"),
+            connection: ConnectionStatus::Connected,
+        };
+        let mesh =
+            RoomState::default().apply(Action::SfuConnectionChanged(SfuConnection::Restoring));
+        assert_eq!(
+            mesh.media_connection(&ben),
+            ConnectionStatus::Connected,
+            "a mesh room's tiles follow their own link"
+        );
+        let sfu = RoomState::default().apply(Action::TopologyChanged(MediaMode::Sfu));
+        assert_eq!(sfu.media_connection(&ben), ConnectionStatus::Connected);
+        let lost = sfu.apply(Action::SfuConnectionChanged(SfuConnection::Restoring));
+        assert_eq!(lost.media_connection(&ben), ConnectionStatus::Reconnecting);
+        let back = lost.apply(Action::SfuConnectionChanged(SfuConnection::Receiving));
+        assert_eq!(back.media_connection(&ben), ConnectionStatus::Connected);
+        // A new topology starts from a clean slate.
+        let again = RoomState::default()
+            .apply(Action::TopologyChanged(MediaMode::Sfu))
+            .apply(Action::SfuConnectionChanged(SfuConnection::Restoring))
+            .apply(Action::TopologyChanged(MediaMode::Mesh))
+            .apply(Action::TopologyChanged(MediaMode::Sfu));
+        assert_eq!(again.media_connection(&ben), ConnectionStatus::Connected);
     }
 
     #[test]

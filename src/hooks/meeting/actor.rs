@@ -242,16 +242,20 @@ impl<M: MediaTopology> Meeting<M> {
             // Our SFU connections are void: start them again (the relay places the room on
             // a media server that works, or moves it back to the mesh).
             ServerMsg::Error {
-                code:
-                    code @ (ErrorCode::MediaServerFailed
-                    | ErrorCode::InvalidSdp
-                    | ErrorCode::SfuOutOfOrder),
+                code: code @ (ErrorCode::MediaServerFailed | ErrorCode::InvalidSdp),
                 message,
             } if self.sfu.is_some() => {
                 if let Some(sfu) = &mut self.sfu {
                     sfu.failed(&format!("{code:?}: {message}"));
                 }
             }
+            // A message that raced the end of our SFU session (a candidate sent before the
+            // failure was heard): the failure itself restarts the connections, and the
+            // restart's publish must not be undone by this late refusal.
+            ServerMsg::Error {
+                code: ErrorCode::SfuOutOfOrder,
+                message,
+            } if self.sfu.is_some() => warn(&format!("SFU message out of turn: {message}")),
             // A message of an epoch that just ended; the news of the new one is on its way.
             ServerMsg::Error {
                 code: ErrorCode::WrongTopology,
@@ -339,6 +343,7 @@ impl<M: MediaTopology> Meeting<M> {
                     self.join.video_budget_bps,
                     self.inputs.clone(),
                     self.out.streams.clone(),
+                    self.out.state.clone(),
                 ));
                 self.apply_budget();
             }

@@ -14,6 +14,7 @@ use crate::rtc::{
     split_budget, BudgetInput, ConnectionStatus, LinkConfig, LocalTracks, RtcError, SfuLink,
     SfuLinkEvent, TrackKind,
 };
+use crate::state::{Action, RoomState, SfuConnection};
 use futures_channel::mpsc::UnboundedSender;
 use meshmeet_protocol::{ClientMsg, PeerId, SfuLeg, SfuStream};
 use std::collections::{HashMap, VecDeque};
@@ -60,6 +61,8 @@ pub(super) struct Sfu {
     restart_in: Option<u32>,
     inputs: UnboundedSender<Input>,
     streams: UseReducerDispatcher<RemoteStreams>,
+    /// For the tiles' *reconnecting* while the connections are restored.
+    room: UseReducerDispatcher<RoomState>,
 }
 
 impl Sfu {
@@ -71,6 +74,7 @@ impl Sfu {
         budget_bps: u32,
         inputs: UnboundedSender<Input>,
         streams: UseReducerDispatcher<RemoteStreams>,
+        room: UseReducerDispatcher<RoomState>,
     ) -> Self {
         let mut sfu = Sfu {
             epoch,
@@ -85,6 +89,7 @@ impl Sfu {
             restart_in: None,
             inputs,
             streams,
+            room,
         };
         sfu.open_publisher();
         sfu
@@ -115,7 +120,12 @@ impl Sfu {
         self.publisher = None;
         self.subscriber = None;
         self.pending.clear();
+        // The next subscriber's tracks are new even where their ids repeat (Chromium names a
+        // received track after the media server's msid, `janus0`…): none is shown yet.
+        self.shown.clear();
         self.restart_in = Some(RESTART_AFTER_TICKS);
+        self.room
+            .dispatch(Action::SfuConnectionChanged(SfuConnection::Restoring));
     }
 
     /// The clock: starts again when a failure's wait is over.
@@ -185,6 +195,13 @@ impl Sfu {
             }),
             SfuLinkEvent::Status(ConnectionStatus::Connected) if leg == SfuLeg::Publish => {
                 return Some(SfuNews::Publishing);
+            }
+            SfuLinkEvent::Status(ConnectionStatus::Connected) => self
+                .room
+                .dispatch(Action::SfuConnectionChanged(SfuConnection::Receiving)),
+            SfuLinkEvent::Status(ConnectionStatus::Reconnecting) if leg == SfuLeg::Subscribe => {
+                self.room
+                    .dispatch(Action::SfuConnectionChanged(SfuConnection::Restoring))
             }
             SfuLinkEvent::Status(ConnectionStatus::Failed) => {
                 self.failed(&format!("the {leg:?} connection failed"));

@@ -4,7 +4,7 @@
 use crate::components::{LocalTile, PeerTile, ScreenTile, TileGrid};
 use crate::hooks::{Command, LocalMedia, MeetingHandle, ScreenShareHandle};
 use crate::i18n::Strings;
-use crate::state::{layout, Action, LayoutInput, Panel, RoomState};
+use crate::state::{layout, Action, LayoutInput, Panel, RemotePeer, RoomState};
 use meshmeet_protocol::{MediaState, PeerId};
 use yew::prelude::*;
 
@@ -88,8 +88,10 @@ pub(super) fn tile_grid(input: &StageInput<'_>) -> Html {
     };
     let peer_tiles: Vec<(PeerId, Html)> = state.peers.iter().map(|peer| {
         let id = peer.info.id.clone();
+        // The tile shows how its media reaches us, which in an SFU room is not only its link.
+        let shown = RemotePeer { connection: state.media_connection(peer), ..peer.clone() };
         let tile = html! {
-            <PeerTile key={id.to_string()} peer={peer.clone()}
+            <PeerTile key={id.to_string()} peer={shown}
                 quality={meeting.stats.quality(&id)}
                 audio_only={state.audio_only}
                 pinned={state.pinned.as_ref() == Some(&id)}
