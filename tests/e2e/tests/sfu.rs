@@ -1,14 +1,15 @@
 //! Large rooms on a real Janus: past `--mesh-max` the room moves to the SFU, everyone sends
 //! one upstream and decodes everyone else, and back at mesh size the room returns to the
 //! mesh after the delay. The longest gap in the audio the first two receive from each other
-//! during the switch is measured and printed.
+//! during the switch is measured and printed. Janus killed mid-call: every tile says
+//! reconnecting, and once Janus is back every page publishes and subscribes again by itself.
 //!
 //! Every page runs with `?video=low` (320x180 at 15 fps) and the fake camera at 15 fps:
 //! three browsers and Janus share two cores.
 
 use meshmeet_e2e::{
     room_url, run_test_within, wait_until_everyone_decodes_everyone, Browser, Context, Janus,
-    Result, DEFAULT_WAIT,
+    Result, TestCtx, DEFAULT_WAIT,
 };
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -107,6 +108,15 @@ async fn wait_until_sending_on(browser: &Browser, wanted: u64, timeout: Duration
     }
 }
 
+/// Two Chromium pages and a Firefox one, named for the room.
+async fn ana_ben_and_fox(t: &TestCtx) -> Result<[(&'static str, Browser); 3]> {
+    Ok([
+        ("Ana", t.chromium().await?),
+        ("Ben", t.chromium().await?),
+        ("Fox", t.firefox().await?),
+    ])
+}
+
 /// How often the audio watch samples `packetsReceived`.
 const AUDIO_SAMPLE_MS: u32 = 100;
 
@@ -168,7 +178,7 @@ struct AudioWatch {
     longest_gap_ms: u64,
     /// How many receivers (connection and track) delivered packets.
     receivers: u64,
-    /// The tile's tracks and each connection's audio receivers when it was read.
+    /// The page's connections and tiles when it was read ([`describe_page_media`]).
     now: serde_json::Value,
 }
 
@@ -178,32 +188,14 @@ async fn received_audio_watch(page: &Browser) -> Result<AudioWatch> {
         const watch = window.__audioWatch;
         clearInterval(watch.timer);
         const gap = Math.max(watch.longest, performance.now() - watch.last);
-        // What the tile plays and what each connection receives now, for a failure message.
-        const video = document.querySelector(
-            `[data-testid=peer-tile][data-peer-name="${watch.peer}"] video`);
-        const tracks = video && video.srcObject
-            ? video.srcObject.getTracks().map(t => `${t.kind} ${t.id} ${t.readyState}`) : [];
-        const inbound = [];
-        for (const [i, pc] of (window.__pcs || []).entries()) {
-            for (const receiver of pc.getReceivers()) {
-                if (!receiver.track) continue;
-                let packets = 0;
-                if (pc.connectionState !== 'closed') {
-                    (await receiver.getStats()).forEach(r => {
-                        if (r.type === 'inbound-rtp') packets += r.packetsReceived || 0;
-                    });
-                }
-                inbound.push(`${i} ${pc.connectionState}: ${receiver.track.kind} ${receiver.track.id} ${receiver.track.readyState} ${packets}`);
-            }
-        }
-        return [Math.round(gap), watch.receivers.length, { tracks, inbound }];
+        return [Math.round(gap), watch.receivers.length];
     "#;
     let value = page.eval(script).await?;
     match (value[0].as_u64(), value[1].as_u64()) {
         (Some(longest_gap_ms), Some(receivers)) => Ok(AudioWatch {
             longest_gap_ms,
             receivers,
-            now: value[2].clone(),
+            now: describe_page_media(page).await?,
         }),
         _ => Err(meshmeet_e2e::Error::new(format!(
             "{}: the audio watch read {value}",
@@ -250,11 +242,7 @@ async fn past_mesh_max_everyone_publishes_once_decodes_everyone_and_the_room_ret
     ];
     run_test_within(name, &args, SFU_TEST_LIMIT, async |t| {
         println!("fake camera: 320x180 at 15 fps (?video=low); Janus {url}");
-        let people = [
-            ("Ana", t.chromium().await?),
-            ("Ben", t.chromium().await?),
-            ("Fox", t.firefox().await?),
-        ];
+        let people = ana_ben_and_fox(t).await?;
         for (name, browser) in &people[..2] {
             join(browser, "large", name).await?;
         }
@@ -323,6 +311,140 @@ async fn past_mesh_max_everyone_publishes_once_decodes_everyone_and_the_room_ret
         for (browser, me, other) in [(ana, "Ana", "Ben"), (ben, "Ben", "Ana")] {
             report_audio_watch(browser, me, other, "return to the mesh").await?;
         }
+        Ok(())
+    })
+    .await;
+}
+
+/// Every connection of the page (state, each receiver's kind, track and packets) and the
+/// tracks each tile plays, for a failure message.
+async fn describe_page_media(browser: &Browser) -> Result<serde_json::Value> {
+    let script = r#"
+        const pcs = [];
+        for (const pc of (window.__pcs || [])) {
+            const receivers = [];
+            for (const receiver of pc.getReceivers()) {
+                if (!receiver.track) continue;
+                let packets = 0;
+                if (pc.connectionState !== 'closed') {
+                    (await receiver.getStats()).forEach(r => {
+                        if (r.type === 'inbound-rtp') packets += r.packetsReceived || 0;
+                    });
+                }
+                receivers.push(`${receiver.track.kind} ${receiver.track.id} ${receiver.track.readyState} ${packets}`);
+            }
+            pcs.push({ state: pc.connectionState, signaling: pc.signalingState, receivers });
+        }
+        const tiles = [...document.querySelectorAll('[data-testid=peer-tile]')].map(tile => {
+            const video = tile.querySelector('video');
+            const tracks = video && video.srcObject
+                ? video.srcObject.getTracks().map(t => `${t.kind} ${t.id} ${t.readyState}`) : [];
+            return { name: tile.dataset.peerName, tracks };
+        });
+        return { pcs, tiles };
+    "#;
+    browser.eval(script).await
+}
+
+/// The tile of `name` showing connection state `state`.
+fn tile_in(name: &str, state: &str) -> String {
+    format!("[data-testid=peer-tile][data-peer-name=\"{name}\"][data-connection={state}]")
+}
+
+/// How many peer connections the page has created so far.
+async fn connections_created(browser: &Browser) -> Result<u64> {
+    let value = browser.eval("return (window.__pcs || []).length;").await?;
+    value.as_u64().ok_or_else(|| {
+        meshmeet_e2e::Error::new(format!("{}: connections created: {value}", browser.label()))
+    })
+}
+
+#[tokio::test]
+async fn janus_killed_mid_call_and_started_again_media_flows_again_without_a_reload() {
+    let name = "janus_killed_mid_call_and_started_again_media_flows_again_without_a_reload";
+    let mut janus = Janus::start().await.expect("janus starts");
+    let (url, port, key) = (janus.url(), janus.port(), janus.admin_key().to_owned());
+    let args = [
+        "--janus-url",
+        &url,
+        "--janus-admin-key",
+        &key,
+        "--mesh-max",
+        "2",
+    ];
+    run_test_within(name, &args, SFU_TEST_LIMIT, async |t| {
+        println!("fake camera: 320x180 at 15 fps (?video=low); Janus {url}");
+        let people = ana_ben_and_fox(t).await?;
+        for (name, browser) in &people {
+            join(browser, "phoenix", name).await?;
+        }
+        for (_, browser) in &people {
+            wait_for_topology(browser, "sfu", DEFAULT_WAIT).await?;
+        }
+        wait_until_everyone_decodes_everyone(&people, MEDIA_WAIT).await?;
+        let mut created = Vec::new();
+        for (_, browser) in &people {
+            created.push(connections_created(browser).await?);
+        }
+
+        // A crash: SIGKILL, then the service manager starts it again a second later, on the
+        // same port with the same key and none of its rooms.
+        janus.kill();
+        let killed = Instant::now();
+        // Every tile's media came through Janus: every tile says so.
+        for (name, browser) in &people {
+            for (other, _) in &people {
+                if other != name {
+                    browser
+                        .wait_for(&tile_in(other, "reconnecting"), DEFAULT_WAIT)
+                        .await?;
+                }
+            }
+        }
+        let noticed = killed.elapsed();
+        janus = Janus::start_on(port, &key).await?;
+        let restarted = killed.elapsed();
+
+        // Every page publishes and subscribes again by itself (two new connections each)...
+        for ((_, browser), before) in people.iter().zip(&created) {
+            browser
+                .wait_until("a new publisher and subscriber", MEDIA_WAIT, async || {
+                    Ok(connections_created(browser).await? >= before + 2)
+                })
+                .await?;
+        }
+        // ...and everyone decodes everyone again, on the room Janus has now.
+        let streams = match wait_until_everyone_decodes_everyone(&people, MEDIA_WAIT).await {
+            Ok(streams) => streams,
+            Err(err) => {
+                let mut pages = String::new();
+                for (name, browser) in &people {
+                    pages += &format!("\n{name}: {}", describe_page_media(browser).await?);
+                }
+                return Err(meshmeet_e2e::Error::new(format!(
+                    "{err}; the pages:{pages}"
+                )));
+            }
+        };
+        assert_eq!(streams, 6);
+        let flowing = killed.elapsed();
+        for (name, browser) in &people {
+            wait_for_topology(browser, "sfu", DEFAULT_WAIT).await?;
+            for (other, _) in &people {
+                if other != name {
+                    browser
+                        .wait_for(&tile_in(other, "connected"), DEFAULT_WAIT)
+                        .await?;
+                }
+            }
+        }
+        println!(
+            "Janus killed: every tile said reconnecting after {:.1} s; Janus started again \
+             after {:.1} s; media flowed again after {:.1} s",
+            noticed.as_secs_f64(),
+            restarted.as_secs_f64(),
+            flowing.as_secs_f64()
+        );
         Ok(())
     })
     .await;
