@@ -3,7 +3,7 @@
 //! publishes once through the relay and is subscribed to the others with streams named by
 //! peer id; SFU messages of another epoch, out of turn or with hostile SDP are refused and
 //! leave the room and other rooms working; a second publish starts a participant's
-//! connections afresh; a Janus killed mid-call ends the sessions with
+//! connections afresh; a participant the host removes leaves the Janus room; a Janus killed mid-call ends the sessions with
 //! `media_server_failed` and publishing again works once it is back. Participants' media
 //! connections are real (str0m peers doing ICE and DTLS with Janus), because Janus
 //! announces a publisher to the others only once its connection is up.
@@ -313,6 +313,29 @@ async fn a_second_publish_starts_the_participants_sfu_connections_afresh() {
     let _ana_up = publish(&mut ana, 1, "Ana, afresh").await;
     let (again, _ana_down) = subscribe(&mut ana, 1, "Ana, afresh").await;
     assert_eq!(again.len(), 2, "Bo's audio and camera: {again:?}");
+}
+
+#[tokio::test]
+async fn a_participant_the_host_removes_leaves_the_janus_room_and_the_others_subscriptions() {
+    let janus = JanusServer::start().await;
+    let relay = relay_with_janus(&janus, 1).await;
+    let (mut ana, _) = relay.join("removal", "Ana").await;
+    let (mut bo, bo_welcome) = relay.join("removal", "Bo").await;
+    ana.recv().await;
+    ana.recv().await;
+    let _ana_up = publish(&mut ana, 1, "Ana").await;
+    let _bo_up = publish(&mut bo, 1, "Bo").await;
+    let (to_ana, _ana_down) = subscribe(&mut ana, 1, "Ana").await;
+    let bo_id = bo_welcome.peer_id;
+    assert_eq!(from(&to_ana, &bo_id).len(), 2, "{to_ana:?}");
+
+    // Ana hosts and removes Bo: Janus drops Bo's feed, so Ana's subscription loses it.
+    ana.send(&ClientMsg::RemovePeer {
+        peer_id: bo_id.clone(),
+    })
+    .await;
+    let (after, _ana_down) = subscribe(&mut ana, 1, "Ana, after the removal").await;
+    assert!(from(&after, &bo_id).is_empty(), "{after:?}");
 }
 
 #[tokio::test]
