@@ -28,6 +28,7 @@
 pub mod a11y;
 pub mod bench;
 pub mod browser;
+pub mod chat;
 pub mod driver;
 pub mod harness;
 pub mod janus;

@@ -13,45 +13,6 @@ async fn join(browser: &Browser, room: &str, name: &str) -> Result {
     browser.join_call(&room_url(room), name).await
 }
 
-async fn open_chat(browser: &Browser) -> Result {
-    browser.click("[data-testid=chat-toggle]").await?;
-    browser
-        .wait_for("[data-testid=chat-input]", DEFAULT_WAIT)
-        .await?;
-    Ok(())
-}
-
-async fn say(browser: &Browser, text: &str) -> Result {
-    let input = browser
-        .wait_for("[data-testid=chat-input]", DEFAULT_WAIT)
-        .await?;
-    input
-        .send_keys(text)
-        .await
-        .context("typing a chat message")?;
-    browser
-        .click("[data-testid=chat-send]:not([disabled])")
-        .await?;
-    // The box empties once the message is handed to the meeting.
-    browser
-        .wait_until_js(
-            "document.querySelector('[data-testid=chat-input]').value === ''",
-            DEFAULT_WAIT,
-        )
-        .await
-}
-
-/// `[from, text]` of every chat message shown, in order.
-async fn messages(browser: &Browser) -> Result<Vec<(String, String)>> {
-    let value = browser
-        .eval(
-            "return [...document.querySelectorAll('[data-testid=chat-message]')]
-                .map(m => [m.dataset.from, m.querySelector('.text').textContent]);",
-        )
-        .await?;
-    Ok(serde_json::from_value(value)?)
-}
-
 #[tokio::test]
 async fn chat_between_chromium_and_firefox_arrives_in_order_once_and_as_text() {
     run_test("chat_between_chromium_and_firefox_arrives_in_order_once_and_as_text", async |t| {
@@ -61,16 +22,16 @@ async fn chat_between_chromium_and_firefox_arrives_in_order_once_and_as_text() {
         join(&fox, "chat", "Fox").await?;
         ana.wait_until_peer_tile_decodes("Fox", CONNECT_WAIT).await?;
         fox.wait_until_peer_tile_decodes("Ana", CONNECT_WAIT).await?;
-        open_chat(&ana).await?;
-        open_chat(&fox).await?;
+        ana.open_chat().await?;
+        fox.open_chat().await?;
 
         let from_ana = ["one", "two <b>bold</b>", "three https://example.org/x.", "four", "five"];
         let from_fox = ["alpha", "beta <img src=x onerror=alert(1)>", "gamma"];
         for text in from_ana {
-            say(&ana, text).await?;
+            ana.say(text).await?;
         }
         for text in from_fox {
-            say(&fox, text).await?;
+            fox.say(text).await?;
         }
         let mut expected: Vec<(String, String)> = from_ana
             .iter()
@@ -80,12 +41,12 @@ async fn chat_between_chromium_and_firefox_arrives_in_order_once_and_as_text() {
         for browser in [&ana, &fox] {
             browser
                 .wait_until("all eight messages", DEFAULT_WAIT, async || {
-                    Ok(messages(browser).await?.len() >= expected.len())
+                    Ok(browser.chat_messages().await?.len() >= expected.len())
                 })
                 .await?;
             // Give a duplicate the chance to show up before counting.
             tokio::time::sleep(Duration::from_millis(500)).await;
-            assert_eq!(messages(browser).await?, expected, "{}", browser.label());
+            assert_eq!(browser.chat_messages().await?, expected, "{}", browser.label());
             assert_eq!(
                 browser.count("[data-testid=chat-message] b, [data-testid=chat-message] img").await?,
                 0,
@@ -109,7 +70,7 @@ async fn chats_sent_through_the_relay_within_one_millisecond_all_show_in_order()
     run_test("chats_sent_through_the_relay_within_one_millisecond_all_show_in_order", async |t| {
         let ana = t.chromium().await?;
         join(&ana, "burst", "Ana").await?;
-        open_chat(&ana).await?;
+        ana.open_chat().await?;
         // A second participant without media: a WebSocket client of the relay opened by the
         // page, which sends its chats in one synchronous burst, so only the relay carries them.
         let stamps = ana
@@ -140,12 +101,12 @@ async fn chats_sent_through_the_relay_within_one_millisecond_all_show_in_order()
         let expected: Vec<(String, String)> =
             (1..=5).map(|seq| ("Bot".to_owned(), format!("burst {seq}"))).collect();
         ana.wait_until("five messages from Bot", DEFAULT_WAIT, async || {
-            Ok(messages(&ana).await?.len() >= expected.len())
+            Ok(ana.chat_messages().await?.len() >= expected.len())
         })
         .await?;
         // Give a duplicate the chance to show up before counting.
         tokio::time::sleep(Duration::from_millis(500)).await;
-        assert_eq!(messages(&ana).await?, expected);
+        assert_eq!(ana.chat_messages().await?, expected);
         Ok(())
     })
     .await;
@@ -213,7 +174,7 @@ async fn a_file_sent_to_everyone_arrives_byte_identical_with_progress() {
             }
         }
         for browser in [&sender, &chrome, &fox] {
-            open_chat(browser).await?;
+            browser.open_chat().await?;
             browser.eval(WATCH_PROGRESS).await?;
         }
         let dir = std::env::temp_dir().join(format!("meshmeet-e2e-files-{}", std::process::id()));
@@ -265,8 +226,8 @@ async fn cancelling_a_transfer_midway_leaves_both_sides_clean() {
         sender
             .wait_for("[data-testid=peer-tile][data-peer-name=Receiver][data-connection=connected]", CONNECT_WAIT)
             .await?;
-        open_chat(&sender).await?;
-        open_chat(&receiver).await?;
+        sender.open_chat().await?;
+        receiver.open_chat().await?;
         let dir = std::env::temp_dir().join(format!("meshmeet-e2e-cancel-{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         let (big, _) = make_file(&dir, "big.bin", 256 * 1024 * 1024)?;
