@@ -121,6 +121,52 @@ fn readme_configuration_table_lists_exactly_the_flags_of_help() {
 }
 
 #[test]
+fn the_systemd_unit_uses_only_flags_the_relay_knows() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../deploy/systemd/meshmeet.service"
+    );
+    let unit =
+        std::fs::read_to_string(path).unwrap_or_else(|err| panic!("cannot read {path}: {err}"));
+    // ExecStart= and its continuation lines.
+    let mut exec_start = String::new();
+    for line in unit
+        .lines()
+        .skip_while(|line| !line.starts_with("ExecStart="))
+    {
+        let line = line.trim_end();
+        exec_start.push_str(line.trim_end_matches('\\'));
+        exec_start.push(' ');
+        if !line.ends_with('\\') {
+            break;
+        }
+    }
+    let used: Vec<&str> = exec_start
+        .split_whitespace()
+        .filter(|word| word.starts_with("--"))
+        .collect();
+    assert!(
+        used.len() > 5,
+        "too few flags read from {path}: {exec_start}"
+    );
+    let help = flags_in_help();
+    let unknown: Vec<&&str> = used
+        .iter()
+        .filter(|flag| !help.iter().any(|known| known == **flag))
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "{path} uses {unknown:?}, which --help does not know"
+    );
+    for env in ["MESHMEET_JANUS_ADMIN_KEY", "MESHMEET_TURN_SECRET"] {
+        assert!(
+            unit.contains(env),
+            "{path} does not say where {env} comes from"
+        );
+    }
+}
+
+#[test]
 fn invalid_configuration_exits_non_zero_with_a_reason_on_stderr() {
     let output = Command::new(BINARY)
         .args(["--listen", "127.0.0.1:0", "--keepalive-interval", "5s"])
