@@ -483,3 +483,75 @@ async fn an_sfu_room_carries_a_screen_share_and_chat_and_recovers_from_a_killed_
     })
     .await;
 }
+
+/// Makes every video transceiver the page creates from now on offer H.264 only, as a
+/// browser that can send nothing else would (Safari's case the room must serve).
+const H264_ONLY: &str = r#"
+    const add = RTCPeerConnection.prototype.addTransceiver;
+    RTCPeerConnection.prototype.addTransceiver = function (...args) {
+        const transceiver = add.apply(this, args);
+        if (transceiver.receiver.track.kind === 'video') {
+            const h264 = RTCRtpReceiver.getCapabilities('video').codecs
+                .filter(c => c.mimeType === 'video/H264' || c.mimeType === 'video/rtx');
+            transceiver.setCodecPreferences(h264);
+        }
+        return transceiver;
+    };
+    return true;
+"#;
+
+/// The codecs of the video the page decodes (`mimeType` of each inbound video stream that
+/// decoded frames), over all its connections.
+async fn decoded_video_codecs(browser: &Browser) -> Result<Vec<String>> {
+    let script = r#"
+        const codecs = new Set();
+        for (const pc of (window.__pcs || [])) {
+            if (pc.connectionState === 'closed') continue;
+            const stats = await pc.getStats();
+            stats.forEach(r => {
+                if (r.type === 'inbound-rtp' && r.kind === 'video' && r.framesDecoded > 0) {
+                    const codec = stats.get(r.codecId);
+                    if (codec) codecs.add(codec.mimeType);
+                }
+            });
+        }
+        return [...codecs].sort();
+    "#;
+    Ok(serde_json::from_value(browser.eval(script).await?)?)
+}
+
+#[tokio::test]
+async fn a_browser_that_sends_only_h264_is_decoded_through_the_sfu() {
+    let name = "a_browser_that_sends_only_h264_is_decoded_through_the_sfu";
+    let janus = Janus::start().await.expect("janus starts");
+    let url = janus.url();
+    let args = [
+        "--janus-url",
+        &url,
+        "--janus-admin-key",
+        janus.admin_key(),
+        "--mesh-max",
+        "1",
+    ];
+    run_test_within(name, &args, SFU_TEST_LIMIT, async |t| {
+        println!("fake camera: 320x180 at 15 fps (?video=low); Janus {url}; Ben sends H.264 only");
+        let ana = t.chromium().await?;
+        let ben = t.chromium().await?;
+        join(&ana, "codecs", "Ana").await?;
+        ben.ready_to_join(&room_url("codecs"), "Ben").await?;
+        ben.record_peer_connections().await?;
+        ben.eval(H264_ONLY).await?;
+        ben.join_from_lobby().await?;
+        for browser in [&ana, &ben] {
+            wait_for_topology(browser, "sfu", DEFAULT_WAIT).await?;
+        }
+        ana.wait_until_peer_tile_decodes("Ben", MEDIA_WAIT).await?;
+        ben.wait_until_peer_tile_decodes("Ana", MEDIA_WAIT).await?;
+        // Ana decodes Ben's H.264; the mesh link sends nothing, so it came through Janus.
+        let codecs = decoded_video_codecs(&ana).await?;
+        assert_eq!(codecs, ["video/H264"], "Ana decodes {codecs:?}");
+        wait_until_sending_on(&ben, 1, MEDIA_WAIT).await?;
+        Ok(())
+    })
+    .await;
+}
