@@ -15,7 +15,7 @@ use janus_server::JanusServer;
 use meshmeet_server::config::Secret;
 use meshmeet_server::janus::{
     Candidate, HandleEvent, JanusClient, JanusError, JanusOptions, JanusRoom, PluginHandle,
-    Publisher, RoomSpec, StreamRequest,
+    Publisher, RoomSpec, StreamRequest, Updated,
 };
 
 /// Longest wait for an event Janus owes a handle (a bound on a hang, not a speed check).
@@ -229,10 +229,14 @@ async fn a_connected_publisher_reaches_subscribers_and_publishers_hear_of_each_o
     .await;
 
     // Adding Bob to the subscription: a new offer with Bob's streams beside Ana's.
-    let updated = carol
+    let updated = match carol
         .update(&[StreamRequest::feed(bob.feed_id())], &[])
         .await
-        .expect("update");
+        .expect("update")
+    {
+        Updated::Offer(subscription) => subscription,
+        Updated::Unchanged(streams) => panic!("adding Bob needs an offer: {streams:?}"),
+    };
     let feeds: Vec<Option<u64>> = updated.streams.iter().map(|s| s.feed_id).collect();
     assert_eq!(
         feeds,

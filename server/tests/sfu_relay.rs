@@ -339,6 +339,33 @@ async fn a_participant_the_host_removes_leaves_the_janus_room_and_the_others_sub
 }
 
 #[tokio::test]
+async fn a_publisher_leaving_changes_the_others_subscriptions_without_an_error() {
+    let janus = JanusServer::start().await;
+    let relay = relay_with_janus(&janus, 1).await;
+    let (mut ana, _) = relay.join("goodbyes", "Ana").await;
+    let (mut bo, _) = relay.join("goodbyes", "Bo").await;
+    let (mut cy, cy_welcome) = relay.join("goodbyes", "Cy").await;
+    let _ana_up = publish(&mut ana, 1, "Ana").await;
+    let _bo_up = publish(&mut bo, 1, "Bo").await;
+    let _cy_up = publish(&mut cy, 1, "Cy").await;
+    let cy_id = cy_welcome.peer_id;
+    // Ana's subscription grows as Bo and Cy come up; wait until it carries both.
+    let (mut to_ana, mut ana_down) = (Vec::new(), Vec::new());
+    while from(&to_ana, &cy_id).is_empty() || to_ana.len() < 4 {
+        let (streams, running) = subscribe(&mut ana, 1, "Ana").await;
+        ana_down.push(running);
+        to_ana = streams;
+    }
+
+    // Cy leaves: Janus renegotiates the subscribers by itself while the relay asks for the
+    // same change, which then needs no new offer. Neither is a failure.
+    cy.send(&ClientMsg::Leave).await;
+    let (after, _ana_down) = subscribe(&mut ana, 1, "Ana, after Cy left").await;
+    assert!(from(&after, &cy_id).is_empty(), "{after:?}");
+    ana.expect_silence().await;
+}
+
+#[tokio::test]
 async fn a_killed_janus_ends_sfu_sessions_with_media_server_failed_and_publishing_works_again() {
     let mut janus = JanusServer::start().await;
     let port: u16 = janus

@@ -154,6 +154,29 @@ impl PluginHandle {
     }
 }
 
+impl PluginHandle {
+    /// Like [`PluginHandle::request`] where Janus may answer with an SDP of kind `wanted`
+    /// or with none (a change it had nothing to negotiate for).
+    pub(super) async fn request_maybe_sdp(
+        &self,
+        what: &str,
+        body: &Value,
+        kind: &str,
+        wanted: JsepKind,
+    ) -> Result<(Value, Option<String>), JanusError> {
+        let (data, jsep) = self.client.message(self.id, what, body, None).await?;
+        expect(&data, what, kind)?;
+        match jsep {
+            None => Ok((data, None)),
+            Some(jsep) if jsep.kind == wanted => Ok((data, Some(jsep.sdp))),
+            Some(jsep) => Err(JanusError::Unexpected {
+                request: what.to_owned(),
+                detail: format!("expected an SDP {wanted:?} or none, got {:?}", jsep.kind),
+            }),
+        }
+    }
+}
+
 impl Drop for PluginHandle {
     fn drop(&mut self) {
         self.client.connection().unroute(self.id);

@@ -24,7 +24,7 @@ pub use events::{Feed, FeedStream, HandleEvent, SubscribedStream, EVENT_QUEUE_CA
 pub use handle::{Candidate, PluginHandle};
 pub use pool::JanusPool;
 pub use publisher::{Publisher, PublisherJoined};
-pub use subscriber::{StreamRequest, Subscriber, Subscription};
+pub use subscriber::{StreamRequest, Subscriber, Subscription, Updated};
 pub use videoroom::{JanusRoom, Participant, RoomSpec};
 
 /// The VideoRoom `admin_key` written in `deploy/janus/janus.plugin.videoroom.jcfg`: whoever

@@ -37,6 +37,16 @@ impl StreamRequest {
     }
 }
 
+/// What an update of a subscription did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Updated {
+    /// A new offer for the browser.
+    Offer(Subscription),
+    /// Nothing to negotiate (Janus had made the change already): the streams as they are,
+    /// where Janus lists them.
+    Unchanged(Option<Vec<SubscribedStream>>),
+}
+
 /// Janus's offer to a subscriber and what each of its streams carries.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Subscription {
@@ -86,7 +96,7 @@ impl Subscriber {
         &self,
         subscribe: &[StreamRequest],
         unsubscribe: &[StreamRequest],
-    ) -> Result<Subscription, JanusError> {
+    ) -> Result<Updated, JanusError> {
         let mut body = json!({ "request": "update" });
         if !subscribe.is_empty() {
             body["subscribe"] = json!(subscribe);
@@ -94,7 +104,24 @@ impl Subscriber {
         if !unsubscribe.is_empty() {
             body["unsubscribe"] = json!(unsubscribe);
         }
-        self.offer("update", &body, "updated").await
+        let (data, offer) = self
+            .handle
+            .request_maybe_sdp("update", &body, "updated", JsepKind::Offer)
+            .await?;
+        // Janus renegotiates a subscription by itself when a publisher leaves; asked for
+        // the same change, it has nothing to offer, and may not list the streams either.
+        let streams: Option<Vec<SubscribedStream>> = match field(&data, "streams") {
+            Value::Null => None,
+            streams => Some(decode(streams, "update")?),
+        };
+        match (offer, streams) {
+            (Some(offer), Some(streams)) => Ok(Updated::Offer(Subscription { offer, streams })),
+            (Some(_), None) => Err(JanusError::Unexpected {
+                request: "update".to_owned(),
+                detail: "an offer without its streams".to_owned(),
+            }),
+            (None, streams) => Ok(Updated::Unchanged(streams)),
+        }
     }
 
     /// Frees the handle in Janus.

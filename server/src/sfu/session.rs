@@ -21,7 +21,7 @@ use super::placement::{media_failed, place, Placed};
 use super::plan::{Step, SubscriptionPlan};
 use crate::error::RelayError;
 use crate::janus::{
-    Candidate, HandleEvent, JanusError, PluginHandle, Publisher, Subscriber, Subscription,
+    Candidate, HandleEvent, JanusError, PluginHandle, Publisher, Subscriber, Subscription, Updated,
 };
 use crate::registry::{Mailbox, Membership, RoomRegistry};
 use crate::AppState;
@@ -324,7 +324,7 @@ impl<R: RoomRegistry> Task<R> {
                 match placed.client.subscribe(&placed.placement.room, add).await {
                     Ok((subscriber, subscription)) => {
                         self.subscriber = Some(subscriber);
-                        Ok(subscription)
+                        Ok(Updated::Offer(subscription))
                     }
                     Err(err) => Err(err),
                 }
@@ -335,8 +335,15 @@ impl<R: RoomRegistry> Task<R> {
             (Step::Update { .. }, None) => return Err(Failure::Fatal(RelayError::Internal)),
         };
         match result {
-            Ok(subscription) => {
+            Ok(Updated::Offer(subscription)) => {
                 self.offer(subscription);
+                Ok(())
+            }
+            Ok(Updated::Unchanged(streams)) => {
+                // Janus's own renegotiation (an event) brings the subscription as it is.
+                if let Some(streams) = streams {
+                    self.plan.described(&streams);
+                }
                 Ok(())
             }
             // A publisher left between its announcement and this request: Janus tells the
