@@ -83,6 +83,8 @@ pub struct RtpReceived {
     pub frames_decoded: f64,
     /// The received sound's level now (0–1), for audio.
     pub audio_level: Option<f64>,
+    /// The media section it arrives on, where the browser says.
+    pub mid: Option<String>,
 }
 
 /// The far side's view of one of our streams (`remote-inbound-rtp`).
@@ -149,6 +151,25 @@ fn candidate(reports: &[Json], id: Option<&str>) -> Candidate {
 }
 
 impl Snapshot {
+    /// One participant's part of an SFU subscriber's snapshot: the streams received on the
+    /// media sections `theirs` names, with the subscriber's timestamp and candidate pair,
+    /// beside what we send (`sent`: our publisher's snapshot, the same for everyone).
+    pub fn sfu_share(&self, theirs: impl Fn(&str) -> bool, sent: Option<&Snapshot>) -> Snapshot {
+        Snapshot {
+            timestamp_ms: self.timestamp_ms,
+            inbound: self
+                .inbound
+                .iter()
+                .filter(|r| r.mid.as_deref().is_some_and(&theirs))
+                .cloned()
+                .collect(),
+            outbound: sent.map(|s| s.outbound.clone()).unwrap_or_default(),
+            remote_inbound: sent.map(|s| s.remote_inbound.clone()).unwrap_or_default(),
+            pair: self.pair.clone(),
+            mic_level: sent.and_then(|s| s.mic_level),
+        }
+    }
+
     /// Reads the entries of an `RTCStatsReport` (as JSON objects).
     pub fn from_reports(reports: &[Json]) -> Snapshot {
         let mut snapshot = Snapshot::default();
@@ -182,6 +203,7 @@ impl Snapshot {
                     size: size(r),
                     frames_decoded: num(r, "framesDecoded").unwrap_or(0.0),
                     audio_level: num(r, "audioLevel"),
+                    mid: text(r, "mid"),
                 }),
                 "remote-inbound-rtp" => snapshot.remote_inbound.push(RemoteInbound {
                     kind: kind(r),
@@ -420,6 +442,36 @@ mod tests {
             json!({ "id": "R1", "type": "remote-candidate", "candidateType": "host",
                     "address": "127.0.0.1", "port": 50001, "protocol": "udp" }),
         ])
+    }
+
+    #[test]
+    fn an_sfu_subscribers_snapshot_is_shared_out_by_media_section_beside_what_we_send() {
+        let subscriber = Snapshot::from_reports(&read(vec![
+            json!({ "id": "A0", "type": "inbound-rtp", "kind": "audio", "mid": "0", "ssrc": 1,
+                    "timestamp": 2000, "bytesReceived": 100, "audioLevel": 0.5 }),
+            json!({ "id": "V1", "type": "inbound-rtp", "kind": "video", "mid": "1", "ssrc": 2,
+                    "timestamp": 2000, "bytesReceived": 900 }),
+            json!({ "id": "A3", "type": "inbound-rtp", "kind": "audio", "mid": "3", "ssrc": 3,
+                    "timestamp": 2000, "bytesReceived": 50, "audioLevel": 0.01 }),
+            json!({ "id": "X", "type": "inbound-rtp", "kind": "audio", "ssrc": 4,
+                    "timestamp": 2000, "bytesReceived": 7 }),
+        ]));
+        let publisher = Snapshot::from_reports(&read(report(1000.0, 5000.0, 0.0, 0.0)));
+        let bens = subscriber.sfu_share(|mid| mid == "0" || mid == "1", Some(&publisher));
+        let mids: Vec<_> = bens.inbound.iter().map(|r| r.mid.as_deref()).collect();
+        assert_eq!(
+            mids,
+            [Some("0"), Some("1")],
+            "Ben's sections only, none unnamed"
+        );
+        assert_eq!(bens.inbound[0].audio_level, Some(0.5));
+        assert_eq!(bens.timestamp_ms, 2000.0, "the subscriber's clock");
+        assert_eq!(
+            bens.outbound, publisher.outbound,
+            "what we send, to everyone"
+        );
+        let nobodys = subscriber.sfu_share(|mid| mid == "9", None);
+        assert!(nobodys.inbound.is_empty() && nobodys.outbound.is_empty());
     }
 
     #[test]

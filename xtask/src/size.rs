@@ -28,7 +28,11 @@ const MEASURED_EXTENSIONS: [&str; 3] = ["wasm", "js", "css"];
 /// `rtc/description.rs`, `hooks/meeting/sfu.rs`: a second kind of peer connection, its
 /// trickle and the mapping of the subscription's streams to tiles): 304,461 to 314,154 B.
 /// Raised to 316,000.
-pub const BUDGET_GZIP_BYTES: usize = 316_000;
+///
+/// 316,000 until the SFU's recovery (tiles *reconnecting*, restarts) and its statistics per
+/// participant (the subscriber's figures shared out by media section, for the stats
+/// panel, quality marks and speaker choice): 314,154 to 317,081 B. Raised to 318,000.
+pub const BUDGET_GZIP_BYTES: usize = 318_000;
 
 /// One measured file of a build: its path under the build directory, raw and gzipped bytes.
 pub struct Asset {

@@ -129,12 +129,27 @@ impl<M: MediaTopology> Meeting<M> {
                 }
                 Input::Sfu(attempt, leg, event) => self.on_sfu_event(attempt, leg, event),
                 Input::Command(command) => self.on_command(command),
-                Input::Stats(peer, snapshot) => self.on_stats(peer, snapshot),
+                // In an SFU room the media and its figures come from the SFU's connections;
+                // the mesh links carry data only.
+                Input::Stats(peer, snapshot) if self.sfu.is_none() => self.on_stats(peer, snapshot),
+                Input::Stats(..) => {}
+                Input::SfuStats(attempt, snapshots) => {
+                    let (received, sent) = *snapshots;
+                    let shares = self.sfu.as_ref().map_or_else(Vec::new, |sfu| {
+                        sfu.stats_per_peer(attempt, &received, sent.as_ref())
+                    });
+                    for (peer, snapshot) in shares {
+                        self.on_stats(peer, snapshot);
+                    }
+                }
                 Input::Tick => {
                     self.relay.tick();
-                    self.media.sample_stats();
-                    if let Some(sfu) = &mut self.sfu {
-                        sfu.tick();
+                    match &mut self.sfu {
+                        Some(sfu) => {
+                            sfu.tick();
+                            sfu.sample_stats();
+                        }
+                        None => self.media.sample_stats(),
                     }
                 }
                 Input::Reconnect => self.relay.reconnect_due(),

@@ -314,6 +314,9 @@ impl MediaTopology for Mesh {
             return;
         }
         self.showing = showing;
+        // The figures of the last sample came from the other topology's connections: a
+        // rate derived across the switch would mean nothing.
+        self.snapshots.clear();
         if !showing {
             return;
         }

@@ -125,6 +125,8 @@ pub(crate) enum Input {
     Sfu(u32, SfuLeg, SfuLinkEvent),
     Command(Command),
     Stats(PeerId, Snapshot),
+    /// The SFU subscriber's and publisher's statistics, of one attempt.
+    SfuStats(u32, Box<(Snapshot, Option<Snapshot>)>),
     Tick,
     /// Time to try the relay again.
     Reconnect,

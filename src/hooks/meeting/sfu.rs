@@ -11,8 +11,8 @@
 use super::relay_session::RelaySession;
 use super::{warn, Input, RemoteStreams, StreamChange};
 use crate::rtc::{
-    split_budget, BudgetInput, ConnectionStatus, LinkConfig, LocalTracks, RtcError, SfuLink,
-    SfuLinkEvent, TrackKind,
+    split_budget, stats_of, BudgetInput, ConnectionStatus, LinkConfig, LocalTracks, RtcError,
+    SfuLink, SfuLinkEvent, Snapshot, TrackKind,
 };
 use crate::state::{Action, RoomState, SfuConnection};
 use futures_channel::mpsc::UnboundedSender;
@@ -57,6 +57,9 @@ pub(super) struct Sfu {
     pending: VecDeque<Vec<SfuStream>>,
     /// What each remote participant's tiles show from the SFU.
     shown: HashMap<PeerId, Received>,
+    /// Whose media each section of the subscriber carries, by `mid`: to share the
+    /// subscriber's statistics out per participant.
+    senders: HashMap<String, PeerId>,
     /// Ticks left before starting again after a failure.
     restart_in: Option<u32>,
     inputs: UnboundedSender<Input>,
@@ -86,6 +89,7 @@ impl Sfu {
             subscriber: None,
             pending: VecDeque::new(),
             shown: HashMap::new(),
+            senders: HashMap::new(),
             restart_in: None,
             inputs,
             streams,
@@ -123,6 +127,7 @@ impl Sfu {
         // The next subscriber's tracks are new even where their ids repeat (Chromium names a
         // received track after the media server's msid, `janus0`…): none is shown yet.
         self.shown.clear();
+        self.senders.clear();
         self.restart_in = Some(RESTART_AFTER_TICKS);
         self.room
             .dispatch(Action::SfuConnectionChanged(SfuConnection::Restoring));
@@ -224,6 +229,10 @@ impl Sfu {
         let by_mid: HashMap<String, MediaStreamTrack> =
             subscriber.received_tracks().into_iter().collect();
         let mut per_peer: HashMap<PeerId, [Option<MediaStreamTrack>; 3]> = HashMap::new();
+        self.senders = sections
+            .iter()
+            .map(|section| (section.mid.clone(), section.peer_id.clone()))
+            .collect();
         for section in sections {
             let (Some(track), Ok(index)) =
                 (by_mid.get(&section.mid), usize::try_from(section.index))
@@ -257,6 +266,48 @@ impl Sfu {
                 }
             }
         }
+    }
+
+    /// Reads both connections' statistics; they arrive as [`Input::SfuStats`].
+    pub(super) fn sample_stats(&self) {
+        let Some(subscriber) = &self.subscriber else {
+            return;
+        };
+        let subscriber = subscriber.connection();
+        let publisher = self.publisher.as_ref().map(SfuLink::connection);
+        let (tx, attempt) = (self.inputs.clone(), self.attempt);
+        wasm_bindgen_futures::spawn_local(async move {
+            let received = match stats_of(&subscriber).await {
+                Ok(snapshot) => snapshot,
+                Err(err) => return warn(&format!("stats of the SFU subscriber: {err}")),
+            };
+            let sent = match publisher {
+                Some(pc) => stats_of(&pc).await.ok(),
+                None => None,
+            };
+            let _ = tx.unbounded_send(Input::SfuStats(attempt, Box::new((received, sent))));
+        });
+    }
+
+    /// Each remote participant's part of the statistics of attempt `attempt` (none from an
+    /// attempt already dropped).
+    pub(super) fn stats_per_peer(
+        &self,
+        attempt: u32,
+        received: &Snapshot,
+        sent: Option<&Snapshot>,
+    ) -> Vec<(PeerId, Snapshot)> {
+        if attempt != self.attempt || self.restart_in.is_some() {
+            return Vec::new();
+        }
+        let peers: std::collections::HashSet<&PeerId> = self.senders.values().collect();
+        peers
+            .into_iter()
+            .map(|peer| {
+                let theirs = |mid: &str| self.senders.get(mid) == Some(peer);
+                (peer.clone(), received.sfu_share(theirs, sent))
+            })
+            .collect()
     }
 
     /// Our camera, microphone or screen changed.

@@ -276,6 +276,19 @@ async fn past_mesh_max_everyone_publishes_once_decodes_everyone_and_the_room_ret
         let streams = wait_until_everyone_decodes_everyone(&people, MEDIA_WAIT).await?;
         assert_eq!(streams, 6);
         people[2].1.screenshot(t.artifact("firefox-sfu.png")).await?;
+        // The stats panel's figures come from the SFU's connections: Ben's video received on
+        // Ana's subscriber, ours sent on her publisher (the mesh link carries no media).
+        let ben_stats = "[data-testid=peer-tile][data-peer-name=Ben] [data-testid=stats-toggle]";
+        ana.click(ben_stats).await?;
+        ana.wait_until_js(
+            "(() => { const p = document.querySelector('[data-testid=stats-panel]');
+               return !!p && Number(p.dataset.inVideoBps) > 0 && Number(p.dataset.inFps) > 0
+                   && Number(p.dataset.outVideoBps) > 0; })()",
+            DEFAULT_WAIT,
+        )
+        .await
+        .context("Ana's stats panel for Ben shows what the SFU carries")?;
+        ana.click(ben_stats).await?;
         for (browser, me, other) in [(ana, "Ana", "Ben"), (ben, "Ben", "Ana")] {
             report_audio_watch(browser, me, other, "switch to the SFU").await?;
             watch_received_audio(browser, other).await?;
