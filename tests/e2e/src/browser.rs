@@ -240,6 +240,19 @@ impl Browser {
         self.join_from_lobby().await
     }
 
+    /// Types `password` into the lobby's room password field (the first person in sets it,
+    /// everyone after must give it).
+    pub async fn type_password(&self, password: &str) -> Result {
+        let input = self
+            .wait_for("[data-testid=password-input]", DEFAULT_WAIT)
+            .await?;
+        input
+            .send_keys(password)
+            .await
+            .context("typing the password")?;
+        Ok(())
+    }
+
     /// Clicks the lobby's join button once it is enabled and waits for the own tile.
     pub async fn join_from_lobby(&self) -> Result {
         self.click("[data-testid=join-button]:not([disabled])")

@@ -30,6 +30,7 @@ pub mod bench;
 pub mod browser;
 pub mod chat;
 pub mod driver;
+pub mod files;
 pub mod harness;
 pub mod janus;
 pub mod process;

@@ -1,8 +1,8 @@
 //! Chat and file transfer in real browsers, peer to peer over data channels.
 
+use meshmeet_e2e::files::{make_file, DOWNLOADED_SHA256};
 use meshmeet_e2e::{room_url, run_test, Browser, Context, Error, Result, DEFAULT_WAIT};
 use serde_json::{json, Value as Json};
-use std::io::Write;
 use std::time::Duration;
 
 /// Time allowed for media and data channels to connect on a loaded two-core machine.
@@ -112,35 +112,6 @@ async fn chats_sent_through_the_relay_within_one_millisecond_all_show_in_order()
     .await;
 }
 
-/// A file of `size` pseudo-random bytes and its SHA-256 (hex).
-fn make_file(
-    dir: &std::path::Path,
-    name: &str,
-    size: usize,
-) -> Result<(std::path::PathBuf, String)> {
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut data = Vec::with_capacity(size);
-    while data.len() < size {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        data.extend_from_slice(&state.to_le_bytes());
-    }
-    data.truncate(size);
-    let path = dir.join(name);
-    std::fs::File::create(&path)?.write_all(&data)?;
-    let digest = sha256_hex(&data);
-    Ok((path, digest))
-}
-
-fn sha256_hex(data: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// Records every `data-progress` value a transfer row shows, from now on.
 const WATCH_PROGRESS: &str = r#"
     window.__progress = new Set();
@@ -148,15 +119,6 @@ const WATCH_PROGRESS: &str = r#"
         .forEach(t => window.__progress.add(Number(t.dataset.progress))))
         .observe(document.body, { subtree: true, childList: true, attributes: true });
     return true;
-"#;
-
-/// SHA-256 (hex) of the file behind the first download link, computed in the page.
-const DOWNLOADED_SHA256: &str = r#"
-    const a = document.querySelector('[data-testid=file-download]');
-    const bytes = await (await fetch(a.href)).arrayBuffer();
-    const digest = await crypto.subtle.digest('SHA-256', bytes);
-    return { name: a.getAttribute('download'), size: bytes.byteLength,
-             sha256: [...new Uint8Array(digest)].map(b => b.toString(16).padStart(2, '0')).join('') };
 "#;
 
 #[tokio::test]

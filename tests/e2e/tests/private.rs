@@ -171,22 +171,10 @@ async fn a_call_works_over_https_with_a_self_signed_certificate() {
     .await;
 }
 
-/// Types `password` into the lobby's password field.
-async fn type_password(browser: &Browser, password: &str) -> Result {
-    let input = browser
-        .wait_for("[data-testid=password-input]", DEFAULT_WAIT)
-        .await?;
-    input
-        .send_keys(password)
-        .await
-        .context("typing the password")?;
-    Ok(())
-}
-
 /// Joins with a room password.
 async fn join_with_password(browser: &Browser, room: &str, name: &str, password: &str) -> Result {
     browser.ready_to_join(&room_url(room), name).await?;
-    type_password(browser, password).await?;
+    browser.type_password(password).await?;
     browser
         .click("[data-testid=join-button]:not([disabled])")
         .await

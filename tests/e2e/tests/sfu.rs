@@ -1,13 +1,14 @@
 //! Large rooms on a real Janus: past `--mesh-max` the room moves to the SFU, everyone sends
 //! one upstream and decodes everyone else, and back at mesh size the room returns to the
 //! mesh after the delay. The longest gap in the audio the first two receive from each other
-//! during the switch is measured and printed. An SFU room carries a screen share and chat;
-//! when Janus is killed mid-call every tile says reconnecting, and once Janus is back every
-//! page publishes and subscribes again by itself.
+//! during the switch is measured and printed. A password-protected SFU room carries a screen
+//! share, chat and a file; when Janus is killed mid-call every tile says reconnecting, and
+//! once Janus is back every page publishes and subscribes again by itself.
 //!
 //! Every page runs with `?video=low` (320x180 at 15 fps) and the fake camera at 15 fps:
 //! three browsers and Janus share two cores.
 
+use meshmeet_e2e::files::{make_file, DOWNLOADED_SHA256};
 use meshmeet_e2e::{
     room_url, run_test_within, wait_until_everyone_decodes_everyone, Browser, Context, Janus,
     Result, TestCtx, DEFAULT_WAIT,
@@ -24,7 +25,15 @@ const SFU_TEST_LIMIT: Duration = Duration::from_secs(420);
 
 /// Opens the room, records the page's peer connections, and joins.
 async fn join(browser: &Browser, room: &str, name: &str) -> Result {
+    join_with(browser, room, name, None).await
+}
+
+/// [`join`], giving the room's password (the first one in sets it).
+async fn join_with(browser: &Browser, room: &str, name: &str, password: Option<&str>) -> Result {
     browser.ready_to_join(&room_url(room), name).await?;
+    if let Some(password) = password {
+        browser.type_password(password).await?;
+    }
     browser.record_peer_connections().await?;
     browser.join_from_lobby().await
 }
@@ -377,8 +386,9 @@ async fn connections_created(browser: &Browser) -> Result<u64> {
 }
 
 #[tokio::test]
-async fn an_sfu_room_carries_a_screen_share_and_chat_and_recovers_from_a_killed_janus() {
-    let name = "an_sfu_room_carries_a_screen_share_and_chat_and_recovers_from_a_killed_janus";
+async fn a_password_sfu_room_carries_a_share_chat_and_a_file_and_recovers_from_a_killed_janus() {
+    let name =
+        "a_password_sfu_room_carries_a_share_chat_and_a_file_and_recovers_from_a_killed_janus";
     let mut janus = Janus::start().await.expect("janus starts");
     let (url, port, key) = (janus.url(), janus.port(), janus.admin_key().to_owned());
     let args = [
@@ -393,7 +403,8 @@ async fn an_sfu_room_carries_a_screen_share_and_chat_and_recovers_from_a_killed_
         println!("fake camera: 320x180 at 15 fps (?video=low); Janus {url}");
         let people = ana_ben_and_fox(t).await?;
         for (name, browser) in &people {
-            join(browser, "phoenix", name).await?;
+            // A password-protected room: the first one in sets it, the others give it.
+            join_with(browser, "phoenix", name, Some("s3cret")).await?;
         }
         for (_, browser) in &people {
             wait_for_topology(browser, "sfu", DEFAULT_WAIT).await?;
@@ -428,6 +439,27 @@ async fn an_sfu_room_carries_a_screen_share_and_chat_and_recovers_from_a_killed_
                 })
                 .await?;
         }
+
+        // A file from Ben reaches both others, byte for byte, over the same data channels.
+        let dir = std::env::temp_dir().join(format!("meshmeet-e2e-sfu-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let (path, digest) = make_file(&dir, "minutes.bin", 200_000)?;
+        ben.wait_for("[data-testid=file-input]", DEFAULT_WAIT)
+            .await?
+            .send_keys(&path.to_string_lossy())
+            .await
+            .context("choosing the file")?;
+        for receiver in [ana, fox] {
+            receiver
+                .wait_for(
+                    "[data-testid=file-transfer][data-state=done] [data-testid=file-download]",
+                    MEDIA_WAIT,
+                )
+                .await?;
+            let got = receiver.eval(DOWNLOADED_SHA256).await?;
+            assert_eq!(got["sha256"], json!(digest), "{}: {got}", receiver.label());
+        }
+        let _ = std::fs::remove_dir_all(&dir);
 
         let mut created = Vec::new();
         for (_, browser) in &people {
