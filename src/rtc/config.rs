@@ -1,8 +1,9 @@
 //! Turning the relay's ICE settings into an `RTCConfiguration`.
 
+use super::RtcError;
 use crate::js::{object_from, JsError};
 use meshmeet_protocol::{IceServer, IceTransportPolicy};
-use web_sys::{RtcConfiguration, RtcIceTransportPolicy};
+use web_sys::{RtcConfiguration, RtcIceTransportPolicy, RtcPeerConnection};
 
 /// Settings shared by every peer connection of a meeting (from the relay's welcome).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -24,5 +25,12 @@ impl LinkConfig {
             IceTransportPolicy::Relay => RtcIceTransportPolicy::Relay,
         });
         Ok(config)
+    }
+
+    /// A new peer connection with these settings.
+    pub(super) fn new_connection(&self) -> Result<RtcPeerConnection, RtcError> {
+        let rtc_config = self.to_rtc().map_err(RtcError::Create)?;
+        RtcPeerConnection::new_with_configuration(&rtc_config)
+            .map_err(|e| RtcError::Create(JsError::from(e)))
     }
 }

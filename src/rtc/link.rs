@@ -9,8 +9,8 @@
 use super::channel::{ChannelEvent, OwnedChannel};
 use super::description::{create_and_set_local, set_local, set_remote};
 use super::negotiation::{offer_decision, OfferDecision};
-use super::sender::set_encoding;
-use super::{Channel, ChannelData, DataSender, SendParams};
+use super::sender::{replace_track_later, set_encoding};
+use super::{stream_of, Channel, ChannelData, DataSender, SendParams};
 use super::{ConnectionStatus, LinkConfig, LocalTracks, RtcError, TrackKind};
 use crate::js::{get_string, JsError};
 use futures_channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
@@ -112,9 +112,7 @@ impl PeerLink {
         local: LocalTracks,
         on_event: Rc<dyn Fn(PeerEvent)>,
     ) -> Result<Self, RtcError> {
-        let rtc_config = config.to_rtc().map_err(RtcError::Create)?;
-        let pc = RtcPeerConnection::new_with_configuration(&rtc_config)
-            .map_err(|e| RtcError::Create(JsError::from(e)))?;
+        let pc = config.new_connection()?;
         let (jobs, rx) = unbounded();
         let inner = Rc::new(Inner {
             pc,
@@ -152,11 +150,8 @@ impl PeerLink {
         let transceiver = self.inner.transceivers.borrow()[kind.index()].clone();
         if let Some(transceiver) = transceiver {
             let on_event = self.inner.on_event.clone();
-            spawn_local(async move {
-                let promise = transceiver.sender().replace_track(track.as_ref());
-                if let Err(err) = JsFuture::from(promise).await {
-                    on_event(PeerEvent::Error(RtcError::ReplaceTrack(err.into())));
-                }
+            replace_track_later(transceiver, track, move |err| {
+                on_event(PeerEvent::Error(err))
             });
         }
     }
@@ -501,13 +496,13 @@ impl Inner {
                         return Ok(());
                     }
                     OfferDecision::RollbackAndAccept => {
-                        self.set_local(RtcSdpType::Rollback, "").await?;
+                        set_local(&self.pc, RtcSdpType::Rollback, "").await?;
                         self.drop_unnegotiated_transceivers();
                     }
                     OfferDecision::Accept => {}
                 }
                 self.ignore_offer.set(false);
-                self.set_remote(RtcSdpType::Offer, &sdp).await?;
+                set_remote(&self.pc, RtcSdpType::Offer, &sdp).await?;
                 self.claim_transceivers().await?;
                 self.open_channels();
                 create_and_set_local(&self.pc, false).await?;
@@ -518,7 +513,7 @@ impl Inner {
             Signal::Answer { sdp } => {
                 // An answer to an offer we no longer have (rolled back) is stale.
                 if self.pc.signaling_state() == RtcSignalingState::HaveLocalOffer {
-                    self.set_remote(RtcSdpType::Answer, &sdp).await?;
+                    set_remote(&self.pc, RtcSdpType::Answer, &sdp).await?;
                 }
             }
             Signal::Candidate {
@@ -567,8 +562,7 @@ impl Inner {
             return;
         };
         if kind == TrackKind::Screen {
-            let list: js_sys::Array = std::iter::once(JsValue::from(&track)).collect();
-            if let Ok(stream) = MediaStream::new_with_tracks(&list) {
+            if let Some(stream) = stream_of(std::slice::from_ref(&track)) {
                 (self.on_event)(PeerEvent::RemoteScreen(stream));
             }
             return;
@@ -580,18 +574,9 @@ impl Inner {
         // One track per kind: a new one of the same kind replaces the old.
         tracks.retain(|t| t.kind() != track.kind());
         tracks.push(track);
-        let list: js_sys::Array = tracks.iter().map(JsValue::from).collect();
-        if let Ok(stream) = MediaStream::new_with_tracks(&list) {
+        if let Some(stream) = stream_of(&tracks) {
             (self.on_event)(PeerEvent::RemoteStream(stream));
         }
-    }
-
-    async fn set_local(&self, kind: RtcSdpType, sdp: &str) -> Result<(), RtcError> {
-        set_local(&self.pc, kind, sdp).await
-    }
-
-    async fn set_remote(&self, kind: RtcSdpType, sdp: &str) -> Result<(), RtcError> {
-        set_remote(&self.pc, kind, sdp).await
     }
 
     fn send_local_description(&self) {
@@ -629,7 +614,7 @@ impl Inner {
 }
 
 /// `RTCPeerConnection.restartIce()`, where the browser has it (all current ones do).
-pub(super) fn restart_ice(pc: &RtcPeerConnection) {
+fn restart_ice(pc: &RtcPeerConnection) {
     let method = js_sys::Reflect::get(pc, &JsValue::from_str("restartIce"))
         .ok()
         .and_then(|m| m.dyn_into::<js_sys::Function>().ok());

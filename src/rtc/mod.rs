@@ -27,4 +27,4 @@ pub use recovery::{Recovery, RecoveryStep};
 pub use sfu_link::{SfuLink, SfuLinkEvent};
 pub use stats::{derive, stats_of, Candidate, PeerStats, Quality, Snapshot};
 pub use status::ConnectionStatus;
-pub use tracks::{LocalTracks, TrackKind};
+pub use tracks::{stream_of, LocalTracks, TrackKind};

@@ -1,12 +1,27 @@
-//! The encoder settings of a video sender: [`SendParams`] applied to every encoding of an
-//! `RTCRtpSender` with `setParameters`.
+//! What a sender sends: its track, swapped without renegotiating, and the encoder settings
+//! of a video sender ([`SendParams`] applied to every encoding with `setParameters`).
 
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
-use web_sys::RtcRtpTransceiver;
+use wasm_bindgen_futures::{spawn_local, JsFuture};
+use web_sys::{MediaStreamTrack, RtcRtpTransceiver};
 
-use super::SendParams;
+use super::{RtcError, SendParams};
 use crate::js::JsError;
+
+/// Sends `track` (or nothing) on the transceiver's sender without renegotiating, in the
+/// background; a refusal goes to `on_error`.
+pub(super) fn replace_track_later(
+    transceiver: RtcRtpTransceiver,
+    track: Option<MediaStreamTrack>,
+    on_error: impl FnOnce(RtcError) + 'static,
+) {
+    spawn_local(async move {
+        let promise = transceiver.sender().replace_track(track.as_ref());
+        if let Err(err) = JsFuture::from(promise).await {
+            on_error(RtcError::ReplaceTrack(err.into()));
+        }
+    });
+}
 
 /// Sets the encoder settings on every encoding of the transceiver's sender.
 pub(super) async fn set_encoding(

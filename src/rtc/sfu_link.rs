@@ -8,9 +8,8 @@
 //! per connection, in arrival order.
 
 use super::description::{create_and_set_local, set_remote};
-use super::sender::set_encoding;
+use super::sender::{replace_track_later, set_encoding};
 use super::{ConnectionStatus, LinkConfig, LocalTracks, RtcError, SendParams, TrackKind};
-use crate::js::JsError;
 use futures_channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use futures_util::StreamExt;
 use meshmeet_protocol::SfuLeg;
@@ -18,7 +17,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::{spawn_local, JsFuture};
+use wasm_bindgen_futures::spawn_local;
 use web_sys::{
     Event, MediaStreamTrack, RtcPeerConnection, RtcPeerConnectionIceEvent, RtcRtpReceiver,
     RtcRtpTransceiver, RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSdpType,
@@ -85,7 +84,7 @@ impl SfuLink {
         local: &LocalTracks,
         on_event: Rc<dyn Fn(SfuLinkEvent)>,
     ) -> Result<Self, RtcError> {
-        let pc = new_connection(config)?;
+        let pc = config.new_connection()?;
         let transceivers = TrackKind::ALL
             .into_iter()
             .map(|kind| {
@@ -109,7 +108,7 @@ impl SfuLink {
         config: &LinkConfig,
         on_event: Rc<dyn Fn(SfuLinkEvent)>,
     ) -> Result<Self, RtcError> {
-        let pc = new_connection(config)?;
+        let pc = config.new_connection()?;
         Ok(Self::start(pc, SfuLeg::Subscribe, Vec::new(), on_event))
     }
 
@@ -150,11 +149,8 @@ impl SfuLink {
             return;
         };
         let on_event = self.inner.on_event.clone();
-        spawn_local(async move {
-            let promise = transceiver.sender().replace_track(track.as_ref());
-            if let Err(err) = JsFuture::from(promise).await {
-                on_event(SfuLinkEvent::Error(RtcError::ReplaceTrack(err.into())));
-            }
+        replace_track_later(transceiver, track, move |err| {
+            on_event(SfuLinkEvent::Error(err))
         });
     }
 
@@ -192,12 +188,6 @@ impl Drop for SfuLink {
         self.jobs.close_channel();
         self.inner.close();
     }
-}
-
-fn new_connection(config: &LinkConfig) -> Result<RtcPeerConnection, RtcError> {
-    let rtc_config = config.to_rtc().map_err(RtcError::Create)?;
-    RtcPeerConnection::new_with_configuration(&rtc_config)
-        .map_err(|e| RtcError::Create(JsError::from(e)))
 }
 
 async fn run_jobs(inner: Rc<Inner>, mut rx: UnboundedReceiver<Job>) {

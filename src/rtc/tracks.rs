@@ -1,7 +1,14 @@
 //! What a peer link sends: the kinds of track, each on a transceiver of its own, and the
-//! local tracks of each kind.
+//! local tracks of each kind; and the streams that show received tracks.
 
-use web_sys::MediaStreamTrack;
+use wasm_bindgen::JsValue;
+use web_sys::{MediaStream, MediaStreamTrack};
+
+/// A new stream of `tracks` (the same tracks, not copies), for a tile to show.
+pub fn stream_of(tracks: &[MediaStreamTrack]) -> Option<MediaStream> {
+    let list: js_sys::Array = tracks.iter().map(JsValue::from).collect();
+    MediaStream::new_with_tracks(&list).ok()
+}
 
 /// What a link sends and receives, each on a transceiver of its own, created once so that
 /// starting a screen share or switching a camera never needs a new offer.

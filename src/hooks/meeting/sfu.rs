@@ -11,16 +11,15 @@
 use super::relay_session::RelaySession;
 use super::{warn, Input, RemoteStreams, StreamChange};
 use crate::rtc::{
-    split_budget, stats_of, BudgetInput, ConnectionStatus, LinkConfig, LocalTracks, RtcError,
-    SfuLink, SfuLinkEvent, Snapshot, TrackKind,
+    split_budget, stats_of, stream_of, BudgetInput, ConnectionStatus, LinkConfig, LocalTracks,
+    RtcError, SfuLink, SfuLinkEvent, Snapshot, TrackKind,
 };
 use crate::state::{Action, RoomState, SfuConnection};
 use futures_channel::mpsc::UnboundedSender;
 use meshmeet_protocol::{ClientMsg, PeerId, SfuLeg, SfuStream};
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
-use wasm_bindgen::JsValue;
-use web_sys::{MediaStream, MediaStreamTrack};
+use web_sys::MediaStreamTrack;
 use yew::UseReducerDispatcher;
 
 /// Ticks (seconds) between a failure and the next attempt.
@@ -346,10 +345,4 @@ impl Sfu {
         self.streams
             .dispatch(StreamChange::ConnectionClosed(peer.clone()));
     }
-}
-
-/// A stream of `tracks`.
-fn stream_of(tracks: &[MediaStreamTrack]) -> Option<MediaStream> {
-    let list: js_sys::Array = tracks.iter().map(JsValue::from).collect();
-    MediaStream::new_with_tracks(&list).ok()
 }
