@@ -146,7 +146,7 @@ impl<M: MediaTopology> Meeting<M> {
                     self.relay.tick();
                     match &mut self.sfu {
                         Some(sfu) => {
-                            sfu.tick();
+                            sfu.tick(&self.link_config, self.media.tracks());
                             sfu.sample_stats();
                         }
                         None => self.media.sample_stats(),
@@ -322,7 +322,7 @@ impl<M: MediaTopology> Meeting<M> {
                 streams,
             } => {
                 if let Some(sfu) = self.sfu.as_mut().filter(|s| s.epoch() == epoch) {
-                    sfu.subscription(sdp, streams);
+                    sfu.subscription(&self.link_config, sdp, streams);
                 }
             }
         }
@@ -353,7 +353,7 @@ impl<M: MediaTopology> Meeting<M> {
                 self.media.set_showing(false);
                 self.sfu = Some(Sfu::start(
                     topology.epoch,
-                    self.link_config.clone(),
+                    &self.link_config,
                     self.media.tracks(),
                     self.join.video_budget_bps,
                     self.inputs.clone(),
@@ -458,8 +458,8 @@ impl<M: MediaTopology> Meeting<M> {
     fn on_command(&mut self, command: Command) {
         match command {
             Command::Tracks(tracks) => {
-                if let Some(sfu) = &mut self.sfu {
-                    sfu.set_tracks(tracks.clone());
+                if let Some(sfu) = &self.sfu {
+                    sfu.set_tracks(self.media.tracks(), &tracks);
                 }
                 self.media.set_tracks(tracks);
                 self.apply_budget();
@@ -554,7 +554,8 @@ impl<M: MediaTopology> Meeting<M> {
             .apply_budget(|peer| prefs.wanted_by(peer), self.speaking);
         if let Some(sfu) = &self.sfu {
             let anyone = self.media.peers().iter().any(|peer| prefs.wanted_by(peer));
-            sfu.apply_budget(anyone, self.speaking);
+            let sharing_screen = self.media.tracks().screen.is_some();
+            sfu.apply_budget(anyone, self.speaking, sharing_screen);
         }
     }
 

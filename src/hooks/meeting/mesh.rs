@@ -292,8 +292,8 @@ impl MediaTopology for Mesh {
         self.local = tracks;
     }
 
-    fn tracks(&self) -> LocalTracks {
-        self.local.clone()
+    fn tracks(&self) -> &LocalTracks {
+        &self.local
     }
 
     fn set_sending(&mut self, sending: bool) {

@@ -47,8 +47,6 @@ pub(super) struct Sfu {
     epoch: u64,
     /// Tells this attempt's events from those of an attempt dropped after a failure.
     attempt: u32,
-    config: LinkConfig,
-    local: LocalTracks,
     budget_bps: u32,
     publisher: Option<SfuLink>,
     subscriber: Option<SfuLink>,
@@ -68,11 +66,12 @@ pub(super) struct Sfu {
 }
 
 impl Sfu {
-    /// Starts publishing for `epoch`; the subscription follows from the relay.
+    /// Starts publishing `local` for `epoch`; the subscription follows from the relay. The
+    /// connections take the meeting's ICE settings (`config`) as they are when each opens.
     pub(super) fn start(
         epoch: u64,
-        config: LinkConfig,
-        local: LocalTracks,
+        config: &LinkConfig,
+        local: &LocalTracks,
         budget_bps: u32,
         inputs: UnboundedSender<Input>,
         streams: UseReducerDispatcher<RemoteStreams>,
@@ -81,8 +80,6 @@ impl Sfu {
         let mut sfu = Sfu {
             epoch,
             attempt: 0,
-            config,
-            local,
             budget_bps,
             publisher: None,
             subscriber: None,
@@ -94,7 +91,7 @@ impl Sfu {
             streams,
             room,
         };
-        sfu.open_publisher();
+        sfu.open_publisher(config, local);
         sfu
     }
 
@@ -110,8 +107,8 @@ impl Sfu {
         })
     }
 
-    fn open_publisher(&mut self) {
-        match SfuLink::publisher(&self.config, &self.local, self.on_event(SfuLeg::Publish)) {
+    fn open_publisher(&mut self, config: &LinkConfig, local: &LocalTracks) {
+        match SfuLink::publisher(config, local, self.on_event(SfuLeg::Publish)) {
             Ok(link) => self.publisher = Some(link),
             Err(err) => self.failed(&format!("cannot open the SFU publisher: {err}")),
         }
@@ -132,14 +129,14 @@ impl Sfu {
             .dispatch(Action::SfuConnectionChanged(SfuConnection::Restoring));
     }
 
-    /// The clock: starts again when a failure's wait is over.
-    pub(super) fn tick(&mut self) {
+    /// The clock: starts again, publishing `local`, when a failure's wait is over.
+    pub(super) fn tick(&mut self, config: &LinkConfig, local: &LocalTracks) {
         match self.restart_in {
             Some(0) | None => {}
             Some(1) => {
                 self.restart_in = None;
                 self.attempt += 1;
-                self.open_publisher();
+                self.open_publisher(config, local);
             }
             Some(n) => self.restart_in = Some(n - 1),
         }
@@ -153,9 +150,14 @@ impl Sfu {
     }
 
     /// The media server's offer for our subscriber, and whose media each section carries.
-    pub(super) fn subscription(&mut self, sdp: String, streams: Vec<SfuStream>) {
+    pub(super) fn subscription(
+        &mut self,
+        config: &LinkConfig,
+        sdp: String,
+        streams: Vec<SfuStream>,
+    ) {
         if self.subscriber.is_none() {
-            match SfuLink::subscriber(&self.config, self.on_event(SfuLeg::Subscribe)) {
+            match SfuLink::subscriber(config, self.on_event(SfuLeg::Subscribe)) {
                 Ok(link) => self.subscriber = Some(link),
                 Err(err) => {
                     return self.failed(&format!("cannot open the SFU subscriber: {err}"));
@@ -309,21 +311,25 @@ impl Sfu {
             .collect()
     }
 
-    /// Our camera, microphone or screen changed.
-    pub(super) fn set_tracks(&mut self, tracks: LocalTracks) {
+    /// Our camera, microphone or screen changed from `before` to `after`.
+    pub(super) fn set_tracks(&self, before: &LocalTracks, after: &LocalTracks) {
         if let Some(publisher) = &self.publisher {
             for kind in TrackKind::ALL {
-                if tracks.get(kind) != self.local.get(kind) {
-                    publisher.replace_track(kind, tracks.get(kind).cloned());
+                if after.get(kind) != before.get(kind) {
+                    publisher.replace_track(kind, after.get(kind).cloned());
                 }
             }
         }
-        self.local = tracks;
     }
 
     /// Sets the single upstream's video from the upload budget: full budget for one
     /// receiver, since the media server forwards it to everyone; paused when nobody wants it.
-    pub(super) fn apply_budget(&self, anyone_wants_video: bool, speaking: bool) {
+    pub(super) fn apply_budget(
+        &self,
+        anyone_wants_video: bool,
+        speaking: bool,
+        sharing_screen: bool,
+    ) {
         let Some(publisher) = &self.publisher else {
             return;
         };
@@ -332,7 +338,7 @@ impl Sfu {
             available_bps: None,
             wants_video: vec![anyone_wants_video],
             speaking,
-            sharing_screen: self.local.screen.is_some(),
+            sharing_screen,
         };
         if let Some((camera, screen)) = split_budget(&input).into_iter().next() {
             publisher.set_video_params(camera, screen);

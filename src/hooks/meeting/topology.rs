@@ -65,7 +65,7 @@ pub(super) trait MediaTopology {
     /// Our camera, microphone or screen changed.
     fn set_tracks(&mut self, tracks: LocalTracks);
     /// Our camera, microphone and screen as last set.
-    fn tracks(&self) -> LocalTracks;
+    fn tracks(&self) -> &LocalTracks;
     /// Whether this topology sends our media: off while the SFU carries it (the mesh stays
     /// up beside it for the data channels).
     fn set_sending(&mut self, sending: bool);
