@@ -42,7 +42,8 @@ const NO_SUCH_ROOM: i64 = 426;
 /// What the browser asks of its SFU connections.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SfuCommand {
-    /// Publish (or renegotiate) with this offer.
+    /// Publish with this offer: the first command of a session (every publish starts a
+    /// session of its own, see `ws/sfu.rs`).
     Publish(String),
     /// The answer to the latest subscription offer.
     Answer(String),
@@ -263,11 +264,9 @@ impl<R: RoomRegistry> Task<R> {
         }
     }
 
-    /// Publishes the browser's offer, joining the Janus room first if needed.
+    /// Joins the Janus room and publishes the browser's offer (a session's first command).
     async fn publish(&mut self, offer: &str) -> Result<(), Failure> {
-        if self.publisher.is_none() {
-            self.join().await?;
-        }
+        self.join().await?;
         let publisher = self
             .publisher
             .as_ref()
