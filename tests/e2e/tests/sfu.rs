@@ -23,6 +23,19 @@ const RETURN_DELAY: &str = "3s";
 /// Longest a whole SFU test may take: three browsers, two topology switches.
 const SFU_TEST_LIMIT: Duration = Duration::from_secs(420);
 
+/// The relay's flags for the Janus at `url` (admin key `key`), moving rooms of more than
+/// `mesh_max` people to it.
+fn relay_args<'a>(url: &'a str, key: &'a str, mesh_max: &'a str) -> Vec<&'a str> {
+    vec![
+        "--janus-url",
+        url,
+        "--janus-admin-key",
+        key,
+        "--mesh-max",
+        mesh_max,
+    ]
+}
+
 /// Opens the room, records the page's peer connections, and joins.
 async fn join(browser: &Browser, room: &str, name: &str) -> Result {
     join_with(browser, room, name, None).await
@@ -243,16 +256,8 @@ async fn past_mesh_max_everyone_publishes_once_decodes_everyone_and_the_room_ret
         "past_mesh_max_everyone_publishes_once_decodes_everyone_and_the_room_returns_to_the_mesh";
     let janus = Janus::start().await.expect("janus starts");
     let url = janus.url();
-    let args = [
-        "--janus-url",
-        &url,
-        "--janus-admin-key",
-        janus.admin_key(),
-        "--mesh-max",
-        "2",
-        "--mesh-return-delay",
-        RETURN_DELAY,
-    ];
+    let mut args = relay_args(&url, janus.admin_key(), "2");
+    args.extend(["--mesh-return-delay", RETURN_DELAY]);
     run_test_within(name, &args, SFU_TEST_LIMIT, async |t| {
         println!("fake camera: 320x180 at 15 fps (?video=low); Janus {url}");
         let people = ana_ben_and_fox(t).await?;
@@ -391,14 +396,7 @@ async fn a_password_sfu_room_carries_a_share_chat_and_a_file_and_recovers_from_a
         "a_password_sfu_room_carries_a_share_chat_and_a_file_and_recovers_from_a_killed_janus";
     let mut janus = Janus::start().await.expect("janus starts");
     let (url, port, key) = (janus.url(), janus.port(), janus.admin_key().to_owned());
-    let args = [
-        "--janus-url",
-        &url,
-        "--janus-admin-key",
-        &key,
-        "--mesh-max",
-        "2",
-    ];
+    let args = relay_args(&url, &key, "2");
     run_test_within(name, &args, SFU_TEST_LIMIT, async |t| {
         println!("fake camera: 320x180 at 15 fps (?video=low); Janus {url}");
         let people = ana_ben_and_fox(t).await?;
@@ -570,14 +568,7 @@ async fn a_browser_that_sends_only_h264_is_decoded_through_the_sfu() {
     let name = "a_browser_that_sends_only_h264_is_decoded_through_the_sfu";
     let janus = Janus::start().await.expect("janus starts");
     let url = janus.url();
-    let args = [
-        "--janus-url",
-        &url,
-        "--janus-admin-key",
-        janus.admin_key(),
-        "--mesh-max",
-        "1",
-    ];
+    let args = relay_args(&url, janus.admin_key(), "1");
     run_test_within(name, &args, SFU_TEST_LIMIT, async |t| {
         println!("fake camera: 320x180 at 15 fps (?video=low); Janus {url}; Ben sends H.264 only");
         let ana = t.chromium().await?;
