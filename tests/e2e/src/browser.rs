@@ -13,6 +13,25 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// A script prefix defining `frameCallbacks(video)`: how many `requestVideoFrameCallback`s
+/// the video has fired since it was first asked (counting starts then).
+macro_rules! count_frame_callbacks_js {
+    () => {
+        r#"
+            const frameCallbacks = v => {
+                if (!v.__meshmeetFrames) {
+                    v.__meshmeetFrames = { n: 0 };
+                    if (v.requestVideoFrameCallback) {
+                        const tick = () => { v.__meshmeetFrames.n += 1; v.requestVideoFrameCallback(tick); };
+                        v.requestVideoFrameCallback(tick);
+                    }
+                }
+                return v.__meshmeetFrames.n;
+            };
+        "#
+    };
+}
+
 /// Poll interval of every `wait_*` helper.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// Default for waits on things that appear without network or media work.
@@ -438,21 +457,67 @@ impl Browser {
         }
     }
 
+    /// Waits until the tile of every one of `names` decodes new frames, reading them all in
+    /// one script per try (each WebDriver call costs seconds on a loaded machine). A frame
+    /// counts when `getVideoPlaybackQuality` or `requestVideoFrameCallback` moves while the
+    /// video has a size.
+    pub async fn wait_until_peer_tiles_decode(
+        &self,
+        names: &[String],
+        timeout: Duration,
+    ) -> Result {
+        const SCRIPT: &str = concat!(
+            count_frame_callbacks_js!(),
+            r#"
+            const [names, waitMs] = arguments;
+            const read = () => Object.fromEntries(names.map(name => {
+                const v = document.querySelector(
+                    `[data-testid=peer-tile][data-peer-name="${name}"] video`);
+                if (!v) return [name, null];
+                const q = v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality().totalVideoFrames : 0;
+                return [name, { frames: q + frameCallbacks(v), width: v.videoWidth, video: v }];
+            }));
+            const before = read();
+            await new Promise(resolve => setTimeout(resolve, waitMs));
+            const after = read();
+            return names.filter(name => {
+                const [a, b] = [before[name], after[name]];
+                return !(a && b && a.video === b.video && b.width > 0 && b.frames > a.frames);
+            });
+        "#
+        );
+        let started = Instant::now();
+        loop {
+            let value = self
+                .eval_with(SCRIPT, vec![json!(names), json!(1500)])
+                .await?;
+            let waiting: Vec<String> = serde_json::from_value(value)?;
+            if waiting.is_empty() {
+                return Ok(());
+            }
+            if started.elapsed() >= timeout {
+                return Err(self
+                    .timeout_error(
+                        &format!("the tiles of {waiting:?} to decode video"),
+                        timeout,
+                    )
+                    .await);
+            }
+        }
+    }
+
     async fn sample_video(&self, selector: &str) -> Result<Option<VideoSample>> {
-        const SCRIPT: &str = r#"
+        const SCRIPT: &str = concat!(
+            count_frame_callbacks_js!(),
+            r#"
             const v = document.querySelector(arguments[0]);
             if (!v) return null;
-            if (!v.__meshmeetFrames) {
-              v.__meshmeetFrames = { n: 0 };
-              if (v.requestVideoFrameCallback) {
-                const tick = () => { v.__meshmeetFrames.n += 1; v.requestVideoFrameCallback(tick); };
-                v.requestVideoFrameCallback(tick);
-              }
-            }
+            const callbacks = frameCallbacks(v);
             const q = v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality().totalVideoFrames : 0;
-            return { total: q, callbacks: v.__meshmeetFrames.n, width: v.videoWidth,
+            return { total: q, callbacks, width: v.videoWidth,
                      height: v.videoHeight, ready: v.readyState, paused: v.paused };
-        "#;
+        "#
+        );
         let value = self.eval_with(SCRIPT, vec![json!(selector)]).await?;
         if value.is_null() {
             return Ok(None);

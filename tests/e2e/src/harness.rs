@@ -15,6 +15,8 @@ use std::time::Duration;
 pub const TEST_TIMEOUT: Duration = Duration::from_secs(300);
 /// How long closing a session may take during cleanup.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one page may take to give a screenshot or its console log for the artifacts.
+const ARTIFACT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Everything one test started. Created by [`run_test`]; dropping it kills every process.
 #[derive(Debug)]
@@ -73,30 +75,35 @@ impl TestCtx {
         Ok(browser)
     }
 
-    /// Screenshots, console logs and driver logs of every browser, and the relay's log.
+    /// The relay's log, then screenshots, console logs and driver logs of every browser. A
+    /// page that does not answer within [`ARTIFACT_TIMEOUT`] is noted and skipped: a hung
+    /// renderer keeps WebDriver waiting 300 s per command.
     async fn save_artifacts(&self) {
+        write(self.artifact("relay.log"), self.relay.log().join("\n"));
         let browsers = self.browsers.lock().unwrap().clone();
         for browser in &browsers {
             let label = browser.label();
-            if let Err(e) = browser
-                .screenshot(self.artifact(&format!("{label}.png")))
-                .await
-            {
-                eprintln!("[e2e] could not screenshot {label}: {e}");
+            let screenshot = browser.screenshot(self.artifact(&format!("{label}.png")));
+            match tokio::time::timeout(ARTIFACT_TIMEOUT, screenshot).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => eprintln!("[e2e] could not screenshot {label}: {e}"),
+                Err(_) => eprintln!("[e2e] {label} gave no screenshot within {ARTIFACT_TIMEOUT:?}"),
             }
-            match browser.console_logs().await {
-                Ok(lines) => write(
+            match tokio::time::timeout(ARTIFACT_TIMEOUT, browser.console_logs()).await {
+                Ok(Ok(lines)) => write(
                     self.artifact(&format!("{label}-console.log")),
                     lines.join("\n"),
                 ),
-                Err(e) => eprintln!("[e2e] could not read the console of {label}: {e}"),
+                Ok(Err(e)) => eprintln!("[e2e] could not read the console of {label}: {e}"),
+                Err(_) => {
+                    eprintln!("[e2e] {label} gave no console log within {ARTIFACT_TIMEOUT:?}")
+                }
             }
             write(
                 self.artifact(&format!("{label}-driver.log")),
                 browser.driver_log(),
             );
         }
-        write(self.artifact("relay.log"), self.relay.log().join("\n"));
         eprintln!(
             "[e2e] artifacts of failed test `{}` are in {}",
             self.name,

@@ -591,3 +591,117 @@ async fn a_browser_that_sends_only_h264_is_decoded_through_the_sfu() {
     })
     .await;
 }
+
+/// How many people the large-room test puts in one SFU room.
+const LARGE_ROOM: usize = 8;
+/// Longest the large-room test may take.
+const LARGE_ROOM_LIMIT: Duration = Duration::from_secs(900);
+/// Their fake camera's frame rate: eight pages at 15 fps leave WebDriver no time on two
+/// cores (pages stop answering for ten seconds at a time).
+const LARGE_ROOM_CAMERA: &str = "--use-fake-device-for-media-stream=fps=5";
+
+#[tokio::test]
+async fn eight_people_in_an_sfu_room_each_decode_every_tile_shown_and_the_host_removes_one() {
+    // One upstream per participant is shown with three people above and measured with
+    // eight by `cargo xtask bench --sfu`; here every WebDriver call costs seconds.
+    let name = "eight_people_in_an_sfu_room_each_decode_every_tile_shown_and_the_host_removes_one";
+    let janus = Janus::start().await.expect("janus starts");
+    let url = janus.url();
+    // The room moves to the SFU at its fifth person, as with the default `--mesh-max`.
+    let args = relay_args(&url, janus.admin_key(), "4");
+    run_test_within(name, &args, LARGE_ROOM_LIMIT, async |t| {
+        println!(
+            "fake camera: 160x90 (?video=tiny), Chromium's fake device at 5 fps; \
+             {LARGE_ROOM} headless Chromium pages and Janus {url} on two cores"
+        );
+        let room = "plenary";
+        // Everyone waits in the lobby before the first joins: a browser starting up beside
+        // a running call of seven is the slowest part otherwise.
+        let mut people = Vec::with_capacity(LARGE_ROOM);
+        for i in 0..LARGE_ROOM {
+            let browser = t.chromium_with_args(&[LARGE_ROOM_CAMERA]).await?;
+            browser
+                .ready_to_join(&format!("/r/{room}?video=tiny"), &format!("P{i}"))
+                .await?;
+            browser.record_peer_connections().await?;
+            people.push((format!("P{i}"), browser));
+        }
+        let joining = Instant::now();
+        for (_, browser) in &people {
+            browser.join_from_lobby().await?;
+        }
+        println!(
+            "{LARGE_ROOM} joined one after the other in {:.1} s",
+            joining.elapsed().as_secs_f64()
+        );
+        let started = Instant::now();
+        for (_, browser) in &people {
+            wait_for_topology(browser, "sfu", DEFAULT_WAIT).await?;
+        }
+        // Every page decodes the video of every tile it shows, and the tiles it shows are
+        // everyone else's.
+        let mut streams = 0;
+        for (me, browser) in &people {
+            let shown: Vec<String> = serde_json::from_value(
+                browser
+                    .eval(
+                        "return [...document.querySelectorAll('[data-testid=peer-tile]')]
+                            .map(tile => tile.dataset.peerName).sort();",
+                    )
+                    .await?,
+            )?;
+            let mut others: Vec<String> = people
+                .iter()
+                .map(|(name, _)| name.clone())
+                .filter(|name| name != me)
+                .collect();
+            others.sort();
+            assert_eq!(shown, others, "{me} shows the tiles of everyone else");
+            browser
+                .wait_until_peer_tiles_decode(&shown, MEDIA_WAIT)
+                .await?;
+            streams += shown.len();
+            println!(
+                "{me} decodes all {} tiles it shows, {:.1} s after the last person joined",
+                shown.len(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+        println!(
+            "{streams} directed streams decoding {:.1} s after the last person joined",
+            started.elapsed().as_secs_f64()
+        );
+        assert_eq!(streams, LARGE_ROOM * (LARGE_ROOM - 1));
+
+        // The host (the first in) removes the last: told why, gone from every grid, and the
+        // rest still decode each other through Janus.
+        let removing = Instant::now();
+        let (host, removed) = (&people[0].1, &people[LARGE_ROOM - 1]);
+        host.click("[data-testid=participants-toggle]").await?;
+        host.click(&format!(
+            "[data-testid=remove-participant][aria-label$=\" {}\"]",
+            removed.0
+        ))
+        .await?;
+        let told = removed.1.text("[data-testid=error-banner]").await?;
+        assert!(told.contains("removed you"), "{told}");
+        let gone = format!("[data-testid=peer-tile][data-peer-name=\"{}\"]", removed.0);
+        for (_, browser) in &people[..LARGE_ROOM - 1] {
+            browser.wait_for_gone(&gone, DEFAULT_WAIT).await?;
+        }
+        let host_name = [people[0].0.clone()];
+        for (me, browser) in &people[1..LARGE_ROOM - 1] {
+            browser
+                .wait_until_peer_tiles_decode(&host_name, MEDIA_WAIT)
+                .await
+                .with_context(|| format!("{me} decoding the host after the removal"))?;
+        }
+        println!(
+            "{} removed; the others decode the host again {:.1} s after the click",
+            removed.0,
+            removing.elapsed().as_secs_f64()
+        );
+        Ok(())
+    })
+    .await;
+}
