@@ -11,10 +11,14 @@
 //!   and 5,000 clients, three runs each: throughput, latency, memory per idle connection
 //!   (~2.5 min, `bench_relay.rs`);
 //! - load: issue #8's acceptance run, 2,000 clients for 60 s with churn on the relay's
-//!   default limits (~1.5 min).
+//!   default limits (~1.5 min);
+//! - SFU, only with `--sfu` (it installs and starts Janus): for 2, 4, 6 and 8 people on the
+//!   cheap camera, the same call in the mesh and through Janus: the last joiner's click →
+//!   frames from everyone, each participant's upload, the browsers' and Janus's CPU and
+//!   memory (`tests/e2e/src/bench_sfu.rs`).
 //!
-//! `--call-setup`, `--uplink`, `--relay` or `--load` runs only that part (no browsers needed); the other parts' entries
-//! in bench.json are kept.
+//! `--call-setup`, `--uplink`, `--relay`, `--load` or `--sfu` runs only that part; the other
+//! parts' entries in bench.json are kept.
 
 use crate::bench_relay;
 use crate::cmd::{self, heading};
@@ -35,6 +39,9 @@ const UPLINK_COUNTS: [&str; 3] = ["2", "4", "6"];
 /// full run past ten minutes on a two-core machine.
 const UPLINK_COUNTS_IN_FULL_RUN: [&str; 2] = ["2", "4"];
 
+/// Participant counts of the SFU benchmark (`--sfu`), each in the mesh and in the SFU.
+const SFU_COUNTS: [&str; 4] = ["2", "4", "6", "8"];
+
 /// Which parts to run.
 struct Parts {
     /// Every part (no flag given).
@@ -43,6 +50,8 @@ struct Parts {
     uplink: bool,
     relay: bool,
     load: bool,
+    /// Mesh against SFU (not part of a full run: it needs Janus and takes ~15 min).
+    sfu: bool,
 }
 
 fn parts(args: &[String]) -> Result<Parts> {
@@ -53,6 +62,7 @@ fn parts(args: &[String]) -> Result<Parts> {
             uplink: true,
             relay: true,
             load: true,
+            sfu: false,
         });
     }
     let mut parts = Parts {
@@ -61,6 +71,7 @@ fn parts(args: &[String]) -> Result<Parts> {
         uplink: false,
         relay: false,
         load: false,
+        sfu: false,
     };
     for arg in args {
         match arg.as_str() {
@@ -68,9 +79,11 @@ fn parts(args: &[String]) -> Result<Parts> {
             "--load" => parts.load = true,
             "--call-setup" => parts.call_setup = true,
             "--uplink" => parts.uplink = true,
+            "--sfu" => parts.sfu = true,
             other => {
                 return Err(format!(
-                    "unknown bench flag {other}: use --call-setup, --uplink, --relay or --load (none: all)"
+                    "unknown bench flag {other}: use --call-setup, --uplink, --relay, --load \
+                     or --sfu (none: all but --sfu)"
                 ))
             }
         }
@@ -94,7 +107,7 @@ pub fn run(args: &[String]) -> Result {
 
     // Reported after the JSON is written, so a failed part does not lose the others.
     let mut failures: Vec<&str> = Vec::new();
-    let relay = if parts.call_setup || parts.uplink {
+    let relay = if parts.call_setup || parts.uplink || parts.sfu {
         let (dist, relay) = build::all()?;
         if parts.call_setup {
             heading("client size (the release build the browsers load)");
@@ -118,6 +131,15 @@ pub fn run(args: &[String]) -> Result {
             print_uplink_table(&json);
             report["uplink"] = json;
             println!("(uplink: {:.0} s)", took.elapsed().as_secs_f64());
+        }
+        if parts.sfu {
+            let took = Instant::now();
+            tools::ensure_janus()?;
+            heading("benchmark: mesh and SFU side by side (2 to 8 people, cheap camera)");
+            let json = browser_bench("bench-sfu", &SFU_COUNTS, &dist, &relay)?;
+            print_sfu_table(&json);
+            report["sfu"] = json;
+            println!("(mesh and SFU: {:.0} s)", took.elapsed().as_secs_f64());
         }
         relay
     } else {
@@ -181,6 +203,34 @@ pub fn call_setup_smoke(dist: &std::path::Path, relay: &std::path::Path) -> Resu
     }
 }
 
+/// The SFU benchmark with two people only (a Janus of its own, the mesh and the SFU), for
+/// `cargo xtask test`: fails unless both topologies measured the last joiner and the upload.
+pub fn sfu_smoke(dist: &std::path::Path, relay: &std::path::Path) -> Result {
+    heading("benchmark smoke: mesh and SFU with two people");
+    let report = browser_bench("bench-sfu", &["2"], dist, relay)?;
+    print_sfu_table(&report);
+    let measured = |topology: &str| {
+        report["results"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|row| {
+                row["topology"] == topology
+                    && row["last_joiner_all_frames_ms"]
+                        .as_f64()
+                        .is_some_and(|ms| ms > 0.0)
+                    && row["upload_median_bps"]
+                        .as_f64()
+                        .is_some_and(|bps| bps > 0.0)
+            })
+    };
+    if measured("mesh") && measured("sfu") {
+        Ok(())
+    } else {
+        Err("the mesh-and-SFU smoke run did not measure both topologies".into())
+    }
+}
+
 /// Runs a browser benchmark binary of the e2e crate and returns the JSON it prints.
 fn browser_bench(
     bin: &str,
@@ -203,6 +253,61 @@ fn browser_bench(
         return Err(format!("{bin} failed (its error is above)"));
     }
     serde_json::from_slice(&output.stdout).map_err(|e| format!("{bin} printed no JSON report: {e}"))
+}
+
+/// Prints the SFU report: one line per count and topology, then the ratios to the targets.
+fn print_sfu_table(report: &Json) {
+    println!(
+        "\n{:>12}  {:>8}  {:>22}  {:>24}  {:>20}  {:>18}",
+        "participants",
+        "topology",
+        "last joiner, all ms",
+        "median upload kbit/s",
+        "browsers CPU %, MiB",
+        "Janus CPU %, MiB"
+    );
+    let number = |v: &Json, scale: f64| {
+        v.as_f64()
+            .map_or_else(|| "-".to_owned(), |n| format!("{:.0}", n / scale))
+    };
+    for row in report["results"].as_array().into_iter().flatten() {
+        if let Some(error) = row["error"].as_str() {
+            println!(
+                "{:>12}  {:>8}  not measured: {error}",
+                row["participants"],
+                row["topology"].as_str().unwrap_or_default()
+            );
+            continue;
+        }
+        println!(
+            "{:>12}  {:>8}  {:>22}  {:>24}  {:>20}  {:>18}",
+            row["participants"],
+            row["topology"].as_str().unwrap_or_default(),
+            number(&row["last_joiner_all_frames_ms"], 1.0),
+            number(&row["upload_median_bps"], 1000.0),
+            format!(
+                "{}, {}",
+                number(&row["browsers_cpu_percent"], 1.0),
+                number(&row["browsers_memory_mib"], 1.0)
+            ),
+            format!(
+                "{}, {}",
+                number(&row["janus_cpu_percent"], 1.0),
+                number(&row["janus_memory_mib"], 1.0)
+            ),
+        );
+    }
+    let ratios = &report["ratios"];
+    println!(
+        "SFU, 8 people against 2: upload {} (target ≤ {}), last joiner sees everyone {} (target ≤ {}); mesh: upload {}, last joiner {}",
+        ratios["sfu_upload_8_vs_2"],
+        ratios["sfu_upload_8_vs_2_target"],
+        ratios["sfu_last_joiner_8_vs_2"],
+        ratios["sfu_last_joiner_8_vs_2_target"],
+        ratios["mesh_upload_8_vs_2"],
+        ratios["mesh_last_joiner_8_vs_2"],
+    );
+    println!("({})", report["browser"].as_str().unwrap_or_default());
 }
 
 /// Prints the uplink report: kbit/s per participant.

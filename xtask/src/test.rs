@@ -216,6 +216,9 @@ fn steps(report: &mut Report) -> Result {
     report.timed("call-setup benchmark smoke", |_| {
         bench::call_setup_smoke(&dist, &relay)
     })?;
+    report.timed("mesh-and-SFU benchmark smoke", |_| {
+        bench::sfu_smoke(&dist, &relay)
+    })?;
     report.timed("benchmark smoke", |_| {
         heading("benchmark smoke: loadgen against the relay and the floor server");
         bench_relay::smoke(&relay)

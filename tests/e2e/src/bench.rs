@@ -35,7 +35,7 @@ pub struct SetupRun {
 /// Installed in the last joiner's page right before its join button is clicked. Besides the
 /// frames it notes when each phase of the join first happened (`phases`), from the relay
 /// socket and the peer connections the page creates, to show where the time goes.
-const INSTRUMENT_AND_JOIN: &str = r#"
+pub(crate) const INSTRUMENT_AND_JOIN: &str = r#"
     const mm = window.__mmBench = { t0: performance.now(), first: null, all: {}, phases: {} };
     const phase = name => { if (!(name in mm.phases)) mm.phases[name] = performance.now() - mm.t0; };
     const Socket = window.WebSocket;
@@ -369,8 +369,20 @@ pub async fn measure_uplink(
     }
     // Let the budget apply and the bandwidth estimators settle.
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let mut before = Vec::new();
+    let samples = upload_of(&browsers, measure).await;
     for browser in &browsers {
+        let _ = browser.close().await;
+    }
+    samples
+}
+
+/// What each of `browsers` (recording their peer connections) uploads over `measure`.
+pub(crate) async fn upload_of(
+    browsers: &[Browser],
+    measure: Duration,
+) -> Result<Vec<UplinkSample>> {
+    let mut before = Vec::new();
+    for browser in browsers {
         before.push(outbound(browser).await?);
     }
     tokio::time::sleep(measure).await;
@@ -394,9 +406,6 @@ pub async fn measure_uplink(
             total_bps: total,
             lowest_video_stream_bps: if lowest.is_finite() { lowest } else { 0.0 },
         });
-    }
-    for browser in &browsers {
-        let _ = browser.close().await;
     }
     Ok(samples)
 }

@@ -103,6 +103,11 @@ impl Janus {
         self.port
     }
 
+    /// Janus's pid while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.process.as_ref().map(ProcessGuard::pid)
+    }
+
     /// Kills Janus at once (SIGKILL to its process group), as a crash would.
     pub fn kill(&mut self) {
         self.process = None;

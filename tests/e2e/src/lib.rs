@@ -27,6 +27,7 @@
 
 pub mod a11y;
 pub mod bench;
+pub mod bench_sfu;
 pub mod browser;
 pub mod chat;
 pub mod driver;
