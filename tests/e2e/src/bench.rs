@@ -35,7 +35,7 @@ pub struct SetupRun {
 /// Installed in the last joiner's page right before its join button is clicked. Besides the
 /// frames it notes when each phase of the join first happened (`phases`), from the relay
 /// socket and the peer connections the page creates, to show where the time goes.
-pub(crate) const INSTRUMENT_AND_JOIN: &str = r#"
+const INSTRUMENT_AND_JOIN: &str = r#"
     const mm = window.__mmBench = { t0: performance.now(), first: null, all: {}, phases: {} };
     const phase = name => { if (!(name in mm.phases)) mm.phases[name] = performance.now() - mm.t0; };
     const Socket = window.WebSocket;
@@ -170,32 +170,10 @@ async fn measure_with(browsers: &[Browser], url: &str, runs: usize) -> Result<Ve
         }
     }
     let peers = early.len();
-    let script = "const m = window.__mmBench; \
-        return { first: m.first, all: Object.values(m.all), phases: m.phases };";
     let mut measured = Vec::with_capacity(runs);
     for _ in 0..runs {
         last.ready_to_join(url, "Last").await?;
-        last.eval(INSTRUMENT_AND_JOIN).await?;
-        let mut result = Json::Null;
-        last.wait_until(
-            "every remote video to decode a frame",
-            RUN_TIMEOUT,
-            async || {
-                result = last.eval(script).await?;
-                Ok(result["all"].as_array().map_or(0, Vec::len) >= peers)
-            },
-        )
-        .await?;
-        let all = result["all"]
-            .as_array()
-            .map(|v| v.iter().filter_map(Json::as_f64).fold(0.0, f64::max))
-            .unwrap_or_default();
-        measured.push(SetupRun {
-            participants: peers + 1,
-            first_frame_ms: result["first"].as_f64().unwrap_or(all),
-            all_frames_ms: all,
-            phases_ms: phases(&result["phases"]),
-        });
+        measured.push(join_measured(last, peers, RUN_TIMEOUT).await?);
         tokio::time::sleep(STAY_IN_CALL).await;
         // Leave (the others drop the tile at once) before the next run joins again.
         last.click("[data-testid=leave-button]").await?;
@@ -206,6 +184,38 @@ async fn measure_with(browsers: &[Browser], url: &str, runs: usize) -> Result<Ve
             .await?;
     }
     Ok(measured)
+}
+
+/// Clicks join on `last` (ready in the lobby) with [`INSTRUMENT_AND_JOIN`] and waits until
+/// the video of each of its `peers` has decoded a frame: the times of that join.
+pub(crate) async fn join_measured(
+    last: &Browser,
+    peers: usize,
+    timeout: Duration,
+) -> Result<SetupRun> {
+    const READ: &str = "const m = window.__mmBench; \
+        return { first: m.first, all: Object.values(m.all), phases: m.phases };";
+    last.eval(INSTRUMENT_AND_JOIN).await?;
+    let mut result = Json::Null;
+    last.wait_until(
+        "every remote video to decode a frame",
+        timeout,
+        async || {
+            result = last.eval(READ).await?;
+            Ok(result["all"].as_array().map_or(0, Vec::len) >= peers)
+        },
+    )
+    .await?;
+    let all = result["all"]
+        .as_array()
+        .map(|v| v.iter().filter_map(Json::as_f64).fold(0.0, f64::max))
+        .unwrap_or_default();
+    Ok(SetupRun {
+        participants: peers + 1,
+        first_frame_ms: result["first"].as_f64().unwrap_or(all),
+        all_frames_ms: all,
+        phases_ms: phases(&result["phases"]),
+    })
 }
 
 /// The floor page, served by [`PageServer`].

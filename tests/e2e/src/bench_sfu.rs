@@ -3,16 +3,11 @@
 //! frame from everyone, each participant's upload, and the CPU and memory of the browsers
 //! and of Janus while the call runs.
 
-use crate::bench::{upload_of, INSTRUMENT_AND_JOIN};
-use crate::{Browser, BrowserKind, Error, Janus, Relay, Result};
+use crate::bench::{join_measured, upload_of};
+use crate::{Browser, BrowserKind, Error, Janus, Relay, Result, CHEAP_CAMERA, CHEAP_CAMERA_ARG};
 use serde_json::{json, Value as Json};
 use std::time::{Duration, Instant};
 
-/// The camera every page uses, whatever the count: Chromium's fake device at 5 fps, asked
-/// for 160x90 (`?video=tiny`). Eight browsers and Janus share two cores.
-pub const CAMERA_ARG: &str = "--use-fake-device-for-media-stream=fps=5";
-/// The camera, described for the report.
-pub const CAMERA: &str = "160x90 (?video=tiny) at 5 fps (Chromium's fake device)";
 /// How long the people already in the call, and then the last joiner, may take to decode
 /// everyone.
 const DECODE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -72,13 +67,15 @@ pub async fn measure_call(
     topology: Topology,
     participants: usize,
 ) -> Result<CallRun> {
-    let room = format!("sfu-bench-{}-{participants}", topology.name());
-    let url = format!("/r/{room}?video=tiny");
+    let url = format!("/r/sfu-bench-{}-{participants}?video=tiny", topology.name());
     let mut browsers = Vec::with_capacity(participants);
     for _ in 0..participants {
-        let browser =
-            Browser::launch_with_args(BrowserKind::Chromium, Some(relay.url()), &[CAMERA_ARG])
-                .await;
+        let browser = Browser::launch_with_args(
+            BrowserKind::Chromium,
+            Some(relay.url()),
+            &[CHEAP_CAMERA_ARG],
+        )
+        .await;
         match browser {
             Ok(browser) => browsers.push(browser),
             Err(err) => {
@@ -132,26 +129,7 @@ async fn measure_with(
             .wait_until_peer_tiles_decode(&others, DECODE_TIMEOUT)
             .await?;
     }
-    last.eval(INSTRUMENT_AND_JOIN).await?;
-    let others = early.len();
-    let mut result = Json::Null;
-    last.wait_until(
-        "every remote video to decode a frame",
-        DECODE_TIMEOUT,
-        async || {
-            result = last
-                .eval("return { all: Object.values(window.__mmBench.all) };")
-                .await?;
-            Ok(result["all"].as_array().map_or(0, Vec::len) >= others)
-        },
-    )
-    .await?;
-    let times: Vec<f64> = result["all"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Json::as_f64)
-        .collect();
+    let joined = join_measured(last, early.len(), DECODE_TIMEOUT).await?;
     let selector = format!("[data-testid=tile-grid][data-topology={}]", topology.name());
     last.wait_for(&selector, DECODE_TIMEOUT).await?;
     tokio::time::sleep(SETTLE).await;
@@ -171,8 +149,8 @@ async fn measure_with(
     };
     Ok(CallRun {
         participants: browsers.len(),
-        last_joiner_all_frames_ms: times.iter().copied().fold(0.0, f64::max),
-        last_joiner_first_frame_ms: times.iter().copied().fold(f64::INFINITY, f64::min),
+        last_joiner_all_frames_ms: joined.all_frames_ms,
+        last_joiner_first_frame_ms: joined.first_frame_ms,
         upload_bps,
         browsers_cpu_percent: percent(cpu_before.browsers, cpu_after.browsers),
         browsers_memory_mib: chromium_pss_kib() as f64 / 1024.0,
@@ -322,7 +300,7 @@ pub async fn run(counts: &[usize]) -> Result<Json> {
     let ratios = ratios(&rows);
     Ok(json!({
         "benchmark": "sfu",
-        "browser": format!("headless Chromium, camera {CAMERA}, loopback; the mesh on a relay without Janus, the SFU on one with --mesh-max 1 and a Janus of deploy/janus; CPU and memory are every Chromium process on the machine (proportional set size) and Janus's own"),
+        "browser": format!("headless Chromium, camera {CHEAP_CAMERA}, loopback; the mesh on a relay without Janus, the SFU on one with --mesh-max 1 and a Janus of deploy/janus; CPU and memory are every Chromium process on the machine (proportional set size) and Janus's own"),
         "measured_seconds": MEASURE.as_secs(),
         "results": rows,
         "ratios": ratios,

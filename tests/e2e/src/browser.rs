@@ -32,6 +32,13 @@ macro_rules! count_frame_callbacks_js {
     };
 }
 
+/// The Chromium flag of the cheap camera for calls of many browsers on two cores: the fake
+/// device at 5 fps (pages ask for 160x90 with `?video=tiny`). At 15 fps, eight pages left
+/// WebDriver no time (pages stopped answering for ten seconds at a time).
+pub const CHEAP_CAMERA_ARG: &str = "--use-fake-device-for-media-stream=fps=5";
+/// [`CHEAP_CAMERA_ARG`] with `?video=tiny`, described for test output and reports.
+pub const CHEAP_CAMERA: &str = "160x90 (?video=tiny) at 5 fps (Chromium's fake device)";
+
 /// Poll interval of every `wait_*` helper.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// Default for waits on things that appear without network or media work.

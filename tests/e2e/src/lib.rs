@@ -40,7 +40,8 @@ pub mod relay;
 pub mod turn;
 
 pub use browser::{
-    room_url, wait_until_everyone_decodes_everyone, Browser, VideoSample, DEFAULT_WAIT,
+    room_url, wait_until_everyone_decodes_everyone, Browser, VideoSample, CHEAP_CAMERA,
+    CHEAP_CAMERA_ARG, DEFAULT_WAIT,
 };
 pub use driver::BrowserKind;
 pub use harness::{artifacts_dir, run_test, run_test_with, run_test_within, TestCtx, TEST_TIMEOUT};

@@ -11,7 +11,7 @@
 use meshmeet_e2e::files::{make_file, DOWNLOADED_SHA256};
 use meshmeet_e2e::{
     room_url, run_test_within, wait_until_everyone_decodes_everyone, Browser, Context, Janus,
-    Result, TestCtx, DEFAULT_WAIT,
+    Result, TestCtx, CHEAP_CAMERA, CHEAP_CAMERA_ARG, DEFAULT_WAIT,
 };
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -596,9 +596,6 @@ async fn a_browser_that_sends_only_h264_is_decoded_through_the_sfu() {
 const LARGE_ROOM: usize = 8;
 /// Longest the large-room test may take.
 const LARGE_ROOM_LIMIT: Duration = Duration::from_secs(900);
-/// Their fake camera's frame rate: eight pages at 15 fps leave WebDriver no time on two
-/// cores (pages stop answering for ten seconds at a time).
-const LARGE_ROOM_CAMERA: &str = "--use-fake-device-for-media-stream=fps=5";
 
 #[tokio::test]
 async fn eight_people_in_an_sfu_room_each_decode_every_tile_shown_and_the_host_removes_one() {
@@ -611,19 +608,18 @@ async fn eight_people_in_an_sfu_room_each_decode_every_tile_shown_and_the_host_r
     let args = relay_args(&url, janus.admin_key(), "4");
     run_test_within(name, &args, LARGE_ROOM_LIMIT, async |t| {
         println!(
-            "fake camera: 160x90 (?video=tiny), Chromium's fake device at 5 fps; \
-             {LARGE_ROOM} headless Chromium pages and Janus {url} on two cores"
+            "camera {CHEAP_CAMERA}; {LARGE_ROOM} headless Chromium pages and Janus {url} on \
+             two cores"
         );
         let room = "plenary";
         // Everyone waits in the lobby before the first joins: a browser starting up beside
         // a running call of seven is the slowest part otherwise.
         let mut people = Vec::with_capacity(LARGE_ROOM);
         for i in 0..LARGE_ROOM {
-            let browser = t.chromium_with_args(&[LARGE_ROOM_CAMERA]).await?;
+            let browser = t.chromium_with_args(&[CHEAP_CAMERA_ARG]).await?;
             browser
                 .ready_to_join(&format!("/r/{room}?video=tiny"), &format!("P{i}"))
                 .await?;
-            browser.record_peer_connections().await?;
             people.push((format!("P{i}"), browser));
         }
         let joining = Instant::now();
