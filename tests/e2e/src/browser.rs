@@ -5,6 +5,7 @@ use crate::driver::{BrowserKind, Driver};
 use crate::process::TempDir;
 use crate::{Context, Error, Result};
 use fantoccini::elements::Element;
+use fantoccini::error::{CmdError, ErrorStatus};
 use fantoccini::wd::Capabilities;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value as Json};
@@ -376,12 +377,29 @@ impl Browser {
     }
 
     /// Clicks the first element matching `selector` (waits up to `DEFAULT_WAIT`).
+    ///
+    /// A click another element intercepted is tried again on a freshly found element until
+    /// [`DEFAULT_WAIT`]: on a starved page the layout can move between WebDriver scrolling the
+    /// element into view and clicking its centre (a roster row that grows, a banner that
+    /// appears), and a person would simply aim again. Any other error fails at once.
     pub async fn click(&self, selector: &str) -> Result {
-        let element = self.wait_for(selector, DEFAULT_WAIT).await?;
-        element
-            .click()
-            .await
-            .with_context(|| format!("{}: clicking `{selector}`", self.label()))
+        let started = Instant::now();
+        loop {
+            let element = self.wait_for(selector, DEFAULT_WAIT).await?;
+            match element.click().await {
+                Ok(()) => return Ok(()),
+                Err(CmdError::Standard(e))
+                    if e.error == ErrorStatus::ElementClickIntercepted
+                        && started.elapsed() < DEFAULT_WAIT =>
+                {
+                    tokio::time::sleep(POLL_INTERVAL).await;
+                }
+                Err(e) => {
+                    return Err(e)
+                        .with_context(|| format!("{}: clicking `{selector}`", self.label()))
+                }
+            }
+        }
     }
 
     /// Runs a script body in the page and returns what it `return`s. The body runs inside an
