@@ -283,6 +283,20 @@ pub enum ClientMsg {
         #[serde(default)]
         sdp_m_line_index: Option<u16>,
     },
+    /// SFU rooms: which video the participant wants from the media server, all of it at
+    /// once (it replaces the previous preferences). The media server stops sending what is
+    /// not wanted; a new publish starts with everything wanted.
+    SfuPrefs {
+        /// The room's current [`Topology::epoch`].
+        epoch: u64,
+        /// No video at all (cameras and screens): the participant receives audio only.
+        #[serde(default)]
+        audio_only: bool,
+        /// Participants whose camera tiles are off screen: no camera video from them (their
+        /// screen shares still come). At most as many as the room's participant limit.
+        #[serde(default)]
+        hidden: Vec<PeerId>,
+    },
 }
 
 /// A message from the relay to a browser.
@@ -665,7 +679,8 @@ mod tests {
 
     #[test]
     fn tag_lists_come_from_the_derives_in_declaration_order() {
-        assert_eq!(ClientMsg::tags().len(), 16);
+        assert_eq!(ClientMsg::tags().len(), 17);
+        assert_eq!(ClientMsg::tags()[16], "sfu_prefs");
         assert_eq!(ClientMsg::tags()[0], "join");
         assert!(ClientMsg::tags().contains(&"hand_over_host"));
         assert_eq!(ServerMsg::tags().len(), 19);

@@ -424,3 +424,50 @@ async fn a_room_back_at_mesh_size_returns_to_the_mesh_after_the_delay() {
     .await;
     assert_eq!(ana.recv_error().await, ErrorCode::WrongTopology);
 }
+
+#[tokio::test]
+async fn video_preferences_are_checked_and_janus_takes_them_while_the_subscription_changes() {
+    let janus = JanusServer::start().await;
+    let relay = relay_with_janus(&janus, 1).await;
+    let (mut ana, _) = relay.join("prefs", "Ana").await;
+    let (mut bo, bo_welcome) = relay.join("prefs", "Bo").await;
+    ana.recv().await;
+    ana.recv().await;
+    let prefs = |epoch: u64, audio_only: bool, hidden: Vec<PeerId>| ClientMsg::SfuPrefs {
+        epoch,
+        audio_only,
+        hidden,
+    };
+    let bo_id = bo_welcome.peer_id;
+
+    // Before a publish there is no session to take them; another epoch is another room;
+    // a list longer than a room is refused before it is kept.
+    ana.send(&prefs(1, true, vec![])).await;
+    assert_eq!(ana.recv_error().await, ErrorCode::SfuOutOfOrder);
+    let _ana_up = publish(&mut ana, 1, "Ana").await;
+    ana.send(&prefs(2, true, vec![])).await;
+    assert_eq!(ana.recv_error().await, ErrorCode::WrongTopology);
+    let crowd = (0..=test_config().max_participants)
+        .map(|i| PeerId::from(format!("{i:032x}").as_str()))
+        .collect();
+    ana.send(&prefs(1, false, crowd)).await;
+    assert_eq!(ana.recv_error().await, ErrorCode::BadMessage);
+
+    // Bo's tile is off Ana's screen before Bo even publishes: Janus is told when the
+    // subscription carries Bo, and again as it changes; any refusal or failure would reach
+    // Ana as an error while she waits for her offers.
+    ana.send(&prefs(1, false, vec![bo_id.clone()])).await;
+    let _bo_up = publish(&mut bo, 1, "Bo").await;
+    let (to_ana, _ana_down) = subscribe(&mut ana, 1, "Ana").await;
+    assert_eq!(from(&to_ana, &bo_id).len(), 2, "{to_ana:?}");
+    ana.send(&prefs(1, true, vec![bo_id.clone()])).await;
+    let (mut cy, cy_welcome) = relay.join("prefs", "Cy").await;
+    let _cy_up = publish(&mut cy, 1, "Cy").await;
+    let (to_ana, _ana_down2) = subscribe(&mut ana, 1, "Ana, with Cy").await;
+    assert_eq!(from(&to_ana, &cy_welcome.peer_id).len(), 2, "{to_ana:?}");
+    ana.send(&prefs(1, false, vec![])).await;
+    drop(cy);
+    let (to_ana, _ana_down3) = subscribe(&mut ana, 1, "Ana, after Cy left").await;
+    assert!(from(&to_ana, &cy_welcome.peer_id).is_empty(), "{to_ana:?}");
+    ana.assert_alive(1).await;
+}

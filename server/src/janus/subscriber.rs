@@ -124,6 +124,21 @@ impl Subscriber {
         }
     }
 
+    /// Tells Janus whether to send each of these streams (by the subscription's mid): a
+    /// stream not sent costs no bandwidth and is resumed with a key frame. Streams not
+    /// named keep what they were told.
+    pub async fn send_streams(&self, sends: &[(String, bool)]) -> Result<(), JanusError> {
+        let streams: Vec<Value> = sends
+            .iter()
+            .map(|(mid, send)| json!({ "mid": mid, "send": send }))
+            .collect();
+        let body = json!({ "request": "configure", "streams": streams });
+        self.handle
+            .request("configure", &body, None, "event", None)
+            .await
+            .map(drop)
+    }
+
     /// Frees the handle in Janus.
     pub async fn detach(self) -> Result<(), JanusError> {
         self.handle.detach().await

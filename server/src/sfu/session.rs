@@ -8,17 +8,19 @@
 //! leaves its epoch, or when the media server fails; its handles are detached as it ends,
 //! which takes the participant out of the Janus room.
 
+use std::collections::BTreeSet;
 use std::future::pending;
 use std::ops::DerefMut;
 use std::sync::Arc;
 
-use meshmeet_protocol::{ServerMsg, SfuLeg, Topology};
+use meshmeet_protocol::{PeerId, ServerMsg, SfuLeg, Topology};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
 use super::placement::{media_failed, place, Placed};
 use super::plan::{Step, SubscriptionPlan};
+use super::video_sends::VideoSends;
 use crate::error::RelayError;
 use crate::janus::{
     Candidate, HandleEvent, JanusError, PluginHandle, Publisher, Subscriber, Subscription, Updated,
@@ -49,6 +51,13 @@ pub enum SfuCommand {
     Answer(String),
     /// A candidate of one connection.
     Candidate(SfuLeg, Candidate),
+    /// Which video the participant wants (see [`VideoSends`]).
+    Prefs {
+        /// No video at all.
+        audio_only: bool,
+        /// No camera video from these participants.
+        hidden: BTreeSet<PeerId>,
+    },
 }
 
 /// A running SFU session; dropping it ends the task and takes the participant out of the
@@ -84,6 +93,7 @@ impl SfuSession {
             publisher: None,
             subscriber: None,
             plan: SubscriptionPlan::default(),
+            sends: VideoSends::default(),
         };
         let run = async move {
             if let Some(previous) = previous {
@@ -190,6 +200,7 @@ struct Task<R> {
     publisher: Option<Publisher>,
     subscriber: Option<Subscriber>,
     plan: SubscriptionPlan,
+    sends: VideoSends,
 }
 
 impl<R: RoomRegistry> Task<R> {
@@ -260,6 +271,10 @@ impl<R: RoomRegistry> Task<R> {
                     "a candidate for a connection that does not exist yet",
                 )))?;
                 handle.trickle(&candidate).await.map_err(sdp_failure)
+            }
+            SfuCommand::Prefs { audio_only, hidden } => {
+                self.sends.set_prefs(audio_only, hidden);
+                self.send_video().await
             }
         }
     }
@@ -336,14 +351,15 @@ impl<R: RoomRegistry> Task<R> {
         match result {
             Ok(Updated::Offer(subscription)) => {
                 self.offer(subscription);
-                Ok(())
+                self.send_video().await
             }
             Ok(Updated::Unchanged(streams)) => {
                 // Janus's own renegotiation (an event) brings the subscription as it is.
                 if let Some(streams) = streams {
-                    self.plan.described(&streams);
+                    let streams = self.plan.described(&streams);
+                    self.sends.set_streams(&streams);
                 }
-                Ok(())
+                self.send_video().await
             }
             // A publisher left between its announcement and this request: Janus tells the
             // others it left, and the plan forgets it.
@@ -356,9 +372,35 @@ impl<R: RoomRegistry> Task<R> {
         }
     }
 
+    /// Tells Janus which video to send, where that changed.
+    async fn send_video(&mut self) -> Result<(), Failure> {
+        let Some(subscriber) = &self.subscriber else {
+            // Applied once there is a subscription.
+            return Ok(());
+        };
+        let changes = self.sends.changes();
+        if changes.is_empty() {
+            return Ok(());
+        }
+        match subscriber.send_streams(&changes).await {
+            Ok(()) => {
+                debug!(peer = %self.member.peer_id(), ?changes, "video sends configured");
+                Ok(())
+            }
+            // A stream went away meanwhile: the next description decides again.
+            Err(JanusError::Refused { code, reason, .. }) => {
+                debug!(code, %reason, "Janus refused a change of video sends");
+                self.sends.refused(&changes);
+                Ok(())
+            }
+            Err(err) => Err(Failure::Fatal(media_failed(err))),
+        }
+    }
+
     /// Sends Janus's subscription offer to the browser.
     fn offer(&mut self, subscription: Subscription) {
         let streams = self.plan.offered(&subscription.streams);
+        self.sends.set_streams(&streams);
         self.mailbox.deliver(ServerMsg::SfuSubscription {
             epoch: self.epoch,
             sdp: subscription.offer,
@@ -397,10 +439,11 @@ impl<R: RoomRegistry> Task<R> {
                 match offer {
                     Some(offer) => self.offer(Subscription { offer, streams }),
                     None => {
-                        self.plan.described(&streams);
+                        let streams = self.plan.described(&streams);
+                        self.sends.set_streams(&streams);
                     }
                 }
-                Ok(())
+                self.send_video().await
             }
             Some(HandleEvent::RoomDestroyed) => Err(lost()),
             Some(event) => {

@@ -5,7 +5,7 @@ use meshmeet_protocol::{validate_display_name, ClientMsg, ServerMsg};
 
 use super::chat::{check_chat, unix_time_ms};
 use super::end::End;
-use super::sfu::trickled;
+use super::sfu::{prefs, trickled};
 use super::{Connection, Flow};
 use crate::access::JoinAttempt;
 use crate::error::RelayError;
@@ -117,6 +117,14 @@ impl<R: RoomRegistry> Connection<R> {
                 let candidate = trickled(candidate, sdp_mid, sdp_m_line_index);
                 self.on_sfu(member, epoch, SfuCommand::Candidate(leg, candidate))
             }
+            ClientMsg::SfuPrefs {
+                epoch,
+                audio_only,
+                hidden,
+            } => match prefs(audio_only, hidden, self.state.config.max_participants) {
+                Ok(command) => self.on_sfu(member, epoch, command),
+                Err(err) => Err(err),
+            },
         };
         match result {
             Ok(()) => Ok(()),

@@ -2,7 +2,10 @@
 //! was last told it (an SFU room, the same epoch), then queued, in order, for its SFU
 //! session, which each publish starts afresh.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
+
+use meshmeet_protocol::PeerId;
 
 use super::Connection;
 use crate::error::RelayError;
@@ -62,5 +65,57 @@ pub(super) fn trickled(
             sdp_mid,
             sdp_m_line_index: sdp_m_line_index.map(u32::from),
         }
+    }
+}
+
+/// A browser's video preferences as a command: `hidden` names at most as many participants
+/// as a room holds (it is kept for the whole session), each once.
+pub(super) fn prefs(
+    audio_only: bool,
+    hidden: Vec<PeerId>,
+    max_participants: u32,
+) -> Result<SfuCommand, RelayError> {
+    let max = usize::try_from(max_participants).unwrap_or(usize::MAX);
+    if hidden.len() > max {
+        return Err(RelayError::BadMessage(format!(
+            "sfu_prefs names {} hidden participants; a room holds at most {max}",
+            hidden.len()
+        )));
+    }
+    let hidden: BTreeSet<PeerId> = hidden.into_iter().collect();
+    Ok(SfuCommand::Prefs { audio_only, hidden })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefs_naming_more_people_than_a_room_holds_are_refused() {
+        let hidden = |n: usize| {
+            (0..n)
+                .map(|i| PeerId::from(format!("{i:032x}").as_str()))
+                .collect()
+        };
+        assert!(matches!(
+            prefs(false, hidden(3), 3),
+            Ok(SfuCommand::Prefs { .. })
+        ));
+        let refused = prefs(false, hidden(4), 3);
+        assert!(
+            matches!(&refused, Err(RelayError::BadMessage(m)) if m.contains("at most 3")),
+            "{refused:?}"
+        );
+    }
+
+    #[test]
+    fn prefs_name_each_hidden_participant_once() {
+        let ana = PeerId::from("3f9a1c0e5b7d42e8a6c1f0b29d8e7a45");
+        let command = prefs(true, vec![ana.clone(), ana.clone()], 8);
+        let expected = SfuCommand::Prefs {
+            audio_only: true,
+            hidden: BTreeSet::from([ana]),
+        };
+        assert_eq!(command.ok(), Some(expected));
     }
 }
