@@ -33,6 +33,16 @@ impl VideoPrefs {
         self.audio_only
     }
 
+    /// Whether some tile is off screen.
+    pub fn any_hidden(&self) -> bool {
+        !self.hidden.is_empty()
+    }
+
+    /// The peers whose tiles are off screen (for the SFU's preferences, in no order).
+    pub fn hidden(&self) -> Vec<PeerId> {
+        self.hidden.iter().cloned().collect()
+    }
+
     /// Whether we want video from `peer`.
     pub fn wants_video_from(&self, peer: &PeerId) -> bool {
         !self.audio_only && !self.hidden.contains(peer)
@@ -198,5 +208,21 @@ mod tests {
         prefs.set_tile_visible(&id("a"), false);
         prefs.forget(&id("a"));
         assert_eq!(prefs, VideoPrefs::new(false));
+    }
+
+    #[test]
+    fn hidden_lists_the_off_screen_tiles_until_they_return_or_leave() {
+        let mut prefs = VideoPrefs::new(false);
+        assert!(!prefs.any_hidden());
+        prefs.set_tile_visible(&id("b"), false);
+        prefs.set_tile_visible(&id("a"), false);
+        prefs.set_tile_visible(&id("c"), false);
+        let mut hidden = prefs.hidden();
+        hidden.sort();
+        assert_eq!(hidden, vec![id("a"), id("b"), id("c")]);
+        prefs.set_tile_visible(&id("b"), true);
+        prefs.forget(&id("c"));
+        assert_eq!(prefs.hidden(), vec![id("a")]);
+        assert!(prefs.any_hidden());
     }
 }

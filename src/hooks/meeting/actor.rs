@@ -312,8 +312,12 @@ impl<M: MediaTopology> Meeting<M> {
             }
             ServerMsg::TopologyChanged { topology } => self.set_topology(topology),
             ServerMsg::SfuPublished { epoch, sdp } => {
-                if let Some(sfu) = self.sfu.as_ref().filter(|s| s.epoch() == epoch) {
+                if let Some(sfu) = self.sfu.as_mut().filter(|s| s.epoch() == epoch) {
                     sfu.published(sdp);
+                    // A new relay session sends all video until told otherwise.
+                    if self.prefs.audio_only() || self.prefs.any_hidden() {
+                        self.send_sfu_prefs();
+                    }
                 }
             }
             ServerMsg::SfuSubscription {
@@ -497,6 +501,7 @@ impl<M: MediaTopology> Meeting<M> {
             Command::VideoWanted(peer, visible) => {
                 if let Some(wanted) = self.prefs.set_tile_visible(&peer, visible) {
                     self.send_prefs(&peer, wanted);
+                    self.send_sfu_prefs();
                 }
             }
             Command::AudioOnly(audio_only) => {
@@ -504,6 +509,7 @@ impl<M: MediaTopology> Meeting<M> {
                 for (peer, wanted) in self.prefs.set_audio_only(audio_only, &peers) {
                     self.send_prefs(&peer, wanted);
                 }
+                self.send_sfu_prefs();
                 self.out
                     .state
                     .dispatch(Action::AudioOnlyChanged(audio_only));
@@ -527,6 +533,19 @@ impl<M: MediaTopology> Meeting<M> {
             let json = PeerMsg::Prefs { video }.to_json();
             let _ = channel.send_text(&json);
         }
+    }
+
+    /// Tells the relay which video we want through the SFU, when its session of our
+    /// current attempt exists (a new one is told as it starts).
+    fn send_sfu_prefs(&self) {
+        let Some(sfu) = self.sfu.as_ref().filter(|sfu| sfu.is_published()) else {
+            return;
+        };
+        self.relay.send(&ClientMsg::SfuPrefs {
+            epoch: sfu.epoch(),
+            audio_only: self.prefs.audio_only(),
+            hidden: self.prefs.hidden(),
+        });
     }
 
     fn on_stats(&mut self, peer: PeerId, snapshot: Snapshot) {

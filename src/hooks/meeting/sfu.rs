@@ -50,6 +50,9 @@ pub(super) struct Sfu {
     budget_bps: u32,
     publisher: Option<SfuLink>,
     subscriber: Option<SfuLink>,
+    /// Whether the relay answered this attempt's publish: its session there exists and
+    /// takes our video preferences.
+    published: bool,
     /// The sections of the subscription offers being answered, oldest first.
     pending: VecDeque<Vec<SfuStream>>,
     /// What each remote participant's tiles show from the SFU.
@@ -83,6 +86,7 @@ impl Sfu {
             budget_bps,
             publisher: None,
             subscriber: None,
+            published: false,
             pending: VecDeque::new(),
             shown: HashMap::new(),
             senders: HashMap::new(),
@@ -119,6 +123,7 @@ impl Sfu {
         warn(&format!("SFU: {why}; starting again"));
         self.publisher = None;
         self.subscriber = None;
+        self.published = false;
         self.pending.clear();
         // The next subscriber's tracks are new even where their ids repeat (Chromium names a
         // received track after the media server's msid, `janus0`…): none is shown yet.
@@ -143,10 +148,16 @@ impl Sfu {
     }
 
     /// The media server's answer to our publish.
-    pub(super) fn published(&self, sdp: String) {
+    pub(super) fn published(&mut self, sdp: String) {
         if let Some(publisher) = &self.publisher {
             publisher.remote(sdp);
+            self.published = true;
         }
+    }
+
+    /// Whether the relay's session of this attempt exists, so it takes our preferences.
+    pub(super) fn is_published(&self) -> bool {
+        self.published
     }
 
     /// The media server's offer for our subscriber, and whose media each section carries.

@@ -111,6 +111,38 @@ async fn describe_connections(browser: &Browser) -> Result<serde_json::Value> {
     browser.eval(script).await
 }
 
+/// Video and audio the page receives on all its open connections over `window`, kbit/s
+/// (`inbound-rtp` bytes).
+async fn received_kbps(browser: &Browser, window: Duration) -> Result<(f64, f64)> {
+    let script = r#"
+        const received = async () => {
+            const bytes = { video: 0, audio: 0 };
+            for (const pc of (window.__pcs || [])) {
+                if (pc.connectionState === 'closed') continue;
+                (await pc.getStats()).forEach(r => {
+                    if (r.type === 'inbound-rtp' && r.kind in bytes) bytes[r.kind] += r.bytesReceived || 0;
+                });
+            }
+            return bytes;
+        };
+        const before = await received();
+        const started = performance.now();
+        await new Promise(r => setTimeout(r, arguments[0]));
+        const after = await received();
+        const seconds = (performance.now() - started) / 1000;
+        return [(after.video - before.video) * 8 / 1000 / seconds,
+                (after.audio - before.audio) * 8 / 1000 / seconds];
+    "#;
+    let millis = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
+    let value = browser.eval_with(script, vec![json!(millis)]).await?;
+    serde_json::from_value(value.clone()).map_err(|err| {
+        meshmeet_e2e::Error::new(format!(
+            "{}: received rates {value}: {err}",
+            browser.label()
+        ))
+    })
+}
+
 /// Waits until exactly `wanted` of the page's connections send video.
 async fn wait_until_sending_on(browser: &Browser, wanted: u64, timeout: Duration) -> Result {
     let started = Instant::now();
@@ -307,6 +339,27 @@ async fn past_mesh_max_everyone_publishes_once_decodes_everyone_and_the_room_ret
             report_audio_watch(browser, me, other, "switch to the SFU").await?;
             watch_received_audio(browser, other).await?;
         }
+
+        // Audio only on Ana's page: Janus stops sending her anyone's video (her subscriber
+        // receives none; the mesh links carry none in an SFU room), her audio goes on; and
+        // back, Ben's video decodes again.
+        let (video, audio) = received_kbps(ana, Duration::from_secs(2)).await?;
+        assert!(video > 20.0, "Ana receives no video before: {video:.0} kbit/s");
+        ana.click("[data-testid=settings-toggle]").await?;
+        ana.click("[data-testid=audio-only-toggle]").await?;
+        ana.wait_for("[data-testid=peer-tile][data-peer-name=Ben].camera-off", DEFAULT_WAIT)
+            .await?;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let (video_off, audio_off) = received_kbps(ana, Duration::from_secs(3)).await?;
+        println!(
+            "Ana receives {video:.0} kbit/s video and {audio:.0} kbit/s audio through Janus; \
+             on audio only {video_off:.1} and {audio_off:.0}"
+        );
+        assert!(video_off < 1.0, "Janus still sends Ana {video_off:.1} kbit/s of video");
+        assert!(audio_off > 5.0, "Ana's audio stopped too ({audio_off:.1} kbit/s)");
+        ana.click("[data-testid=audio-only-toggle]").await?;
+        ana.wait_until_peer_tile_decodes("Ben", MEDIA_WAIT).await?;
+        ana.click("[data-testid=settings-toggle]").await?;
 
         // Back at mesh size: the mesh again after the delay, media browser to browser.
         let started = Instant::now();
