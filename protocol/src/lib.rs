@@ -26,7 +26,7 @@ pub use limits::{
 };
 pub use message::{DecodeError, ProtocolMsg, MAX_NESTING_DEPTH};
 pub use peer::{decode_chunk, encode_chunk, PeerMsg, FILE_CHUNK_BYTES};
-pub use sfu::{MediaMode, SfuLeg, SfuStream, StreamKind, Topology};
+pub use sfu::{CameraLayer, MediaMode, SfuLeg, SfuStream, SimulcastLayer, StreamKind, Topology};
 pub use validate::{
     is_valid_client_key, normalize_chat_text, validate_display_name, validate_room_name, TextError,
     CLIENT_KEY_CHARS,
@@ -296,6 +296,11 @@ pub enum ClientMsg {
         /// screen shares still come). At most as many as the room's participant limit.
         #[serde(default)]
         hidden: Vec<PeerId>,
+        /// The simulcast layer wanted of participants' cameras, by the size of their tiles
+        /// (a participant not named gets [`SimulcastLayer::High`]; named twice, the last
+        /// counts). At most as many as the room's participant limit.
+        #[serde(default)]
+        layers: Vec<CameraLayer>,
     },
 }
 

@@ -29,6 +29,31 @@ pub struct Topology {
     pub epoch: u64,
 }
 
+/// A layer of a simulcast camera: the publisher sends its camera at three sizes (full, half
+/// and quarter resolution), and each subscriber gets the one its tile needs.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum SimulcastLayer {
+    /// A quarter of the camera's resolution: thumbnails, a strip beside the stage.
+    Low,
+    /// Half the resolution: a grid of many.
+    Medium,
+    /// As captured: a large tile.
+    #[default]
+    High,
+}
+
+/// The simulcast layer wanted of one participant's camera.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CameraLayer {
+    /// Whose camera.
+    pub peer_id: PeerId,
+    /// The layer.
+    pub layer: SimulcastLayer,
+}
+
 /// Which of a participant's two connections to the media server a candidate belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use janus_server::JanusServer;
 use meshmeet_protocol::{
-    ClientMsg, ErrorCode, MediaMode, PeerId, ServerMsg, SfuLeg, SfuStream, StreamKind, Topology,
+    CameraLayer, ClientMsg, ErrorCode, MediaMode, PeerId, ServerMsg, SfuLeg, SfuStream,
+    SimulcastLayer, StreamKind, Topology,
 };
 use meshmeet_server::Config;
 use support::{http_get, test_config, Client, TestRelay};
@@ -437,6 +438,7 @@ async fn video_preferences_are_checked_and_janus_takes_them_while_the_subscripti
         epoch,
         audio_only,
         hidden,
+        layers: Vec::new(),
     };
     let bo_id = bo_welcome.peer_id;
 
@@ -465,7 +467,20 @@ async fn video_preferences_are_checked_and_janus_takes_them_while_the_subscripti
     let _cy_up = publish(&mut cy, 1, "Cy").await;
     let (to_ana, _ana_down2) = subscribe(&mut ana, 1, "Ana, with Cy").await;
     assert_eq!(from(&to_ana, &cy_welcome.peer_id).len(), 2, "{to_ana:?}");
-    ana.send(&prefs(1, false, vec![])).await;
+    // Cy's tile is small on Ana's screen (the lowest layer of Cy's camera) just as Cy
+    // leaves: whichever Janus hears first, nothing fails. What the layers and sends do to
+    // the media is shown end to end in tests/e2e/tests/sfu.rs.
+    let cy_small = vec![CameraLayer {
+        peer_id: cy_welcome.peer_id.clone(),
+        layer: SimulcastLayer::Low,
+    }];
+    ana.send(&ClientMsg::SfuPrefs {
+        epoch: 1,
+        audio_only: false,
+        hidden: vec![],
+        layers: cy_small,
+    })
+    .await;
     drop(cy);
     let (to_ana, _ana_down3) = subscribe(&mut ana, 1, "Ana, after Cy left").await;
     assert!(from(&to_ana, &cy_welcome.peer_id).is_empty(), "{to_ana:?}");

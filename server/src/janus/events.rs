@@ -72,6 +72,14 @@ pub enum HandleEvent {
     },
     /// The room was destroyed.
     RoomDestroyed,
+    /// A simulcast stream of a subscription now carries this layer (`substream`: 0 lowest),
+    /// after a key frame of it arrived.
+    Substream {
+        /// The subscription's stream.
+        mid: String,
+        /// The layer it carries now.
+        substream: u8,
+    },
 }
 
 /// A publisher of the room, as Janus announces it.
@@ -189,6 +197,12 @@ impl HandleEvent {
         if let Some(id) = field("kicked").and_then(Value::as_u64) {
             return Some(HandleEvent::Kicked(id));
         }
+        if let Some(substream) = field("substream").and_then(Value::as_u64) {
+            return Some(HandleEvent::Substream {
+                mid: field("mid").and_then(Value::as_str)?.to_owned(),
+                substream: u8::try_from(substream).ok()?,
+            });
+        }
         match field("leaving") {
             Some(Value::Number(id)) => id.as_u64().map(HandleEvent::Leaving),
             Some(Value::String(_)) => Some(HandleEvent::Left {
@@ -292,6 +306,22 @@ mod tests {
         assert_eq!(feeds[0].streams[0].codec.as_deref(), Some("opus"));
         // A malformed list is not an event the relay can act on.
         assert_eq!(event(r#"{"videoroom":"event","publishers":7}"#), None);
+        assert_eq!(
+            event(r#"{"videoroom":"event","room":5,"mid":"1","substream":0}"#),
+            Some(HandleEvent::Substream {
+                mid: "1".into(),
+                substream: 0
+            })
+        );
+        assert_eq!(
+            event(r#"{"videoroom":"event","substream":1}"#),
+            None,
+            "no mid"
+        );
+        assert_eq!(
+            event(r#"{"videoroom":"event","mid":"1","substream":300}"#),
+            None
+        );
     }
 
     #[test]

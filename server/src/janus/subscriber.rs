@@ -124,13 +124,23 @@ impl Subscriber {
         }
     }
 
-    /// Tells Janus whether to send each of these streams (by the subscription's mid): a
-    /// stream not sent costs no bandwidth and is resumed with a key frame. Streams not
-    /// named keep what they were told.
-    pub async fn send_streams(&self, sends: &[(String, bool)]) -> Result<(), JanusError> {
+    /// Tells Janus whether to send each of these streams (by the subscription's mid) and,
+    /// for a simulcast one, which `substream` (0 lowest, 2 highest): a stream not sent
+    /// costs no bandwidth and is resumed with a key frame. Streams not named keep what they
+    /// were told.
+    pub async fn send_streams(
+        &self,
+        sends: &[(String, bool, Option<u8>)],
+    ) -> Result<(), JanusError> {
         let streams: Vec<Value> = sends
             .iter()
-            .map(|(mid, send)| json!({ "mid": mid, "send": send }))
+            .map(|(mid, send, substream)| {
+                let mut stream = json!({ "mid": mid, "send": send });
+                if let Some(substream) = substream {
+                    stream["substream"] = json!(substream);
+                }
+                stream
+            })
             .collect();
         let body = json!({ "request": "configure", "streams": streams });
         self.handle

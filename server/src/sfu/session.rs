@@ -8,19 +8,19 @@
 //! leaves its epoch, or when the media server fails; its handles are detached as it ends,
 //! which takes the participant out of the Janus room.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::pending;
 use std::ops::DerefMut;
 use std::sync::Arc;
 
-use meshmeet_protocol::{PeerId, ServerMsg, SfuLeg, Topology};
+use meshmeet_protocol::{PeerId, ServerMsg, SfuLeg, SimulcastLayer, Topology};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
 use super::placement::{media_failed, place, Placed};
 use super::plan::{Step, SubscriptionPlan};
-use super::video_sends::VideoSends;
+use super::video_sends::{VideoSends, Want};
 use crate::error::RelayError;
 use crate::janus::{
     Candidate, HandleEvent, JanusError, PluginHandle, Publisher, Subscriber, Subscription, Updated,
@@ -33,6 +33,11 @@ const COMMAND_QUEUE: usize = 32;
 /// Longest a replaced session may take to leave the Janus room before it is dropped (its
 /// handles are then detached in the background).
 const FINISH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How long a layer change may take before Janus is told it again: a key frame of the layer
+/// normally arrives within a round trip, and Chromium ignores a request that follows its
+/// last key frame closely (a retry a second later made the tests' switches take 1.1 s).
+const SWITCH_RETRY_AFTER: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Janus's codes for a session description or candidate it cannot use (VideoRoom: invalid
 /// element 430, invalid SDP type 431, invalid SDP 437; core: invalid SDP 465, trickle on an
@@ -57,6 +62,8 @@ pub enum SfuCommand {
         audio_only: bool,
         /// No camera video from these participants.
         hidden: BTreeSet<PeerId>,
+        /// The camera layer wanted of these participants (the others: the highest).
+        layers: BTreeMap<PeerId, SimulcastLayer>,
     },
 }
 
@@ -94,6 +101,7 @@ impl SfuSession {
             subscriber: None,
             plan: SubscriptionPlan::default(),
             sends: VideoSends::default(),
+            switch_retry_at: None,
         };
         let run = async move {
             if let Some(previous) = previous {
@@ -189,6 +197,8 @@ enum Input {
     Command(SfuCommand),
     Publisher(Option<HandleEvent>),
     Subscriber(Option<HandleEvent>),
+    /// Time to tell Janus again the layer changes it has not made.
+    SwitchRetry,
 }
 
 struct Task<R> {
@@ -201,6 +211,8 @@ struct Task<R> {
     subscriber: Option<Subscriber>,
     plan: SubscriptionPlan,
     sends: VideoSends,
+    /// When to tell Janus again the layer changes it has not made.
+    switch_retry_at: Option<tokio::time::Instant>,
 }
 
 impl<R: RoomRegistry> Task<R> {
@@ -225,12 +237,24 @@ impl<R: RoomRegistry> Task<R> {
                 }
                 event = next_event(&mut self.publisher) => Input::Publisher(event),
                 event = next_event(&mut self.subscriber) => Input::Subscriber(event),
+                () = sleep_until(self.switch_retry_at) => Input::SwitchRetry,
             };
             let outcome = match input {
                 Input::Command(command) => self.on_command(command).await,
                 Input::Publisher(event) => self.on_publisher_event(event).await,
                 Input::Subscriber(event) => self.on_subscriber_event(event).await,
+                Input::SwitchRetry => {
+                    self.switch_retry_at = None;
+                    let again = self.sends.retries();
+                    self.configure_sends(again).await
+                }
             };
+            // A layer change not made yet is told again a moment after it was last told.
+            if !self.sends.is_switching() {
+                self.switch_retry_at = None;
+            } else if self.switch_retry_at.is_none() {
+                self.switch_retry_at = Some(tokio::time::Instant::now() + SWITCH_RETRY_AFTER);
+            }
             match outcome {
                 Ok(()) => {}
                 Err(Failure::Refused(err)) => self.mailbox.deliver(err.to_server_msg()),
@@ -272,8 +296,12 @@ impl<R: RoomRegistry> Task<R> {
                 )))?;
                 handle.trickle(&candidate).await.map_err(sdp_failure)
             }
-            SfuCommand::Prefs { audio_only, hidden } => {
-                self.sends.set_prefs(audio_only, hidden);
+            SfuCommand::Prefs {
+                audio_only,
+                hidden,
+                layers,
+            } => {
+                self.sends.set_prefs(audio_only, hidden, layers);
                 self.send_video().await
             }
         }
@@ -374,15 +402,27 @@ impl<R: RoomRegistry> Task<R> {
 
     /// Tells Janus which video to send, where that changed.
     async fn send_video(&mut self) -> Result<(), Failure> {
-        let Some(subscriber) = &self.subscriber else {
+        if self.subscriber.is_none() {
             // Applied once there is a subscription.
             return Ok(());
-        };
+        }
         let changes = self.sends.changes();
+        self.configure_sends(changes).await
+    }
+
+    /// Tells Janus `changes` (send and layer by mid).
+    async fn configure_sends(&mut self, changes: Vec<(String, Want)>) -> Result<(), Failure> {
+        let Some(subscriber) = &self.subscriber else {
+            return Ok(());
+        };
         if changes.is_empty() {
             return Ok(());
         }
-        match subscriber.send_streams(&changes).await {
+        let sends: Vec<(String, bool, Option<u8>)> = changes
+            .iter()
+            .map(|(mid, want)| (mid.clone(), want.send, want.substream))
+            .collect();
+        match subscriber.send_streams(&sends).await {
             Ok(()) => {
                 debug!(peer = %self.member.peer_id(), ?changes, "video sends configured");
                 Ok(())
@@ -446,6 +486,11 @@ impl<R: RoomRegistry> Task<R> {
                 self.send_video().await
             }
             Some(HandleEvent::RoomDestroyed) => Err(lost()),
+            Some(HandleEvent::Substream { mid, substream }) => {
+                debug!(peer = %self.member.peer_id(), %mid, substream, "layer switched");
+                self.sends.switched(&mid, substream);
+                Ok(())
+            }
             Some(event) => {
                 debug!(peer = %self.member.peer_id(), ?event, "subscriber event");
                 Ok(())
@@ -469,6 +514,14 @@ fn lost() -> Failure {
     Failure::Fatal(RelayError::MediaServerFailed(
         "the media server connection was lost".to_owned(),
     ))
+}
+
+/// Fires at `deadline`, never without one.
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => pending::<()>().await,
+    }
 }
 
 /// The next event of a handle, or never when there is none.

@@ -1,26 +1,68 @@
-//! Which video of a subscription the media server should send, from the participant's
-//! preferences (audio only; camera tiles off screen). Pure: the session feeds it the
-//! subscription's streams and the browser's preferences, and tells Janus the changes it
-//! returns (`configure` with `send` per mid).
+//! Which video of a subscription the media server should send, and which simulcast layer of
+//! each camera, from the participant's preferences (audio only; camera tiles off screen;
+//! the layer each camera tile's size needs). Pure: the session feeds it the subscription's
+//! streams and the browser's preferences, and tells Janus the changes it returns
+//! (`configure` with `send` and `substream` per mid).
 //!
-//! Janus sends every stream of a new subscription. A mid of the subscription can be reused
-//! for another publisher's stream after its first publisher left, and whether that reset
-//! its `send` is Janus's business: a mid that now carries something else is told what is
-//! wanted of it, whatever that is.
+//! Janus sends every stream of a new subscription, at its highest layer. A mid of the
+//! subscription can be reused for another publisher's stream after its first publisher
+//! left, and whether that reset what it was told is Janus's business: a mid that now
+//! carries something else is told what is wanted of it, whatever that is.
+//!
+//! Janus moves a stream to another layer only on a key frame of that layer, which it asks
+//! the publisher for once, when told; a browser may ignore a request that follows another
+//! closely, and then the stream stays where it was. So a layer change counts as pending
+//! until Janus reports it (`substream` event), and is told again (another key frame
+//! request) a few times until it is.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use meshmeet_protocol::{PeerId, SfuStream, StreamKind};
+use meshmeet_protocol::{PeerId, SfuStream, SimulcastLayer, StreamKind};
 
 /// A publisher's camera in its own layout (0 microphone, 1 camera, 2 screen: PROTOCOL.md).
 const CAMERA_INDEX: u32 = 1;
+
+/// What is wanted of one video stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Want {
+    /// Whether to send it at all.
+    pub send: bool,
+    /// Janus's simulcast `substream` (0 lowest, 2 highest); `None` for a screen, which is
+    /// sent at one size.
+    pub substream: Option<u8>,
+}
+
+/// What a new stream of Janus's does by itself: send, at the highest layer.
+const JANUS_DEFAULT: Want = Want {
+    send: true,
+    substream: Some(2),
+};
 
 /// What a mid was last told to do, for the stream it carried then.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Told {
     peer: PeerId,
     index: u32,
-    send: bool,
+    want: Want,
+}
+
+/// How many times a layer change is told again before it is left to the next key frame.
+pub const SWITCH_RETRIES: u8 = 8;
+
+/// A layer change Janus has not reported yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Switch {
+    substream: u8,
+    retries: u8,
+}
+
+/// Janus's number for a layer.
+fn substream(layer: SimulcastLayer) -> u8 {
+    match layer {
+        SimulcastLayer::Low => 0,
+        SimulcastLayer::Medium => 1,
+        SimulcastLayer::High => 2,
+    }
 }
 
 /// The video sends of one participant's subscription.
@@ -28,17 +70,26 @@ struct Told {
 pub struct VideoSends {
     audio_only: bool,
     hidden: BTreeSet<PeerId>,
+    layers: BTreeMap<PeerId, SimulcastLayer>,
     /// The subscription's streams as last offered or described.
     streams: Vec<SfuStream>,
     /// What Janus was told, by mid.
     told: BTreeMap<String, Told>,
+    /// Layer changes not reported yet, by mid.
+    switching: BTreeMap<String, Switch>,
 }
 
 impl VideoSends {
     /// The browser's preferences, replacing the previous ones.
-    pub fn set_prefs(&mut self, audio_only: bool, hidden: BTreeSet<PeerId>) {
+    pub fn set_prefs(
+        &mut self,
+        audio_only: bool,
+        hidden: BTreeSet<PeerId>,
+        layers: BTreeMap<PeerId, SimulcastLayer>,
+    ) {
         self.audio_only = audio_only;
         self.hidden = hidden;
+        self.layers = layers;
     }
 
     /// The subscription's streams now.
@@ -46,31 +97,56 @@ impl VideoSends {
         self.streams = streams.to_vec();
     }
 
-    /// Whether the participant wants the video of `stream`.
-    fn wanted(&self, stream: &SfuStream) -> bool {
-        let camera_off_screen =
-            stream.index == CAMERA_INDEX && self.hidden.contains(&stream.peer_id);
-        !self.audio_only && !camera_off_screen
+    /// What the participant wants of the video `stream`.
+    fn wanted(&self, stream: &SfuStream) -> Want {
+        let camera = stream.index == CAMERA_INDEX;
+        let off_screen = camera && self.hidden.contains(&stream.peer_id);
+        let layer = self
+            .layers
+            .get(&stream.peer_id)
+            .copied()
+            .unwrap_or_default();
+        Want {
+            send: !self.audio_only && !off_screen,
+            substream: camera.then(|| substream(layer)),
+        }
     }
 
-    /// The `(mid, send)` changes Janus must be told now; from now on they count as told.
-    pub fn changes(&mut self) -> Vec<(String, bool)> {
+    /// The changes Janus must be told now, by mid; from now on they count as told.
+    pub fn changes(&mut self) -> Vec<(String, Want)> {
         let mut changes = Vec::new();
         for stream in self.streams.iter().filter(|s| s.kind == StreamKind::Video) {
-            let send = self.wanted(stream);
+            let want = self.wanted(stream);
             let tell = match self.told.get(&stream.mid) {
-                // A stream Janus started sending by itself.
-                None => !send,
+                // A stream Janus started by itself; a screen's layer is no matter.
+                None => {
+                    want.send != JANUS_DEFAULT.send
+                        || want
+                            .substream
+                            .is_some_and(|s| Some(s) != JANUS_DEFAULT.substream)
+                }
                 Some(told) => {
-                    told.peer != stream.peer_id || told.index != stream.index || told.send != send
+                    told.peer != stream.peer_id || told.index != stream.index || told.want != want
                 }
             };
             if tell {
-                changes.push((stream.mid.clone(), send));
+                match want.substream.filter(|_| want.send) {
+                    Some(substream) => {
+                        let switch = Switch {
+                            substream,
+                            retries: 0,
+                        };
+                        self.switching.insert(stream.mid.clone(), switch);
+                    }
+                    None => {
+                        self.switching.remove(&stream.mid);
+                    }
+                }
+                changes.push((stream.mid.clone(), want));
                 let told = Told {
                     peer: stream.peer_id.clone(),
                     index: stream.index,
-                    send,
+                    want,
                 };
                 self.told.insert(stream.mid.clone(), told);
             }
@@ -80,10 +156,45 @@ impl VideoSends {
 
     /// Janus refused the last changes (a stream went away meanwhile): they count as not
     /// told, so the next streams decide again.
-    pub fn refused(&mut self, changes: &[(String, bool)]) {
+    pub fn refused(&mut self, changes: &[(String, Want)]) {
         for (mid, _) in changes {
             self.told.remove(mid);
+            self.switching.remove(mid);
         }
+    }
+
+    /// Janus reports the layer `mid` carries now.
+    pub fn switched(&mut self, mid: &str, substream: u8) {
+        if self
+            .switching
+            .get(mid)
+            .is_some_and(|s| s.substream == substream)
+        {
+            self.switching.remove(mid);
+        }
+    }
+
+    /// Whether a layer change waits for Janus's report.
+    pub fn is_switching(&self) -> bool {
+        !self.switching.is_empty()
+    }
+
+    /// The layer changes to tell Janus again (each asks the publisher for a key frame once
+    /// more); one given up after [`SWITCH_RETRIES`] is left to the next key frame.
+    pub fn retries(&mut self) -> Vec<(String, Want)> {
+        let mut again = Vec::new();
+        self.switching.retain(|mid, switch| {
+            let Some(told) = self.told.get(mid) else {
+                return false;
+            };
+            if switch.retries >= SWITCH_RETRIES {
+                return false;
+            }
+            switch.retries += 1;
+            again.push((mid.clone(), told.want));
+            true
+        });
+        again
     }
 }
 
@@ -118,8 +229,29 @@ mod tests {
         peers.iter().map(|p| PeerId::from(*p)).collect()
     }
 
-    fn change(mid: &str, send: bool) -> (String, bool) {
-        (mid.to_owned(), send)
+    /// A camera sent (or not) at the highest layer.
+    fn change(mid: &str, send: bool) -> (String, Want) {
+        camera(mid, send, 2)
+    }
+
+    fn camera(mid: &str, send: bool, substream: u8) -> (String, Want) {
+        let want = Want {
+            send,
+            substream: Some(substream),
+        };
+        (mid.to_owned(), want)
+    }
+
+    fn screen(mid: &str, send: bool) -> (String, Want) {
+        let want = Want {
+            send,
+            substream: None,
+        };
+        (mid.to_owned(), want)
+    }
+
+    fn no_layers() -> BTreeMap<PeerId, SimulcastLayer> {
+        BTreeMap::new()
     }
 
     #[test]
@@ -133,14 +265,14 @@ mod tests {
     fn an_off_screen_tile_stops_only_that_camera_and_its_return_restarts_it() {
         let mut sends = VideoSends::default();
         sends.set_streams(&room());
-        sends.set_prefs(false, hidden(&[BO]));
+        sends.set_prefs(false, hidden(&[BO]), no_layers());
         assert_eq!(
             sends.changes(),
             vec![change("3", false)],
             "Bo's screen stays"
         );
         assert_eq!(sends.changes(), vec![], "told once");
-        sends.set_prefs(false, hidden(&[]));
+        sends.set_prefs(false, hidden(&[]), no_layers());
         assert_eq!(sends.changes(), vec![change("3", true)]);
     }
 
@@ -148,19 +280,19 @@ mod tests {
     fn audio_only_stops_every_video_and_leaves_audio() {
         let mut sends = VideoSends::default();
         sends.set_streams(&room());
-        sends.set_prefs(true, hidden(&[]));
+        sends.set_prefs(true, hidden(&[]), no_layers());
         assert_eq!(
             sends.changes(),
-            vec![change("1", false), change("3", false), change("4", false)]
+            vec![change("1", false), change("3", false), screen("4", false)]
         );
-        sends.set_prefs(false, hidden(&[ANA]));
-        assert_eq!(sends.changes(), vec![change("3", true), change("4", true)]);
+        sends.set_prefs(false, hidden(&[ANA]), no_layers());
+        assert_eq!(sends.changes(), vec![change("3", true), screen("4", true)]);
     }
 
     #[test]
     fn preferences_before_the_streams_apply_when_they_arrive() {
         let mut sends = VideoSends::default();
-        sends.set_prefs(false, hidden(&[ANA]));
+        sends.set_prefs(false, hidden(&[ANA]), no_layers());
         assert_eq!(sends.changes(), vec![]);
         sends.set_streams(&room());
         assert_eq!(sends.changes(), vec![change("1", false)]);
@@ -170,7 +302,7 @@ mod tests {
     fn a_mid_reused_for_another_stream_is_told_what_is_wanted_of_it() {
         let mut sends = VideoSends::default();
         sends.set_streams(&room());
-        sends.set_prefs(false, hidden(&[ANA]));
+        sends.set_prefs(false, hidden(&[ANA]), no_layers());
         assert_eq!(sends.changes(), vec![change("1", false)]);
         // Ana left and Janus gave her camera's mid to Bo's camera, which is wanted.
         sends.set_streams(&[stream("1", BO, StreamKind::Video, 1)]);
@@ -181,9 +313,61 @@ mod tests {
     fn refused_changes_are_decided_again() {
         let mut sends = VideoSends::default();
         sends.set_streams(&room());
-        sends.set_prefs(true, hidden(&[]));
+        sends.set_prefs(true, hidden(&[]), no_layers());
         let changes = sends.changes();
         sends.refused(&changes);
         assert_eq!(sends.changes(), changes);
+    }
+
+    #[test]
+    fn a_small_tile_gets_the_layer_it_needs_and_a_large_one_the_highest_again() {
+        let mut sends = VideoSends::default();
+        sends.set_streams(&room());
+        let layers = |layer| BTreeMap::from([(PeerId::from(BO), layer)]);
+        sends.set_prefs(false, hidden(&[]), layers(SimulcastLayer::Low));
+        assert_eq!(
+            sends.changes(),
+            vec![camera("3", true, 0)],
+            "not Bo's screen"
+        );
+        sends.set_prefs(false, hidden(&[]), layers(SimulcastLayer::Medium));
+        assert_eq!(sends.changes(), vec![camera("3", true, 1)]);
+        sends.set_prefs(false, hidden(&[BO]), layers(SimulcastLayer::Medium));
+        assert_eq!(sends.changes(), vec![camera("3", false, 1)]);
+        sends.set_prefs(false, hidden(&[]), no_layers());
+        assert_eq!(sends.changes(), vec![camera("3", true, 2)]);
+    }
+
+    #[test]
+    fn a_layer_change_is_told_again_until_janus_reports_it_a_bounded_number_of_times() {
+        let mut sends = VideoSends::default();
+        sends.set_streams(&room());
+        let layers = |layer| BTreeMap::from([(PeerId::from(BO), layer)]);
+        sends.set_prefs(false, hidden(&[]), layers(SimulcastLayer::Low));
+        assert_eq!(sends.changes(), vec![camera("3", true, 0)]);
+        assert!(sends.is_switching());
+        assert_eq!(sends.retries(), vec![camera("3", true, 0)]);
+        // Janus reports another layer (a fallback): still switching.
+        sends.switched("3", 2);
+        assert_eq!(sends.retries(), vec![camera("3", true, 0)]);
+        sends.switched("3", 0);
+        assert!(!sends.is_switching());
+        assert_eq!(sends.retries(), vec![]);
+
+        // A change Janus never reports is told again SWITCH_RETRIES times, then left.
+        sends.set_prefs(false, hidden(&[]), no_layers());
+        assert_eq!(sends.changes(), vec![camera("3", true, 2)]);
+        let told: usize = (0..10).map(|_| sends.retries().len()).sum();
+        assert_eq!(told, usize::from(SWITCH_RETRIES));
+        assert!(!sends.is_switching());
+    }
+
+    #[test]
+    fn a_stream_not_sent_waits_for_no_layer() {
+        let mut sends = VideoSends::default();
+        sends.set_streams(&room());
+        sends.set_prefs(true, hidden(&[]), no_layers());
+        sends.changes();
+        assert!(!sends.is_switching());
     }
 }

@@ -121,7 +121,13 @@ impl<R: RoomRegistry> Connection<R> {
                 epoch,
                 audio_only,
                 hidden,
-            } => match prefs(audio_only, hidden, self.state.config.max_participants) {
+                layers,
+            } => match prefs(
+                audio_only,
+                hidden,
+                layers,
+                self.state.config.max_participants,
+            ) {
                 Ok(command) => self.on_sfu(member, epoch, command),
                 Err(err) => Err(err),
             },

@@ -2,10 +2,10 @@
 //! was last told it (an SFU room, the same epoch), then queued, in order, for its SFU
 //! session, which each publish starts afresh.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use meshmeet_protocol::PeerId;
+use meshmeet_protocol::{CameraLayer, PeerId, SimulcastLayer};
 
 use super::Connection;
 use crate::error::RelayError;
@@ -68,53 +68,77 @@ pub(super) fn trickled(
     }
 }
 
-/// A browser's video preferences as a command: `hidden` names at most as many participants
-/// as a room holds (it is kept for the whole session), each once.
+/// A browser's video preferences as a command: `hidden` and `layers` each name at most as
+/// many participants as a room holds (they are kept for the whole session), each once.
 pub(super) fn prefs(
     audio_only: bool,
     hidden: Vec<PeerId>,
+    layers: Vec<CameraLayer>,
     max_participants: u32,
 ) -> Result<SfuCommand, RelayError> {
     let max = usize::try_from(max_participants).unwrap_or(usize::MAX);
-    if hidden.len() > max {
-        return Err(RelayError::BadMessage(format!(
-            "sfu_prefs names {} hidden participants; a room holds at most {max}",
-            hidden.len()
-        )));
+    for (what, count) in [("hidden", hidden.len()), ("layers", layers.len())] {
+        if count > max {
+            return Err(RelayError::BadMessage(format!(
+                "sfu_prefs names {count} participants in `{what}`; a room holds at most {max}"
+            )));
+        }
     }
     let hidden: BTreeSet<PeerId> = hidden.into_iter().collect();
-    Ok(SfuCommand::Prefs { audio_only, hidden })
+    let layers: BTreeMap<PeerId, SimulcastLayer> = layers
+        .into_iter()
+        .map(|CameraLayer { peer_id, layer }| (peer_id, layer))
+        .collect();
+    Ok(SfuCommand::Prefs {
+        audio_only,
+        hidden,
+        layers,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn ids(n: usize) -> Vec<PeerId> {
+        (0..n)
+            .map(|i| PeerId::from(format!("{i:032x}").as_str()))
+            .collect()
+    }
+
+    fn low(n: usize) -> Vec<CameraLayer> {
+        ids(n)
+            .into_iter()
+            .map(|peer_id| CameraLayer {
+                peer_id,
+                layer: SimulcastLayer::Low,
+            })
+            .collect()
+    }
+
     #[test]
     fn prefs_naming_more_people_than_a_room_holds_are_refused() {
-        let hidden = |n: usize| {
-            (0..n)
-                .map(|i| PeerId::from(format!("{i:032x}").as_str()))
-                .collect()
-        };
-        assert!(matches!(
-            prefs(false, hidden(3), 3),
-            Ok(SfuCommand::Prefs { .. })
-        ));
-        let refused = prefs(false, hidden(4), 3);
-        assert!(
-            matches!(&refused, Err(RelayError::BadMessage(m)) if m.contains("at most 3")),
-            "{refused:?}"
-        );
+        let ok = prefs(false, ids(3), low(3), 3);
+        assert!(matches!(ok, Ok(SfuCommand::Prefs { .. })), "{ok:?}");
+        for refused in [
+            prefs(false, ids(4), low(0), 3),
+            prefs(false, ids(0), low(4), 3),
+        ] {
+            assert!(
+                matches!(&refused, Err(RelayError::BadMessage(m)) if m.contains("at most 3")),
+                "{refused:?}"
+            );
+        }
     }
 
     #[test]
     fn prefs_name_each_hidden_participant_once() {
         let ana = PeerId::from("3f9a1c0e5b7d42e8a6c1f0b29d8e7a45");
-        let command = prefs(true, vec![ana.clone(), ana.clone()], 8);
+        let command = prefs(true, vec![ana.clone(), ana.clone()], Vec::new(), 8);
         let expected = SfuCommand::Prefs {
             audio_only: true,
             hidden: BTreeSet::from([ana]),
+            layers: BTreeMap::new(),
         };
         assert_eq!(command.ok(), Some(expected));
     }
