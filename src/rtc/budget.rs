@@ -82,6 +82,34 @@ impl SendParams {
     }
 }
 
+/// The simulcast layers a camera is published in to the SFU, highest first, as
+/// `(rid, scaleResolutionDownBy)`: the full picture, half and a quarter (Janus numbers them
+/// 2, 1, 0; the order and names are those Janus's own client uses).
+pub const SIMULCAST_LAYERS: [(&str, f64); 3] = [("h", 1.0), ("m", 2.0), ("l", 4.0)];
+
+/// Shares of the camera's bitrate the simulcast layers take, highest first: a layer with
+/// half the width has a quarter of the pixels, and the small ones need a larger share per
+/// pixel to stay legible.
+const SIMULCAST_SHARES: [f64; 3] = [0.74, 0.18, 0.08];
+
+/// The encoder settings of each simulcast layer, highest first, from the settings the budget
+/// gives the camera: together they stay within its bitrate; each is smaller than the one
+/// above by the layer's scale; all are on or off together.
+pub fn simulcast_layers(camera: SendParams) -> [SendParams; 3] {
+    let layer = |(_, scale): (&str, f64), share: f64| SendParams {
+        active: camera.active,
+        max_bitrate_bps: ((f64::from(camera.max_bitrate_bps) * share) as u32)
+            .max(MIN_VIDEO_BPS / 2),
+        scale_down: camera.scale_down * scale,
+        max_fps: camera.max_fps,
+    };
+    [
+        layer(SIMULCAST_LAYERS[0], SIMULCAST_SHARES[0]),
+        layer(SIMULCAST_LAYERS[1], SIMULCAST_SHARES[1]),
+        layer(SIMULCAST_LAYERS[2], SIMULCAST_SHARES[2]),
+    ]
+}
+
 /// What the split depends on.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BudgetInput {
@@ -232,5 +260,24 @@ mod tests {
         let split = split_budget(&squeezed);
         assert!(split[0].0.max_bitrate_bps <= 255_000);
         assert!(split[0].0.max_bitrate_bps >= MIN_VIDEO_BPS);
+    }
+
+    #[test]
+    fn simulcast_layers_halve_the_picture_and_share_the_cameras_bitrate() {
+        let camera = SendParams::camera(900_000);
+        let layers = simulcast_layers(camera);
+        let scales: Vec<f64> = layers.iter().map(|l| l.scale_down).collect();
+        assert_eq!(scales, [1.0, 2.0, 4.0]);
+        let total: u32 = layers.iter().map(|l| l.max_bitrate_bps).sum();
+        assert!(total <= 900_000 && total > 850_000, "{total}");
+        assert!(layers[0].max_bitrate_bps > layers[1].max_bitrate_bps);
+        assert!(layers[1].max_bitrate_bps > layers[2].max_bitrate_bps);
+        // A camera the budget already scales down is scaled further per layer.
+        let small = simulcast_layers(SendParams::camera(150_000));
+        assert_eq!(small.map(|l| l.scale_down), [4.0, 8.0, 16.0]);
+        assert!(small.iter().all(|l| l.max_bitrate_bps >= MIN_VIDEO_BPS / 2));
+        assert!(simulcast_layers(SendParams::PAUSED)
+            .iter()
+            .all(|l| !l.active));
     }
 }

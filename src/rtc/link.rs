@@ -468,7 +468,7 @@ impl Inner {
             let Some(transceiver) = self.transceivers.borrow()[kind.index()].clone() else {
                 continue;
             };
-            if let Err(err) = set_encoding(&transceiver, params).await {
+            if let Err(err) = set_encoding(&transceiver, &[params]).await {
                 web_sys::console::warn_1(&JsValue::from_str(&format!(
                     "encoder settings for {kind:?}: {err}"
                 )));

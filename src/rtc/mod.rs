@@ -16,7 +16,8 @@ mod status;
 mod tracks;
 
 pub use budget::{
-    budget_from_query, split_budget, BudgetInput, SendParams, DEFAULT_VIDEO_BUDGET_BPS,
+    budget_from_query, simulcast_layers, split_budget, BudgetInput, SendParams,
+    DEFAULT_VIDEO_BUDGET_BPS, SIMULCAST_LAYERS,
 };
 pub use channel::{Channel, ChannelData, DataSender, BUFFER_HIGH_BYTES, BUFFER_LOW_BYTES};
 pub use config::LinkConfig;

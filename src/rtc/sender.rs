@@ -1,5 +1,5 @@
 //! What a sender sends: its track, swapped without renegotiating, and the encoder settings
-//! of a video sender ([`SendParams`] applied to every encoding with `setParameters`).
+//! of a video sender ([`SendParams`] per encoding, applied with `setParameters`).
 
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{spawn_local, JsFuture};
@@ -23,11 +23,15 @@ pub(super) fn replace_track_later(
     });
 }
 
-/// Sets the encoder settings on every encoding of the transceiver's sender.
+/// Sets the encoder settings of the transceiver's sender: `layers[i]` on its encoding `i`
+/// (the simulcast layers, highest first), the first of them on any encoding beyond.
 pub(super) async fn set_encoding(
     transceiver: &RtcRtpTransceiver,
-    params: SendParams,
+    layers: &[SendParams],
 ) -> Result<(), JsError> {
+    let Some(first) = layers.first() else {
+        return Ok(());
+    };
     let sender = transceiver.sender();
     let call = |name: &str, args: &js_sys::Array| -> Result<JsValue, JsError> {
         let method: js_sys::Function = js_sys::Reflect::get(&sender, &JsValue::from_str(name))?
@@ -46,7 +50,8 @@ pub(super) async fn set_encoding(
     let set = |target: &JsValue, key: &str, value: JsValue| {
         js_sys::Reflect::set(target, &JsValue::from_str(key), &value).map(|_| ())
     };
-    for encoding in encodings.iter() {
+    for (i, encoding) in encodings.iter().enumerate() {
+        let params = layers.get(i).unwrap_or(first);
         set(&encoding, "active", JsValue::from_bool(params.active))?;
         set(
             &encoding,

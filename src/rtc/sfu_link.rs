@@ -9,7 +9,10 @@
 
 use super::description::{create_and_set_local, set_remote};
 use super::sender::{replace_track_later, set_encoding};
-use super::{ConnectionStatus, LinkConfig, LocalTracks, RtcError, SendParams, TrackKind};
+use super::{
+    simulcast_layers, ConnectionStatus, LinkConfig, LocalTracks, RtcError, SendParams, TrackKind,
+    SIMULCAST_LAYERS,
+};
 use futures_channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use futures_util::StreamExt;
 use meshmeet_protocol::SfuLeg;
@@ -19,8 +22,9 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{
-    Event, MediaStreamTrack, RtcPeerConnection, RtcPeerConnectionIceEvent, RtcRtpReceiver,
-    RtcRtpTransceiver, RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSdpType,
+    Event, MediaStreamTrack, RtcPeerConnection, RtcPeerConnectionIceEvent,
+    RtcRtpEncodingParameters, RtcRtpReceiver, RtcRtpTransceiver, RtcRtpTransceiverDirection,
+    RtcRtpTransceiverInit, RtcSdpType,
 };
 
 /// What an SFU connection tells its owner.
@@ -75,6 +79,20 @@ struct Inner {
     handlers: RefCell<Vec<EventHandler>>,
 }
 
+/// The camera's `sendEncodings`: one per simulcast layer, so the media server can forward
+/// each subscriber the size its tile needs.
+fn simulcast_encodings() -> js_sys::Array {
+    SIMULCAST_LAYERS
+        .iter()
+        .map(|(rid, scale)| {
+            let encoding = RtcRtpEncodingParameters::new();
+            encoding.set_rid(rid);
+            encoding.set_scale_resolution_down_by(*scale as f32);
+            JsValue::from(encoding)
+        })
+        .collect()
+}
+
 impl SfuLink {
     /// Opens the publisher: `local`'s tracks on three send-only transceivers (audio, camera,
     /// screen; an absent track sends nothing until [`SfuLink::replace_track`]), and sends its
@@ -90,6 +108,9 @@ impl SfuLink {
             .map(|kind| {
                 let init = RtcRtpTransceiverInit::new();
                 init.set_direction(RtcRtpTransceiverDirection::Sendonly);
+                if kind == TrackKind::Video {
+                    init.set_send_encodings(&simulcast_encodings());
+                }
                 let transceiver = pc.add_transceiver_with_str_and_init(kind.media(), &init);
                 if let Some(track) = local.get(kind) {
                     // Before the first negotiation this completes at once.
@@ -262,11 +283,15 @@ impl Inner {
         if self.pc.remote_description().is_none() {
             return;
         }
-        for (kind, params) in [(TrackKind::Video, camera), (TrackKind::Screen, screen)] {
+        let camera = simulcast_layers(camera);
+        for (kind, layers) in [
+            (TrackKind::Video, &camera[..]),
+            (TrackKind::Screen, &[screen]),
+        ] {
             let Some(transceiver) = self.transceivers.get(kind.index()) else {
                 continue;
             };
-            if let Err(err) = set_encoding(transceiver, params).await {
+            if let Err(err) = set_encoding(transceiver, layers).await {
                 web_sys::console::warn_1(&JsValue::from_str(&format!(
                     "SFU encoder settings for {kind:?}: {err}"
                 )));

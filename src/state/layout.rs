@@ -1,10 +1,21 @@
 //! Where the tiles go: grid or speaker view, a pinned tile, a shared screen on the stage, and
 //! how many columns fit the screen. Pure, so every layout decision is tested natively.
 
-use meshmeet_protocol::PeerId;
+use meshmeet_protocol::{CameraLayer, PeerId, SimulcastLayer};
 
 /// Gap between tiles, in CSS pixels (keep in step with `.grid { gap }` in app.css).
 pub const TILE_GAP_PX: f64 = 12.0;
+
+/// Widest a tile of the strip beside the stage is, in CSS pixels (keep in step with
+/// `.grid.strip .tile` in app.css).
+pub const STRIP_TILE_PX: f64 = 220.0;
+
+/// Widths of the simulcast layers of the standard camera (640x360: a quarter, half, all),
+/// in pixels, lowest first.
+const LAYER_WIDTHS: [(SimulcastLayer, f64); 2] = [
+    (SimulcastLayer::Low, 160.0),
+    (SimulcastLayer::Medium, 320.0),
+];
 
 /// How the call is shown.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -87,6 +98,37 @@ pub fn layout(input: &LayoutInput<'_>) -> Layout {
         tile_width,
         portrait,
     }
+}
+
+/// The simulcast layer each remote camera tile needs: the smallest whose width covers the
+/// tile's in device pixels (the stage's tile gets the highest). Only the tiles that need
+/// less than [`SimulcastLayer::High`] are listed, in the order of `peers`.
+pub fn camera_layers(
+    layout: &Layout,
+    peers: &[PeerId],
+    device_pixel_ratio: f64,
+) -> Vec<CameraLayer> {
+    let ratio = if device_pixel_ratio.is_finite() && device_pixel_ratio > 0.0 {
+        device_pixel_ratio
+    } else {
+        1.0
+    };
+    peers
+        .iter()
+        .filter_map(|peer| {
+            let css_width = match &layout.stage {
+                Stage::Grid => layout.tile_width,
+                Stage::Peer(on_stage) if on_stage == peer => return None,
+                Stage::Peer(_) | Stage::Screen => STRIP_TILE_PX,
+            };
+            let width = css_width * ratio;
+            let (layer, _) = LAYER_WIDTHS.iter().find(|(_, w)| width <= *w)?;
+            Some(CameraLayer {
+                peer_id: peer.clone(),
+                layer: *layer,
+            })
+        })
+        .collect()
 }
 
 /// The column count that makes `tiles` tiles of `aspect` (width / height) largest in a
@@ -258,5 +300,49 @@ mod tests {
             height: 620.0,
         });
         assert_eq!(minimised.columns, 1, "one tile left in the grid");
+    }
+
+    #[test]
+    fn camera_tiles_get_the_smallest_layer_that_covers_them_in_device_pixels() {
+        let peers = ids(3);
+        // Four tiles on 1200x620: about 590 CSS px wide, the highest layer.
+        let large = grid(&peers, 1200.0, 620.0);
+        assert!(camera_layers(&large, &peers, 1.0).is_empty());
+        // Four tiles on a 600x400 area: about 290 px, half the camera; on a 2x screen the
+        // same tiles need the whole picture.
+        let medium = grid(&peers, 600.0, 400.0);
+        let layers = camera_layers(&medium, &peers, 1.0);
+        assert_eq!(layers.len(), 3);
+        assert!(layers.iter().all(|l| l.layer == SimulcastLayer::Medium));
+        assert!(camera_layers(&medium, &peers, 2.0).is_empty());
+        let tiny = grid(&peers, 300.0, 200.0);
+        let layers = camera_layers(&tiny, &peers, 1.0);
+        assert!(
+            layers.iter().all(|l| l.layer == SimulcastLayer::Low),
+            "{layers:?}"
+        );
+    }
+
+    #[test]
+    fn the_stage_gets_the_highest_layer_and_the_strip_what_its_width_needs() {
+        let peers = ids(3);
+        let speaker = layout(&LayoutInput {
+            mode: ViewMode::Speaker,
+            peers: &peers,
+            pinned: None,
+            speaker: Some(&peers[1]),
+            screen_shared: false,
+            self_minimised: false,
+            width: 1200.0,
+            height: 620.0,
+        });
+        let layers = camera_layers(&speaker, &peers, 1.0);
+        let medium = |peer: &PeerId| CameraLayer {
+            peer_id: peer.clone(),
+            layer: SimulcastLayer::Medium,
+        };
+        assert_eq!(layers, vec![medium(&peers[0]), medium(&peers[2])]);
+        // A nonsense ratio from the browser counts as 1.
+        assert_eq!(camera_layers(&speaker, &peers, f64::NAN), layers);
     }
 }

@@ -13,7 +13,9 @@ mod transfer;
 mod video_prefs;
 
 pub use chat::{segments, ChatAction, ChatEntry, ChatState, Segment};
-pub use layout::{best_columns, layout, Layout, LayoutInput, Stage, ViewMode, TILE_GAP_PX};
+pub use layout::{
+    best_columns, camera_layers, layout, Layout, LayoutInput, Stage, ViewMode, TILE_GAP_PX,
+};
 pub use meeting_url::{query_value, token_name};
 pub use names::{room_name_from, Route, MAX_ROOM_CHARS};
 pub use page_title::{favicon_url, page_title, APP_NAME};

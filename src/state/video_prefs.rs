@@ -4,7 +4,7 @@
 //!
 //! Pure: the meeting asks what to tell and sends it.
 
-use meshmeet_protocol::PeerId;
+use meshmeet_protocol::{CameraLayer, PeerId};
 use std::collections::HashSet;
 
 /// The video preferences of this participant and of the others, as far as told.
@@ -17,6 +17,8 @@ pub struct VideoPrefs {
     told_unwanted: HashSet<PeerId>,
     /// Peers that told us they want no video from us.
     unwanted_by: HashSet<PeerId>,
+    /// The simulcast layer each small camera tile needs (SFU rooms; the others: the highest).
+    layers: Vec<CameraLayer>,
 }
 
 impl VideoPrefs {
@@ -33,9 +35,22 @@ impl VideoPrefs {
         self.audio_only
     }
 
-    /// Whether some tile is off screen.
-    pub fn any_hidden(&self) -> bool {
-        !self.hidden.is_empty()
+    /// Whether the SFU must be told anything: by default it sends everything at the
+    /// highest layer.
+    pub fn differs_from_default(&self) -> bool {
+        self.audio_only || !self.hidden.is_empty() || !self.layers.is_empty()
+    }
+
+    /// The camera layers the tiles need now; whether that changed.
+    pub fn set_layers(&mut self, layers: Vec<CameraLayer>) -> bool {
+        let changed = self.layers != layers;
+        self.layers = layers;
+        changed
+    }
+
+    /// The simulcast layer each small camera tile needs.
+    pub fn layers(&self) -> &[CameraLayer] {
+        &self.layers
     }
 
     /// The peers whose tiles are off screen (for the SFU's preferences, in no order).
@@ -115,6 +130,7 @@ impl VideoPrefs {
         self.connection_closed(peer);
         self.unwanted_by.remove(peer);
         self.hidden.remove(peer);
+        self.layers.retain(|l| &l.peer_id != peer);
     }
 }
 
@@ -213,7 +229,7 @@ mod tests {
     #[test]
     fn hidden_lists_the_off_screen_tiles_until_they_return_or_leave() {
         let mut prefs = VideoPrefs::new(false);
-        assert!(!prefs.any_hidden());
+        assert!(!prefs.differs_from_default());
         prefs.set_tile_visible(&id("b"), false);
         prefs.set_tile_visible(&id("a"), false);
         prefs.set_tile_visible(&id("c"), false);
@@ -223,6 +239,21 @@ mod tests {
         prefs.set_tile_visible(&id("b"), true);
         prefs.forget(&id("c"));
         assert_eq!(prefs.hidden(), vec![id("a")]);
-        assert!(prefs.any_hidden());
+        assert!(prefs.differs_from_default());
+    }
+
+    #[test]
+    fn layers_change_only_when_the_tiles_need_another_and_leave_with_their_peer() {
+        let mut prefs = VideoPrefs::new(false);
+        let small = vec![CameraLayer {
+            peer_id: id("a"),
+            layer: meshmeet_protocol::SimulcastLayer::Low,
+        }];
+        assert!(prefs.set_layers(small.clone()));
+        assert!(!prefs.set_layers(small.clone()), "the same again");
+        assert!(prefs.differs_from_default());
+        prefs.forget(&id("a"));
+        assert!(prefs.layers().is_empty());
+        assert!(!prefs.differs_from_default());
     }
 }

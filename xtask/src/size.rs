@@ -32,7 +32,11 @@ const MEASURED_EXTENSIONS: [&str; 3] = ["wasm", "js", "css"];
 /// 316,000 until the SFU's recovery (tiles *reconnecting*, restarts) and its statistics per
 /// participant (the subscriber's figures shared out by media section, for the stats
 /// panel, quality marks and speaker choice): 314,154 to 317,081 B. Raised to 318,000.
-pub const BUDGET_GZIP_BYTES: usize = 318_000;
+///
+/// 318,000 until the SFU's bandwidth controls (`sfu_prefs`: no video for tiles off screen
+/// or in audio-only mode, the simulcast camera and the layer each tile's size needs):
+/// 316,876 to 319,391 B. Raised to 320,000.
+pub const BUDGET_GZIP_BYTES: usize = 320_000;
 
 /// One measured file of a build: its path under the build directory, raw and gzipped bytes.
 pub struct Asset {

@@ -315,7 +315,7 @@ impl<M: MediaTopology> Meeting<M> {
                 if let Some(sfu) = self.sfu.as_mut().filter(|s| s.epoch() == epoch) {
                     sfu.published(sdp);
                     // A new relay session sends all video until told otherwise.
-                    if self.prefs.audio_only() || self.prefs.any_hidden() {
+                    if self.prefs.differs_from_default() {
                         self.send_sfu_prefs();
                     }
                 }
@@ -504,6 +504,11 @@ impl<M: MediaTopology> Meeting<M> {
                     self.send_sfu_prefs();
                 }
             }
+            Command::CameraLayers(layers) => {
+                if self.prefs.set_layers(layers) {
+                    self.send_sfu_prefs();
+                }
+            }
             Command::AudioOnly(audio_only) => {
                 let peers = self.media.peers();
                 for (peer, wanted) in self.prefs.set_audio_only(audio_only, &peers) {
@@ -545,6 +550,7 @@ impl<M: MediaTopology> Meeting<M> {
             epoch: sfu.epoch(),
             audio_only: self.prefs.audio_only(),
             hidden: self.prefs.hidden(),
+            layers: self.prefs.layers().to_vec(),
         });
     }
 

@@ -2,7 +2,7 @@
 
 use crate::rtc::LocalTracks;
 use crate::state::TransferKey;
-use meshmeet_protocol::{MediaState, PeerId};
+use meshmeet_protocol::{CameraLayer, MediaState, PeerId};
 
 /// What the user asks of the meeting.
 #[derive(Clone, Debug)]
@@ -21,6 +21,8 @@ pub enum Command {
     VideoWanted(PeerId, bool),
     /// Receive no video at all (saves bandwidth); audio keeps flowing.
     AudioOnly(bool),
+    /// The simulcast layer each small camera tile needs (SFU rooms; unlisted: the highest).
+    CameraLayers(Vec<CameraLayer>),
     /// Something only the host may do (the relay refuses it from anyone else).
     Host(HostCommand),
     /// Leave the meeting.

@@ -16,8 +16,8 @@ use crate::hooks::{
 };
 use crate::i18n::use_strings;
 use crate::rtc::{budget_from_query, LocalTracks, DEFAULT_VIDEO_BUDGET_BPS};
-use crate::state::{Action, ChatAction, Panel, Phase, RelayStatus, Shortcut};
-use meshmeet_protocol::{MediaState, RoomName};
+use crate::state::{camera_layers, Action, ChatAction, Panel, Phase, RelayStatus, Shortcut};
+use meshmeet_protocol::{MediaState, PeerId, RoomName};
 use yew::prelude::*;
 
 /// Props of [`Call`].
@@ -111,6 +111,18 @@ pub fn call(props: &CallProps) -> Html {
             if *over {
                 release.emit(());
             }
+        });
+    }
+
+    // Through the SFU each camera comes at the size its tile needs: a new layout says so.
+    {
+        let layout = stage::stage_layout(state, media_state.screen, viewport);
+        let peers: Vec<PeerId> = state.peers.iter().map(|p| p.info.id.clone()).collect();
+        let ratio = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
+        let layers = camera_layers(&layout, &peers, ratio);
+        let command = meeting.command.clone();
+        use_effect_with(layers, move |layers| {
+            command.emit(Command::CameraLayers(layers.clone()));
         });
     }
 

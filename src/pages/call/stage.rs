@@ -4,7 +4,7 @@
 use crate::components::{LocalTile, PeerTile, ScreenTile, TileGrid};
 use crate::hooks::{Command, LocalMedia, MeetingHandle, ScreenShareHandle};
 use crate::i18n::Strings;
-use crate::state::{layout, Action, LayoutInput, Panel, RemotePeer, RoomState};
+use crate::state::{layout, Action, Layout, LayoutInput, Panel, RemotePeer, RoomState};
 use meshmeet_protocol::{MediaState, PeerId};
 use yew::prelude::*;
 
@@ -42,6 +42,22 @@ pub(super) struct StageInput<'a> {
     pub(super) viewport: (f64, f64),
 }
 
+/// How the tiles are laid out now: `sharing` is whether we share a screen ourselves.
+pub(super) fn stage_layout(state: &RoomState, sharing: bool, viewport: (f64, f64)) -> Layout {
+    let peer_ids: Vec<PeerId> = state.peers.iter().map(|p| p.info.id.clone()).collect();
+    let screen_shared = sharing || state.peers.iter().any(|p| p.info.media.screen);
+    layout(&LayoutInput {
+        mode: state.view,
+        peers: &peer_ids,
+        pinned: state.pinned.as_ref(),
+        speaker: state.speaker.as_ref(),
+        screen_shared,
+        self_minimised: state.self_minimised,
+        width: tile_area_width(viewport.0, state.panel.is_some()),
+        height: (viewport.1 - CHROME_HEIGHT_PX).max(120.0),
+    })
+}
+
 /// The grid of tiles.
 pub(super) fn tile_grid(input: &StageInput<'_>) -> Html {
     let StageInput {
@@ -67,19 +83,7 @@ pub(super) fn tile_grid(input: &StageInput<'_>) -> Html {
                 peer_id={id.clone()} stream={meeting.streams.screen.get(&peer.info.id).cloned()} />
         });
     }
-    let sharing = !screens.is_empty();
-    let side_open = state.panel.is_some();
-    let peer_ids: Vec<PeerId> = state.peers.iter().map(|p| p.info.id.clone()).collect();
-    let layout = layout(&LayoutInput {
-        mode: state.view,
-        peers: &peer_ids,
-        pinned: state.pinned.as_ref(),
-        speaker: state.speaker.as_ref(),
-        screen_shared: sharing,
-        self_minimised: state.self_minimised,
-        width: tile_area_width(viewport.0, side_open),
-        height: (viewport.1 - CHROME_HEIGHT_PX).max(120.0),
-    });
+    let layout = stage_layout(state, sending.screen, viewport);
     let local_tile = html! {
         <LocalTile stream={local.preview.clone()} name={name.clone()}
             mic_on={sending.mic} camera_on={sending.camera}

@@ -754,3 +754,88 @@ async fn eight_people_in_an_sfu_room_each_decode_every_tile_shown_and_the_host_r
     })
     .await;
 }
+
+/// The width of the picture `page` shows in `peer`'s tile (its `<video>`'s `videoWidth`).
+async fn tile_video_width(page: &Browser, peer: &str) -> Result<u64> {
+    let script = "const v = document.querySelector(
+            `[data-testid=peer-tile][data-peer-name=\"${arguments[0]}\"] video`);
+        return v ? v.videoWidth : 0;";
+    let value = page.eval_with(script, vec![json!(peer)]).await?;
+    Ok(value.as_u64().unwrap_or(0))
+}
+
+/// Waits until `page` shows `peer`'s camera `wanted` pixels wide; how long that took.
+async fn wait_for_tile_width(page: &Browser, peer: &str, wanted: u64) -> Result<Duration> {
+    let started = Instant::now();
+    let mut last = 0;
+    page.wait_until(
+        &format!("{peer}'s tile to show a picture {wanted} px wide"),
+        MEDIA_WAIT,
+        async || {
+            last = tile_video_width(page, peer).await?;
+            Ok(last == wanted)
+        },
+    )
+    .await
+    .with_context(|| format!("last width {last}"))?;
+    Ok(started.elapsed())
+}
+
+/// The simulcast layers a page publishes: `frameWidth` of each `outbound-rtp` by `rid`.
+async fn published_layers(page: &Browser) -> Result<serde_json::Value> {
+    let script = r#"
+        const layers = {};
+        for (const pc of (window.__pcs || [])) {
+            if (pc.connectionState === 'closed') continue;
+            (await pc.getStats()).forEach(r => {
+                if (r.type === 'outbound-rtp' && r.kind === 'video' && r.rid) layers[r.rid] = r.frameWidth || 0;
+            });
+        }
+        return layers;
+    "#;
+    page.eval(script).await
+}
+
+#[tokio::test]
+async fn a_camera_tile_gets_the_simulcast_layer_its_size_needs_through_the_sfu() {
+    let name = "a_camera_tile_gets_the_simulcast_layer_its_size_needs_through_the_sfu";
+    let janus = Janus::start().await.expect("janus starts");
+    let url = janus.url();
+    let args = relay_args(&url, janus.admin_key(), "1");
+    run_test_within(name, &args, SFU_TEST_LIMIT, async |t| {
+        println!(
+            "fake camera: the standard 640x360 at 24 fps, published in three layers; \
+             Janus {url}"
+        );
+        let ana = t.chromium().await?;
+        let ben = t.chromium().await?;
+        for (browser, name) in [(&ana, "Ana"), (&ben, "Ben")] {
+            browser.ready_to_join("/r/layers", name).await?;
+            browser.record_peer_connections().await?;
+            browser.join_from_lobby().await?;
+        }
+        for browser in [&ana, &ben] {
+            wait_for_topology(browser, "sfu", DEFAULT_WAIT).await?;
+        }
+        ana.wait_until_peer_tile_decodes("Ben", MEDIA_WAIT).await?;
+        // Ben's tile fills half of a 1280x800 window: the whole picture.
+        wait_for_tile_width(&ana, "Ben", 640).await?;
+        println!("Ben publishes {}", published_layers(&ben).await?);
+
+        // A small window makes the tile about 230 px wide: half the picture is enough.
+        ana.set_window_size(520, 560).await?;
+        let smaller = wait_for_tile_width(&ana, "Ben", 320).await?;
+        // And large again: the whole picture again.
+        ana.set_window_size(1280, 800).await?;
+        let larger = wait_for_tile_width(&ana, "Ben", 640).await?;
+        ana.wait_until_peer_tile_decodes("Ben", MEDIA_WAIT).await?;
+        println!(
+            "Ana's tile of Ben: 640 px wide, 320 px {:.1} s after the window shrank, 640 px \
+             {:.1} s after it grew",
+            smaller.as_secs_f64(),
+            larger.as_secs_f64()
+        );
+        Ok(())
+    })
+    .await;
+}
