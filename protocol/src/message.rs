@@ -164,7 +164,11 @@ mod tests {
     fn a_message_knows_its_tag() {
         assert_eq!(ClientMsg::EndMeeting.tag(), "end_meeting");
         assert_eq!(ServerMsg::Pong { nonce: 1 }.tag(), "pong");
-        assert_eq!(PeerMsg::Prefs { video: true }.tag(), "prefs");
+        let prefs = PeerMsg::Prefs {
+            video: true,
+            screen: None,
+        };
+        assert_eq!(prefs.tag(), "prefs");
     }
 
     #[test]

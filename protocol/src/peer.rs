@@ -20,11 +20,15 @@ pub enum PeerMsg {
         text: String,
     },
     /// What the sender wants to receive from the other side. `video: false` (its tile of us
-    /// is off screen, or it chose audio only) lets us stop sending it video, which saves our
-    /// upload; `true` resumes.
+    /// is off screen, or it chose audio only) lets us stop sending it our camera, which saves
+    /// our upload; `screen: false` (audio only) our screen share too; `true` resumes.
     Prefs {
-        /// Whether to send video to the sender of this message.
+        /// Whether to send our camera to the sender of this message.
         video: bool,
+        /// Whether to send our screen share to it. Absent means the same as `video` (what
+        /// clients that sent only `video` meant).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        screen: Option<bool>,
     },
     /// A file follows on the `files` channel as binary chunks of this transfer.
     FileOffer {
@@ -72,6 +76,19 @@ pub fn decode_chunk(frame: &[u8]) -> Option<(u32, &[u8])> {
 mod tests {
     use super::*;
     use crate::ProtocolMsg;
+
+    #[test]
+    fn prefs_without_screen_still_parse() {
+        let old: PeerMsg = serde_json::from_str(r#"{"type":"prefs","video":false}"#)
+            .expect("a prefs message of a client that knows only `video`");
+        assert_eq!(
+            old,
+            PeerMsg::Prefs {
+                video: false,
+                screen: None
+            }
+        );
+    }
 
     #[test]
     fn chunk_frames_round_trip() {

@@ -110,6 +110,24 @@ pub fn simulcast_layers(camera: SendParams) -> [SendParams; 3] {
     ]
 }
 
+/// What a peer wants of our video.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VideoWanted {
+    /// Our camera: its tile of us is on screen and it did not choose audio only.
+    pub camera: bool,
+    /// Our screen share: it did not choose audio only (a share is shown on the stage, not in
+    /// the camera tile).
+    pub screen: bool,
+}
+
+impl VideoWanted {
+    /// Everything, until told otherwise.
+    pub const ALL: VideoWanted = VideoWanted {
+        camera: true,
+        screen: true,
+    };
+}
+
 /// What the split depends on.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BudgetInput {
@@ -117,17 +135,23 @@ pub struct BudgetInput {
     pub budget_bps: u32,
     /// The lowest available outgoing bitrate the browser estimates over our connections.
     pub available_bps: Option<f64>,
-    /// For each peer: whether it wants our video (its tile is visible, not audio-only).
-    pub wants_video: Vec<bool>,
+    /// For each peer: what it wants of our video.
+    pub wants: Vec<VideoWanted>,
     /// Whether we are the active speaker.
     pub speaking: bool,
     /// Whether we share a screen.
     pub sharing_screen: bool,
 }
 
-/// Per peer, in the order of [`BudgetInput::wants_video`]: camera and screen settings.
+/// Per peer, in the order of [`BudgetInput::wants`]: camera and screen settings.
 pub fn split_budget(input: &BudgetInput) -> Vec<(SendParams, SendParams)> {
-    let receivers = input.wants_video.iter().filter(|w| **w).count();
+    let wants = &input.wants;
+    let receivers = wants
+        .iter()
+        .filter(|w| w.camera || (input.sharing_screen && w.screen))
+        .count();
+    let camera_receivers = wants.iter().filter(|w| w.camera).count();
+    let screen_receivers = wants.iter().filter(|w| w.screen).count();
     let mut total = f64::from(input.budget_bps);
     if let Some(available) = input.available_bps {
         // The estimate is per connection; all of them share one uplink.
@@ -139,26 +163,28 @@ pub fn split_budget(input: &BudgetInput) -> Vec<(SendParams, SendParams)> {
     } else {
         (total, 0.0)
     };
-    let per_peer = |part: f64| (part / receivers.max(1) as f64) as u32;
-    let mut camera_bps = per_peer(camera_total).min(MAX_CAMERA_BPS);
+    let per_peer = |part: f64, receivers: usize| (part / receivers.max(1) as f64) as u32;
+    let mut camera_bps = per_peer(camera_total, camera_receivers).min(MAX_CAMERA_BPS);
     if !input.speaking {
         camera_bps = (f64::from(camera_bps) * QUIET_FACTOR) as u32;
     }
     let camera_bps = camera_bps.max(MIN_VIDEO_BPS);
-    let screen_bps = per_peer(screen_total).max(MIN_VIDEO_BPS);
+    let screen_bps = per_peer(screen_total, screen_receivers).max(MIN_VIDEO_BPS);
     input
-        .wants_video
+        .wants
         .iter()
-        .map(|&wants| {
-            if !wants {
-                return (SendParams::PAUSED, SendParams::PAUSED);
-            }
-            let screen = if input.sharing_screen {
+        .map(|wants| {
+            let camera = if wants.camera {
+                SendParams::camera(camera_bps)
+            } else {
+                SendParams::PAUSED
+            };
+            let screen = if input.sharing_screen && wants.screen {
                 SendParams::screen(screen_bps)
             } else {
                 SendParams::PAUSED
             };
-            (SendParams::camera(camera_bps), screen)
+            (camera, screen)
         })
         .collect()
 }
@@ -171,7 +197,7 @@ mod tests {
         BudgetInput {
             budget_bps: DEFAULT_VIDEO_BUDGET_BPS,
             available_bps: None,
-            wants_video: vec![true; peers],
+            wants: vec![VideoWanted::ALL; peers],
             speaking: true,
             sharing_screen: false,
         }
@@ -235,13 +261,41 @@ mod tests {
 
     #[test]
     fn peers_that_do_not_want_video_get_none_and_free_their_share() {
+        let none = VideoWanted {
+            camera: false,
+            screen: false,
+        };
         let mut some = input(4);
-        some.wants_video = vec![true, false, true, false];
+        some.wants = vec![VideoWanted::ALL, none, VideoWanted::ALL, none];
         let split = split_budget(&some);
         assert!(!split[1].0.active && !split[3].0.active);
         assert_eq!(
             split[0].0.max_bitrate_bps,
             split_budget(&input(2))[0].0.max_bitrate_bps
+        );
+    }
+
+    #[test]
+    fn a_peer_whose_camera_tile_is_off_screen_still_gets_our_screen_share() {
+        let screen_only = VideoWanted {
+            camera: false,
+            screen: true,
+        };
+        let mut sharing = input(2);
+        sharing.sharing_screen = true;
+        sharing.wants = vec![VideoWanted::ALL, screen_only];
+        let split = split_budget(&sharing);
+        assert!(split[0].0.active && split[0].1.active);
+        let (camera, screen) = split[1];
+        assert!(!camera.active, "its camera tile is off screen");
+        assert!(screen.active, "the share on its stage goes on");
+        assert_eq!(screen.max_bitrate_bps, split[0].1.max_bitrate_bps);
+        // The camera budget is shared by the one peer that wants the camera.
+        let mut alone = input(1);
+        alone.sharing_screen = true;
+        assert_eq!(
+            split[0].0.max_bitrate_bps,
+            split_budget(&alone)[0].0.max_bitrate_bps
         );
     }
 

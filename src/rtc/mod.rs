@@ -16,7 +16,7 @@ mod status;
 mod tracks;
 
 pub use budget::{
-    budget_from_query, simulcast_layers, split_budget, BudgetInput, SendParams,
+    budget_from_query, simulcast_layers, split_budget, BudgetInput, SendParams, VideoWanted,
     DEFAULT_VIDEO_BUDGET_BPS, SIMULCAST_LAYERS,
 };
 pub use channel::{Channel, ChannelData, DataSender, BUFFER_HIGH_BYTES, BUFFER_LOW_BYTES};

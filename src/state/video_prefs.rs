@@ -1,11 +1,14 @@
-//! Who wants video from whom. We want a peer's video only while its tile is on screen and we
-//! did not choose audio only; we tell each peer when that changes (over its chat channel), and
-//! we remember which peers told us they want none of ours, so our uplink skips them.
+//! Who wants video from whom. We want a peer's camera only while its tile is on screen and we
+//! did not choose audio only, and its screen share unless we chose audio only (a share shows
+//! on the stage, not in the camera tile); we tell each peer when that changes (over its chat
+//! channel), and we remember what peers told us they want of ours, so our uplink skips what
+//! nobody watches.
 //!
 //! Pure: the meeting asks what to tell and sends it.
 
+use crate::rtc::VideoWanted;
 use meshmeet_protocol::{CameraLayer, PeerId};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// The video preferences of this participant and of the others, as far as told.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -13,10 +16,11 @@ pub struct VideoPrefs {
     audio_only: bool,
     /// Peers whose tiles are off screen.
     hidden: HashSet<PeerId>,
-    /// Peers told (over their current connection) that we want no video from them.
-    told_unwanted: HashSet<PeerId>,
-    /// Peers that told us they want no video from us.
-    unwanted_by: HashSet<PeerId>,
+    /// What peers were told (over their current connection) we want of their video, where
+    /// it is not everything.
+    told: HashMap<PeerId, VideoWanted>,
+    /// What peers told us they want of ours, where it is not everything.
+    wanted_by: HashMap<PeerId, VideoWanted>,
     /// The simulcast layer each small camera tile needs (SFU rooms; the others: the highest).
     layers: Vec<CameraLayer>,
 }
@@ -58,30 +62,40 @@ impl VideoPrefs {
         self.hidden.iter().cloned().collect()
     }
 
-    /// Whether we want video from `peer`.
-    pub fn wants_video_from(&self, peer: &PeerId) -> bool {
-        !self.audio_only && !self.hidden.contains(peer)
+    /// What we want of `peer`'s video.
+    pub fn wants_from(&self, peer: &PeerId) -> VideoWanted {
+        VideoWanted {
+            camera: !self.audio_only && !self.hidden.contains(peer),
+            screen: !self.audio_only,
+        }
     }
 
-    /// Whether `peer` wants our video (it did not say otherwise).
-    pub fn wanted_by(&self, peer: &PeerId) -> bool {
-        !self.unwanted_by.contains(peer)
+    /// What `peer` wants of our video (everything, unless it said otherwise).
+    pub fn wanted_by(&self, peer: &PeerId) -> VideoWanted {
+        self.wanted_by
+            .get(peer)
+            .copied()
+            .unwrap_or(VideoWanted::ALL)
     }
 
     /// What `peer` must be told, if what we want from it differs from what it was told:
     /// `Some(wanted)`, and it counts as told from now on.
-    fn news_for(&mut self, peer: &PeerId) -> Option<bool> {
-        let wanted = self.wants_video_from(peer);
-        let changed = if wanted {
-            self.told_unwanted.remove(peer)
+    fn news_for(&mut self, peer: &PeerId) -> Option<VideoWanted> {
+        let wanted = self.wants_from(peer);
+        let told = self.told.get(peer).copied().unwrap_or(VideoWanted::ALL);
+        if wanted == told {
+            return None;
+        }
+        if wanted == VideoWanted::ALL {
+            self.told.remove(peer);
         } else {
-            self.told_unwanted.insert(peer.clone())
-        };
-        changed.then_some(wanted)
+            self.told.insert(peer.clone(), wanted);
+        }
+        Some(wanted)
     }
 
     /// `peer`'s tile came on screen or went off it. Returns what to tell `peer`, if anything.
-    pub fn set_tile_visible(&mut self, peer: &PeerId, visible: bool) -> Option<bool> {
+    pub fn set_tile_visible(&mut self, peer: &PeerId, visible: bool) -> Option<VideoWanted> {
         if visible {
             self.hidden.remove(peer);
         } else {
@@ -96,7 +110,7 @@ impl VideoPrefs {
         &mut self,
         audio_only: bool,
         peers: impl IntoIterator<Item = &'a PeerId>,
-    ) -> Vec<(PeerId, bool)> {
+    ) -> Vec<(PeerId, VideoWanted)> {
         self.audio_only = audio_only;
         peers
             .into_iter()
@@ -106,29 +120,29 @@ impl VideoPrefs {
 
     /// A new connection to `peer` opened its chat channel: nothing was told over it yet, so
     /// it is told at once if we want none of its video.
-    pub fn channel_opened(&mut self, peer: &PeerId) -> Option<bool> {
-        self.told_unwanted.remove(peer);
+    pub fn channel_opened(&mut self, peer: &PeerId) -> Option<VideoWanted> {
+        self.told.remove(peer);
         self.news_for(peer)
     }
 
     /// The connection to `peer` closed: what was told over it is void.
     pub fn connection_closed(&mut self, peer: &PeerId) {
-        self.told_unwanted.remove(peer);
+        self.told.remove(peer);
     }
 
-    /// `peer` told us whether it wants our video.
-    pub fn told_by(&mut self, peer: &PeerId, video: bool) {
-        if video {
-            self.unwanted_by.remove(peer);
+    /// `peer` told us what it wants of our video.
+    pub fn told_by(&mut self, peer: &PeerId, wanted: VideoWanted) {
+        if wanted == VideoWanted::ALL {
+            self.wanted_by.remove(peer);
         } else {
-            self.unwanted_by.insert(peer.clone());
+            self.wanted_by.insert(peer.clone(), wanted);
         }
     }
 
     /// `peer` left the room: everything about it goes.
     pub fn forget(&mut self, peer: &PeerId) {
         self.connection_closed(peer);
-        self.unwanted_by.remove(peer);
+        self.wanted_by.remove(peer);
         self.hidden.remove(peer);
         self.layers.retain(|l| &l.peer_id != peer);
     }
@@ -142,6 +156,16 @@ mod tests {
         PeerId::from(s)
     }
 
+    const NONE: VideoWanted = VideoWanted {
+        camera: false,
+        screen: false,
+    };
+    const SCREEN_ONLY: VideoWanted = VideoWanted {
+        camera: false,
+        screen: true,
+    };
+    const ALL: VideoWanted = VideoWanted::ALL;
+
     #[test]
     fn a_visible_peer_is_not_told_anything_it_did_not_need_to_hear() {
         let mut prefs = VideoPrefs::new(false);
@@ -150,17 +174,17 @@ mod tests {
     }
 
     #[test]
-    fn a_tile_going_off_screen_asks_for_no_video_once() {
+    fn a_tile_going_off_screen_asks_for_no_camera_once_and_keeps_the_screen() {
         let mut prefs = VideoPrefs::new(false);
-        assert_eq!(prefs.set_tile_visible(&id("a"), false), Some(false));
+        assert_eq!(prefs.set_tile_visible(&id("a"), false), Some(SCREEN_ONLY));
         assert_eq!(
             prefs.set_tile_visible(&id("a"), false),
             None,
             "told already"
         );
-        assert!(!prefs.wants_video_from(&id("a")));
-        assert_eq!(prefs.set_tile_visible(&id("a"), true), Some(true));
-        assert!(prefs.wants_video_from(&id("a")));
+        assert_eq!(prefs.wants_from(&id("a")), SCREEN_ONLY);
+        assert_eq!(prefs.set_tile_visible(&id("a"), true), Some(ALL));
+        assert_eq!(prefs.wants_from(&id("a")), ALL);
     }
 
     #[test]
@@ -169,7 +193,7 @@ mod tests {
         let peers = [id("a"), id("b")];
         assert_eq!(
             prefs.set_audio_only(true, &peers),
-            vec![(id("a"), false), (id("b"), false)]
+            vec![(id("a"), NONE), (id("b"), NONE)]
         );
         assert_eq!(
             prefs.set_audio_only(true, &peers),
@@ -178,29 +202,33 @@ mod tests {
         );
         assert_eq!(
             prefs.set_audio_only(false, &peers),
-            vec![(id("a"), true), (id("b"), true)]
+            vec![(id("a"), ALL), (id("b"), ALL)]
         );
     }
 
     #[test]
     fn a_hidden_tile_stays_unwanted_when_audio_only_ends() {
         let mut prefs = VideoPrefs::new(true);
-        prefs.set_tile_visible(&id("a"), false);
+        assert_eq!(prefs.set_tile_visible(&id("a"), false), Some(NONE));
         let peers = [id("a"), id("b")];
-        assert_eq!(prefs.set_audio_only(false, &peers), vec![]);
-        assert!(!prefs.wants_video_from(&id("a")));
-        assert!(prefs.wants_video_from(&id("b")));
+        // Back from audio only: `a` gets its screen again, not its camera; `b` heard nothing.
+        assert_eq!(
+            prefs.set_audio_only(false, &peers),
+            vec![(id("a"), SCREEN_ONLY)]
+        );
+        assert_eq!(prefs.wants_from(&id("a")), SCREEN_ONLY);
+        assert_eq!(prefs.wants_from(&id("b")), ALL);
     }
 
     #[test]
     fn a_new_connection_is_told_again_what_the_old_one_heard() {
         let mut prefs = VideoPrefs::new(true);
-        assert_eq!(prefs.channel_opened(&id("a")), Some(false));
+        assert_eq!(prefs.channel_opened(&id("a")), Some(NONE));
         prefs.connection_closed(&id("a"));
-        assert_eq!(prefs.channel_opened(&id("a")), Some(false));
+        assert_eq!(prefs.channel_opened(&id("a")), Some(NONE));
         assert_eq!(
             prefs.channel_opened(&id("a")),
-            Some(false),
+            Some(NONE),
             "every new channel"
         );
     }
@@ -208,19 +236,23 @@ mod tests {
     #[test]
     fn a_peer_that_wants_none_of_our_video_is_remembered_until_it_changes_its_mind() {
         let mut prefs = VideoPrefs::new(false);
-        assert!(prefs.wanted_by(&id("a")));
-        prefs.told_by(&id("a"), false);
-        assert!(!prefs.wanted_by(&id("a")));
+        assert_eq!(prefs.wanted_by(&id("a")), ALL);
+        prefs.told_by(&id("a"), SCREEN_ONLY);
+        assert_eq!(prefs.wanted_by(&id("a")), SCREEN_ONLY);
         prefs.connection_closed(&id("a"));
-        assert!(!prefs.wanted_by(&id("a")), "a reconnect does not undo it");
-        prefs.told_by(&id("a"), true);
-        assert!(prefs.wanted_by(&id("a")));
+        assert_eq!(
+            prefs.wanted_by(&id("a")),
+            SCREEN_ONLY,
+            "a reconnect does not undo it"
+        );
+        prefs.told_by(&id("a"), ALL);
+        assert_eq!(prefs.wanted_by(&id("a")), ALL);
     }
 
     #[test]
     fn a_peer_who_left_is_forgotten() {
         let mut prefs = VideoPrefs::new(false);
-        prefs.told_by(&id("a"), false);
+        prefs.told_by(&id("a"), NONE);
         prefs.set_tile_visible(&id("a"), false);
         prefs.forget(&id("a"));
         assert_eq!(prefs, VideoPrefs::new(false));

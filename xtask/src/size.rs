@@ -36,7 +36,10 @@ const MEASURED_EXTENSIONS: [&str; 3] = ["wasm", "js", "css"];
 /// 318,000 until the SFU's bandwidth controls (`sfu_prefs`: no video for tiles off screen
 /// or in audio-only mode, the simulcast camera and the layer each tile's size needs):
 /// 316,876 to 319,391 B. Raised to 320,000.
-pub const BUDGET_GZIP_BYTES: usize = 320_000;
+///
+/// 320,000 until `prefs` told camera and screen apart (a camera tile off screen no longer
+/// stops the screen share on the stage): 319,391 to 320,379 B. Raised to 321,000.
+pub const BUDGET_GZIP_BYTES: usize = 321_000;
 
 /// One measured file of a build: its path under the build directory, raw and gzipped bytes.
 pub struct Asset {

@@ -10,7 +10,9 @@ use super::relay_session::RelaySession;
 use super::sfu::{Sfu, SfuNews};
 use super::topology::{MediaNews, MediaTopology};
 use super::{warn, Command, Input, JoinRequest, RemoteStreams};
-use crate::rtc::{Channel, ChannelData, LinkConfig, LocalTracks, SfuLinkEvent, Snapshot};
+use crate::rtc::{
+    Channel, ChannelData, LinkConfig, LocalTracks, SfuLinkEvent, Snapshot, VideoWanted,
+};
 use crate::state::{
     is_speaking, Action, ChatAction, ChatEntry, ChatState, Notice, RoomFailure, RoomState,
     SpeakerChoice, StatsAction, StatsState, Transfers, VideoPrefs,
@@ -420,8 +422,12 @@ impl<M: MediaTopology> Meeting<M> {
         match (channel, data) {
             (Channel::Chat, ChannelData::Text(text)) => match PeerMsg::from_json(&text) {
                 Ok(PeerMsg::Chat { seq, text }) => self.add_chat(peer, seq, text),
-                Ok(PeerMsg::Prefs { video }) => {
-                    self.prefs.told_by(&peer, video);
+                Ok(PeerMsg::Prefs { video, screen }) => {
+                    let wanted = VideoWanted {
+                        camera: video,
+                        screen: screen.unwrap_or(video),
+                    };
+                    self.prefs.told_by(&peer, wanted);
                     self.apply_budget();
                 }
                 _ => warn(&format!("chat channel: unexpected message from {peer}")),
@@ -531,11 +537,15 @@ impl<M: MediaTopology> Meeting<M> {
         }
     }
 
-    /// Tells `peer` whether we want its video (over its chat channel, when open).
-    fn send_prefs(&self, peer: &PeerId, video: bool) {
+    /// Tells `peer` what we want of its video (over its chat channel, when open).
+    fn send_prefs(&self, peer: &PeerId, wanted: VideoWanted) {
         let channel = self.media.data_channel(peer, Channel::Chat);
         if let Some(channel) = channel.filter(|c| c.is_open()) {
-            let json = PeerMsg::Prefs { video }.to_json();
+            let prefs = PeerMsg::Prefs {
+                video: wanted.camera,
+                screen: Some(wanted.screen),
+            };
+            let json = prefs.to_json();
             let _ = channel.send_text(&json);
         }
     }
@@ -578,7 +588,11 @@ impl<M: MediaTopology> Meeting<M> {
         self.media
             .apply_budget(|peer| prefs.wanted_by(peer), self.speaking);
         if let Some(sfu) = &self.sfu {
-            let anyone = self.media.peers().iter().any(|peer| prefs.wanted_by(peer));
+            let peers = self.media.peers();
+            let anyone = VideoWanted {
+                camera: peers.iter().any(|peer| prefs.wanted_by(peer).camera),
+                screen: peers.iter().any(|peer| prefs.wanted_by(peer).screen),
+            };
             let sharing_screen = self.media.tracks().screen.is_some();
             sfu.apply_budget(anyone, self.speaking, sharing_screen);
         }

@@ -8,6 +8,7 @@ use super::{warn, Input, RemoteStreams, StreamChange};
 use crate::rtc::{
     derive, is_polite, split_budget, stats_of, BudgetInput, Channel, ConnectionStatus, DataSender,
     LinkConfig, LocalTracks, PeerEvent, PeerLink, Recovery, RecoveryStep, Snapshot, TrackKind,
+    VideoWanted,
 };
 use crate::state::{Action, Notice, RoomState};
 use futures_channel::mpsc::UnboundedSender;
@@ -384,12 +385,12 @@ impl MediaTopology for Mesh {
         })
     }
 
-    fn apply_budget(&self, wanted_by: impl Fn(&PeerId) -> bool, speaking: bool) {
+    fn apply_budget(&self, wanted_by: impl Fn(&PeerId) -> VideoWanted, speaking: bool) {
         let peers: Vec<&PeerId> = self.links.keys().collect();
         let input = BudgetInput {
             budget_bps: self.budget_bps,
             available_bps: self.available.values().copied().reduce(f64::min),
-            wants_video: peers.iter().map(|p| wanted_by(p)).collect(),
+            wants: peers.iter().map(|p| wanted_by(p)).collect(),
             speaking: speaking || self.links.len() <= 1,
             sharing_screen: self.local.screen.is_some(),
         };

@@ -12,7 +12,7 @@ use super::relay_session::RelaySession;
 use super::{warn, Input, RemoteStreams, StreamChange};
 use crate::rtc::{
     split_budget, stats_of, stream_of, BudgetInput, ConnectionStatus, LinkConfig, LocalTracks,
-    RtcError, SfuLink, SfuLinkEvent, Snapshot, TrackKind,
+    RtcError, SfuLink, SfuLinkEvent, Snapshot, TrackKind, VideoWanted,
 };
 use crate::state::{Action, RoomState, SfuConnection};
 use futures_channel::mpsc::UnboundedSender;
@@ -334,20 +334,16 @@ impl Sfu {
     }
 
     /// Sets the single upstream's video from the upload budget: full budget for one
-    /// receiver, since the media server forwards it to everyone; paused when nobody wants it.
-    pub(super) fn apply_budget(
-        &self,
-        anyone_wants_video: bool,
-        speaking: bool,
-        sharing_screen: bool,
-    ) {
+    /// receiver, since the media server forwards it to everyone; paused when nobody wants it
+    /// (`anyone`: what anyone wants of it).
+    pub(super) fn apply_budget(&self, anyone: VideoWanted, speaking: bool, sharing_screen: bool) {
         let Some(publisher) = &self.publisher else {
             return;
         };
         let input = BudgetInput {
             budget_bps: self.budget_bps,
             available_bps: None,
-            wants_video: vec![anyone_wants_video],
+            wants: vec![anyone],
             speaking,
             sharing_screen,
         };

@@ -8,6 +8,7 @@
 use super::relay_session::RelaySession;
 use crate::rtc::{
     Channel, ChannelData, DataSender, LinkConfig, LocalTracks, PeerEvent, PeerStats, Snapshot,
+    VideoWanted,
 };
 use meshmeet_protocol::{PeerId, Signal};
 
@@ -76,8 +77,9 @@ pub(super) trait MediaTopology {
     fn sample_stats(&self);
     /// A statistics snapshot of the connection to `peer` arrived.
     fn on_stats(&mut self, peer: &PeerId, snapshot: Snapshot) -> Option<Sample>;
-    /// Spreads the video upload over the connections: `wanted_by` says who wants our video.
-    fn apply_budget(&self, wanted_by: impl Fn(&PeerId) -> bool, speaking: bool);
+    /// Spreads the video upload over the connections: `wanted_by` says what each peer wants
+    /// of our video.
+    fn apply_budget(&self, wanted_by: impl Fn(&PeerId) -> VideoWanted, speaking: bool);
     /// The data channel to `peer`, where this topology has one.
     fn data_channel(&self, peer: &PeerId, channel: Channel) -> Option<DataSender>;
     /// Closes every connection.

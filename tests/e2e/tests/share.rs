@@ -13,6 +13,16 @@ async fn join(browser: &Browser, room: &str, name: &str) -> Result {
     browser.join_call(&room_url(room), name).await
 }
 
+/// Frames the `<video>` matching `selector` has decoded so far.
+async fn frames(browser: &Browser, selector: &str) -> Result<u64> {
+    let script = "const v = document.querySelector(arguments[0]);
+        return v ? v.getVideoPlaybackQuality().totalVideoFrames : 0;";
+    let value = browser
+        .eval_with(script, vec![serde_json::json!(selector)])
+        .await?;
+    Ok(value.as_u64().unwrap_or(0))
+}
+
 fn screen_of(name: &str) -> String {
     format!("[data-testid=screen-tile][data-peer-name=\"{name}\"]")
 }
@@ -56,6 +66,33 @@ async fn a_screen_share_reaches_everyone_and_stops_everywhere() {
             late.wait_until_peer_tile_decodes("Presenter", MEDIA_WAIT)
                 .await?;
             viewer.screenshot(t.artifact("viewer-sharing.png")).await?;
+
+            // The presenter's camera tile leaves the viewer's screen (as when it scrolls out
+            // of a phone's strip): the presenter stops sending the viewer its camera, and not
+            // the screen share on the viewer's stage.
+            let camera_tile = "[data-testid=peer-tile][data-peer-name=\"Presenter\"]";
+            let move_tile = |x: &str| {
+                format!("document.querySelector('{camera_tile}').style.transform = '{x}';")
+            };
+            viewer.eval(&move_tile("translateX(-5000px)")).await?;
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            let screen_video = format!("{} video", screen_of("Presenter"));
+            let before = frames(&viewer, &screen_video).await?;
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let after = frames(&viewer, &screen_video).await?;
+            assert!(
+                after > before,
+                "the screen share froze when the presenter's camera tile went off screen \
+                 ({before} then {after} frames)"
+            );
+            println!(
+                "camera tile off screen: the screen share decoded {} frames in 2 s",
+                after - before
+            );
+            viewer.eval(&move_tile("")).await?;
+            viewer
+                .wait_until_peer_tile_decodes("Presenter", MEDIA_WAIT)
+                .await?;
 
             presenter.click("[data-testid=screen-toggle]").await?;
             for browser in [&viewer, &late] {
