@@ -57,6 +57,11 @@ impl VideoPrefs {
         &self.layers
     }
 
+    /// Whether `peer`'s tile is off screen.
+    pub fn is_hidden(&self, peer: &PeerId) -> bool {
+        self.hidden.contains(peer)
+    }
+
     /// The peers whose tiles are off screen (for the SFU's preferences, in no order).
     pub fn hidden(&self) -> Vec<PeerId> {
         self.hidden.iter().cloned().collect()

@@ -13,7 +13,7 @@ use std::future::pending;
 use std::ops::DerefMut;
 use std::sync::Arc;
 
-use meshmeet_protocol::{PeerId, ServerMsg, SfuLeg, SimulcastLayer, Topology};
+use meshmeet_protocol::{PeerId, ServerMsg, SfuLeg, SfuStream, SimulcastLayer, Topology};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
@@ -23,7 +23,8 @@ use super::plan::{Step, SubscriptionPlan};
 use super::video_sends::{VideoSends, Want};
 use crate::error::RelayError;
 use crate::janus::{
-    Candidate, HandleEvent, JanusError, PluginHandle, Publisher, Subscriber, Subscription, Updated,
+    Candidate, HandleEvent, JanusError, PluginHandle, Publisher, SubscribedStream, Subscriber,
+    Subscription, Updated,
 };
 use crate::registry::{Mailbox, Membership, RoomRegistry};
 use crate::AppState;
@@ -249,11 +250,10 @@ impl<R: RoomRegistry> Task<R> {
                     self.configure_sends(again).await
                 }
             };
-            // A layer change not made yet is told again a moment after it was last told.
+            // A layer change not made yet is told again a moment after it was last told
+            // (`configure_sends` sets when).
             if !self.sends.is_switching() {
                 self.switch_retry_at = None;
-            } else if self.switch_retry_at.is_none() {
-                self.switch_retry_at = Some(tokio::time::Instant::now() + SWITCH_RETRY_AFTER);
             }
             match outcome {
                 Ok(()) => {}
@@ -384,8 +384,8 @@ impl<R: RoomRegistry> Task<R> {
             Ok(Updated::Unchanged(streams)) => {
                 // Janus's own renegotiation (an event) brings the subscription as it is.
                 if let Some(streams) = streams {
-                    let streams = self.plan.described(&streams);
-                    self.sends.set_streams(&streams);
+                    let described = self.plan.described(&streams);
+                    self.sends.set_streams(&with_feeds(described, &streams));
                 }
                 self.send_video().await
             }
@@ -425,6 +425,10 @@ impl<R: RoomRegistry> Task<R> {
         match subscriber.send_streams(&sends).await {
             Ok(()) => {
                 debug!(peer = %self.member.peer_id(), ?changes, "video sends configured");
+                // A layer change just told is told again only a full wait later.
+                if self.sends.is_switching() {
+                    self.switch_retry_at = Some(tokio::time::Instant::now() + SWITCH_RETRY_AFTER);
+                }
                 Ok(())
             }
             // A stream went away meanwhile: the next description decides again.
@@ -440,7 +444,8 @@ impl<R: RoomRegistry> Task<R> {
     /// Sends Janus's subscription offer to the browser.
     fn offer(&mut self, subscription: Subscription) {
         let streams = self.plan.offered(&subscription.streams);
-        self.sends.set_streams(&streams);
+        self.sends
+            .set_streams(&with_feeds(streams.clone(), &subscription.streams));
         self.mailbox.deliver(ServerMsg::SfuSubscription {
             epoch: self.epoch,
             sdp: subscription.offer,
@@ -479,8 +484,8 @@ impl<R: RoomRegistry> Task<R> {
                 match offer {
                     Some(offer) => self.offer(Subscription { offer, streams }),
                     None => {
-                        let streams = self.plan.described(&streams);
-                        self.sends.set_streams(&streams);
+                        let described = self.plan.described(&streams);
+                        self.sends.set_streams(&with_feeds(described, &streams));
                     }
                 }
                 self.send_video().await
@@ -488,7 +493,7 @@ impl<R: RoomRegistry> Task<R> {
             Some(HandleEvent::RoomDestroyed) => Err(lost()),
             Some(HandleEvent::Substream { mid, substream }) => {
                 debug!(peer = %self.member.peer_id(), %mid, substream, "layer switched");
-                self.sends.switched(&mid, substream);
+                self.sends.switched(&mid);
                 Ok(())
             }
             Some(event) => {
@@ -514,6 +519,17 @@ fn lost() -> Failure {
     Failure::Fatal(RelayError::MediaServerFailed(
         "the media server connection was lost".to_owned(),
     ))
+}
+
+/// The browser's streams with the Janus feed each carries (from Janus's description).
+fn with_feeds(streams: Vec<SfuStream>, described: &[SubscribedStream]) -> Vec<(SfuStream, u64)> {
+    streams
+        .into_iter()
+        .filter_map(|stream| {
+            let feed = described.iter().find(|d| d.mid == stream.mid)?.feed_id?;
+            Some((stream, feed))
+        })
+        .collect()
 }
 
 /// Fires at `deadline`, never without one.

@@ -4,16 +4,18 @@
 //! streams and the browser's preferences, and tells Janus the changes it returns
 //! (`configure` with `send` and `substream` per mid).
 //!
-//! Janus sends every stream of a new subscription, at its highest layer. A mid of the
-//! subscription can be reused for another publisher's stream after its first publisher
-//! left, and whether that reset what it was told is Janus's business: a mid that now
-//! carries something else is told what is wanted of it, whatever that is.
+//! Janus sends every stream of a new subscription, at its highest layer. It reuses a mid of
+//! the subscription for another feed's stream after the first feed went away (another
+//! publisher, or the same one publishing again after a failure), and then the mid sends
+//! again at the highest layer: a mid that carries another feed's stream is told what is
+//! wanted of it, whatever that is.
 //!
-//! Janus moves a stream to another layer only on a key frame of that layer, which it asks
-//! the publisher for once, when told; a browser may ignore a request that follows another
-//! closely, and then the stream stays where it was. So a layer change counts as pending
-//! until Janus reports it (`substream` event), and is told again (another key frame
-//! request) a few times until it is.
+//! Janus moves a stream to another layer only on a key frame, which it asks the publisher
+//! for once, when told; a browser may ignore a request that follows another closely, and
+//! then the stream stays where it was. So a layer change counts as pending until Janus
+//! reports a switch (`substream` event), and is told again (another key frame request) a
+//! few times until it does. Any switch ends it: a key frame of every layer came, and a
+//! layer the publisher does not send (Chromium sends fewer for small cameras) never will.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -38,10 +40,11 @@ const JANUS_DEFAULT: Want = Want {
     substream: Some(2),
 };
 
-/// What a mid was last told to do, for the stream it carried then.
+/// What a mid was last told to do, for the stream it carried then (the publisher's Janus
+/// feed, and the stream's place in it).
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Told {
-    peer: PeerId,
+    feed: u64,
     index: u32,
     want: Want,
 }
@@ -71,8 +74,8 @@ pub struct VideoSends {
     audio_only: bool,
     hidden: BTreeSet<PeerId>,
     layers: BTreeMap<PeerId, SimulcastLayer>,
-    /// The subscription's streams as last offered or described.
-    streams: Vec<SfuStream>,
+    /// The subscription's streams as last offered or described, with their feeds.
+    streams: Vec<(SfuStream, u64)>,
     /// What Janus was told, by mid.
     told: BTreeMap<String, Told>,
     /// Layer changes not reported yet, by mid.
@@ -92,9 +95,13 @@ impl VideoSends {
         self.layers = layers;
     }
 
-    /// The subscription's streams now.
-    pub fn set_streams(&mut self, streams: &[SfuStream]) {
+    /// The subscription's streams now, each with the Janus feed it carries. What was told
+    /// of mids no longer among them is forgotten.
+    pub fn set_streams(&mut self, streams: &[(SfuStream, u64)]) {
         self.streams = streams.to_vec();
+        let carried = |mid: &String| streams.iter().any(|(s, _)| &s.mid == mid);
+        self.told.retain(|mid, _| carried(mid));
+        self.switching.retain(|mid, _| carried(mid));
     }
 
     /// What the participant wants of the video `stream`.
@@ -115,7 +122,11 @@ impl VideoSends {
     /// The changes Janus must be told now, by mid; from now on they count as told.
     pub fn changes(&mut self) -> Vec<(String, Want)> {
         let mut changes = Vec::new();
-        for stream in self.streams.iter().filter(|s| s.kind == StreamKind::Video) {
+        let video = self
+            .streams
+            .iter()
+            .filter(|(s, _)| s.kind == StreamKind::Video);
+        for (stream, feed) in video {
             let want = self.wanted(stream);
             let tell = match self.told.get(&stream.mid) {
                 // A stream Janus started by itself; a screen's layer is no matter.
@@ -125,9 +136,7 @@ impl VideoSends {
                             .substream
                             .is_some_and(|s| Some(s) != JANUS_DEFAULT.substream)
                 }
-                Some(told) => {
-                    told.peer != stream.peer_id || told.index != stream.index || told.want != want
-                }
+                Some(told) => told.feed != *feed || told.index != stream.index || told.want != want,
             };
             if tell {
                 match want.substream.filter(|_| want.send) {
@@ -144,7 +153,7 @@ impl VideoSends {
                 }
                 changes.push((stream.mid.clone(), want));
                 let told = Told {
-                    peer: stream.peer_id.clone(),
+                    feed: *feed,
                     index: stream.index,
                     want,
                 };
@@ -163,15 +172,10 @@ impl VideoSends {
         }
     }
 
-    /// Janus reports the layer `mid` carries now.
-    pub fn switched(&mut self, mid: &str, substream: u8) {
-        if self
-            .switching
-            .get(mid)
-            .is_some_and(|s| s.substream == substream)
-        {
-            self.switching.remove(mid);
-        }
+    /// Janus reports that `mid` switched layers (see the module's doc: any switch ends the
+    /// wait, whether or not it reached the layer asked for).
+    pub fn switched(&mut self, mid: &str) {
+        self.switching.remove(mid);
     }
 
     /// Whether a layer change waits for Janus's report.
@@ -205,17 +209,20 @@ mod tests {
     const ANA: &str = "3f9a1c0e5b7d42e8a6c1f0b29d8e7a45";
     const BO: &str = "b2c4e6f8a1d3c5e7f9a0b1c2d3e4f5a6";
 
-    fn stream(mid: &str, peer: &str, kind: StreamKind, index: u32) -> SfuStream {
-        SfuStream {
+    /// Ana publishes as feed 7, Bo as feed 8.
+    fn stream(mid: &str, peer: &str, kind: StreamKind, index: u32) -> (SfuStream, u64) {
+        let feed = if peer == ANA { 7 } else { 8 };
+        let stream = SfuStream {
             mid: mid.into(),
             peer_id: PeerId::from(peer),
             kind,
             index,
-        }
+        };
+        (stream, feed)
     }
 
     /// Ana's microphone and camera, Bo's microphone, camera and screen.
-    fn room() -> Vec<SfuStream> {
+    fn room() -> Vec<(SfuStream, u64)> {
         vec![
             stream("0", ANA, StreamKind::Audio, 0),
             stream("1", ANA, StreamKind::Video, 1),
@@ -347,10 +354,8 @@ mod tests {
         assert_eq!(sends.changes(), vec![camera("3", true, 0)]);
         assert!(sends.is_switching());
         assert_eq!(sends.retries(), vec![camera("3", true, 0)]);
-        // Janus reports another layer (a fallback): still switching.
-        sends.switched("3", 2);
-        assert_eq!(sends.retries(), vec![camera("3", true, 0)]);
-        sends.switched("3", 0);
+        // Janus switched (to the layer asked for, or the nearest the publisher sends).
+        sends.switched("3");
         assert!(!sends.is_switching());
         assert_eq!(sends.retries(), vec![]);
 
@@ -369,5 +374,34 @@ mod tests {
         sends.set_prefs(true, hidden(&[]), no_layers());
         sends.changes();
         assert!(!sends.is_switching());
+    }
+
+    #[test]
+    fn a_publisher_publishing_again_on_the_same_mid_is_told_again() {
+        let mut sends = VideoSends::default();
+        sends.set_streams(&room());
+        sends.set_prefs(true, hidden(&[]), no_layers());
+        assert_eq!(sends.changes().len(), 3);
+        // Bo's browser published afresh (feed 9) and Janus put its camera on the same mid,
+        // sending again: it is told again.
+        let (camera_again, _) = stream("3", BO, StreamKind::Video, 1);
+        sends.set_streams(&[(camera_again, 9)]);
+        assert_eq!(sends.changes(), vec![change("3", false)]);
+    }
+
+    #[test]
+    fn what_was_told_of_a_mid_that_went_away_is_forgotten() {
+        let mut sends = VideoSends::default();
+        sends.set_streams(&room());
+        sends.set_prefs(false, hidden(&[ANA]), no_layers());
+        assert_eq!(sends.changes(), vec![change("1", false)]);
+        sends.set_streams(&room()[2..]);
+        assert_eq!(sends.told.len(), 0, "nothing was told of Bo's streams");
+        sends.set_streams(&room());
+        assert_eq!(
+            sends.changes(),
+            vec![change("1", false)],
+            "new to Janus again"
+        );
     }
 }

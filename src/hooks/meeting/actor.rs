@@ -227,7 +227,14 @@ impl<M: MediaTopology> Meeting<M> {
                 self.set_topology(topology);
                 self.apply_budget();
             }
-            ServerMsg::Resumed { .. } => self.relay.resumed(),
+            ServerMsg::Resumed { .. } => {
+                self.relay.resumed();
+                // Preferences sent while the socket was down were lost; the relay kept our
+                // SFU session, so it takes them now.
+                if self.prefs.differs_from_default() {
+                    self.send_sfu_prefs();
+                }
+            }
             ServerMsg::PeerJoined { peer } => {
                 self.names.insert(peer.id.clone(), peer.name.clone());
                 // A peer we already have media with kept its id: it is the same connection.
@@ -505,8 +512,13 @@ impl<M: MediaTopology> Meeting<M> {
                 self.files.send(&file, targets);
             }
             Command::VideoWanted(peer, visible) => {
+                let was_hidden = self.prefs.is_hidden(&peer);
                 if let Some(wanted) = self.prefs.set_tile_visible(&peer, visible) {
                     self.send_prefs(&peer, wanted);
+                }
+                // The SFU hears of every change of what is off screen, whatever the mesh
+                // link to that peer was told (it may be a new link that heard nothing yet).
+                if was_hidden == visible {
                     self.send_sfu_prefs();
                 }
             }
