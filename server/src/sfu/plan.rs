@@ -95,15 +95,17 @@ impl SubscriptionPlan {
     }
 
     /// Janus offered the subscription with these streams (answering a step, or of its
-    /// own): the streams for the browser. The offer now waits for an answer.
-    pub fn offered(&mut self, streams: &[SubscribedStream]) -> Vec<SfuStream> {
+    /// own): the streams for the browser, each with the Janus feed it carries. The offer now
+    /// waits for an answer.
+    pub fn offered(&mut self, streams: &[SubscribedStream]) -> Vec<(SfuStream, u64)> {
         self.created = true;
         self.unanswered += 1;
         self.described(streams)
     }
 
-    /// Janus changed the subscription without a new offer.
-    pub fn described(&mut self, streams: &[SubscribedStream]) -> Vec<SfuStream> {
+    /// Janus changed the subscription without a new offer: the streams as in
+    /// [`SubscriptionPlan::offered`].
+    pub fn described(&mut self, streams: &[SubscribedStream]) -> Vec<(SfuStream, u64)> {
         self.subscribed = streams
             .iter()
             .filter(|s| s.active)
@@ -138,9 +140,9 @@ impl SubscriptionPlan {
         self.unanswered > 0
     }
 
-    /// A stream of the subscription as the browser sees it: active audio or video of a
-    /// known publisher.
-    fn stream(&self, stream: &SubscribedStream) -> Option<SfuStream> {
+    /// A stream of the subscription as the browser sees it (active audio or video of a
+    /// known publisher), and its feed.
+    fn stream(&self, stream: &SubscribedStream) -> Option<(SfuStream, u64)> {
         let kind = match stream.kind.as_str() {
             "audio" => StreamKind::Audio,
             "video" => StreamKind::Video,
@@ -149,15 +151,17 @@ impl SubscriptionPlan {
         if !stream.active {
             return None;
         }
-        let publisher = self.publishers.get(&stream.feed_id?)?;
+        let feed = stream.feed_id?;
+        let publisher = self.publishers.get(&feed)?;
         let feed_mid = stream.feed_mid.as_deref()?;
         let index = publisher.mids.iter().position(|mid| mid == feed_mid)?;
-        Some(SfuStream {
+        let shown = SfuStream {
             mid: stream.mid.clone(),
             peer_id: publisher.peer.clone(),
             kind,
             index: u32::try_from(index).ok()?,
-        })
+        };
+        Some((shown, feed))
     }
 }
 
@@ -247,15 +251,15 @@ mod tests {
             sub("2", "video", 8, "v1", false),
             data,
         ]);
-        let shown: Vec<(&str, &str, StreamKind, u32)> = streams
+        let shown: Vec<(&str, &str, StreamKind, u32, u64)> = streams
             .iter()
-            .map(|s| (s.mid.as_str(), s.peer_id.as_str(), s.kind, s.index))
+            .map(|(s, feed)| (s.mid.as_str(), s.peer_id.as_str(), s.kind, s.index, *feed))
             .collect();
         assert_eq!(
             shown,
             vec![
-                ("0", BO, StreamKind::Audio, 0),
-                ("1", BO, StreamKind::Video, 2)
+                ("0", BO, StreamKind::Audio, 0, 8),
+                ("1", BO, StreamKind::Video, 2, 8)
             ]
         );
     }

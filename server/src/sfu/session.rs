@@ -13,7 +13,7 @@ use std::future::pending;
 use std::ops::DerefMut;
 use std::sync::Arc;
 
-use meshmeet_protocol::{PeerId, ServerMsg, SfuLeg, SfuStream, SimulcastLayer, Topology};
+use meshmeet_protocol::{PeerId, ServerMsg, SfuLeg, SimulcastLayer, Topology};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
@@ -23,8 +23,7 @@ use super::plan::{Step, SubscriptionPlan};
 use super::video_sends::{VideoSends, Want};
 use crate::error::RelayError;
 use crate::janus::{
-    Candidate, HandleEvent, JanusError, PluginHandle, Publisher, SubscribedStream, Subscriber,
-    Subscription, Updated,
+    Candidate, HandleEvent, JanusError, PluginHandle, Publisher, Subscriber, Subscription, Updated,
 };
 use crate::registry::{Mailbox, Membership, RoomRegistry};
 use crate::AppState;
@@ -384,8 +383,7 @@ impl<R: RoomRegistry> Task<R> {
             Ok(Updated::Unchanged(streams)) => {
                 // Janus's own renegotiation (an event) brings the subscription as it is.
                 if let Some(streams) = streams {
-                    let described = self.plan.described(&streams);
-                    self.sends.set_streams(&with_feeds(described, &streams));
+                    self.sends.set_streams(&self.plan.described(&streams));
                 }
                 self.send_video().await
             }
@@ -444,8 +442,8 @@ impl<R: RoomRegistry> Task<R> {
     /// Sends Janus's subscription offer to the browser.
     fn offer(&mut self, subscription: Subscription) {
         let streams = self.plan.offered(&subscription.streams);
-        self.sends
-            .set_streams(&with_feeds(streams.clone(), &subscription.streams));
+        self.sends.set_streams(&streams);
+        let streams = streams.into_iter().map(|(stream, _)| stream).collect();
         self.mailbox.deliver(ServerMsg::SfuSubscription {
             epoch: self.epoch,
             sdp: subscription.offer,
@@ -484,8 +482,7 @@ impl<R: RoomRegistry> Task<R> {
                 match offer {
                     Some(offer) => self.offer(Subscription { offer, streams }),
                     None => {
-                        let described = self.plan.described(&streams);
-                        self.sends.set_streams(&with_feeds(described, &streams));
+                        self.sends.set_streams(&self.plan.described(&streams));
                     }
                 }
                 self.send_video().await
@@ -519,17 +516,6 @@ fn lost() -> Failure {
     Failure::Fatal(RelayError::MediaServerFailed(
         "the media server connection was lost".to_owned(),
     ))
-}
-
-/// The browser's streams with the Janus feed each carries (from Janus's description).
-fn with_feeds(streams: Vec<SfuStream>, described: &[SubscribedStream]) -> Vec<(SfuStream, u64)> {
-    streams
-        .into_iter()
-        .filter_map(|stream| {
-            let feed = described.iter().find(|d| d.mid == stream.mid)?.feed_id?;
-            Some((stream, feed))
-        })
-        .collect()
 }
 
 /// Fires at `deadline`, never without one.

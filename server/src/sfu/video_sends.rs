@@ -52,13 +52,6 @@ struct Told {
 /// How many times a layer change is told again before it is left to the next key frame.
 pub const SWITCH_RETRIES: u8 = 8;
 
-/// A layer change Janus has not reported yet.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Switch {
-    substream: u8,
-    retries: u8,
-}
-
 /// Janus's number for a layer.
 fn substream(layer: SimulcastLayer) -> u8 {
     match layer {
@@ -78,8 +71,8 @@ pub struct VideoSends {
     streams: Vec<(SfuStream, u64)>,
     /// What Janus was told, by mid.
     told: BTreeMap<String, Told>,
-    /// Layer changes not reported yet, by mid.
-    switching: BTreeMap<String, Switch>,
+    /// Layer changes Janus has not reported yet, by mid: how often each was told again.
+    switching: BTreeMap<String, u8>,
 }
 
 impl VideoSends {
@@ -139,17 +132,10 @@ impl VideoSends {
                 Some(told) => told.feed != *feed || told.index != stream.index || told.want != want,
             };
             if tell {
-                match want.substream.filter(|_| want.send) {
-                    Some(substream) => {
-                        let switch = Switch {
-                            substream,
-                            retries: 0,
-                        };
-                        self.switching.insert(stream.mid.clone(), switch);
-                    }
-                    None => {
-                        self.switching.remove(&stream.mid);
-                    }
+                if want.send && want.substream.is_some() {
+                    self.switching.insert(stream.mid.clone(), 0);
+                } else {
+                    self.switching.remove(&stream.mid);
                 }
                 changes.push((stream.mid.clone(), want));
                 let told = Told {
@@ -187,14 +173,14 @@ impl VideoSends {
     /// more); one given up after [`SWITCH_RETRIES`] is left to the next key frame.
     pub fn retries(&mut self) -> Vec<(String, Want)> {
         let mut again = Vec::new();
-        self.switching.retain(|mid, switch| {
+        self.switching.retain(|mid, retries| {
             let Some(told) = self.told.get(mid) else {
                 return false;
             };
-            if switch.retries >= SWITCH_RETRIES {
+            if *retries >= SWITCH_RETRIES {
                 return false;
             }
-            switch.retries += 1;
+            *retries += 1;
             again.push((mid.clone(), told.want));
             true
         });

@@ -122,15 +122,13 @@ impl<R: RoomRegistry> Connection<R> {
                 audio_only,
                 hidden,
                 layers,
-            } => match prefs(
+            } => prefs(
                 audio_only,
                 hidden,
                 layers,
                 self.state.config.max_participants,
-            ) {
-                Ok(command) => self.on_sfu(member, epoch, command),
-                Err(err) => Err(err),
-            },
+            )
+            .and_then(|command| self.on_sfu(member, epoch, command)),
         };
         match result {
             Ok(()) => Ok(()),

@@ -114,9 +114,9 @@ pub fn call(props: &CallProps) -> Html {
         });
     }
 
+    let layout = stage::stage_layout(state, media_state.screen, viewport);
     // Through the SFU each camera comes at the size its tile needs: a new layout says so.
     {
-        let layout = stage::stage_layout(state, media_state.screen, viewport);
         let peers: Vec<PeerId> = state.peers.iter().map(|p| p.info.id.clone()).collect();
         let ratio = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
         let layers = camera_layers(&layout, &peers, ratio);
@@ -181,7 +181,7 @@ pub fn call(props: &CallProps) -> Html {
                     share: &share,
                     sending: media_state,
                     name: &name,
-                    viewport,
+                    layout: &layout,
                 }) }
                 { for state.panel.as_ref().map(|panel| side::panel(&side::SideInput {
                     strings: s,

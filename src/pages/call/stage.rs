@@ -38,8 +38,9 @@ pub(super) struct StageInput<'a> {
     pub(super) sending: MediaState,
     /// Our display name.
     pub(super) name: &'a AttrValue,
-    /// The window's width and height, CSS pixels.
-    pub(super) viewport: (f64, f64),
+    /// How the tiles are laid out ([`stage_layout`], which the page also sizes the SFU's
+    /// camera layers by).
+    pub(super) layout: &'a Layout,
 }
 
 /// How the tiles are laid out now: `sharing` is whether we share a screen ourselves.
@@ -68,7 +69,7 @@ pub(super) fn tile_grid(input: &StageInput<'_>) -> Html {
         share,
         sending,
         name,
-        viewport,
+        layout,
     } = *input;
     let mut screens: Vec<Html> = Vec::new();
     if sending.screen {
@@ -83,7 +84,6 @@ pub(super) fn tile_grid(input: &StageInput<'_>) -> Html {
                 peer_id={id.clone()} stream={meeting.streams.screen.get(&peer.info.id).cloned()} />
         });
     }
-    let layout = stage_layout(state, sending.screen, viewport);
     let local_tile = html! {
         <LocalTile stream={local.preview.clone()} name={name.clone()}
             mic_on={sending.mic} camera_on={sending.camera}
@@ -109,7 +109,7 @@ pub(super) fn tile_grid(input: &StageInput<'_>) -> Html {
         (id, tile)
     }).collect();
     html! {
-        <TileGrid layout={layout} local={local_tile} self_minimised={state.self_minimised}
+        <TileGrid layout={layout.clone()} local={local_tile} self_minimised={state.self_minimised}
             peers={peer_tiles} screens={screens} label={s.video_grid} topology={state.topology} />
     }
 }
