@@ -1,6 +1,7 @@
 //! Page state as pure reducers, tested natively.
 
 mod chat;
+mod downlink;
 mod layout;
 mod meeting_url;
 mod names;
@@ -13,6 +14,7 @@ mod transfer;
 mod video_prefs;
 
 pub use chat::{segments, ChatAction, ChatEntry, ChatState, Segment};
+pub use downlink::{DownlinkGuard, DownlinkSample};
 pub use layout::{
     best_columns, camera_layers, layout, Layout, LayoutInput, Stage, ViewMode, TILE_GAP_PX,
 };

@@ -4,10 +4,13 @@
 //! channel), and we remember what peers told us they want of ours, so our uplink skips what
 //! nobody watches.
 //!
+//! In SFU rooms each camera also comes in the simulcast layer its tile needs, and no higher
+//! than our downlink carries (`state::DownlinkGuard` decides that limit).
+//!
 //! Pure: the meeting asks what to tell and sends it.
 
 use crate::rtc::VideoWanted;
-use meshmeet_protocol::{CameraLayer, PeerId};
+use meshmeet_protocol::{CameraLayer, PeerId, SimulcastLayer};
 use std::collections::{HashMap, HashSet};
 
 /// The video preferences of this participant and of the others, as far as told.
@@ -52,9 +55,33 @@ impl VideoPrefs {
         changed
     }
 
-    /// The simulcast layer each small camera tile needs.
-    pub fn layers(&self) -> &[CameraLayer] {
-        &self.layers
+    /// The layer to ask for of each camera of `peers` where it is not the highest: what its
+    /// tile needs, and no more than `cap`, what our downlink carries.
+    pub fn layers_for<'a>(
+        &'a self,
+        peers: impl IntoIterator<Item = &'a PeerId>,
+        cap: SimulcastLayer,
+    ) -> Vec<CameraLayer> {
+        let tile_needs = |peer: &PeerId| {
+            self.layers
+                .iter()
+                .find(|l| &l.peer_id == peer)
+                .map_or(SimulcastLayer::High, |l| l.layer)
+        };
+        // A handful of peers: a linear search keeps the client small (no sort code).
+        let mut all: Vec<&PeerId> = Vec::new();
+        for peer in self.layers.iter().map(|l| &l.peer_id).chain(peers) {
+            if !all.contains(&peer) {
+                all.push(peer);
+            }
+        }
+        all.into_iter()
+            .map(|peer| CameraLayer {
+                peer_id: peer.clone(),
+                layer: tile_needs(peer).min(cap),
+            })
+            .filter(|l| l.layer < SimulcastLayer::High)
+            .collect()
     }
 
     /// Whether `peer`'s tile is off screen.
@@ -290,7 +317,30 @@ mod tests {
         assert!(!prefs.set_layers(small.clone()), "the same again");
         assert!(prefs.differs_from_default());
         prefs.forget(&id("a"));
-        assert!(prefs.layers().is_empty());
+        let high = meshmeet_protocol::SimulcastLayer::High;
+        assert!(prefs.layers_for([&id("a")], high).is_empty());
         assert!(!prefs.differs_from_default());
+    }
+
+    #[test]
+    fn the_downlink_limit_lowers_every_camera_but_never_raises_a_small_tile() {
+        use meshmeet_protocol::SimulcastLayer::{High, Low, Medium};
+        let layer = |peer: &str, layer| CameraLayer {
+            peer_id: id(peer),
+            layer,
+        };
+        let mut prefs = VideoPrefs::new(false);
+        prefs.set_layers(vec![layer("a", Low)]);
+        let peers = [id("a"), id("b"), id("c")];
+        assert_eq!(prefs.layers_for(&peers, High), vec![layer("a", Low)]);
+        assert_eq!(
+            prefs.layers_for(&peers, Medium),
+            vec![layer("a", Low), layer("b", Medium), layer("c", Medium)]
+        );
+        assert_eq!(
+            prefs.layers_for(&peers[1..], Low),
+            vec![layer("a", Low), layer("b", Low), layer("c", Low)],
+            "a tile's own need counts even before its peer is listed"
+        );
     }
 }

@@ -39,7 +39,11 @@ const MEASURED_EXTENSIONS: [&str; 3] = ["wasm", "js", "css"];
 ///
 /// 320,000 until `prefs` told camera and screen apart (a camera tile off screen no longer
 /// stops the screen share on the stage): 319,391 to 320,379 B. Raised to 321,000.
-pub const BUDGET_GZIP_BYTES: usize = 321_000;
+///
+/// 321,000 until the SFU's camera layers followed the downlink (`state::DownlinkGuard`: the
+/// subscription's loss steps the layer down and, once clean, back up): 320,414 to 321,583 B.
+/// Raised to 322,500.
+pub const BUDGET_GZIP_BYTES: usize = 322_500;
 
 /// One measured file of a build: its path under the build directory, raw and gzipped bytes.
 pub struct Asset {

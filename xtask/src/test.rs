@@ -192,7 +192,10 @@ fn steps(report: &mut Report) -> Result {
         tools::ensure_cjk_font()?;
         tools::ensure_axe_core()
     })?;
-    report.timed("install: coturn", |_| tools::ensure_coturn())?;
+    report.timed("install: coturn and tc", |_| {
+        tools::ensure_coturn()?;
+        tools::ensure_tc()
+    })?;
     report.tests(
         "end-to-end tests",
         cmd::cargo()

@@ -345,6 +345,16 @@ pub fn ensure_coturn() -> Result {
     )
 }
 
+/// `tc` (iproute2), with which an SFU end-to-end test congests one browser's downlink on
+/// loopback (the kernel's traffic control; DevTools' throttling does not reach WebRTC).
+pub fn ensure_tc() -> Result {
+    ensure_packages(
+        find("tc").is_some() || Path::new("/sbin/tc").is_file(),
+        &["iproute2"],
+        "the downlink end-to-end test needs tc: install it with `sudo apt-get install iproute2`",
+    )
+}
+
 /// Janus (the SFU the relay drives for large rooms) and `janus-pp-rec`: the Janus tests start
 /// their own `janus` on free loopback ports with `deploy/janus`. Without recommends: they pull
 /// in a desktop's worth of libraries the server does not use.

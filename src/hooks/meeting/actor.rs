@@ -21,7 +21,7 @@ use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender};
 use futures_util::StreamExt;
 use meshmeet_protocol::{
     ClientMsg, ErrorCode, IceTransportPolicy, MediaMode, MediaState, PeerId, PeerMsg,
-    ProtocolMsg as _, ServerMsg, SfuLeg, Signal, Topology, DEFAULT_MAX_FILE_BYTES,
+    ProtocolMsg as _, ServerMsg, SfuLeg, Signal, SimulcastLayer, Topology, DEFAULT_MAX_FILE_BYTES,
     PROTOCOL_VERSION,
 };
 use std::collections::HashMap;
@@ -137,6 +137,13 @@ impl<M: MediaTopology> Meeting<M> {
                 Input::Stats(..) => {}
                 Input::SfuStats(attempt, snapshots) => {
                     let (received, sent) = *snapshots;
+                    let downlink_changed = self
+                        .sfu
+                        .as_mut()
+                        .is_some_and(|sfu| sfu.judge_downlink(attempt, &received));
+                    if downlink_changed {
+                        self.send_sfu_prefs();
+                    }
                     let shares = self.sfu.as_ref().map_or_else(Vec::new, |sfu| {
                         sfu.stats_per_peer(attempt, &received, sent.as_ref())
                     });
@@ -231,7 +238,7 @@ impl<M: MediaTopology> Meeting<M> {
                 self.relay.resumed();
                 // Preferences sent while the socket was down were lost; the relay kept our
                 // SFU session, so it takes them now.
-                if self.prefs.differs_from_default() {
+                if self.sfu_prefs_differ() {
                     self.send_sfu_prefs();
                 }
             }
@@ -324,7 +331,7 @@ impl<M: MediaTopology> Meeting<M> {
                 if let Some(sfu) = self.sfu.as_mut().filter(|s| s.epoch() == epoch) {
                     sfu.published(sdp);
                     // A new relay session sends all video until told otherwise.
-                    if self.prefs.differs_from_default() {
+                    if self.sfu_prefs_differ() {
                         self.send_sfu_prefs();
                     }
                 }
@@ -564,15 +571,26 @@ impl<M: MediaTopology> Meeting<M> {
 
     /// Tells the relay which video we want through the SFU, when its session of our
     /// current attempt exists (a new one is told as it starts).
+    /// Whether the SFU must be told our video preferences: by default it sends all video
+    /// at the highest layer.
+    fn sfu_prefs_differ(&self) -> bool {
+        self.prefs.differs_from_default()
+            || self
+                .sfu
+                .as_ref()
+                .is_some_and(|sfu| sfu.downlink_cap() < SimulcastLayer::High)
+    }
+
     fn send_sfu_prefs(&self) {
         let Some(sfu) = self.sfu.as_ref().filter(|sfu| sfu.is_published()) else {
             return;
         };
+        let peers = self.media.peers();
         self.relay.send(&ClientMsg::SfuPrefs {
             epoch: sfu.epoch(),
             audio_only: self.prefs.audio_only(),
             hidden: self.prefs.hidden(),
-            layers: self.prefs.layers().to_vec(),
+            layers: self.prefs.layers_for(&peers, sfu.downlink_cap()),
         });
     }
 

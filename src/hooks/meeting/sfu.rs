@@ -14,9 +14,9 @@ use crate::rtc::{
     split_budget, stats_of, stream_of, BudgetInput, ConnectionStatus, LinkConfig, LocalTracks,
     RtcError, SfuLink, SfuLinkEvent, Snapshot, TrackKind, VideoWanted,
 };
-use crate::state::{Action, RoomState, SfuConnection};
+use crate::state::{Action, DownlinkGuard, DownlinkSample, RoomState, SfuConnection};
 use futures_channel::mpsc::UnboundedSender;
-use meshmeet_protocol::{ClientMsg, PeerId, SfuLeg, SfuStream};
+use meshmeet_protocol::{ClientMsg, PeerId, SfuLeg, SfuStream, SimulcastLayer};
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 use web_sys::MediaStreamTrack;
@@ -62,6 +62,8 @@ pub(super) struct Sfu {
     senders: HashMap<String, PeerId>,
     /// Ticks left before starting again after a failure.
     restart_in: Option<u32>,
+    /// The highest camera layer our downlink carries, judged from the subscriber's loss.
+    downlink: DownlinkGuard,
     inputs: UnboundedSender<Input>,
     streams: UseReducerDispatcher<RemoteStreams>,
     /// For the tiles' *reconnecting* while the connections are restored.
@@ -91,6 +93,7 @@ impl Sfu {
             shown: HashMap::new(),
             senders: HashMap::new(),
             restart_in: None,
+            downlink: DownlinkGuard::default(),
             inputs,
             streams,
             room,
@@ -301,6 +304,11 @@ impl Sfu {
         });
     }
 
+    /// Whether statistics of attempt `attempt` are about the connections up now.
+    fn is_current(&self, attempt: u32) -> bool {
+        attempt == self.attempt && self.restart_in.is_none()
+    }
+
     /// Each remote participant's part of the statistics of attempt `attempt` (none from an
     /// attempt already dropped).
     pub(super) fn stats_per_peer(
@@ -309,7 +317,7 @@ impl Sfu {
         received: &Snapshot,
         sent: Option<&Snapshot>,
     ) -> Vec<(PeerId, Snapshot)> {
-        if attempt != self.attempt || self.restart_in.is_some() {
+        if !self.is_current(attempt) {
             return Vec::new();
         }
         let peers: std::collections::HashSet<&PeerId> = self.senders.values().collect();
@@ -320,6 +328,25 @@ impl Sfu {
                 (peer.clone(), received.sfu_share(theirs, sent))
             })
             .collect()
+    }
+
+    /// Judges our downlink from the subscriber's statistics of attempt `attempt`: whether
+    /// the highest camera layer it carries changed.
+    pub(super) fn judge_downlink(&mut self, attempt: u32, received: &Snapshot) -> bool {
+        if !self.is_current(attempt) {
+            return false;
+        }
+        let sample = DownlinkSample {
+            timestamp_ms: received.timestamp_ms,
+            packets: received.inbound.iter().map(|s| s.packets).sum(),
+            lost: received.inbound.iter().map(|s| s.lost).sum(),
+        };
+        self.downlink.sampled(sample).is_some()
+    }
+
+    /// The highest camera layer our downlink carries now.
+    pub(super) fn downlink_cap(&self) -> SimulcastLayer {
+        self.downlink.cap()
     }
 
     /// Our camera, microphone or screen changed from `before` to `after`.

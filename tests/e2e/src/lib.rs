@@ -37,6 +37,7 @@ pub mod janus;
 pub mod process;
 pub mod proxy;
 pub mod relay;
+pub mod throttle;
 pub mod turn;
 
 pub use browser::{
@@ -48,6 +49,7 @@ pub use harness::{artifacts_dir, run_test, run_test_with, run_test_within, TestC
 pub use janus::Janus;
 pub use proxy::Proxy;
 pub use relay::Relay;
+pub use throttle::DownlinkThrottle;
 pub use turn::Coturn;
 
 use std::fmt;

@@ -10,8 +10,8 @@
 
 use meshmeet_e2e::files::{make_file, DOWNLOADED_SHA256};
 use meshmeet_e2e::{
-    room_url, run_test_within, wait_until_everyone_decodes_everyone, Browser, Context, Janus,
-    Result, TestCtx, CHEAP_CAMERA, CHEAP_CAMERA_ARG, DEFAULT_WAIT,
+    room_url, run_test_within, wait_until_everyone_decodes_everyone, Browser, Context,
+    DownlinkThrottle, Janus, Result, TestCtx, CHEAP_CAMERA, CHEAP_CAMERA_ARG, DEFAULT_WAIT,
 };
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -775,19 +775,65 @@ async fn tile_video_width(page: &Browser, peer: &str) -> Result<u64> {
 
 /// Waits until `page` shows `peer`'s camera `wanted` pixels wide; how long that took.
 async fn wait_for_tile_width(page: &Browser, peer: &str, wanted: u64) -> Result<Duration> {
+    let what = format!("{wanted} px wide");
+    let (took, _) = wait_for_tile_picture(page, peer, &what, |w| w == wanted).await?;
+    Ok(took)
+}
+
+/// Waits until `page` shows `peer`'s camera narrower than `width` (and not blank); how long
+/// that took and the width.
+async fn wait_for_tile_narrower_than(
+    page: &Browser,
+    peer: &str,
+    width: u64,
+) -> Result<(Duration, u64)> {
+    let what = format!("narrower than {width} px");
+    wait_for_tile_picture(page, peer, &what, |w| w > 0 && w < width).await
+}
+
+/// Waits until the width of `peer`'s camera on `page` passes `ok` (`what` says how, for the
+/// error); how long that took and the width.
+async fn wait_for_tile_picture(
+    page: &Browser,
+    peer: &str,
+    what: &str,
+    ok: impl Fn(u64) -> bool,
+) -> Result<(Duration, u64)> {
     let started = Instant::now();
     let mut last = 0;
     page.wait_until(
-        &format!("{peer}'s tile to show a picture {wanted} px wide"),
+        &format!("{peer}'s tile to show a picture {what}"),
         MEDIA_WAIT,
         async || {
             last = tile_video_width(page, peer).await?;
-            Ok(last == wanted)
+            Ok(ok(last))
         },
     )
     .await
     .with_context(|| format!("last width {last}"))?;
-    Ok(started.elapsed())
+    Ok((started.elapsed(), last))
+}
+
+/// The local UDP port of `page`'s SFU subscriber connection (the one receiving video).
+async fn subscriber_port(page: &Browser) -> Result<u16> {
+    let script = r#"
+        for (const pc of (window.__pcs || [])) {
+            if (pc.connectionState !== 'connected') continue;
+            const stats = await pc.getStats();
+            let receives = false, pair = null;
+            stats.forEach(r => {
+                if (r.type === 'inbound-rtp' && r.kind === 'video') receives = true;
+                if (r.type === 'transport' && r.selectedCandidatePairId) pair = stats.get(r.selectedCandidatePairId);
+            });
+            if (receives && pair) return stats.get(pair.localCandidateId).port;
+        }
+        return 0;
+    "#;
+    let port = page.eval(script).await?.as_u64().unwrap_or(0);
+    u16::try_from(port)
+        .ok()
+        .filter(|p| *p != 0)
+        .ok_or_else(|| meshmeet_e2e::Error::new("no connected SFU subscriber with a local port"))
 }
 
 /// The simulcast layers a page publishes: `frameWidth` of each `outbound-rtp` by `rid`.
@@ -843,6 +889,25 @@ async fn a_camera_tile_gets_the_simulcast_layer_its_size_needs_through_the_sfu()
              {:.1} s after it grew",
             smaller.as_secs_f64(),
             larger.as_secs_f64()
+        );
+
+        // A congested downlink: what Janus sends Ana is limited to 150 kbit/s, less than
+        // Ben's whole picture and his sound need. Ana's page sees the loss and asks for a
+        // smaller layer, though her tile is large; back to the whole picture once the link
+        // is clean again.
+        let port = subscriber_port(&ana).await?;
+        let throttle = DownlinkThrottle::start(port, 150)?;
+        let (lowered, width) = wait_for_tile_narrower_than(&ana, "Ben", 640).await?;
+        let (sent, dropped) = throttle.counters()?;
+        drop(throttle);
+        let restored = wait_for_tile_width(&ana, "Ben", 640).await?;
+        ana.wait_until_peer_tile_decodes("Ben", MEDIA_WAIT).await?;
+        println!(
+            "Ana's downlink limited to 150 kbit/s (UDP port {port}, by tc on loopback): \
+             {width} px {:.1} s later ({sent} packets passed, {dropped} dropped); limit \
+             lifted: 640 px again {:.1} s later",
+            lowered.as_secs_f64(),
+            restored.as_secs_f64()
         );
         Ok(())
     })
