@@ -14,6 +14,7 @@ pub mod fd_limit;
 pub mod janus;
 pub mod lifecycle;
 pub mod limits;
+pub mod live;
 pub mod member_state;
 pub mod pending;
 pub mod registry;

@@ -1,7 +1,9 @@
 //! Participants' VideoRoom handles against a real Janus with the shipped configuration:
 //! a Chromium offer is answered, a connected publisher's feed reaches a subscriber,
 //! publishers hear of each other arriving and leaving on their own handles, and wrong rooms,
-//! pins and SDP are refused without disturbing the room. Connections that must really come
+//! pins and SDP are refused without disturbing the room; a publisher forwarded into a live
+//! mountpoint reaches a WHEP-style viewer whose offer the relay bridges to Janus's (the
+//! connection comes up end to end). Connections that must really come
 //! up (Janus announces a publisher only then) are made by a str0m peer (webrtc_peer).
 
 mod browser_sdp;
@@ -17,6 +19,8 @@ use meshmeet_server::janus::{
     Candidate, HandleEvent, JanusClient, JanusError, JanusOptions, JanusRoom, PluginHandle,
     Publisher, RoomSpec, StreamRequest, Updated,
 };
+use meshmeet_server::live::bridge::{bridge, viewer_codecs, StageVideo};
+use meshmeet_server::live::sdp::Sdp;
 
 /// Longest wait for an event Janus owes a handle (a bound on a hang, not a speed check).
 const EVENT_WAIT: Duration = Duration::from_secs(20);
@@ -353,4 +357,69 @@ async fn wrong_rooms_pins_and_sdp_are_refused_and_the_room_is_untouched() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(!still_there, "a dropped handle stayed in the room");
+}
+
+#[tokio::test]
+async fn a_stage_forwarded_into_a_mountpoint_reaches_a_whep_viewer_through_the_bridge() {
+    let (janus, relay, room) = relay_with_room().await;
+    let (ana, ana_peer) = connected_publisher(&relay, &room, "peer-ana").await;
+
+    // A WHEP player's offer (str0m's: receive only); the mountpoint is made for its
+    // payload types.
+    let (offering, offer) = webrtc_peer::viewer_offer();
+    let viewer_sdp = Sdp::parse(&offer).expect("str0m's offer parses");
+    let codecs = viewer_codecs(&viewer_sdp, StageVideo::Vp8).expect("Opus and VP8 offered");
+    let mount = relay
+        .create_mountpoint(
+            "meshmeet live test",
+            "vp8",
+            codecs.audio_pt,
+            codecs.video_pt,
+        )
+        .await
+        .unwrap_or_else(|err| panic!("create a mountpoint: {err}\n{}", janus.log()));
+    assert_ne!(mount.audio_port, mount.video_port);
+    // str0m's publisher offers audio, then video.
+    let (audio, video) = (&ana_peer.mids[0], &ana_peer.mids[1]);
+    let forwarding = relay
+        .forward_to_mountpoint(&room, ana.feed_id(), Some(audio), Some(video), &mount)
+        .await
+        .unwrap_or_else(|err| panic!("rtp_forward: {err}\n{}", janus.log()));
+    assert_eq!(forwarding.forwards.len(), 2, "{forwarding:?}");
+
+    // Janus offers (it ignores offers from viewers); the relay bridges the two offers.
+    let (mut viewer, janus_offer) = relay
+        .watch(&mount)
+        .await
+        .unwrap_or_else(|err| panic!("watch: {err}\n{}", janus.log()));
+    let janus_sdp = Sdp::parse(&janus_offer).expect("Janus's offer parses");
+    let bridged = bridge(&viewer_sdp, &janus_sdp, 1).expect("bridged");
+    viewer
+        .start(&bridged.to_janus)
+        .await
+        .unwrap_or_else(|err| panic!("start: {err}\n{}\n{}", bridged.to_janus, janus.log()));
+    let _running = offering.connect(&bridged.to_viewer);
+    wait_for(&mut viewer, "the viewer's webrtcup", |event| {
+        (*event == HandleEvent::WebrtcUp).then_some(())
+    })
+    .await;
+
+    // A malformed answer is refused; the mountpoint keeps serving others.
+    let (second, _) = relay.watch(&mount).await.expect("a second viewer");
+    let refused = second.start("v=0 not sdp").await;
+    assert!(refused.is_err(), "{refused:?}");
+    relay.watch(&mount).await.expect("a third viewer");
+
+    // Stopping the forwards twice is fine; a destroyed mountpoint cannot be watched.
+    relay
+        .stop_forwarding(&room, &forwarding)
+        .await
+        .expect("stop");
+    relay
+        .stop_forwarding(&room, &forwarding)
+        .await
+        .expect("stop again");
+    relay.destroy_mountpoint(&mount).await.expect("destroy");
+    let gone = relay.watch(&mount).await;
+    assert!(gone.is_err(), "{gone:?}");
 }

@@ -14,7 +14,9 @@ use super::JanusError;
 use crate::config::Secret;
 
 /// Janus's plugin package name for the VideoRoom.
-const VIDEOROOM_PLUGIN: &str = "janus.plugin.videoroom";
+pub(super) const VIDEOROOM_PLUGIN: &str = "janus.plugin.videoroom";
+/// Janus's plugin package name for the Streaming plugin (live audiences).
+pub(super) const STREAMING_PLUGIN: &str = "janus.plugin.streaming";
 /// Longest wait for any one answer (and for the WebSocket to open).
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// A keepalive this often keeps the session well within deploy/janus's 60 s
@@ -45,6 +47,9 @@ pub struct JanusClient {
     connection: Connection,
     session: u64,
     videoroom: u64,
+    /// The Streaming plugin's handle for mountpoint requests, attached when first needed
+    /// (rooms that never go live do not need the plugin).
+    streaming: tokio::sync::OnceCell<u64>,
     pub(super) admin_key: Secret,
     options: JanusOptions,
     keepalive: JoinHandle<()>,
@@ -74,12 +79,13 @@ impl JanusClient {
             .request(Request::new("create", ""), timeout, "create")
             .await?;
         let session = new_id(&created, "create")?;
-        let videoroom = attach(&connection, session, timeout).await?;
+        let videoroom = attach(&connection, session, VIDEOROOM_PLUGIN, timeout).await?;
         Ok(Arc::new_cyclic(|weak: &Weak<JanusClient>| JanusClient {
             url: url.to_owned(),
             connection,
             session,
             videoroom,
+            streaming: tokio::sync::OnceCell::new(),
             admin_key,
             keepalive: tokio::spawn(keep_alive(weak.clone(), options.keepalive_interval)),
             options,
@@ -109,9 +115,26 @@ impl JanusClient {
         Ok(data)
     }
 
-    /// Attaches a new VideoRoom handle on this client's session.
-    pub(super) async fn attach(&self) -> Result<u64, JanusError> {
-        attach(&self.connection, self.session, self.options.request_timeout).await
+    /// Sends a Streaming plugin request on the client's own handle (attached on first use)
+    /// and returns the plugin's data, as [`JanusClient::videoroom`] does.
+    pub(super) async fn streaming(&self, what: &str, body: &Value) -> Result<Value, JanusError> {
+        let handle = *self
+            .streaming
+            .get_or_try_init(|| self.attach(STREAMING_PLUGIN))
+            .await?;
+        let (data, _) = self.message(handle, what, body, None).await?;
+        Ok(data)
+    }
+
+    /// Attaches a new handle of `plugin` on this client's session.
+    pub(super) async fn attach(&self, plugin: &'static str) -> Result<u64, JanusError> {
+        attach(
+            &self.connection,
+            self.session,
+            plugin,
+            self.options.request_timeout,
+        )
+        .await
     }
 
     /// The connection, for routing a handle's events.
@@ -197,15 +220,16 @@ impl Drop for JanusClient {
     }
 }
 
-/// Attaches the VideoRoom plugin on `session`: the new handle's id.
+/// Attaches `plugin` on `session`: the new handle's id.
 async fn attach(
     connection: &Connection,
     session: u64,
+    plugin: &'static str,
     timeout: Duration,
 ) -> Result<u64, JanusError> {
     let mut attach = Request::new("attach", "");
     attach.session_id = Some(session);
-    attach.plugin = Some(VIDEOROOM_PLUGIN);
+    attach.plugin = Some(plugin);
     let attached = connection.request(attach, timeout, "attach").await?;
     new_id(&attached, "attach")
 }

@@ -66,9 +66,17 @@ impl std::fmt::Debug for PluginHandle {
 }
 
 impl PluginHandle {
-    /// Attaches a new handle on `client`'s session and starts routing its events.
+    /// Attaches a new VideoRoom handle on `client`'s session and starts routing its events.
     pub(super) async fn attach(client: &Arc<JanusClient>) -> Result<PluginHandle, JanusError> {
-        let id = client.attach().await?;
+        Self::attach_to(client, super::client::VIDEOROOM_PLUGIN).await
+    }
+
+    /// Attaches a new handle of `plugin` on `client`'s session and routes its events.
+    pub(super) async fn attach_to(
+        client: &Arc<JanusClient>,
+        plugin: &'static str,
+    ) -> Result<PluginHandle, JanusError> {
+        let id = client.attach(plugin).await?;
         let (events, dropped) = client.connection().route(id);
         Ok(PluginHandle {
             client: Arc::clone(client),
@@ -100,6 +108,16 @@ impl PluginHandle {
         self.client
             .on_handle("trickle", self.id, Some(&candidate))
             .await
+    }
+
+    /// Gives Janus the SDP `answer` to the offer it made this handle (a subscriber's or a
+    /// viewer's): media starts flowing.
+    pub async fn start(&self, answer: &str) -> Result<(), JanusError> {
+        let body = json!({ "request": "start" });
+        let jsep = Jsep::answer(answer);
+        self.request("start", &body, Some(&jsep), "event", None)
+            .await
+            .map(drop)
     }
 
     /// Closes the handle's PeerConnection; the handle stays usable for a new negotiation.

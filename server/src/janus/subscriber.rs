@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::events::SubscribedStream;
 use super::handle::PluginHandle;
 use super::videoroom::{decode, field};
-use super::wire::{Jsep, JsepKind};
+use super::wire::JsepKind;
 use super::{JanusClient, JanusError, JanusRoom};
 
 /// A participant's subscription. It derefs to its [`PluginHandle`] (events, trickle,
@@ -58,7 +58,7 @@ pub struct Subscription {
 
 impl JanusClient {
     /// Subscribes to `streams` of `room` (with the room's pin) on a new handle: Janus's
-    /// offer, to be answered with [`Subscriber::start`].
+    /// offer, to be answered with [`PluginHandle::start`].
     pub async fn subscribe(
         self: &Arc<Self>,
         room: &JanusRoom,
@@ -80,18 +80,8 @@ impl JanusClient {
 }
 
 impl Subscriber {
-    /// Gives Janus the browser's SDP `answer` to its offer: media starts flowing.
-    pub async fn start(&self, answer: &str) -> Result<(), JanusError> {
-        let body = json!({ "request": "start" });
-        let jsep = Jsep::answer(answer);
-        self.handle
-            .request("start", &body, Some(&jsep), "event", None)
-            .await
-            .map(drop)
-    }
-
     /// Adds and removes streams: Janus's new offer, to be answered with
-    /// [`Subscriber::start`].
+    /// [`PluginHandle::start`].
     pub async fn update(
         &self,
         subscribe: &[StreamRequest],

@@ -139,9 +139,10 @@ pub(super) fn decode<T: DeserializeOwned>(value: Value, request: &str) -> Result
     })
 }
 
-/// Checks the plugin's `"videoroom": …` answer kind.
+/// Checks the plugin's `"videoroom": …` (or `"streaming": …`) answer kind.
 pub(super) fn expect(data: &Value, request: &str, kind: &str) -> Result<(), JanusError> {
-    if data.get("videoroom").and_then(Value::as_str) == Some(kind) {
+    let answer = data.get("videoroom").or_else(|| data.get("streaming"));
+    if answer.and_then(Value::as_str) == Some(kind) {
         Ok(())
     } else {
         Err(JanusError::Unexpected {

@@ -22,24 +22,44 @@ use str0m::{Candidate, Input, Output, Rtc};
 pub struct Offering {
     rtc: Rtc,
     pending: SdpPendingOffer,
+    mids: Vec<String>,
 }
 
 /// A connection running on its own thread until dropped.
 pub struct Running {
     /// The local candidate (`candidate:…`), to trickle to Janus.
     pub candidate: String,
+    /// The mids of its offer, in order (str0m makes them up), where it made the offer.
+    pub mids: Vec<String>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
 /// A publisher's offer: one audio and one video stream, send-only.
 pub fn publisher_offer() -> (Offering, String) {
+    offering(Direction::SendOnly)
+}
+
+/// An offer of one audio and one video stream in `direction`.
+fn offering(direction: Direction) -> (Offering, String) {
     let mut rtc = Rtc::new(Instant::now());
     let mut change = rtc.sdp_api();
-    change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
-    change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+    change.add_media(MediaKind::Audio, direction, None, None, None);
+    change.add_media(MediaKind::Video, direction, None, None, None);
     let (offer, pending) = change.apply().expect("an offer");
-    (Offering { rtc, pending }, offer.to_sdp_string())
+    let offer = offer.to_sdp_string();
+    let mids = offer
+        .lines()
+        .filter_map(|line| line.strip_prefix("a=mid:"))
+        .map(|mid| mid.trim().to_owned())
+        .collect();
+    (Offering { rtc, pending, mids }, offer)
+}
+
+/// A viewer's offer, as a WHEP player makes it: one audio and one video stream, receive
+/// only.
+pub fn viewer_offer() -> (Offering, String) {
+    offering(Direction::RecvOnly)
 }
 
 impl Offering {
@@ -53,7 +73,9 @@ impl Offering {
             .sdp_api()
             .accept_answer(self.pending, answer)
             .expect("Janus's answer is accepted");
-        run(self.rtc, socket, candidate)
+        let mut running = run(self.rtc, socket, candidate);
+        running.mids = self.mids;
+        running
     }
 }
 
@@ -114,6 +136,7 @@ fn run(mut rtc: Rtc, socket: UdpSocket, candidate: Candidate) -> Running {
     });
     Running {
         candidate: candidate.to_sdp_string(),
+        mids: Vec::new(),
         stop,
         thread: Some(thread),
     }

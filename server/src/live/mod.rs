@@ -1,0 +1,6 @@
+//! Going live: a meeting's stage carried to an audience outside it. The stage's media goes
+//! from the VideoRoom into a Janus Streaming mountpoint, which WHEP viewers watch; the relay
+//! bridges each viewer's offer to Janus (see `bridge`).
+
+pub mod bridge;
+pub mod sdp;
