@@ -144,3 +144,49 @@ pub fn mark(name: &str) {
 pub fn window() -> Result<web_sys::Window, JsError> {
     web_sys::window().ok_or_else(|| JsError::new("NoWindow", "not running in a browser page"))
 }
+
+/// What an HTTP exchange gave: the status, the `Location` header, the body as text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpReply {
+    /// The HTTP status.
+    pub status: u16,
+    /// The `Location` header, if any.
+    pub location: Option<String>,
+    /// The body.
+    pub text: String,
+}
+
+/// `fetch(url, {method, headers, body})`, read to the end as text. Plain `fetch` rather
+/// than an HTTP crate: the watch page's three requests do not need one, and the client's
+/// size budget notices every kilobyte.
+pub async fn fetch_text(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Result<HttpReply, JsError> {
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    let header_map = web_sys::Headers::new()?;
+    for (name, value) in headers {
+        header_map.set(name, value)?;
+    }
+    init.set_headers(&header_map);
+    if let Some(body) = body {
+        init.set_body(&wasm_bindgen::JsValue::from_str(body));
+    }
+    let response: web_sys::Response =
+        wasm_bindgen_futures::JsFuture::from(window()?.fetch_with_str_and_init(url, &init))
+            .await?
+            .dyn_into()
+            .map_err(|_| JsError::new("TypeError", "fetch did not give a Response"))?;
+    let text = wasm_bindgen_futures::JsFuture::from(response.text()?)
+        .await?
+        .as_string()
+        .unwrap_or_default();
+    Ok(HttpReply {
+        status: response.status(),
+        location: response.headers().get("location")?,
+        text,
+    })
+}

@@ -17,7 +17,7 @@ pub mod state;
 
 use i18n::{Lang, LangContext};
 use js::Listener;
-use pages::{Home, RoomPage};
+use pages::{Home, RoomPage, WatchPage};
 use state::Route;
 use yew::prelude::*;
 
@@ -71,6 +71,7 @@ pub fn app() -> Html {
         Route::Home => html! { <Home on_navigate={navigate} /> },
         Route::NotFound => html! { <Home on_navigate={navigate} bad_link=true /> },
         Route::Room(room) => html! { <RoomPage key={room.clone()} room={room.clone()} /> },
+        Route::Live(room) => html! { <WatchPage key={room.clone()} room={room.clone()} /> },
     };
     html! {
         <ContextProvider<LangContext> {context}>

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 mod limits;
+mod live;
 mod message;
 mod peer;
 mod sfu;
@@ -24,6 +25,7 @@ pub use limits::{
     DEFAULT_MAX_CHAT_CHARS, DEFAULT_MAX_DISPLAY_NAME_CHARS, DEFAULT_MAX_FILE_BYTES,
     DEFAULT_MAX_ROOM_NAME_CHARS,
 };
+pub use live::{LiveInfo, LiveStatus, MAX_STAGE};
 pub use message::{DecodeError, ProtocolMsg, MAX_NESTING_DEPTH};
 pub use peer::{decode_chunk, encode_chunk, PeerMsg, FILE_CHUNK_BYTES};
 pub use sfu::{CameraLayer, MediaMode, SfuLeg, SfuStream, SimulcastLayer, StreamKind, Topology};
@@ -250,6 +252,17 @@ pub enum ClientMsg {
     },
     /// Host only: end the meeting for everyone in the room.
     EndMeeting,
+    /// Host only: go live with `stage` on it (one participant for now; the relay refuses
+    /// more with [`ErrorCode::LiveUnavailable`]), or change who is on the stage of a room
+    /// already live. The room moves to the SFU and stays there while it is live; everyone
+    /// gets [`ServerMsg::LiveChanged`].
+    GoLive {
+        /// Who the audience sees and hears: participants of the room.
+        stage: Vec<PeerId>,
+    },
+    /// Host only: end the live; every viewer is disconnected and the viewer token stops
+    /// working. Ending the meeting ends its live too.
+    StopLive,
     /// SFU rooms: publish (or renegotiate) this participant's upstream to the media server.
     /// Answered by [`ServerMsg::SfuPublished`]; the first one also subscribes the participant
     /// to everyone else ([`ServerMsg::SfuSubscription`]).
@@ -341,6 +354,10 @@ pub enum ServerMsg {
         /// How media travels in the room now (a mesh, epoch 0, when absent).
         #[serde(default)]
         topology: Topology,
+        /// Whether the room is live, and its stage (not live when absent). Boxed: most
+        /// rooms are not, and every message would pay for its size.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        live: Option<Box<LiveInfo>>,
     },
     /// A [`ClientMsg::Resume`] succeeded: the connection speaks for the participant again,
     /// under its old id. What the room sent meanwhile follows, in order.
@@ -433,6 +450,13 @@ pub enum ServerMsg {
     TopologyChanged {
         /// The new topology.
         topology: Topology,
+    },
+    /// The room went live, its stage changed, or the live ended (`live` absent); sent to
+    /// everyone in the room, the host included.
+    LiveChanged {
+        /// The live now, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        live: Option<LiveInfo>,
     },
     /// The media server's SDP answer to [`ClientMsg::SfuPublish`].
     SfuPublished {
@@ -577,6 +601,9 @@ pub enum ErrorCode {
     MediaServerFailed,
     /// The room needs the media server to admit one more participant, and none is reachable.
     SfuUnavailable,
+    /// The room cannot go live now: the relay has no media server configured or reachable,
+    /// or the stage asks for what the relay does not do (the message says which).
+    LiveUnavailable,
 }
 
 impl LeaveReason {
@@ -684,22 +711,28 @@ mod tests {
 
     #[test]
     fn tag_lists_come_from_the_derives_in_declaration_order() {
-        assert_eq!(ClientMsg::tags().len(), 17);
-        assert_eq!(ClientMsg::tags()[16], "sfu_prefs");
+        assert_eq!(ClientMsg::tags().len(), 19);
+        assert_eq!(ClientMsg::tags()[13..15], ["go_live", "stop_live"]);
+        assert_eq!(ClientMsg::tags()[18], "sfu_prefs");
         assert_eq!(ClientMsg::tags()[0], "join");
         assert!(ClientMsg::tags().contains(&"hand_over_host"));
-        assert_eq!(ServerMsg::tags().len(), 19);
+        assert_eq!(ServerMsg::tags().len(), 20);
         assert_eq!(ServerMsg::tags()[15], "ice_servers_renewed");
         assert_eq!(
             ServerMsg::tags()[16..],
-            ["topology_changed", "sfu_published", "sfu_subscription"]
+            [
+                "topology_changed",
+                "live_changed",
+                "sfu_published",
+                "sfu_subscription"
+            ]
         );
         assert_eq!(Signal::tags(), ["offer", "answer", "candidate", "reset"]);
         assert_eq!(
             LeaveReason::names(),
             ["left", "disconnected", "timed_out", "removed"]
         );
-        assert_eq!(ErrorCode::names().len(), 29);
+        assert_eq!(ErrorCode::names().len(), 30);
         assert_eq!(ErrorCode::names()[0], "bad_message");
         assert_eq!(
             ErrorCode::names()[21..24],

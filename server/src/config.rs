@@ -50,6 +50,8 @@ pub const DEFAULT_RECONNECT_AFTER_MS: u64 = 1_000;
 pub const DEFAULT_RESUME_GRACE_MS: u64 = 8_000;
 /// Default `--mesh-max`: the bench shows a mesh's first frame slowing sharply past four.
 pub const DEFAULT_MESH_MAX: u32 = 4;
+/// Default `--max-viewers`.
+pub const DEFAULT_MAX_VIEWERS: u32 = 200;
 /// Default `--mesh-return-delay`, in seconds.
 pub const DEFAULT_MESH_RETURN_DELAY_SECS: u64 = 10;
 /// Longest wait for sockets to close on shutdown.
@@ -402,6 +404,11 @@ pub struct Config {
     /// it returns to the mesh.
     #[arg(long, env = "MESHMEET_MESH_RETURN_DELAY", default_value = "10s", value_parser = parse_duration)]
     pub mesh_return_delay: Duration,
+
+    /// With --janus-url: the most viewers one live room has on this relay (WHEP); more are
+    /// answered 503.
+    #[arg(long, env = "MESHMEET_MAX_VIEWERS", default_value_t = DEFAULT_MAX_VIEWERS)]
+    pub max_viewers: u32,
 }
 
 impl Config {
@@ -467,6 +474,7 @@ impl Default for Config {
             janus_admin_key: None,
             mesh_max: DEFAULT_MESH_MAX,
             mesh_return_delay: Duration::from_secs(DEFAULT_MESH_RETURN_DELAY_SECS),
+            max_viewers: DEFAULT_MAX_VIEWERS,
         }
     }
 }

@@ -135,6 +135,9 @@ pub enum RelayError {
     /// A join that needs the media server while none is reachable.
     #[error("This meeting is too large for direct connections and the media server is unreachable; try again later")]
     SfuUnavailable,
+    /// A `go_live` the relay cannot do (the message says why).
+    #[error("{0}")]
+    LiveUnavailable(&'static str),
 }
 
 impl RelayError {
@@ -170,6 +173,7 @@ impl RelayError {
             RelayError::InvalidSdp(_) => ErrorCode::InvalidSdp,
             RelayError::MediaServerFailed(_) => ErrorCode::MediaServerFailed,
             RelayError::SfuUnavailable => ErrorCode::SfuUnavailable,
+            RelayError::LiveUnavailable(_) => ErrorCode::LiveUnavailable,
         }
     }
 

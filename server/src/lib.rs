@@ -64,6 +64,8 @@ pub struct AppState<R> {
     pub janus: janus::JanusPool,
     /// The Janus rooms this relay created, destroyed once unused.
     pub sfu_rooms: sfu::OwnedRooms,
+    /// The live rooms this relay runs, and their viewers.
+    pub live: Arc<live::LiveRooms>,
 }
 
 impl<R: RoomRegistry> AppState<R> {
@@ -84,6 +86,7 @@ impl<R: RoomRegistry> AppState<R> {
             config,
             sessions: resume::Sessions::default(),
             sfu_rooms: sfu::OwnedRooms::default(),
+            live: Arc::new(live::LiveRooms::default()),
         })
     }
 

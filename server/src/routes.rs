@@ -36,6 +36,8 @@ pub fn routes<R: RoomRegistry>(
         .unify()
         .or(websocket(Arc::clone(&state)))
         .unify()
+        .or(crate::live::routes::routes(Arc::clone(&state)))
+        .unify()
         .or(client_files(state))
         .unify()
 }
@@ -149,7 +151,7 @@ fn get_or_head() -> impl Filter<Extract = (), Error = Rejection> + Clone + Send 
 
 /// Every plain-text reply of the relay's own: no cache keeps it, since each one says how
 /// the relay is now.
-fn plain_text(status: StatusCode, text: impl Into<String>) -> Response {
+pub(crate) fn plain_text(status: StatusCode, text: impl Into<String>) -> Response {
     let mut response = Response::new(text.into().into());
     *response.status_mut() = status;
     let headers = response.headers_mut();

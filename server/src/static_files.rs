@@ -128,7 +128,7 @@ fn is_compressible(mime: &str) -> bool {
 /// What a request path asks for.
 #[derive(Debug, PartialEq, Eq)]
 enum Target {
-    /// The app shell: `/`, `/index.html`, `/r/<room>`.
+    /// The app shell: `/`, `/index.html`, `/r/<room>`, `/live/<room>` (the watch page).
     Index,
     /// A file under dist, by relative path.
     File(String),
@@ -140,7 +140,10 @@ fn resolve(path: &str) -> Target {
     if path == "/" || path == "/index.html" {
         return Target::Index;
     }
-    if let Some(room) = path.strip_prefix("/r/") {
+    if let Some(room) = path
+        .strip_prefix("/r/")
+        .or_else(|| path.strip_prefix("/live/"))
+    {
         // The room name is the app's business (and the relay checks it at join); any single
         // segment is a route of the app.
         let room = room.strip_suffix('/').unwrap_or(room);
@@ -446,6 +449,8 @@ mod tests {
         assert_eq!(resolve("/r/%E5%91%A8%E4%BC%9A/"), Target::Index);
         assert_eq!(resolve("/r/"), Target::Missing);
         assert_eq!(resolve("/r/a/b"), Target::Missing);
+        assert_eq!(resolve("/live/standup"), Target::Index);
+        assert_eq!(resolve("/live/standup/status"), Target::Missing);
         assert_eq!(resolve("/app-1.css"), Target::File("app-1.css".into()));
         assert_eq!(resolve("/../etc/passwd"), Target::Missing);
         assert_eq!(resolve("/.env"), Target::Missing);

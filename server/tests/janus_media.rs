@@ -379,6 +379,7 @@ async fn a_stage_forwarded_into_a_mountpoint_reaches_a_whep_viewer_through_the_b
         .await
         .unwrap_or_else(|err| panic!("create a mountpoint: {err}\n{}", janus.log()));
     assert_ne!(mount.audio_port, mount.video_port);
+    assert!(mount.video_rtcp_port.is_some(), "{mount:?}");
     // str0m's publisher offers audio, then video.
     let (audio, video) = (&ana_peer.mids[0], &ana_peer.mids[1]);
     let forwarding = relay

@@ -37,8 +37,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use meshmeet_protocol::{
-    IceTransportPolicy, LeaveReason, MediaMode, MediaState, PeerId, PeerInfo, RoomLimits, RoomName,
-    ServerMsg, SessionToken, Signal, Topology,
+    IceTransportPolicy, LeaveReason, LiveInfo, MediaMode, MediaState, PeerId, PeerInfo, RoomLimits,
+    RoomName, ServerMsg, SessionToken, Signal, Topology,
 };
 use meshmeet_server::config::Secret;
 use meshmeet_server::janus::JanusRoom;
@@ -1370,6 +1370,80 @@ async fn an_sfu_room_falls_back_to_the_mesh_without_a_media_server_only_if_it_fi
     );
 }
 
+async fn a_live_room_moves_to_the_sfu_and_stays_there_until_the_live_ends<R, F, Fut>(setup: F)
+where
+    R: RoomRegistry,
+    F: FnOnce(Limits) -> Fut,
+    Fut: Future<Output = Setup<R>>,
+{
+    let s = setup(DEFAULT_LIMITS).await;
+    let mut ana = join_with_sfu(s.on(0), "hearing", "Ana").await;
+    let mut bo = join_with_sfu(s.on(1), "hearing", "Bo").await;
+    ana.inbox.next().await;
+    let live = LiveInfo {
+        stage: vec![bo.id().clone()],
+        watch_token: "4f0c9e2a7b1d3c5e6f8a9b0c1d2e3f4a".into(),
+    };
+    // Only the host goes live, and only with people of the room on the stage.
+    assert_eq!(
+        s.on(1)
+            .host_action(&bo.member, HostAction::Live(Some(live.clone())))
+            .await,
+        Err(RelayError::NotHost)
+    );
+    let stranger = PeerId::from("0123456789abcdef0123456789abcdef");
+    let with_stranger = LiveInfo {
+        stage: vec![bo.id().clone(), stranger.clone()],
+        ..live.clone()
+    };
+    assert_eq!(
+        s.on(0)
+            .host_action(&ana.member, HostAction::Live(Some(with_stranger)))
+            .await,
+        Err(RelayError::UnknownPeer(stranger.to_string()))
+    );
+    ana.inbox.silent().await;
+    assert_eq!(s.on(1).room_live(bo.member.room()).await, Ok(None));
+
+    // Two people fit a mesh, but a live room goes to the SFU, and everyone hears of both.
+    s.on(0)
+        .host_action(&ana.member, HostAction::Live(Some(live.clone())))
+        .await
+        .expect("live");
+    let went_live = ServerMsg::LiveChanged {
+        live: Some(live.clone()),
+    };
+    for who in [&mut ana, &mut bo] {
+        assert_eq!(who.inbox.next().await, changed(MediaMode::Sfu, 1));
+        assert_eq!(who.inbox.next().await, went_live);
+    }
+    assert_eq!(
+        s.on(1).room_live(ana.member.room()).await,
+        Ok(Some(live.clone()))
+    );
+    // Small, but live: it stays on the SFU however long.
+    let later = Instant::now() + Duration::from_secs(60);
+    s.on(0).settle_topology(policy(true, later)).await;
+    ana.inbox.silent().await;
+
+    // The live ends: everyone is told, and the room may return to the mesh after the delay.
+    s.on(0)
+        .host_action(&ana.member, HostAction::Live(None))
+        .await
+        .expect("stop");
+    assert_eq!(
+        ana.inbox.next().await,
+        ServerMsg::LiveChanged { live: None }
+    );
+    assert_eq!(s.on(1).room_live(bo.member.room()).await, Ok(None));
+    let now = Instant::now();
+    s.on(0).settle_topology(policy(true, now)).await;
+    s.on(0)
+        .settle_topology(policy(true, now + Duration::from_secs(11)))
+        .await;
+    assert_eq!(ana.inbox.next().await, changed(MediaMode::Mesh, 2));
+}
+
 /// The topology contract, on every registry.
 mod topology {
     use super::*;
@@ -1380,6 +1454,7 @@ mod topology {
         a_room_back_at_mesh_size_returns_after_the_delay_and_forgets_its_placement,
         one_placement_holds_per_epoch_and_only_a_failed_one_is_replaced,
         an_sfu_room_falls_back_to_the_mesh_without_a_media_server_only_if_it_fits,
+        a_live_room_moves_to_the_sfu_and_stays_there_until_the_live_ends,
     );
 }
 

@@ -51,6 +51,7 @@ async fn joiner_gets_welcome_with_roster_in_join_order_and_others_get_peer_joine
             host: Some(ana_welcome.peer_id.clone()),
             locked: false,
             topology: Default::default(),
+            live: None,
         }
     );
     assert_eq!(ana_welcome.session.as_str().len(), 32, "128 bits as hex");

@@ -1,13 +1,14 @@
 //! The list of people in the meeting, with the host marked, and for the host the controls
-//! over the room: lock, remove, ask to mute, hand over, end for everyone. The relay enforces
-//! who may use them; the list only offers them to the host.
+//! over the room: lock, remove, ask to mute, hand over, go live with someone on the stage,
+//! end for everyone. The relay enforces who may use them; the list only offers them to the
+//! host.
 
 use super::Icon;
 use crate::hooks::HostCommand;
-use crate::i18n::use_strings;
+use crate::i18n::{use_strings, Strings};
 use crate::state::RemotePeer;
-use meshmeet_protocol::PeerId;
-use web_sys::HtmlInputElement;
+use meshmeet_protocol::{LiveInfo, PeerId};
+use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 /// Props of [`ParticipantList`].
@@ -28,6 +29,15 @@ pub struct ParticipantListProps {
     /// Whether the room is locked.
     #[prop_or_default]
     pub locked: bool,
+    /// Our id, once welcomed (to put ourselves on the stage).
+    #[prop_or_default]
+    pub self_id: Option<PeerId>,
+    /// The room's live, while it is live.
+    #[prop_or_default]
+    pub live: Option<LiveInfo>,
+    /// The live's watch link, while it is live.
+    #[prop_or_default]
+    pub watch_url: Option<AttrValue>,
     /// A host control was used.
     #[prop_or_default]
     pub on_host: Callback<HostCommand>,
@@ -82,6 +92,8 @@ pub fn participant_list(props: &ParticipantListProps) -> Html {
             }
         })
     };
+    // Who goes on the stage when the host goes live: the one on it, else the first chosen.
+    let stage_choice = use_state(|| None::<PeerId>);
     html! {
         <aside class="participants" aria-label={s.participants}>
             <h2>{ format!("{} ({})", s.participants, props.peers.len() + 1) }</h2>
@@ -98,11 +110,74 @@ pub fn participant_list(props: &ParticipantListProps) -> Html {
                         <input type="checkbox" data-testid="lock-toggle" checked={props.locked} onchange={on_lock} />
                         { s.lock_room }
                     </label>
+                    { live_controls(s, props, &stage_choice) }
                     <button class="danger" data-testid="end-meeting" onclick={send(HostCommand::EndMeeting)}>
                         { s.end_for_all }
                     </button>
                 </section>
             }
         </aside>
+    }
+}
+
+/// The host's live controls: who is on the stage, go live or stop, and the watch link.
+fn live_controls(
+    s: &Strings,
+    props: &ParticipantListProps,
+    choice: &UseStateHandle<Option<PeerId>>,
+) -> Html {
+    let on_stage = props.live.as_ref().and_then(|l| l.stage.first().cloned());
+    let chosen = on_stage
+        .clone()
+        .or_else(|| (**choice).clone())
+        .or_else(|| props.self_id.clone());
+    let live = props.live.is_some();
+    let on_pick = {
+        let (choice, on_host) = (choice.clone(), props.on_host.clone());
+        Callback::from(move |e: Event| {
+            let Some(select) = e.target_dyn_into::<HtmlSelectElement>() else {
+                return;
+            };
+            let peer = PeerId::from(select.value().as_str());
+            // While live, picking someone puts them on the stage at once.
+            if live {
+                on_host.emit(HostCommand::GoLive(peer.clone()));
+            }
+            choice.set(Some(peer));
+        })
+    };
+    let toggle = {
+        let (on_host, chosen) = (props.on_host.clone(), chosen.clone());
+        Callback::from(move |_: MouseEvent| match (live, chosen.clone()) {
+            (true, _) => on_host.emit(HostCommand::StopLive),
+            (false, Some(peer)) => on_host.emit(HostCommand::GoLive(peer)),
+            (false, None) => {}
+        })
+    };
+    let option = |id: &PeerId, name: String| {
+        html! { <option value={id.to_string()} selected={chosen.as_ref() == Some(id)}>{ name }</option> }
+    };
+    html! {
+        <div class="live-controls">
+            <label>
+                { s.live_stage_pick }
+                <select data-testid="live-stage" onchange={on_pick}>
+                    if let Some(me) = &props.self_id {
+                        { option(me, format!("{} ({})", props.self_name, s.you)) }
+                    }
+                    { for props.peers.iter().map(|p| option(&p.info.id, p.info.name.clone())) }
+                </select>
+            </label>
+            <button class={if live { "danger" } else { "primary" }} data-testid="live-toggle"
+                aria-pressed={live.to_string()} onclick={toggle}>
+                { if live { s.stop_live } else { s.go_live } }
+            </button>
+            if let Some(url) = &props.watch_url {
+                <label class="watch-link">
+                    { s.watch_link }
+                    <input type="text" readonly=true data-testid="watch-link" value={url.clone()} />
+                </label>
+            }
+        </div>
     }
 }

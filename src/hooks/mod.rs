@@ -9,6 +9,7 @@ mod use_screen_share;
 mod use_shortcuts;
 mod use_viewport;
 mod use_visible;
+mod use_watch;
 
 pub use meeting::{use_meeting, Command, HostCommand, JoinRequest, MeetingHandle, RemoteStreams};
 pub use use_audio_level::{use_audio_level, SPEAKING_LEVEL};
@@ -19,3 +20,4 @@ pub use use_screen_share::{use_screen_share, ScreenShareHandle};
 pub use use_shortcuts::use_shortcuts;
 pub use use_viewport::use_viewport;
 pub use use_visible::use_visible;
+pub use use_watch::{use_watch, WatchHandle};

@@ -14,6 +14,7 @@ mod sfu_link;
 mod stats;
 mod status;
 mod tracks;
+mod whep;
 
 pub use budget::{
     budget_from_query, simulcast_layers, split_budget, BudgetInput, SendParams, VideoWanted,
@@ -29,3 +30,4 @@ pub use sfu_link::{SfuLink, SfuLinkEvent};
 pub use stats::{derive, stats_of, Candidate, PeerStats, Quality, Snapshot};
 pub use status::ConnectionStatus;
 pub use tracks::{stream_of, LocalTracks, TrackKind};
+pub use whep::{WhepError, WhepViewer};

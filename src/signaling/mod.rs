@@ -6,10 +6,12 @@
 //! and `resume.rs`.
 
 mod backoff;
+mod live_status;
 mod liveness;
 mod resume;
 
 pub use backoff::reconnect_delay_ms;
+pub use live_status::{live_status, whep_path, LiveStatusError};
 pub use liveness::Liveness;
 pub use resume::{AfterClose, Greeting, RelaySessionState};
 

@@ -12,6 +12,7 @@ mod speaker;
 mod stats;
 mod transfer;
 mod video_prefs;
+mod watch;
 
 pub use chat::{segments, ChatAction, ChatEntry, ChatState, Segment};
 pub use downlink::{DownlinkGuard, DownlinkSample};
@@ -19,7 +20,7 @@ pub use layout::{
     best_columns, camera_layers, layout, Layout, LayoutInput, Stage, ViewMode, TILE_GAP_PX,
 };
 pub use meeting_url::{query_value, token_name};
-pub use names::{room_name_from, Route, MAX_ROOM_CHARS};
+pub use names::{room_name_from, watch_url, Route, MAX_ROOM_CHARS};
 pub use page_title::{favicon_url, page_title, APP_NAME};
 pub use room::{
     Action, Notice, Panel, Phase, RelayStatus, RemotePeer, RoomFailure, RoomState, SfuConnection,
@@ -33,3 +34,4 @@ pub use transfer::{
     TransferKey, TransferState, Transfers,
 };
 pub use video_prefs::VideoPrefs;
+pub use watch::{WatchAction, WatchPhase, WatchState};

@@ -31,6 +31,8 @@ pub enum Route {
     Home,
     /// `/r/<room>`: a meeting.
     Room(String),
+    /// `/live/<room>`: the watch page of a meeting that is live (its token in `?t=`).
+    Live(String),
     /// Anything else, or a room name that is not valid.
     NotFound,
 }
@@ -42,15 +44,16 @@ impl Route {
         if path.is_empty() {
             return Route::Home;
         }
-        match path.strip_prefix("/r/") {
-            Some(room) => {
-                let room = percent_decode(room);
-                match validate_room_name(&room, MAX_ROOM_CHARS) {
-                    Ok(_) => Route::Room(room),
-                    Err(_) => Route::NotFound,
-                }
-            }
-            None => Route::NotFound,
+        let (room, live) = match (path.strip_prefix("/r/"), path.strip_prefix("/live/")) {
+            (Some(room), _) => (room, false),
+            (_, Some(room)) => (room, true),
+            _ => return Route::NotFound,
+        };
+        let room = percent_decode(room);
+        match (validate_room_name(&room, MAX_ROOM_CHARS), live) {
+            (Ok(_), false) => Route::Room(room),
+            (Ok(_), true) => Route::Live(room),
+            (Err(_), _) => Route::NotFound,
         }
     }
 
@@ -58,8 +61,18 @@ impl Route {
     pub fn path(&self) -> String {
         match self {
             Route::Room(room) => format!("/r/{room}"),
+            Route::Live(room) => format!("/live/{room}"),
             Route::Home | Route::NotFound => "/".into(),
         }
+    }
+}
+
+/// The watch link of a live meeting, from the meeting's link (`<origin>/r/<room>`) and the
+/// live's viewer token.
+pub fn watch_url(meeting_url: &str, token: &str) -> String {
+    match meeting_url.rsplit_once("/r/") {
+        Some((origin, room)) => format!("{origin}/live/{room}?t={token}"),
+        None => format!("{meeting_url}?t={token}"),
     }
 }
 
@@ -101,6 +114,20 @@ mod tests {
         assert_eq!(Route::from_path("/r/a%20b"), Route::NotFound);
         assert_eq!(Route::from_path("/r/"), Route::NotFound);
         assert_eq!(Route::from_path("/admin"), Route::NotFound);
+        assert_eq!(
+            Route::from_path("/live/%E5%91%A8%E4%BC%9A"),
+            Route::Live("周会".into())
+        );
+        assert_eq!(Route::from_path("/live/a%20b"), Route::NotFound);
+        assert_eq!(Route::Live("town-hall".into()).path(), "/live/town-hall");
+    }
+
+    #[test]
+    fn the_watch_link_is_the_meeting_link_under_live_with_the_token() {
+        assert_eq!(
+            watch_url("https://meet.example.org/r/town-hall", "4f0c"),
+            "https://meet.example.org/live/town-hall?t=4f0c"
+        );
         assert_eq!(Route::Room("x".into()).path(), "/r/x");
     }
 

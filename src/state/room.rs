@@ -2,7 +2,7 @@
 
 use super::ViewMode;
 use crate::rtc::ConnectionStatus;
-use meshmeet_protocol::{ErrorCode, MediaMode, PeerId, PeerInfo, DEFAULT_MAX_CHAT_CHARS};
+use meshmeet_protocol::{ErrorCode, LiveInfo, MediaMode, PeerId, PeerInfo, DEFAULT_MAX_CHAT_CHARS};
 use std::rc::Rc;
 use yew::Reducible;
 
@@ -79,6 +79,8 @@ impl RoomFailure {
 pub enum Notice {
     /// The relay refused one request, with its words.
     Refused(String),
+    /// The relay cannot take the room live, with its words (what the operator must set up).
+    LiveUnavailable(String),
     /// The host asks us to mute.
     MuteRequested,
     /// Relay-only connections cannot get a TURN relay address: the TURN server refused
@@ -152,6 +154,8 @@ pub struct RoomState {
     pub host: Option<PeerId>,
     /// Whether the host locked the room.
     pub locked: bool,
+    /// The room's live (its stage and watch token) while it is live.
+    pub live: Option<LiveInfo>,
     /// The relay's chat limit in characters, once it welcomed us (see [`RoomState::chat_limit`]).
     pub max_chat_chars: Option<u32>,
     /// How media travels in the room now, as the relay last said.
@@ -215,6 +219,8 @@ pub enum Action {
         host: Option<PeerId>,
         /// Whether the room is locked.
         locked: bool,
+        /// Whether the room is live.
+        live: Option<LiveInfo>,
         /// The relay's chat limit, in characters (from its room limits).
         max_chat_chars: u32,
     },
@@ -222,6 +228,8 @@ pub enum Action {
     HostChanged(PeerId),
     /// The host locked or unlocked the room.
     LockChanged(bool),
+    /// The room went live, changed its stage, or the live ended.
+    LiveChanged(Option<LiveInfo>),
     /// Someone joined.
     PeerJoined(PeerInfo),
     /// Someone left.
@@ -295,6 +303,7 @@ impl RoomState {
                 roster,
                 host,
                 locked,
+                live,
                 max_chat_chars,
             } => {
                 self.phase = Phase::InCall;
@@ -304,9 +313,11 @@ impl RoomState {
                 self.peers = roster.into_iter().map(RemotePeer::new).collect();
                 self.host = host;
                 self.locked = locked;
+                self.live = live;
             }
             Action::HostChanged(host) => self.host = Some(host),
             Action::LockChanged(locked) => self.locked = locked,
+            Action::LiveChanged(live) => self.live = live,
             Action::PeerJoined(info) => {
                 // A rejoin under the same id replaces the old entry instead of doubling it.
                 let known = self.peers.iter().any(|p| p.info.id == info.id);
@@ -451,6 +462,7 @@ mod tests {
             roster,
             host: Some(PeerId::from("a")),
             locked: false,
+            live: None,
             max_chat_chars: 2000,
         })
     }
@@ -464,6 +476,7 @@ mod tests {
             roster: Vec::new(),
             host: None,
             locked: false,
+            live: None,
             max_chat_chars: 500,
         });
         assert_eq!(after.chat_limit(), 500);
@@ -534,6 +547,7 @@ mod tests {
             roster: vec![info("c", "Cy")],
             host: Some(PeerId::from("c")),
             locked: false,
+            live: None,
             max_chat_chars: 2000,
         });
         assert_eq!(state.relay, RelayStatus::Connected);

@@ -43,7 +43,13 @@ const MEASURED_EXTENSIONS: [&str; 3] = ["wasm", "js", "css"];
 /// 321,000 until the SFU's camera layers followed the downlink (`state::DownlinkGuard`: the
 /// subscription's loss steps the layer down and, once clean, back up): 320,414 to 321,583 B.
 /// Raised to 322,500.
-pub const BUDGET_GZIP_BYTES: usize = 322_500;
+///
+/// 322,500 until issue #21 went live: the host's live controls and badge (+5.9 KB with the
+/// protocol's live messages and their strings in two languages) and the audience's watch
+/// page (+11.6 KB: its WHEP connection, the status polling, its reducer and view; `fetch`
+/// through web-sys, since gloo-net's HTTP client cost 3.4 KB more): 321,583 to 339,142 B.
+/// Raised to 340,000.
+pub const BUDGET_GZIP_BYTES: usize = 340_000;
 
 /// One measured file of a build: its path under the build directory, raw and gzipped bytes.
 pub struct Asset {

@@ -4,7 +4,7 @@
 //! message gets the same typed [`DecodeError`] on each side.
 
 use meshmeet_protocol::{
-    ClientMsg, DecodeError, PeerMsg, ProtocolMsg, ServerMsg, MAX_NESTING_DEPTH,
+    ClientMsg, DecodeError, LiveStatus, PeerMsg, ProtocolMsg, ServerMsg, MAX_NESTING_DEPTH,
 };
 use serde_json::Value;
 
@@ -49,17 +49,17 @@ pub fn fenced_blocks(doc: &str) -> Vec<Block> {
 
 /// Reads an example as the receiving side does and checks it is canonical: writing it back
 /// as the sending side does gives the same JSON.
-fn parse_canonical<T: ProtocolMsg>(block: &Block) -> (T, Value) {
+fn parse_canonical<T: serde::Serialize + serde::de::DeserializeOwned>(block: &Block) -> (T, Value) {
     let written: Value = serde_json::from_str(&block.body).unwrap_or_else(|err| {
         panic!("PROTOCOL.md line {}: not JSON: {err}", block.line);
     });
-    let parsed = T::from_json(&block.body).unwrap_or_else(|err| {
+    let parsed: T = serde_json::from_str(&block.body).unwrap_or_else(|err| {
         panic!(
             "PROTOCOL.md line {}: not a valid `{}` message: {err}",
             block.line, block.info
         );
     });
-    let rewritten: Value = serde_json::from_str(&parsed.to_json()).expect("written text is JSON");
+    let rewritten = serde_json::to_value(&parsed).expect("the types write JSON");
     assert_eq!(
         rewritten, written,
         "PROTOCOL.md line {}: the example is not written the way the types write it",
@@ -76,6 +76,8 @@ pub struct Examples {
     pub server: Vec<(ServerMsg, Value)>,
     /// `json peer` blocks.
     pub peer: Vec<(PeerMsg, Value)>,
+    /// `json live-status` blocks (the answer of `GET /live/<room>/status`).
+    pub live_status: Vec<(LiveStatus, Value)>,
 }
 
 /// Reads every example of `doc`; panics on one that does not read or write back identically.
@@ -84,16 +86,18 @@ pub fn examples(doc: &str) -> Examples {
         client: Vec::new(),
         server: Vec::new(),
         peer: Vec::new(),
+        live_status: Vec::new(),
     };
     for block in fenced_blocks(doc) {
         match block.info.as_str() {
             "json client" => examples.client.push(parse_canonical(&block)),
             "json server" => examples.server.push(parse_canonical(&block)),
             "json peer" => examples.peer.push(parse_canonical(&block)),
+            "json live-status" => examples.live_status.push(parse_canonical(&block)),
             other => assert!(
                 !other.starts_with("json"),
                 "PROTOCOL.md line {}: a JSON block must be marked exactly `json client`, \
-                 `json server` or `json peer`, not `{other}`",
+                 `json server`, `json peer` or `json live-status`, not `{other}`",
                 block.line
             ),
         }
@@ -108,6 +112,7 @@ pub fn check_examples() {
     assert!(!examples.client.is_empty());
     assert!(!examples.server.is_empty());
     assert!(!examples.peer.is_empty());
+    assert!(!examples.live_status.is_empty());
 }
 
 /// A message of `levels` levels of nesting (its own object included), tagged `tag`.

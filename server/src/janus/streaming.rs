@@ -33,6 +33,9 @@ pub struct Mountpoint {
     pub audio_port: u16,
     /// The loopback port its video arrives on.
     pub video_port: u16,
+    /// The loopback port it sends keyframe requests from (to the forward's RTCP port): a
+    /// new viewer gets a key frame at once instead of waiting for the next one.
+    pub video_rtcp_port: Option<u16>,
     /// The payload type it sends Opus with (forwards rewrite theirs to it).
     pub audio_pt: u8,
     /// The payload type it sends video with.
@@ -45,6 +48,8 @@ struct MountPort {
     #[serde(rename = "type")]
     kind: String,
     port: u16,
+    #[serde(default)]
+    rtcp_port: Option<u16>,
 }
 
 /// One forward of a publisher's stream, as Janus lists it after `rtp_forward`.
@@ -107,6 +112,8 @@ impl JanusClient {
         let mut video = json!({
             "type": "video", "mid": "v", "label": "video", "port": 0, "pt": video_pt,
             "codec": video_codec, "iface": FORWARD_HOST,
+            // A port of Janus's choosing for keyframe requests to the forward.
+            "rtcpport": 0,
         });
         if video_codec == "h264" {
             video["fmtp"] = json!("profile-level-id=42e01f;packetization-mode=1");
@@ -147,6 +154,11 @@ impl JanusClient {
             id,
             audio_port: port_of("audio")?,
             video_port: port_of("video")?,
+            video_rtcp_port: ports
+                .iter()
+                .find(|p| p.kind == "video")
+                .and_then(|p| p.rtcp_port)
+                .filter(|port| *port != 0),
             audio_pt,
             video_pt,
             secret,
@@ -181,11 +193,16 @@ impl JanusClient {
             streams.push(json!({ "mid": mid, "port": mount.audio_port, "pt": mount.audio_pt }));
         }
         if let Some(mid) = video_mid {
-            streams.push(json!({
+            let mut stream = json!({
                 "mid": mid, "port": mount.video_port, "pt": mount.video_pt,
                 // One stream of the layers, switched by Janus on key frames: the highest.
                 "simulcast": true, "substream": 2,
-            }));
+            });
+            if let Some(rtcp_port) = mount.video_rtcp_port {
+                // Keyframe requests from the mountpoint reach the publisher through it.
+                stream["rtcp_port"] = json!(rtcp_port);
+            }
+            streams.push(stream);
         }
         let body = json!({
             "request": "rtp_forward",

@@ -3,4 +3,10 @@
 //! bridges each viewer's offer to Janus (see `bridge`).
 
 pub mod bridge;
+pub mod error;
+pub mod rooms;
+pub mod routes;
 pub mod sdp;
+
+pub use error::LiveError;
+pub use rooms::{LiveRoom, LiveRooms};

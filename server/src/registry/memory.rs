@@ -8,7 +8,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
-use meshmeet_protocol::{LeaveReason, PeerId, PeerInfo, RoomName, ServerMsg, PROTOCOL_VERSION};
+use meshmeet_protocol::{
+    LeaveReason, LiveInfo, PeerId, PeerInfo, RoomName, ServerMsg, PROTOCOL_VERSION,
+};
 use subtle::ConstantTimeEq;
 
 use super::{
@@ -45,6 +47,8 @@ struct Room {
     rule: Option<TopologyRule>,
     /// Where the SFU of the current epoch runs, once a relay placed it.
     sfu: Option<SfuPlacement>,
+    /// The stage and viewer token while the room is live.
+    live: Option<LiveInfo>,
 }
 
 #[derive(Debug)]
@@ -72,9 +76,18 @@ impl Room {
     }
 
     /// The room has one participant fewer: an SFU room starts its wait to return to the mesh.
+    /// The count the topology rule weighs: a live room stays on the SFU whatever its size.
+    fn count_for_rule(&self) -> usize {
+        if self.live.is_some() {
+            usize::MAX
+        } else {
+            self.members.len()
+        }
+    }
+
     fn shrank(&mut self) {
         if let Some(rule) = self.rule {
-            let count = self.members.len();
+            let count = self.count_for_rule();
             if self
                 .topology
                 .on_count(&rule, count, Instant::now())
@@ -190,6 +203,7 @@ impl RoomRegistry for MemoryRegistry {
                     topology: RoomTopology::default(),
                     rule: policy.map(|p| p.rule),
                     sfu: None,
+                    live: None,
                 })
             }
         };
@@ -199,7 +213,7 @@ impl RoomRegistry for MemoryRegistry {
         let mut topology = room.topology.clone();
         let switched = match policy {
             Some(policy) => {
-                let count = room.members.len() + 1;
+                let count = room.count_for_rule().saturating_add(1);
                 let switch = topology.on_count(&policy.rule, count, policy.now);
                 if switch == Some(Mode::Sfu) && !policy.sfu_reachable {
                     return Err(RelayError::SfuUnavailable);
@@ -233,6 +247,7 @@ impl RoomRegistry for MemoryRegistry {
             host: Some(room.host.clone()),
             locked: room.locked,
             topology: room.topology.topology(),
+            live: room.live.clone().map(Box::new),
         });
         room.deliver_to_others(&peer_id, &ServerMsg::PeerJoined { peer: info.clone() });
         room.members.push(Member {
@@ -318,6 +333,25 @@ impl RoomRegistry for MemoryRegistry {
                 if let Some(room) = rooms.remove(member.room()) {
                     room.deliver_to_all(&ServerMsg::MeetingEnded);
                 }
+            }
+            HostAction::Live(live) => {
+                // The same rules are in redis/lua/host.lua.
+                let stage = live.as_ref().map_or(&[][..], |l| &l.stage[..]);
+                if let Some(stranger) = stage.iter().find(|id| !room.has(id)) {
+                    return Err(RelayError::UnknownPeer(stranger.to_string()));
+                }
+                room.live = live.clone();
+                if let Some(rule) = room.rule.filter(|_| live.is_some()) {
+                    let count = room.count_for_rule();
+                    if room
+                        .topology
+                        .on_count(&rule, count, Instant::now())
+                        .is_some()
+                    {
+                        room.switched();
+                    }
+                }
+                room.deliver_to_all(&ServerMsg::LiveChanged { live });
             }
         }
         Ok(())
@@ -416,13 +450,17 @@ impl RoomRegistry for MemoryRegistry {
         Ok(self.rooms().get(room).and_then(|r| r.sfu.clone()))
     }
 
+    async fn room_live(&self, room: &RoomName) -> Result<Option<LiveInfo>, RelayError> {
+        Ok(self.rooms().get(room).and_then(|r| r.live.clone()))
+    }
+
     async fn settle_topology(&self, policy: TopologyPolicy) {
         let mut rooms = self.rooms();
         for room in rooms.values_mut() {
             if room.topology.mode() != Mode::Sfu {
                 continue;
             }
-            let count = room.members.len();
+            let count = room.count_for_rule();
             let switch = if policy.sfu_reachable {
                 room.topology.on_count(&policy.rule, count, policy.now)
             } else {

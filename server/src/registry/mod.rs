@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use meshmeet_protocol::{
-    ClientMsg, IceServer, IceTransportPolicy, LeaveReason, MediaState, PeerId, RoomLimits,
-    RoomName, ServerMsg, SessionToken, Topology,
+    ClientMsg, IceServer, IceTransportPolicy, LeaveReason, LiveInfo, MediaState, PeerId,
+    RoomLimits, RoomName, ServerMsg, SessionToken, Topology,
 };
 use tokio::sync::{mpsc, watch, Notify};
 
@@ -310,6 +310,10 @@ pub enum HostAction {
     /// End the meeting: everyone gets `meeting_ended`, their connections close, and the
     /// room is forgotten.
     EndMeeting,
+    /// Go live with this stage (participants of the room, `UnknownPeer` otherwise) or end
+    /// the live (`None`); everyone gets `live_changed`. A live room moves to the SFU at once
+    /// (when it has a topology rule) and stays there while it is live.
+    Live(Option<LiveInfo>),
 }
 
 impl HostAction {
@@ -417,6 +421,13 @@ pub trait RoomRegistry: Send + Sync + 'static {
         room: &RoomName,
     ) -> impl Future<Output = Result<Option<SfuPlacement>, RelayError>> + Send;
 
+    /// Whether `room` is live, and its stage: for the relay that runs the live, which ends
+    /// it once this no longer says so (the live ended, the room emptied).
+    fn room_live(
+        &self,
+        room: &RoomName,
+    ) -> impl Future<Output = Result<Option<LiveInfo>, RelayError>> + Send;
+
     /// Moves back to the mesh every SFU room that has been small enough for the rule's
     /// return delay, and every SFU room small enough for the mesh when no media server is
     /// reachable; everyone in them gets `topology_changed`. Called every second or so.
@@ -482,6 +493,9 @@ impl<R: RoomRegistry> RoomRegistry for Arc<R> {
         room: &RoomName,
     ) -> Result<Option<SfuPlacement>, RelayError> {
         (**self).room_sfu_placement(room).await
+    }
+    async fn room_live(&self, room: &RoomName) -> Result<Option<LiveInfo>, RelayError> {
+        (**self).room_live(room).await
     }
     async fn settle_topology(&self, policy: TopologyPolicy) {
         (**self).settle_topology(policy).await;

@@ -91,6 +91,8 @@ impl<R: RoomRegistry> Connection<R> {
                     Err(err) => Err(err),
                 }
             }
+            ClientMsg::GoLive { stage } => self.go_live(member, stage).await,
+            ClientMsg::StopLive => self.stop_live(member).await,
             ClientMsg::Leave => return Err(End::Left),
             ClientMsg::Ping { .. } => Ok(()),
             host @ (ClientMsg::LockRoom { .. }

@@ -196,6 +196,7 @@ impl<M: MediaTopology> Meeting<M> {
                 host,
                 locked,
                 topology,
+                live,
                 ..
             } => {
                 if self.relay.welcomed(peer_id.clone(), session) {
@@ -229,6 +230,7 @@ impl<M: MediaTopology> Meeting<M> {
                     roster,
                     host,
                     locked,
+                    live: live.map(|live| *live),
                     max_chat_chars: limits.max_chat_chars,
                 });
                 self.set_topology(topology);
@@ -292,6 +294,13 @@ impl<M: MediaTopology> Meeting<M> {
                 code: ErrorCode::WrongTopology,
                 message,
             } => warn(&format!("SFU message of an old epoch: {message}")),
+            ServerMsg::Error {
+                code: ErrorCode::LiveUnavailable,
+                message,
+            } => self
+                .out
+                .state
+                .dispatch(Action::NoticeRaised(Notice::LiveUnavailable(message))),
             ServerMsg::Error { code, message } => {
                 warn(&format!("relay refused: {code:?}: {message}"));
                 if code.is_fatal() || !self.relay.in_room() {
@@ -315,6 +324,7 @@ impl<M: MediaTopology> Meeting<M> {
             ServerMsg::LockChanged { locked } => {
                 self.out.state.dispatch(Action::LockChanged(locked))
             }
+            ServerMsg::LiveChanged { live } => self.out.state.dispatch(Action::LiveChanged(live)),
             ServerMsg::MuteRequested { .. } => {
                 self.out
                     .state

@@ -42,6 +42,10 @@ pub enum HostCommand {
     HandOver(PeerId),
     /// End the meeting for everyone.
     EndMeeting,
+    /// Go live with this participant on the stage, or put them there instead.
+    GoLive(PeerId),
+    /// End the live.
+    StopLive,
 }
 
 impl HostCommand {
@@ -60,6 +64,10 @@ impl HostCommand {
                 peer_id: peer_id.clone(),
             },
             HostCommand::EndMeeting => ClientMsg::EndMeeting,
+            HostCommand::GoLive(peer_id) => ClientMsg::GoLive {
+                stage: vec![peer_id.clone()],
+            },
+            HostCommand::StopLive => ClientMsg::StopLive,
         }
     }
 }

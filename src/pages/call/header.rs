@@ -25,9 +25,27 @@ pub(super) fn header(
         ViewMode::Grid => (s.view_speaker, Icon::Speaker),
         ViewMode::Speaker => (s.view_grid, Icon::Grid),
     };
+    // Everyone sees that the meeting is live, and who the audience sees.
+    let live = state.live.as_ref().map(|live| {
+        let names: Vec<String> = live
+            .stage
+            .iter()
+            .map(|id| match state.peers.iter().find(|p| &p.info.id == id) {
+                Some(peer) => peer.info.name.clone(),
+                None if state.self_id.as_ref() == Some(id) => s.you.to_owned(),
+                None => "?".to_owned(),
+            })
+            .collect();
+        html! {
+            <span class="live-badge" data-testid="live-badge" role="status">
+                { format!("● {} · {} {}", s.live, s.live_on_stage, names.join(", ")) }
+            </span>
+        }
+    });
     html! {
         <header class="top">
             <span class="room-name">{ room }</span>
+            { for live }
             <div class="top-actions">
                 <button class="view-toggle" data-testid="view-toggle" aria-label={view_label}
                     title={view_label} onclick={view_toggle}>

@@ -3,7 +3,7 @@
 use crate::components::{ChatPanel, DeviceSettings, InviteLink, ParticipantList, StatsPanel};
 use crate::hooks::{Command, HostCommand, LocalMediaHandle, MeetingHandle};
 use crate::i18n::Strings;
-use crate::state::{Panel, RoomState};
+use crate::state::{watch_url, Panel, RoomState};
 use yew::prelude::*;
 
 /// What the side panel shows from.
@@ -39,6 +39,8 @@ pub(super) fn panel(input: &SideInput<'_>) -> Html {
                 <div class="side">
                     <ParticipantList self_name={input.name.clone()} self_mic={input.self_mic} peers={state.peers.clone()}
                         is_host={state.is_host()} host={state.host.clone()} locked={state.locked}
+                        self_id={state.self_id.clone()} live={state.live.clone()}
+                        watch_url={state.live.as_ref().map(|l| AttrValue::from(watch_url(input.invite_url, &l.watch_token)))}
                         {on_host} />
                     <InviteLink url={input.invite_url.clone()} />
                 </div>

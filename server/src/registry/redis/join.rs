@@ -4,7 +4,7 @@
 
 use ::redis::RedisError;
 use meshmeet_protocol::{
-    LeaveReason, PeerId, PeerInfo, RoomName, ServerMsg, Topology, PROTOCOL_VERSION,
+    LeaveReason, LiveInfo, PeerId, PeerInfo, RoomName, ServerMsg, Topology, PROTOCOL_VERSION,
 };
 use tracing::error;
 
@@ -71,13 +71,13 @@ impl Inner {
             .run_join_script(script_args)
             .await
             .map_err(|err| unavailable(self, "joining a room", &err))?;
-        let (host, topology, records) = match reply.as_slice() {
-            [status, host, mode, epoch, records @ ..] if status == "ok" => {
+        let (host, topology, live, records) = match reply.as_slice() {
+            [status, host, mode, epoch, live, records @ ..] if status == "ok" => {
                 let topology = parse_topology(mode, epoch).ok_or_else(|| {
                     error!(%mode, %epoch, "unreadable topology from the join script");
                     RelayError::Internal
                 })?;
-                (host, topology, records)
+                (host, topology, parse_live(live), records)
             }
             refusal => {
                 pending.state = Pending::NotInRedis;
@@ -86,12 +86,12 @@ impl Inner {
         };
         let roster = roster_in_join_order(&room, records);
         let host = (!host.is_empty()).then(|| PeerId(host.clone()));
-        self.welcome(&peer_id, &room, roster, host, topology, welcome)?;
+        self.welcome(&peer_id, &room, roster, host, (topology, live), welcome)?;
         pending.state = Pending::Joined;
         Ok(Membership::new(room, peer_id))
     }
 
-    /// Runs `lua/join.lua`: `{'ok', host, mode, epoch, records of the others…}` or
+    /// Runs `lua/join.lua`: `{'ok', host, mode, epoch, live, records of the others…}` or
     /// `{refusal}`.
     async fn run_join_script(&self, args: JoinArgs<'_>) -> Result<Vec<String>, RedisError> {
         let mut invocation = self.scripts.join.prepare_invoke();
@@ -147,7 +147,7 @@ impl Inner {
         room: &RoomName,
         roster: Vec<PeerInfo>,
         host: Option<PeerId>,
-        topology: Topology,
+        (topology, live): (Topology, Option<LiveInfo>),
         welcome: WelcomeExtras,
     ) -> Result<(), RelayError> {
         let mut local = lock(&self.local);
@@ -167,6 +167,7 @@ impl Inner {
             // A locked room admits nobody, so a room just entered is never locked.
             locked: false,
             topology,
+            live: live.map(Box::new),
         });
         for msg in entry.early.take().unwrap_or_default() {
             entry.mailbox.deliver(msg);
@@ -187,6 +188,17 @@ struct JoinArgs<'a> {
     /// Empty for none.
     identity: &'a str,
     policy: Option<TopologyPolicy>,
+}
+
+/// The room's live state as the join script read it (`''` when not live); an unreadable
+/// one is logged and taken as not live.
+pub(super) fn parse_live(json: &str) -> Option<LiveInfo> {
+    if json.is_empty() {
+        return None;
+    }
+    serde_json::from_str(json)
+        .inspect_err(|err| error!(%err, "unreadable live state in Redis"))
+        .ok()
 }
 
 /// The others' records (`<relay> <seq> <PeerInfo JSON>`, in no order) as a roster in join

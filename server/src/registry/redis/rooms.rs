@@ -3,7 +3,7 @@
 use std::sync::atomic::Ordering;
 
 use ::redis::RedisError;
-use meshmeet_protocol::{LeaveReason, PeerId, RoomName, ServerMsg};
+use meshmeet_protocol::{LeaveReason, LiveInfo, PeerId, RoomName, ServerMsg};
 use serde::{Deserialize, Serialize};
 use tracing::error;
 
@@ -111,12 +111,30 @@ impl RoomRegistry for RedisRegistry {
     async fn host_action(&self, member: &Membership, action: HostAction) -> Result<(), RelayError> {
         let inner = &*self.inner;
         inner.check_local(member)?;
+        // For live: the LiveInfo JSON ('' to stop), the stage's ids and the message.
+        let (live_json, stage, changed) = match &action {
+            HostAction::Live(live) => (
+                live.as_ref().map(to_json).transpose()?.unwrap_or_default(),
+                live.as_ref()
+                    .map(|l| {
+                        l.stage
+                            .iter()
+                            .map(PeerId::as_str)
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    })
+                    .unwrap_or_default(),
+                to_json(&ServerMsg::LiveChanged { live: live.clone() })?,
+            ),
+            _ => Default::default(),
+        };
         let (name, target) = match &action {
             HostAction::Lock(locked) => ("lock", if *locked { "1" } else { "0" }),
             HostAction::Remove(peer) => ("remove", peer.as_str()),
             HostAction::AskToMute(peer) => ("mute", peer.as_str()),
             HostAction::HandOver(peer) => ("hand_over", peer.as_str()),
             HostAction::EndMeeting => ("end", ""),
+            HostAction::Live(_) => ("live", live_json.as_str()),
         };
         let status: String = inner
             .scripts
@@ -126,12 +144,17 @@ impl RoomRegistry for RedisRegistry {
             .arg(member.peer_id().as_str())
             .arg(name)
             .arg(target)
+            .arg(&stage)
+            .arg(&changed)
             .invoke_async(&mut inner.commands.clone())
             .await
             .map_err(|err| unavailable(inner, "a host action", &err))?;
         match status.as_str() {
             "not_host" => Err(RelayError::NotHost),
-            _ => script_status(&status, &PeerId(target.to_owned())),
+            other => match other.strip_prefix("unknown_peer ") {
+                Some(stranger) => Err(RelayError::UnknownPeer(stranger.to_owned())),
+                None => script_status(&status, &PeerId(target.to_owned())),
+            },
         }
     }
 
@@ -210,6 +233,16 @@ impl RoomRegistry for RedisRegistry {
             .await
             .map_err(|err| unavailable(inner, "reading a room's SFU placement", &err))?;
         json.map(|json| placement_from_json(&json)).transpose()
+    }
+
+    async fn room_live(&self, room: &RoomName) -> Result<Option<LiveInfo>, RelayError> {
+        let inner = &*self.inner;
+        let json: Option<String> = ::redis::cmd("GET")
+            .arg(format!("{}:room:{}:live", inner.prefix, room.as_str()))
+            .query_async(&mut inner.commands.clone())
+            .await
+            .map_err(|err| unavailable(inner, "reading a room's live state", &err))?;
+        Ok(json.as_deref().and_then(super::join::parse_live))
     }
 
     async fn settle_topology(&self, policy: TopologyPolicy) {

@@ -1,6 +1,8 @@
--- A host action: lock, remove, ask to mute, hand over, end the meeting.
--- ARGV: prefix, room, acting peer, action (lock, remove, mute, hand_over, end), target
--- ('1'/'0' for lock, a peer id, or ''). Returns ok, not_joined, not_host or unknown_peer.
+-- A host action: lock, remove, ask to mute, hand over, end the meeting, go live or stop.
+-- ARGV: prefix, room, acting peer, action (lock, remove, mute, hand_over, end, live), target
+-- ('1'/'0' for lock, a peer id, or ''; for live: the LiveInfo JSON, '' to stop), and for
+-- live: the stage's peer ids (comma-separated) and the live_changed message. Returns ok,
+-- not_joined, not_host or unknown_peer (for live: 'unknown_peer <id>').
 local room, actor, action, target = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local peers = room_peers(room)
 if redis.call('HEXISTS', peers, actor) == 0 then return 'not_joined' end
@@ -17,6 +19,21 @@ if action == 'end' then
   for i = 1, #all, 2 do redis.call('HDEL', instance_peers(owner_of(all[i + 1])), all[i]) end
   redis.call('DEL', peers)
   forget_room(room)
+  return 'ok'
+end
+if action == 'live' then
+  -- The same rules as memory.rs's HostAction::Live.
+  for id in string.gmatch(ARGV[6], '[^,]+') do
+    if redis.call('HEXISTS', peers, id) == 0 then return 'unknown_peer ' .. id end
+  end
+  if target == '' then
+    redis.call('DEL', room_live(room))
+  else
+    redis.call('SET', room_live(room), target)
+    local mesh_max = redis.call('HGET', room_topology(room), 'mesh_max')
+    if mesh_max and topology_of(room) == 'mesh' then switch(room, 'sfu') end
+  end
+  deliver(room, '', ARGV[7])
   return 'ok'
 end
 if target == actor then return 'unknown_peer' end

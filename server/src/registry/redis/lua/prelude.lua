@@ -13,10 +13,12 @@ local function room_identities(room) return p .. ':room:' .. room .. ':identitie
 local function room_topology(room) return p .. ':room:' .. room .. ':topology' end
 -- Hash: the SFU placement of the room's current epoch (epoch, id of the Janus room, json).
 local function room_sfu(room) return p .. ':room:' .. room .. ':sfu' end
+-- String: the room's LiveInfo JSON while it is live.
+local function room_live(room) return p .. ':room:' .. room .. ':live' end
 -- Everything about a room but its roster.
 local function forget_room(room)
   redis.call('DEL', room_password(room), room_host(room), room_locked(room), room_removed(room),
-    room_identities(room), room_topology(room), room_sfu(room))
+    room_identities(room), room_topology(room), room_sfu(room), room_live(room))
   redis.call('SREM', p .. ':rooms', room)
 end
 local function instance_key(id) return p .. ':instance:' .. id end
@@ -64,10 +66,11 @@ local function topology_of(room)
 end
 -- RoomTopology::on_count (topology.rs) for a room of `count` people at `now`: the mode the
 -- room must switch to, or nil. Only the wait to return is recorded here; `switch` switches.
+-- A live room counts as too large for the mesh (memory.rs's `count_for_rule`).
 local function wanted_mode(room, count, now, mesh_max, delay)
   local key = room_topology(room)
   local mode = topology_of(room)
-  if count > mesh_max then
+  if count > mesh_max or redis.call('EXISTS', room_live(room)) == 1 then
     if mode == 'mesh' then return 'sfu' end
     redis.call('HDEL', key, 'small_since')
     return nil

@@ -1,0 +1,452 @@
+//! The live rooms this relay runs (the one whose host went live through it): for each, a
+//! task that follows the registry's live state and the room's SFU placement, keeps an
+//! observer in the Janus room to learn the stage participant's feed, and forwards that feed
+//! into the room's mountpoints; and the WHEP viewers, each a Janus Streaming handle of its
+//! own. The task ends the live (viewers hung up, forwards stopped, mountpoints destroyed)
+//! as soon as the registry no longer says the room is live with this token.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::time::Duration;
+
+use meshmeet_protocol::{LiveInfo, PeerId, RoomName};
+use subtle::ConstantTimeEq;
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+use super::bridge::{bridge, viewer_codecs, StageVideo, ViewerCodecs};
+use super::error::LiveError;
+use super::sdp::Sdp;
+use crate::janus::{
+    Feed, Forwarding, HandleEvent, JanusClient, JanusRoom, Mountpoint, Publisher, Viewer,
+};
+use crate::registry::RoomRegistry;
+use crate::AppState;
+
+/// How often the task looks at the registry (the live state, the placement).
+const CHECK_EVERY: Duration = Duration::from_secs(1);
+/// The display name of the live's observer in the Janus room (participants' are peer ids).
+const OBSERVER: &str = "meshmeet-live";
+
+/// The live rooms of this relay.
+#[derive(Debug, Default)]
+pub struct LiveRooms {
+    rooms: Mutex<HashMap<RoomName, Arc<LiveRoom>>>,
+}
+
+/// One live room.
+#[derive(Debug)]
+pub struct LiveRoom {
+    room: RoomName,
+    token: String,
+    max_viewers: u32,
+    stage: Mutex<Vec<PeerId>>,
+    media: tokio::sync::Mutex<Media>,
+    viewers: Mutex<HashMap<String, ViewerEntry>>,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// Where the live's media is: the Janus room it comes from and the mountpoints it goes to.
+#[derive(Debug, Default)]
+struct Media {
+    placed: Option<Placed>,
+    /// Mountpoints by what they send (one per kind of viewer offer).
+    mounts: HashMap<(StageVideo, ViewerCodecs), Mount>,
+}
+
+#[derive(Debug)]
+struct Placed {
+    janus: Arc<JanusClient>,
+    room: JanusRoom,
+    /// Publishers of the Janus room by display name (peer id).
+    feeds: HashMap<String, Feed>,
+}
+
+#[derive(Debug)]
+struct Mount {
+    mount: Mountpoint,
+    forwarding: Option<Forwarding>,
+}
+
+#[derive(Debug)]
+struct ViewerEntry {
+    connected: Arc<AtomicBool>,
+    task: JoinHandle<()>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every value behind these locks is replaced whole.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl LiveRooms {
+    /// The live room `room`, if this relay runs it.
+    pub fn get(&self, room: &RoomName) -> Option<Arc<LiveRoom>> {
+        lock(&self.rooms).get(room).cloned()
+    }
+
+    /// Runs `room`'s live as the registry now has it: starts it, or takes its new stage.
+    pub fn run<R: RoomRegistry>(
+        self: &Arc<Self>,
+        state: &Arc<AppState<R>>,
+        room: &RoomName,
+        live: &LiveInfo,
+    ) {
+        let mut rooms = lock(&self.rooms);
+        if let Some(running) = rooms.get(room).filter(|r| r.token == live.watch_token) {
+            *lock(&running.stage) = live.stage.clone();
+            return;
+        }
+        let running = Arc::new(LiveRoom {
+            room: room.clone(),
+            token: live.watch_token.clone(),
+            max_viewers: state.config.max_viewers,
+            stage: Mutex::new(live.stage.clone()),
+            media: tokio::sync::Mutex::new(Media::default()),
+            viewers: Mutex::new(HashMap::new()),
+            task: Mutex::new(None),
+        });
+        let task = tokio::spawn(follow(
+            Arc::clone(state),
+            Arc::downgrade(self),
+            Arc::clone(&running),
+        ));
+        *lock(&running.task) = Some(task);
+        if let Some(old) = rooms.insert(room.clone(), running) {
+            old.abort();
+        }
+        info!(room = %room, "live started");
+    }
+
+    /// Ends `room`'s live on this relay at once (the registry already says it ended).
+    pub async fn end(&self, room: &RoomName) {
+        let ended = lock(&self.rooms).remove(room);
+        if let Some(live) = ended {
+            live.abort();
+            live.tear_down().await;
+            info!(room = %room, "live ended");
+        }
+    }
+
+    fn forget(&self, live: &LiveRoom) {
+        let mut rooms = lock(&self.rooms);
+        if rooms.get(&live.room).is_some_and(|r| r.token == live.token) {
+            rooms.remove(&live.room);
+        }
+    }
+}
+
+impl LiveRoom {
+    /// Whether `token` is this live's viewer token (compared in constant time).
+    pub fn admits(&self, token: &str) -> bool {
+        bool::from(token.as_bytes().ct_eq(self.token.as_bytes()))
+    }
+
+    /// Viewers whose connection is up.
+    pub fn viewer_count(&self) -> usize {
+        lock(&self.viewers)
+            .values()
+            .filter(|v| v.connected.load(Ordering::Relaxed))
+            .count()
+    }
+
+    /// Whether the stage's media reaches the mountpoints (the stage participant publishes).
+    pub async fn on_air(&self) -> bool {
+        let stage = lock(&self.stage).first().cloned();
+        let media = self.media.lock().await;
+        match (media.placed.as_ref(), stage) {
+            (Some(placed), Some(peer)) => placed.feeds.contains_key(peer.as_str()),
+            _ => false,
+        }
+    }
+
+    /// A new viewer with its WHEP `offer`: its resource id and the SDP answer.
+    pub async fn add_viewer(self: &Arc<Self>, offer: &str) -> Result<(String, String), LiveError> {
+        let offer = Sdp::parse(offer)?;
+        if lock(&self.viewers).len() >= self.max_viewers as usize {
+            return Err(LiveError::Full(self.max_viewers));
+        }
+        let stage = lock(&self.stage).clone();
+        let mut media = self.media.lock().await;
+        let media = &mut *media;
+        let placed = media.placed.as_ref().ok_or(LiveError::NotReady)?;
+        let feed = stage.first().and_then(|p| placed.feeds.get(p.as_str()));
+        let video = feed.map_or(StageVideo::Vp8, stage_video);
+        let codecs = viewer_codecs(&offer, video)?;
+        let key = (video, codecs);
+        let entry = match media.mounts.entry(key) {
+            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+            std::collections::hash_map::Entry::Vacant(vacant) => {
+                let description =
+                    format!("meshmeet live {}", &self.token[..8.min(self.token.len())]);
+                let mount = placed
+                    .janus
+                    .create_mountpoint(
+                        &description,
+                        video.janus_name(),
+                        codecs.audio_pt,
+                        codecs.video_pt,
+                    )
+                    .await?;
+                let forwarding = match feed {
+                    Some(feed) => forward(placed, feed, &mount).await,
+                    None => None,
+                };
+                vacant.insert(Mount { mount, forwarding })
+            }
+        };
+        let (viewer, janus_offer) = placed.janus.watch(&entry.mount).await?;
+        let id = crate::registry::random_hex_128().map_err(|_| LiveError::NotReady)?;
+        let bridged = bridge(&offer, &Sdp::parse(&janus_offer)?, session_number(&id))?;
+        viewer.start(&bridged.to_janus).await?;
+        let connected = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn(watch_viewer(
+            Arc::downgrade(self),
+            id.clone(),
+            viewer,
+            Arc::clone(&connected),
+        ));
+        lock(&self.viewers).insert(id.clone(), ViewerEntry { connected, task });
+        Ok((id, bridged.to_viewer))
+    }
+
+    /// Ends viewer `id` (its WHEP `DELETE`).
+    pub fn remove_viewer(&self, id: &str) -> Result<(), LiveError> {
+        let entry = lock(&self.viewers)
+            .remove(id)
+            .ok_or(LiveError::NoSuchViewer)?;
+        // Dropping the handle detaches it: Janus hangs the viewer up.
+        entry.task.abort();
+        Ok(())
+    }
+
+    fn abort(&self) {
+        if let Some(task) = lock(&self.task).take() {
+            task.abort();
+        }
+    }
+
+    /// Hangs every viewer up, stops the forwards and destroys the mountpoints (the live
+    /// ended, or its room moved to another Janus room).
+    async fn tear_down(&self) {
+        for (_, viewer) in lock(&self.viewers).drain() {
+            viewer.task.abort();
+        }
+        let mut media = self.media.lock().await;
+        let mounts: Vec<Mount> = media.mounts.drain().map(|(_, m)| m).collect();
+        if let Some(placed) = media.placed.take() {
+            for mount in mounts {
+                unmount(&placed, mount).await;
+            }
+        }
+    }
+}
+
+/// The task of one live room: follows the registry and the stage's feed until the live ends.
+async fn follow<R: RoomRegistry>(
+    state: Arc<AppState<R>>,
+    rooms: Weak<LiveRooms>,
+    live: Arc<LiveRoom>,
+) {
+    let mut observer: Option<Publisher> = None;
+    loop {
+        let event = match observer.as_mut() {
+            Some(handle) => tokio::select! {
+                event = handle.next_event() => Some(event),
+                () = tokio::time::sleep(CHECK_EVERY) => None,
+            },
+            None => {
+                tokio::time::sleep(CHECK_EVERY).await;
+                None
+            }
+        };
+        match event {
+            Some(Some(event)) => {
+                live.on_feed_event(event).await;
+                continue;
+            }
+            // The observer's connection to Janus is gone: place again below.
+            Some(None) => {
+                observer = None;
+                live.media.lock().await.placed = None;
+            }
+            None => {}
+        }
+        match state.registry.room_live(&live.room).await {
+            Ok(Some(now)) if now.watch_token == live.token => *lock(&live.stage) = now.stage,
+            Ok(_) => break,
+            // Redis unreachable: keep what runs, look again later.
+            Err(err) => {
+                warn!(room = %live.room, %err, "could not read the live state");
+                continue;
+            }
+        }
+        if let Err(err) = live.follow_placement(&state, &mut observer).await {
+            warn!(room = %live.room, %err, "the live could not follow its room's media server");
+        }
+        live.sync_forwards().await;
+    }
+    if let Some(rooms) = rooms.upgrade() {
+        rooms.forget(&live);
+    }
+    live.tear_down().await;
+    info!(room = %live.room, "live ended");
+}
+
+impl LiveRoom {
+    /// Joins the observer into the Janus room the registry names, if it is not there.
+    async fn follow_placement<R: RoomRegistry>(
+        &self,
+        state: &Arc<AppState<R>>,
+        observer: &mut Option<Publisher>,
+    ) -> Result<(), LiveError> {
+        let placement = state
+            .registry
+            .room_sfu_placement(&self.room)
+            .await
+            .map_err(|_| LiveError::NotReady)?;
+        let current = self.media.lock().await.placed.as_ref().map(|p| p.room.id);
+        if current.is_some() && current == placement.as_ref().map(|p| p.room.id) {
+            return Ok(());
+        }
+        // Another Janus room (or none): what ran on the old one goes.
+        *observer = None;
+        self.tear_down().await;
+        let Some(placement) = placement else {
+            return Ok(());
+        };
+        let Some(janus) = state.janus.client_for(&placement.janus_url) else {
+            return Err(LiveError::NotReady);
+        };
+        let (handle, joined) = janus.join_publisher(&placement.room, OBSERVER).await?;
+        let feeds = joined
+            .publishers
+            .into_iter()
+            .filter_map(|feed| Some((feed.display.clone()?, feed)))
+            .collect();
+        self.media.lock().await.placed = Some(Placed {
+            janus,
+            room: placement.room,
+            feeds,
+        });
+        *observer = Some(handle);
+        Ok(())
+    }
+
+    /// A publisher arrived, changed or left.
+    async fn on_feed_event(&self, event: HandleEvent) {
+        let mut media = self.media.lock().await;
+        let Some(placed) = media.placed.as_mut() else {
+            return;
+        };
+        match event {
+            HandleEvent::Publishers(feeds) => {
+                for feed in feeds {
+                    if let Some(display) = feed.display.clone() {
+                        placed.feeds.insert(display, feed);
+                    }
+                }
+            }
+            HandleEvent::Unpublished(id) | HandleEvent::Leaving(id) | HandleEvent::Kicked(id) => {
+                placed.feeds.retain(|_, feed| feed.id != id);
+            }
+            _ => return,
+        }
+        drop(media);
+        self.sync_forwards().await;
+    }
+
+    /// Every mountpoint carries the stage's feed (or nothing, while it does not publish).
+    async fn sync_forwards(&self) {
+        let stage = lock(&self.stage).first().cloned();
+        let mut media = self.media.lock().await;
+        let media = &mut *media;
+        let Some(placed) = media.placed.as_ref() else {
+            return;
+        };
+        let feed = stage.and_then(|p| placed.feeds.get(p.as_str()));
+        for mount in media.mounts.values_mut() {
+            let current = mount.forwarding.as_ref().map(|f| f.feed);
+            if current == feed.map(|f| f.id) {
+                continue;
+            }
+            if let Some(old) = mount.forwarding.take() {
+                if let Err(err) = placed.janus.stop_forwarding(&placed.room, &old).await {
+                    warn!(%err, "could not stop a live forward");
+                }
+            }
+            if let Some(feed) = feed {
+                mount.forwarding = forward(placed, feed, &mount.mount).await;
+            }
+        }
+    }
+}
+
+/// Forwards `feed`'s microphone and camera (the first two streams of a participant's
+/// publisher: audio, camera, screen) into `mount`.
+async fn forward(placed: &Placed, feed: &Feed, mount: &Mountpoint) -> Option<Forwarding> {
+    let stream = |index: usize, kind: &str| {
+        feed.streams
+            .get(index)
+            .filter(|s| s.kind == kind && !s.disabled)
+            .map(|s| s.mid.as_str())
+    };
+    let (audio, video) = (stream(0, "audio"), stream(1, "video"));
+    match placed
+        .janus
+        .forward_to_mountpoint(&placed.room, feed.id, audio, video, mount)
+        .await
+    {
+        Ok(forwarding) => Some(forwarding),
+        Err(err) => {
+            warn!(%err, feed = feed.id, "could not forward the stage into the live");
+            None
+        }
+    }
+}
+
+/// Stops `mount`'s forward and destroys it.
+async fn unmount(placed: &Placed, mount: Mount) {
+    if let Some(forwarding) = &mount.forwarding {
+        if let Err(err) = placed.janus.stop_forwarding(&placed.room, forwarding).await {
+            warn!(%err, "could not stop a live forward");
+        }
+    }
+    if let Err(err) = placed.janus.destroy_mountpoint(&mount.mount).await {
+        warn!(%err, "could not destroy a live mountpoint");
+    }
+}
+
+/// The stage's video codec, from its camera stream as Janus negotiated it.
+fn stage_video(feed: &Feed) -> StageVideo {
+    let camera = feed.streams.get(1).and_then(|s| s.codec.as_deref());
+    match camera {
+        Some(codec) if codec.eq_ignore_ascii_case("h264") => StageVideo::H264,
+        _ => StageVideo::Vp8,
+    }
+}
+
+/// A number for the `o=` line of a viewer's answer, from its resource id.
+fn session_number(id: &str) -> u64 {
+    u64::from_str_radix(&id[..12.min(id.len())], 16).unwrap_or(1)
+}
+
+/// Follows one viewer's connection until Janus hangs it up or it is removed.
+async fn watch_viewer(
+    live: Weak<LiveRoom>,
+    id: String,
+    mut viewer: Viewer,
+    connected: Arc<AtomicBool>,
+) {
+    while let Some(event) = viewer.next_event().await {
+        match event {
+            HandleEvent::WebrtcUp => connected.store(true, Ordering::Relaxed),
+            HandleEvent::Hangup { .. } | HandleEvent::Detached => break,
+            _ => {}
+        }
+    }
+    if let Some(live) = live.upgrade() {
+        lock(&live.viewers).remove(&id);
+    }
+}

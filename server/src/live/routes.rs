@@ -1,0 +1,225 @@
+//! The live audience's HTTP surface. WHEP (draft-ietf-wish-whep): `POST /whep/<room>` with
+//! the viewer token as a bearer token and an SDP offer (`application/sdp`) answers 201 with
+//! the SDP answer and the viewer's resource in `Location`; `DELETE` on the resource ends
+//! it; `PATCH` (trickle) is 405, since the offer and answer carry every candidate; a
+//! preflight `OPTIONS` allows players on other sites (the token, not a cookie, is the
+//! credential). `GET /live/<room>/status?t=<token>` tells the watch page whether the room
+//! is live, whether the stage is on air, and how many watch.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use meshmeet_protocol::{validate_room_name, LiveStatus, RoomName};
+use percent_encoding::percent_decode_str;
+use warp::http::header::{
+    HeaderValue, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
+    ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ALLOW, CACHE_CONTROL, CONTENT_TYPE,
+    LOCATION, RETRY_AFTER, WWW_AUTHENTICATE,
+};
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Filter, Rejection};
+
+use super::{LiveError, LiveRoom};
+use crate::registry::RoomRegistry;
+use crate::routes::plain_text;
+use crate::AppState;
+
+/// The largest WHEP offer read (a browser's is 3 to 8 KB).
+pub const MAX_OFFER_BYTES: u64 = 64 * 1024;
+
+/// Every live route.
+pub fn routes<R: RoomRegistry>(
+    state: Arc<AppState<R>>,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + Send + Sync + 'static {
+    let with_state = warp::any().map(move || Arc::clone(&state));
+    // A body without a Content-Length, or a larger one, is never read: `None`.
+    let body = warp::body::content_length_limit(MAX_OFFER_BYTES)
+        .and(warp::body::bytes())
+        .map(Some)
+        .or(warp::any().map(|| None))
+        .unify();
+    let offer = warp::path!("whep" / String)
+        .and(warp::post())
+        .and(warp::header::optional::<String>("authorization"))
+        .and(warp::header::optional::<String>("content-type"))
+        .and(body)
+        .and(with_state.clone())
+        .then(
+            |room: String,
+             auth: Option<String>,
+             kind: Option<String>,
+             body: Option<Bytes>,
+             state: Arc<AppState<R>>| async move {
+                reply(offer(&state, &room, auth, kind, body).await)
+            },
+        );
+    let end = warp::path!("whep" / String / String)
+        .and(warp::delete())
+        .and(warp::header::optional::<String>("authorization"))
+        .and(with_state.clone())
+        .map(
+            |room: String, id: String, auth: Option<String>, state: Arc<AppState<R>>| {
+                reply(
+                    live_room(&state, &room, auth.as_deref())
+                        .and_then(|live| live.remove_viewer(&id))
+                        .map(|()| plain_text(StatusCode::OK, "ended\n")),
+                )
+            },
+        );
+    let trickle = warp::path!("whep" / String / String)
+        .and(warp::patch())
+        .map(|_: String, _: String| {
+            let mut response = plain_text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "trickle is not supported: the offer must carry its candidates\n",
+            );
+            response
+                .headers_mut()
+                .insert(ALLOW, HeaderValue::from_static("DELETE"));
+            response
+        });
+    let preflight = warp::path!("whep" / ..).and(warp::options()).map(|| {
+        let mut response = plain_text(StatusCode::NO_CONTENT, "");
+        let headers = response.headers_mut();
+        headers.insert(
+            ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("POST, DELETE, PATCH, OPTIONS"),
+        );
+        headers.insert(
+            ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("Authorization, Content-Type"),
+        );
+        headers.insert("accept-post", HeaderValue::from_static("application/sdp"));
+        response
+    });
+    let status = warp::path!("live" / String / "status")
+        .and(warp::get())
+        .and(warp::query::<HashMap<String, String>>())
+        .and(with_state)
+        .then(
+            |room: String, query: HashMap<String, String>, state: Arc<AppState<R>>| async move {
+                reply(status(&state, &room, query.get("t").map(String::as_str)).await)
+            },
+        );
+    offer
+        .or(end)
+        .unify()
+        .or(trickle)
+        .unify()
+        .or(preflight)
+        .unify()
+        .or(status)
+        .unify()
+}
+
+/// A viewer's offer: checked in the order WHEP clients expect the refusals.
+async fn offer<R: RoomRegistry>(
+    state: &AppState<R>,
+    room: &str,
+    auth: Option<String>,
+    kind: Option<String>,
+    body: Option<Bytes>,
+) -> Result<Response, LiveError> {
+    let live = live_room(state, room, auth.as_deref())?;
+    let is_sdp = kind
+        .as_deref()
+        .and_then(|k| k.split(';').next())
+        .is_some_and(|k| k.trim().eq_ignore_ascii_case("application/sdp"));
+    if !is_sdp {
+        return Err(LiveError::NotSdp);
+    }
+    let body = body.ok_or(LiveError::TooLarge(MAX_OFFER_BYTES))?;
+    let offer = std::str::from_utf8(&body)
+        .map_err(|_| LiveError::Sdp(super::sdp::SdpError("the offer is not UTF-8".into())))?;
+    let (id, answer) = live.add_viewer(offer).await?;
+    let mut response = Response::new(answer.into());
+    *response.status_mut() = StatusCode::CREATED;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/sdp"));
+    // The room's segment as the client sent it: still a valid path.
+    let location = format!("/whep/{room}/{id}");
+    if let Ok(location) = HeaderValue::from_str(&location) {
+        headers.insert(LOCATION, location);
+    }
+    headers.insert(
+        ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("Location"),
+    );
+    Ok(response)
+}
+
+/// What the watch page shows: live or not, the stage on air or not, and the audience.
+async fn status<R: RoomRegistry>(
+    state: &AppState<R>,
+    room: &str,
+    token: Option<&str>,
+) -> Result<Response, LiveError> {
+    let body = match live_room(state, room, token) {
+        Ok(live) => LiveStatus {
+            live: true,
+            on_air: Some(live.on_air().await),
+            viewers: Some(live.viewer_count() as u64),
+        },
+        // Not live (never, or any more): the same answer whatever the token, so a guess
+        // learns nothing.
+        Err(LiveError::NotLive) => LiveStatus::default(),
+        Err(err) => return Err(err),
+    };
+    let body = serde_json::to_string(&body).map_err(|_| LiveError::NotReady)?;
+    let mut response = Response::new(body.into());
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// The live room `room` (as it stands in the path) if `auth` carries its token.
+fn live_room<R: RoomRegistry>(
+    state: &AppState<R>,
+    room: &str,
+    auth: Option<&str>,
+) -> Result<Arc<LiveRoom>, LiveError> {
+    let decoded = percent_decode_str(room)
+        .decode_utf8()
+        .map_err(|_| LiveError::NotLive)?;
+    let name = validate_room_name(&decoded, state.config.max_room_name_chars)
+        .map_err(|_| LiveError::NotLive)?;
+    let live = state
+        .live
+        .get(&RoomName(name.to_owned()))
+        .ok_or(LiveError::NotLive)?;
+    let token = auth.map(|a| a.strip_prefix("Bearer ").unwrap_or(a).trim());
+    match token {
+        Some(token) if live.admits(token) => Ok(live),
+        _ => Err(LiveError::BadToken),
+    }
+}
+
+fn reply(result: Result<Response, LiveError>) -> Response {
+    let mut response = match result {
+        Ok(response) => response,
+        Err(err) => {
+            let mut response = plain_text(err.status(), format!("{err}\n"));
+            let headers = response.headers_mut();
+            match err {
+                LiveError::BadToken => {
+                    headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                }
+                LiveError::Full(_) | LiveError::NotReady => {
+                    headers.insert(RETRY_AFTER, HeaderValue::from_static("5"));
+                }
+                LiveError::NotSdp => {
+                    headers.insert("accept-post", HeaderValue::from_static("application/sdp"));
+                }
+                _ => {}
+            }
+            response
+        }
+    };
+    response
+        .headers_mut()
+        .insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    response
+}

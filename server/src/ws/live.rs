@@ -1,0 +1,61 @@
+//! `go_live` and `stop_live` from the host: checked here (a media server, a stage the relay
+//! can carry), recorded by the registry (which checks the host and the stage's members and
+//! tells everyone), then run by this relay's [`crate::live::LiveRooms`].
+
+use meshmeet_protocol::{LiveInfo, PeerId, MAX_STAGE};
+
+use super::Connection;
+use crate::error::RelayError;
+use crate::registry::{random_hex_128, HostAction, Membership, RoomRegistry};
+
+impl<R: RoomRegistry> Connection<R> {
+    /// The host goes live with `stage`, or changes the stage.
+    pub(super) async fn go_live(
+        &mut self,
+        member: &Membership,
+        stage: Vec<PeerId>,
+    ) -> Result<(), RelayError> {
+        if stage.is_empty() || stage.len() > MAX_STAGE {
+            return Err(RelayError::BadMessage(format!(
+                "a stage names one to {MAX_STAGE} participants"
+            )));
+        }
+        if self.state.config.janus_urls.is_empty() {
+            return Err(RelayError::LiveUnavailable(
+                "Going live needs a media server, and this relay has none configured",
+            ));
+        }
+        if self.state.janus.ready().is_err() {
+            return Err(RelayError::LiveUnavailable(
+                "Going live needs the media server, and it is unreachable; try again later",
+            ));
+        }
+        if stage.len() > 1 {
+            return Err(RelayError::LiveUnavailable(
+                "A stage of more than one participant is not supported yet: choose one",
+            ));
+        }
+        let registry = &self.state.registry;
+        // A live room keeps its token when the stage changes: viewers stay connected.
+        let watch_token = match registry.room_live(member.room()).await? {
+            Some(live) => live.watch_token,
+            None => random_hex_128()?,
+        };
+        let live = LiveInfo { stage, watch_token };
+        registry
+            .host_action(member, HostAction::Live(Some(live.clone())))
+            .await?;
+        self.state.live.run(&self.state, member.room(), &live);
+        Ok(())
+    }
+
+    /// The host ends the live.
+    pub(super) async fn stop_live(&mut self, member: &Membership) -> Result<(), RelayError> {
+        self.state
+            .registry
+            .host_action(member, HostAction::Live(None))
+            .await?;
+        self.state.live.end(member.room()).await;
+        Ok(())
+    }
+}

@@ -1,0 +1,220 @@
+//! Going live through the relay on a real Janus: only the host may, and only with
+//! participants of the room on the stage; the room moves to the SFU though it is small;
+//! a WHEP viewer (a str0m peer, not a browser) posts its offer with the viewer token and its
+//! connection comes up through the relay's bridge; bad WHEP requests get the statuses the
+//! standard gives, and leave the live serving; stopping the live voids the token.
+
+mod janus_server;
+mod sfu_support;
+mod support;
+mod webrtc_peer;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use janus_server::JanusServer;
+use meshmeet_protocol::{ClientMsg, ErrorCode, LiveInfo, PeerId, ServerMsg};
+use serde_json::Value;
+use sfu_support::*;
+use support::{http_get, http_raw, HttpResponse};
+
+/// A WHEP `POST` of `offer` to `/whep/<room>`, with `token` as the bearer token (if any)
+/// and `content_type`.
+async fn whep_post(
+    addr: SocketAddr,
+    room: &str,
+    token: Option<&str>,
+    content_type: &str,
+    offer: &str,
+) -> HttpResponse {
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    let request = format!(
+        "POST /whep/{room} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}\
+         Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{offer}",
+        offer.len()
+    );
+    http_raw(addr, &request).await
+}
+
+/// `/live/<room>/status` with `token`, as JSON.
+async fn status(addr: SocketAddr, room: &str, token: &str) -> Value {
+    let response = http_get(addr, &format!("/live/{room}/status?t={token}"), &[]).await;
+    assert_eq!(response.status, 200, "{}", response.text());
+    serde_json::from_slice(&response.body).expect("status is JSON")
+}
+
+/// Waits (bounded) until the status of `room` satisfies `ok`.
+async fn wait_for_status(
+    addr: SocketAddr,
+    room: &str,
+    token: &str,
+    what: &str,
+    ok: fn(&Value) -> bool,
+) {
+    let mut last = Value::Null;
+    for _ in 0..200 {
+        last = status(addr, room, token).await;
+        if ok(&last) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{what}: the status stayed {last}");
+}
+
+fn live_of(msg: &ServerMsg) -> Option<Option<LiveInfo>> {
+    match msg {
+        ServerMsg::LiveChanged { live } => Some(live.clone()),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn the_host_goes_live_and_a_whep_viewer_watches_the_stage_through_the_bridge() {
+    let janus = JanusServer::start().await;
+    // A mesh of four: two people would stay a mesh, but a live room goes to the SFU.
+    let relay = relay_with_janus(&janus, 4).await;
+    let addr = relay.addr;
+    let (mut ana, ana_welcome) = relay.join("hearing", "Ana").await;
+    let (mut bo, _) = relay.join("hearing", "Bo").await;
+    ana.recv().await; // Bo joined
+    let ana_id = ana_welcome.peer_id.clone();
+
+    // Only the host goes live, and only with people in the room on the stage.
+    bo.send(&ClientMsg::GoLive {
+        stage: vec![ana_id.clone()],
+    })
+    .await;
+    assert_eq!(bo.recv_error().await, ErrorCode::NotHost);
+    let stranger = PeerId::from("0123456789abcdef0123456789abcdef");
+    ana.send(&ClientMsg::GoLive {
+        stage: vec![stranger],
+    })
+    .await;
+    assert_eq!(ana.recv_error().await, ErrorCode::UnknownPeer);
+    ana.send(&ClientMsg::GoLive {
+        stage: vec![ana_id.clone(), ana_id.clone()],
+    })
+    .await;
+    assert_eq!(ana.recv_error().await, ErrorCode::LiveUnavailable);
+
+    ana.send(&ClientMsg::GoLive {
+        stage: vec![ana_id.clone()],
+    })
+    .await;
+    let live = wait_for(&mut bo, "Bo hears of the live", live_of)
+        .await
+        .expect("live");
+    assert_eq!(live.stage, vec![ana_id.clone()]);
+    let token = live.watch_token.clone();
+    let heard = wait_for(&mut ana, "Ana hears of the live", live_of).await;
+    assert_eq!(heard, Some(live.clone()));
+    // The room moved to the SFU for it: Ana publishes there.
+    let _ana_up = publish(&mut ana, 1, "Ana").await;
+    wait_for_status(addr, "hearing", &token, "the stage goes on air", |s| {
+        s["on_air"] == true
+    })
+    .await;
+
+    // Bad WHEP requests: statuses as the standard gives them.
+    let (offering, offer) = webrtc_peer::viewer_offer();
+    let refusals = [
+        (
+            whep_post(addr, "hearing", None, "application/sdp", &offer).await,
+            401,
+        ),
+        (
+            whep_post(addr, "hearing", Some("nope"), "application/sdp", &offer).await,
+            401,
+        ),
+        (
+            whep_post(addr, "hearing", Some(&token), "text/plain", &offer).await,
+            415,
+        ),
+        (
+            whep_post(
+                addr,
+                "hearing",
+                Some(&token),
+                "application/sdp",
+                "v=0\r\nhello",
+            )
+            .await,
+            400,
+        ),
+        (
+            whep_post(addr, "elsewhere", Some(&token), "application/sdp", &offer).await,
+            404,
+        ),
+        (
+            whep_post(addr, "..", Some(&token), "application/sdp", &offer).await,
+            404,
+        ),
+        (
+            whep_post(
+                addr,
+                "hearing",
+                Some(&token),
+                "application/sdp",
+                &"a".repeat(70_000),
+            )
+            .await,
+            413,
+        ),
+    ];
+    for (i, (response, expected)) in refusals.iter().enumerate() {
+        assert_eq!(
+            response.status,
+            *expected,
+            "refusal {i}: {}",
+            response.text()
+        );
+    }
+    assert_eq!(refusals[0].0.header("www-authenticate"), Some("Bearer"));
+
+    // A viewer: 201, the answer, its resource; its connection comes up through the bridge.
+    let created = whep_post(addr, "hearing", Some(&token), "application/sdp", &offer).await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    assert_eq!(created.header("content-type"), Some("application/sdp"));
+    let location = created.header("location").expect("Location").to_owned();
+    assert!(location.starts_with("/whep/hearing/"), "{location}");
+    let _viewer = offering.connect(&created.text());
+    wait_for_status(addr, "hearing", &token, "the viewer connects", |s| {
+        s["viewers"] == 1
+    })
+    .await;
+    let patch = http_raw(
+        addr,
+        &format!("PATCH {location} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"),
+    )
+    .await;
+    assert_eq!(patch.status, 405);
+
+    // DELETE ends it (with the token); twice is 404.
+    let delete = |token: &str| {
+        format!(
+            "DELETE {location} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+             Authorization: Bearer {token}\r\n\r\n"
+        )
+    };
+    assert_eq!(http_raw(addr, &delete("nope")).await.status, 401);
+    assert_eq!(http_raw(addr, &delete(&token)).await.status, 200);
+    assert_eq!(http_raw(addr, &delete(&token)).await.status, 404);
+    wait_for_status(addr, "hearing", &token, "the viewer is gone", |s| {
+        s["viewers"] == 0
+    })
+    .await;
+
+    // Stopping the live tells everyone and voids the token.
+    ana.send(&ClientMsg::StopLive).await;
+    assert_eq!(
+        wait_for(&mut bo, "Bo hears the live end", live_of).await,
+        None
+    );
+    assert_eq!(
+        status(addr, "hearing", &token).await,
+        serde_json::json!({ "live": false })
+    );
+    let after = whep_post(addr, "hearing", Some(&token), "application/sdp", &offer).await;
+    assert_eq!(after.status, 404, "{}", after.text());
+}
