@@ -655,7 +655,8 @@ impl Client {
                 | ServerMsg::LockChanged { .. }
                 | ServerMsg::MuteRequested { .. }
                 | ServerMsg::IceServersRenewed { .. }
-                | ServerMsg::TopologyChanged { .. },
+                | ServerMsg::TopologyChanged { .. }
+                | ServerMsg::LiveChanged { .. },
             ) => {}
             Ok(ServerMsg::SfuPublished { .. } | ServerMsg::SfuSubscription { .. }) => {
                 // This load generator never publishes to an SFU.

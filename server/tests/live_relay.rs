@@ -62,6 +62,35 @@ async fn wait_for_status(
     panic!("{what}: the status stayed {last}");
 }
 
+/// `offer` with its first video codec moved to payload type `pt` (as another kind of
+/// player would number it).
+fn renumber_video(offer: &str, pt: u8) -> String {
+    let video = offer.split("m=video").nth(1).expect("a video section");
+    let from = video
+        .split_whitespace()
+        .nth(2)
+        .expect("a video payload type")
+        .to_owned();
+    offer
+        .split("\r\n")
+        .map(|line| {
+            let after = |prefix: &str| {
+                line.strip_prefix(&format!("{prefix}{from} "))
+                    .map(|rest| format!("{prefix}{pt} {rest}"))
+            };
+            if line.starts_with("m=video") {
+                line.replace(&format!(" {from}"), &format!(" {pt}"))
+            } else {
+                after("a=rtpmap:")
+                    .or_else(|| after("a=fmtp:"))
+                    .or_else(|| after("a=rtcp-fb:"))
+                    .unwrap_or_else(|| line.replace(&format!("apt={from}"), &format!("apt={pt}")))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n")
+}
+
 fn live_of(msg: &ServerMsg) -> Option<Option<LiveInfo>> {
     match msg {
         ServerMsg::LiveChanged { live } => Some(live.clone()),
@@ -123,9 +152,10 @@ async fn the_host_goes_live_and_a_whep_viewer_watches_the_stage_through_the_brid
             whep_post(addr, "hearing", None, "application/sdp", &offer).await,
             401,
         ),
+        // A wrong token is answered as a room that is not live.
         (
             whep_post(addr, "hearing", Some("nope"), "application/sdp", &offer).await,
-            401,
+            404,
         ),
         (
             whep_post(addr, "hearing", Some(&token), "text/plain", &offer).await,
@@ -171,6 +201,22 @@ async fn the_host_goes_live_and_a_whep_viewer_watches_the_stage_through_the_brid
         );
     }
     assert_eq!(refusals[0].0.header("www-authenticate"), Some("Bearer"));
+    assert_eq!(
+        status(addr, "hearing", "nope").await,
+        serde_json::json!({ "live": false }),
+        "a wrong token learns nothing"
+    );
+    // Players on other sites: the preflight and every answer allow them.
+    let preflight = http_raw(
+        addr,
+        &format!("OPTIONS /whep/hearing HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
+    )
+    .await;
+    assert_eq!(preflight.status, 204);
+    assert_eq!(preflight.header("access-control-allow-origin"), Some("*"));
+    assert!(preflight
+        .header("access-control-allow-headers")
+        .is_some_and(|h| h.contains("Authorization")));
 
     // A viewer: 201, the answer, its resource; its connection comes up through the bridge.
     let created = whep_post(addr, "hearing", Some(&token), "application/sdp", &offer).await;
@@ -183,6 +229,27 @@ async fn the_host_goes_live_and_a_whep_viewer_watches_the_stage_through_the_brid
         s["viewers"] == 1
     })
     .await;
+    // Each way of numbering the codecs costs a mountpoint: eight kinds at most
+    // (the connected viewer's is one).
+    for kind in 0..8u8 {
+        let renumbered = renumber_video(&offer, 100 + kind);
+        let response = whep_post(
+            addr,
+            "hearing",
+            Some(&token),
+            "application/sdp",
+            &renumbered,
+        )
+        .await;
+        let expected = if kind < 7 { 201 } else { 503 };
+        assert_eq!(
+            response.status,
+            expected,
+            "kind {kind}: {}",
+            response.text()
+        );
+    }
+
     let patch = http_raw(
         addr,
         &format!("PATCH {location} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"),
@@ -197,7 +264,7 @@ async fn the_host_goes_live_and_a_whep_viewer_watches_the_stage_through_the_brid
              Authorization: Bearer {token}\r\n\r\n"
         )
     };
-    assert_eq!(http_raw(addr, &delete("nope")).await.status, 401);
+    assert_eq!(http_raw(addr, &delete("nope")).await.status, 404);
     assert_eq!(http_raw(addr, &delete(&token)).await.status, 200);
     assert_eq!(http_raw(addr, &delete(&token)).await.status, 404);
     wait_for_status(addr, "hearing", &token, "the viewer is gone", |s| {

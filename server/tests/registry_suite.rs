@@ -1425,6 +1425,12 @@ where
     let later = Instant::now() + Duration::from_secs(60);
     s.on(0).settle_topology(policy(true, later)).await;
     ana.inbox.silent().await;
+    // Without a media server it is only as large as it is, and falls back to the mesh; back
+    // on the SFU as soon as one is reachable again, since it is still live.
+    s.on(0).settle_topology(policy(false, Instant::now())).await;
+    assert_eq!(ana.inbox.next().await, changed(MediaMode::Mesh, 2));
+    s.on(1).settle_topology(policy(true, Instant::now())).await;
+    assert_eq!(ana.inbox.next().await, changed(MediaMode::Sfu, 3));
 
     // The live ends: everyone is told, and the room may return to the mesh after the delay.
     s.on(0)
@@ -1441,7 +1447,7 @@ where
     s.on(0)
         .settle_topology(policy(true, now + Duration::from_secs(11)))
         .await;
-    assert_eq!(ana.inbox.next().await, changed(MediaMode::Mesh, 2));
+    assert_eq!(ana.inbox.next().await, changed(MediaMode::Mesh, 4));
 }
 
 /// The topology contract, on every registry.

@@ -103,6 +103,8 @@ async fn follow(
         if viewer.is_none() && local.wants_connection() {
             act(&mut local, WatchAction::Connecting);
             match WhepViewer::connect(&whep_path(&room), &token).await {
+                // The page went while the offer was out.
+                Ok(connected) if !alive.get() => connected.close(),
                 Ok(connected) => {
                     stream.set(Some(connected.stream()));
                     viewer = Some(connected);

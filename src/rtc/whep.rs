@@ -66,10 +66,14 @@ impl WhepViewer {
             stream,
             _on_track: on_track,
         };
-        viewer
-            .negotiate(endpoint)
-            .await
-            .map(|resource| WhepViewer { resource, ..viewer })
+        match viewer.negotiate(endpoint).await {
+            Ok(resource) => Ok(WhepViewer { resource, ..viewer }),
+            Err(err) => {
+                // What the server made for us is ended already (see `negotiate`).
+                viewer.pc.close();
+                Err(err)
+            }
+        }
     }
 
     /// Offers, posts, applies the answer: the viewer's resource, if the server named one.
@@ -100,7 +104,13 @@ impl WhepViewer {
                 text: reply.text.trim().to_owned(),
             });
         }
-        set_remote(&self.pc, RtcSdpType::Answer, &reply.text).await?;
+        if let Err(err) = set_remote(&self.pc, RtcSdpType::Answer, &reply.text).await {
+            // The server made a viewer for us: end it rather than leave it waiting.
+            if let Some(resource) = reply.location {
+                end_resource(resource, self.token.clone());
+            }
+            return Err(err.into());
+        }
         Ok(reply.location)
     }
 
@@ -132,11 +142,15 @@ impl WhepViewer {
     pub fn close(self) {
         self.pc.close();
         if let Some(resource) = self.resource {
-            let token = self.token;
-            wasm_bindgen_futures::spawn_local(async move {
-                let bearer = format!("Bearer {token}");
-                let _ = fetch_text("DELETE", &resource, &[("Authorization", &bearer)], None).await;
-            });
+            end_resource(resource, self.token);
         }
     }
+}
+
+/// `DELETE`s a viewer's resource on the server, in the background (nothing waits for it).
+fn end_resource(resource: String, token: String) {
+    wasm_bindgen_futures::spawn_local(async move {
+        let bearer = format!("Bearer {token}");
+        let _ = fetch_text("DELETE", &resource, &[("Authorization", &bearer)], None).await;
+    });
 }

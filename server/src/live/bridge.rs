@@ -51,7 +51,13 @@ pub struct ViewerCodecs {
 /// What the viewer's `offer` must be to watch a stage sending `video`: a section receiving
 /// Opus and one receiving that video, over DTLS-SRTP; their payload types.
 pub fn viewer_codecs(offer: &Sdp, video: StageVideo) -> Result<ViewerCodecs, SdpError> {
-    offer.transport()?;
+    let transport = offer.transport()?;
+    if transport.setup != "actpass" {
+        return Err(SdpError(format!(
+            "an offer's a=setup must be actpass, not {}",
+            transport.setup
+        )));
+    }
     let audio =
         receiving(offer, "audio").ok_or_else(|| SdpError("the offer receives no audio".into()))?;
     let video_section =
@@ -73,8 +79,20 @@ pub fn viewer_codecs(offer: &Sdp, video: StageVideo) -> Result<ViewerCodecs, Sdp
                 video.janus_name().to_uppercase()
             ))
         })?;
+    // Opus and the video codecs only ever have dynamic payload types; anything else is a
+    // made-up offer, and each distinct numbering costs a mountpoint.
+    for pt in [audio_pt, video_pt] {
+        if !DYNAMIC_PTS.contains(&pt) {
+            return Err(SdpError(format!(
+                "payload type {pt} is not a dynamic one (96 to 127)"
+            )));
+        }
+    }
     Ok(ViewerCodecs { audio_pt, video_pt })
 }
+
+/// RTP's dynamic payload types (RFC 3551).
+const DYNAMIC_PTS: std::ops::RangeInclusive<u8> = 96..=127;
 
 /// The answers of a bridged negotiation.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -366,6 +384,10 @@ mod tests {
         assert!(viewer_codecs(&parse(&deaf), StageVideo::Vp8).is_err());
         let sending = VIEWER.replace("a=recvonly", "a=sendonly");
         assert!(viewer_codecs(&parse(&sending), StageVideo::Vp8).is_err());
+        let passive = VIEWER.replace("a=setup:actpass", "a=setup:passive");
+        assert!(viewer_codecs(&parse(&passive), StageVideo::Vp8).is_err());
+        let static_pt = VIEWER.replace("120", "34");
+        assert!(viewer_codecs(&parse(&static_pt), StageVideo::Vp8).is_err());
     }
 
     #[test]

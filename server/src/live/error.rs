@@ -8,11 +8,12 @@ use crate::janus::JanusError;
 /// Why a WHEP request is refused.
 #[derive(Debug, thiserror::Error)]
 pub enum LiveError {
-    /// The room is not live on this relay (or never was).
-    #[error("this meeting is not live")]
+    /// The room is not live on this relay (or never was), or the token is not its live's:
+    /// the same answer, so a guess learns nothing.
+    #[error("this meeting is not live, or the link's token is not its live's")]
     NotLive,
-    /// No viewer token, or not this live's.
-    #[error("the viewer token is missing or wrong")]
+    /// No viewer token at all.
+    #[error("a viewer token is needed (Authorization: Bearer)")]
     BadToken,
     /// The request body is not `application/sdp`.
     #[error("a WHEP offer is sent as application/sdp")]
@@ -29,11 +30,17 @@ pub enum LiveError {
     /// The live has its most viewers.
     #[error("this live has its most viewers ({0}); try again later")]
     Full(u32),
+    /// The offer numbers its codecs unlike every kind the live already serves, and it
+    /// serves as many kinds as it may.
+    #[error(
+        "this live serves at most {0} kinds of players, and the offer's codec numbering is another"
+    )]
+    TooManyKinds(usize),
     /// The stage is not on the media server yet (the room is moving to it).
     #[error("the stage is not ready yet; try again in a moment")]
     NotReady,
-    /// The media server failed.
-    #[error("the media server failed: {0}")]
+    /// The media server failed (the details go to the relay's log, not to the viewer).
+    #[error("the media server failed; try again later")]
     MediaServer(#[from] JanusError),
 }
 
@@ -46,7 +53,9 @@ impl LiveError {
             LiveError::NotSdp => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             LiveError::Sdp(_) => StatusCode::BAD_REQUEST,
             LiveError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            LiveError::Full(_) | LiveError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            LiveError::Full(_) | LiveError::NotReady | LiveError::TooManyKinds(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             LiveError::MediaServer(_) => StatusCode::BAD_GATEWAY,
         }
     }

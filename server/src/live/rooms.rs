@@ -28,6 +28,10 @@ use crate::AppState;
 const CHECK_EVERY: Duration = Duration::from_secs(1);
 /// The display name of the live's observer in the Janus room (participants' are peer ids).
 const OBSERVER: &str = "meshmeet-live";
+/// Most mountpoints of one live: one per kind of viewer offer (each browser family numbers
+/// its codecs its own way, so a handful covers every player); offers numbering them yet
+/// another way are refused rather than each costing a mountpoint and a forward.
+const MAX_MOUNTS: usize = 8;
 
 /// The live rooms of this relay.
 #[derive(Debug, Default)]
@@ -43,8 +47,15 @@ pub struct LiveRoom {
     max_viewers: u32,
     stage: Mutex<Vec<PeerId>>,
     media: tokio::sync::Mutex<Media>,
-    viewers: Mutex<HashMap<String, ViewerEntry>>,
+    viewers: Mutex<Viewers>,
     task: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// The live's viewers, and the places taken by offers still being answered.
+#[derive(Debug, Default)]
+struct Viewers {
+    connected: HashMap<String, ViewerEntry>,
+    pending: usize,
 }
 
 /// Where the live's media is: the Janus room it comes from and the mountpoints it goes to.
@@ -65,6 +76,10 @@ struct Placed {
 
 #[derive(Debug)]
 struct Mount {
+    /// The Janus and the VideoRoom room it was made on and is fed from: it is destroyed
+    /// there even once the live has moved on (a Janus connection that dropped).
+    janus: Arc<JanusClient>,
+    room: JanusRoom,
     mount: Mountpoint,
     forwarding: Option<Forwarding>,
 }
@@ -104,7 +119,7 @@ impl LiveRooms {
             max_viewers: state.config.max_viewers,
             stage: Mutex::new(live.stage.clone()),
             media: tokio::sync::Mutex::new(Media::default()),
-            viewers: Mutex::new(HashMap::new()),
+            viewers: Mutex::new(Viewers::default()),
             task: Mutex::new(None),
         });
         let task = tokio::spawn(follow(
@@ -114,7 +129,10 @@ impl LiveRooms {
         ));
         *lock(&running.task) = Some(task);
         if let Some(old) = rooms.insert(room.clone(), running) {
+            // A live ended and another began before the old task noticed: its viewers,
+            // forwards and mountpoints go now.
             old.abort();
+            tokio::spawn(async move { old.tear_down().await });
         }
         info!(room = %room, "live started");
     }
@@ -146,6 +164,7 @@ impl LiveRoom {
     /// Viewers whose connection is up.
     pub fn viewer_count(&self) -> usize {
         lock(&self.viewers)
+            .connected
             .values()
             .filter(|v| v.connected.load(Ordering::Relaxed))
             .count()
@@ -164,41 +183,48 @@ impl LiveRoom {
     /// A new viewer with its WHEP `offer`: its resource id and the SDP answer.
     pub async fn add_viewer(self: &Arc<Self>, offer: &str) -> Result<(String, String), LiveError> {
         let offer = Sdp::parse(offer)?;
-        if lock(&self.viewers).len() >= self.max_viewers as usize {
-            return Err(LiveError::Full(self.max_viewers));
-        }
-        let stage = lock(&self.stage).clone();
-        let mut media = self.media.lock().await;
-        let media = &mut *media;
-        let placed = media.placed.as_ref().ok_or(LiveError::NotReady)?;
-        let feed = stage.first().and_then(|p| placed.feeds.get(p.as_str()));
-        let video = feed.map_or(StageVideo::Vp8, stage_video);
-        let codecs = viewer_codecs(&offer, video)?;
-        let key = (video, codecs);
-        let entry = match media.mounts.entry(key) {
-            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
-            std::collections::hash_map::Entry::Vacant(vacant) => {
-                let description =
-                    format!("meshmeet live {}", &self.token[..8.min(self.token.len())]);
-                let mount = placed
-                    .janus
-                    .create_mountpoint(
-                        &description,
-                        video.janus_name(),
-                        codecs.audio_pt,
-                        codecs.video_pt,
-                    )
-                    .await?;
-                let forwarding = match feed {
-                    Some(feed) => forward(placed, feed, &mount).await,
-                    None => None,
-                };
-                vacant.insert(Mount { mount, forwarding })
+        // Everything about the offer alone is checked before anything is made for it.
+        let stage_video = self.stage_video().await;
+        let codecs = viewer_codecs(&offer, stage_video)?;
+        {
+            let mut viewers = lock(&self.viewers);
+            if viewers.connected.len() + viewers.pending >= self.max_viewers as usize {
+                return Err(LiveError::Full(self.max_viewers));
             }
-        };
-        let (viewer, janus_offer) = placed.janus.watch(&entry.mount).await?;
+            viewers.pending += 1;
+        }
+        let added = self.answer(&offer, stage_video, codecs).await;
+        let mut viewers = lock(&self.viewers);
+        viewers.pending = viewers.pending.saturating_sub(1);
+        let (id, answer, entry) = added?;
+        viewers.connected.insert(id.clone(), entry);
+        Ok((id, answer))
+    }
+
+    /// The stage's video codec, as its camera publishes it (VP8 until it publishes).
+    async fn stage_video(&self) -> StageVideo {
+        let stage = lock(&self.stage).first().cloned();
+        let media = self.media.lock().await;
+        let feed = media
+            .placed
+            .as_ref()
+            .zip(stage)
+            .and_then(|(placed, peer)| placed.feeds.get(peer.as_str()).map(stage_video));
+        feed.unwrap_or(StageVideo::Vp8)
+    }
+
+    /// Watches the mountpoint for `codecs` (made now if needed) with `offer`.
+    async fn answer(
+        self: &Arc<Self>,
+        offer: &Sdp,
+        video: StageVideo,
+        codecs: ViewerCodecs,
+    ) -> Result<(String, String, ViewerEntry), LiveError> {
+        let (janus, mount) = self.mount_for(video, codecs).await?;
+        // The media lock is not held from here: a slow Janus delays this viewer only.
+        let (viewer, janus_offer) = janus.watch(&mount).await?;
         let id = crate::registry::random_hex_128().map_err(|_| LiveError::NotReady)?;
-        let bridged = bridge(&offer, &Sdp::parse(&janus_offer)?, session_number(&id))?;
+        let bridged = bridge(offer, &Sdp::parse(&janus_offer)?, session_number(&id))?;
         viewer.start(&bridged.to_janus).await?;
         let connected = Arc::new(AtomicBool::new(false));
         let task = tokio::spawn(watch_viewer(
@@ -207,13 +233,57 @@ impl LiveRoom {
             viewer,
             Arc::clone(&connected),
         ));
-        lock(&self.viewers).insert(id.clone(), ViewerEntry { connected, task });
-        Ok((id, bridged.to_viewer))
+        Ok((id, bridged.to_viewer, ViewerEntry { connected, task }))
+    }
+
+    /// The mountpoint that sends `video` with `codecs`' payload types, made (and fed from
+    /// the stage) if the live has none yet.
+    async fn mount_for(
+        &self,
+        video: StageVideo,
+        codecs: ViewerCodecs,
+    ) -> Result<(Arc<JanusClient>, Mountpoint), LiveError> {
+        let stage = lock(&self.stage).first().cloned();
+        let mut media = self.media.lock().await;
+        let media = &mut *media;
+        let placed = media.placed.as_ref().ok_or(LiveError::NotReady)?;
+        if let Some(existing) = media.mounts.get(&(video, codecs)) {
+            return Ok((Arc::clone(&existing.janus), existing.mount.clone()));
+        }
+        if media.mounts.len() >= MAX_MOUNTS {
+            return Err(LiveError::TooManyKinds(MAX_MOUNTS));
+        }
+        let mount = placed
+            .janus
+            .create_mountpoint(
+                "meshmeet live",
+                video.janus_name(),
+                codecs.audio_pt,
+                codecs.video_pt,
+            )
+            .await?;
+        let feed = stage.and_then(|p| placed.feeds.get(p.as_str()));
+        let forwarding = match feed.filter(|f| stage_video(f) == video) {
+            Some(feed) => forward(placed, feed, &mount).await,
+            None => None,
+        };
+        let made = (Arc::clone(&placed.janus), mount.clone());
+        media.mounts.insert(
+            (video, codecs),
+            Mount {
+                janus: Arc::clone(&placed.janus),
+                room: placed.room.clone(),
+                mount,
+                forwarding,
+            },
+        );
+        Ok(made)
     }
 
     /// Ends viewer `id` (its WHEP `DELETE`).
     pub fn remove_viewer(&self, id: &str) -> Result<(), LiveError> {
         let entry = lock(&self.viewers)
+            .connected
             .remove(id)
             .ok_or(LiveError::NoSuchViewer)?;
         // Dropping the handle detaches it: Janus hangs the viewer up.
@@ -230,15 +300,15 @@ impl LiveRoom {
     /// Hangs every viewer up, stops the forwards and destroys the mountpoints (the live
     /// ended, or its room moved to another Janus room).
     async fn tear_down(&self) {
-        for (_, viewer) in lock(&self.viewers).drain() {
+        for (_, viewer) in lock(&self.viewers).connected.drain() {
             viewer.task.abort();
         }
         let mut media = self.media.lock().await;
+        media.placed = None;
         let mounts: Vec<Mount> = media.mounts.drain().map(|(_, m)| m).collect();
-        if let Some(placed) = media.placed.take() {
-            for mount in mounts {
-                unmount(&placed, mount).await;
-            }
+        drop(media);
+        for mount in mounts {
+            unmount(mount).await;
         }
     }
 }
@@ -366,7 +436,9 @@ impl LiveRoom {
             return;
         };
         let feed = stage.and_then(|p| placed.feeds.get(p.as_str()));
-        for mount in media.mounts.values_mut() {
+        for ((video, _), mount) in media.mounts.iter_mut() {
+            // A mountpoint carries one video codec: a stage sending another is not for it.
+            let feed = feed.filter(|f| stage_video(f) == *video);
             let current = mount.forwarding.as_ref().map(|f| f.feed);
             if current == feed.map(|f| f.id) {
                 continue;
@@ -406,14 +478,14 @@ async fn forward(placed: &Placed, feed: &Feed, mount: &Mountpoint) -> Option<For
     }
 }
 
-/// Stops `mount`'s forward and destroys it.
-async fn unmount(placed: &Placed, mount: Mount) {
+/// Stops `mount`'s forward and destroys it, on the Janus it was made on.
+async fn unmount(mount: Mount) {
     if let Some(forwarding) = &mount.forwarding {
-        if let Err(err) = placed.janus.stop_forwarding(&placed.room, forwarding).await {
+        if let Err(err) = mount.janus.stop_forwarding(&mount.room, forwarding).await {
             warn!(%err, "could not stop a live forward");
         }
     }
-    if let Err(err) = placed.janus.destroy_mountpoint(&mount.mount).await {
+    if let Err(err) = mount.janus.destroy_mountpoint(&mount.mount).await {
         warn!(%err, "could not destroy a live mountpoint");
     }
 }
@@ -429,7 +501,8 @@ fn stage_video(feed: &Feed) -> StageVideo {
 
 /// A number for the `o=` line of a viewer's answer, from its resource id.
 fn session_number(id: &str) -> u64 {
-    u64::from_str_radix(&id[..12.min(id.len())], 16).unwrap_or(1)
+    let head: String = id.chars().take(12).collect();
+    u64::from_str_radix(&head, 16).unwrap_or(1)
 }
 
 /// Follows one viewer's connection until Janus hangs it up or it is removed.
@@ -447,6 +520,6 @@ async fn watch_viewer(
         }
     }
     if let Some(live) = live.upgrade() {
-        lock(&live.viewers).remove(&id);
+        lock(&live.viewers).connected.remove(&id);
     }
 }

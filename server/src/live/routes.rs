@@ -78,7 +78,7 @@ pub fn routes<R: RoomRegistry>(
             response
                 .headers_mut()
                 .insert(ALLOW, HeaderValue::from_static("DELETE"));
-            response
+            reply(Ok(response))
         });
     let preflight = warp::path!("whep" / ..).and(warp::options()).map(|| {
         let mut response = plain_text(StatusCode::NO_CONTENT, "");
@@ -92,7 +92,7 @@ pub fn routes<R: RoomRegistry>(
             HeaderValue::from_static("Authorization, Content-Type"),
         );
         headers.insert("accept-post", HeaderValue::from_static("application/sdp"));
-        response
+        reply(Ok(response))
     });
     let status = warp::path!("live" / String / "status")
         .and(warp::get())
@@ -175,12 +175,16 @@ async fn status<R: RoomRegistry>(
     Ok(response)
 }
 
-/// The live room `room` (as it stands in the path) if `auth` carries its token.
+/// The live room `room` (as it stands in the path) if `auth` carries its token. Without a
+/// token: `BadToken` (401), before anything about the room is looked at.
 fn live_room<R: RoomRegistry>(
     state: &AppState<R>,
     room: &str,
     auth: Option<&str>,
 ) -> Result<Arc<LiveRoom>, LiveError> {
+    if auth.is_none() {
+        return Err(LiveError::BadToken);
+    }
     let decoded = percent_decode_str(room)
         .decode_utf8()
         .map_err(|_| LiveError::NotLive)?;
@@ -193,7 +197,10 @@ fn live_room<R: RoomRegistry>(
     let token = auth.map(|a| a.strip_prefix("Bearer ").unwrap_or(a).trim());
     match token {
         Some(token) if live.admits(token) => Ok(live),
-        _ => Err(LiveError::BadToken),
+        // A wrong token is answered as a room that is not live: whoever guesses room names
+        // cannot tell which ones are live.
+        Some(_) => Err(LiveError::NotLive),
+        None => Err(LiveError::BadToken),
     }
 }
 

@@ -457,14 +457,21 @@ impl RoomRegistry for MemoryRegistry {
     async fn settle_topology(&self, policy: TopologyPolicy) {
         let mut rooms = self.rooms();
         for room in rooms.values_mut() {
-            if room.topology.mode() != Mode::Sfu {
-                continue;
-            }
-            let count = room.count_for_rule();
-            let switch = if policy.sfu_reachable {
-                room.topology.on_count(&policy.rule, count, policy.now)
-            } else {
-                room.topology.fall_back(&policy.rule, count)
+            // The same rules are in redis/lua/settle.lua.
+            let switch = match (room.topology.mode(), policy.sfu_reachable) {
+                // A live room that fell back while no media server was reachable goes back
+                // to the SFU once one is.
+                (Mode::Mesh, true) if room.live.is_some() => {
+                    room.topology
+                        .on_count(&policy.rule, room.count_for_rule(), policy.now)
+                }
+                (Mode::Mesh, _) => continue,
+                (Mode::Sfu, true) => {
+                    room.topology
+                        .on_count(&policy.rule, room.count_for_rule(), policy.now)
+                }
+                // Without a media server a live room is only as large as it is.
+                (Mode::Sfu, false) => room.topology.fall_back(&policy.rule, room.members.len()),
             };
             if switch.is_some() {
                 room.switched();

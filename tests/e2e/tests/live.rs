@@ -8,7 +8,8 @@
 //! Every page runs with `?video=low` (320x180 at 15 fps): two Chromium, a Firefox and Janus
 //! share two cores.
 
-use meshmeet_e2e::{room_url, run_test_within, Browser, Context, Janus, Result};
+use meshmeet_e2e::a11y::serious_violations;
+use meshmeet_e2e::{room_url, run_test_within, Browser, Context, Error, Janus, Result};
 use std::time::{Duration, Instant};
 
 /// Time allowed for media to connect and decode on a loaded two-core machine.
@@ -40,6 +41,19 @@ async fn pick_stage(host: &Browser, name: &str) -> Result {
         )));
     }
     Ok(())
+}
+
+/// Fails with the serious accessibility violations axe-core finds on `page` now.
+async fn assert_accessible(page: &Browser, what: &str) -> Result {
+    let violations = serious_violations(page).await?;
+    if violations.is_empty() {
+        return Ok(());
+    }
+    Err(Error::new(format!(
+        "{what}: {} serious accessibility violation(s):\n{}",
+        violations.len(),
+        violations.join("\n")
+    )))
 }
 
 #[tokio::test]
@@ -75,6 +89,7 @@ async fn the_host_goes_live_and_a_firefox_watch_page_plays_the_stage() {
                 .await
                 .with_context(|| format!("{} moves to the SFU", page.label()))?;
         }
+        assert_accessible(&ana, "the host's live controls").await?;
         let watch_link = ana
             .eval("return document.querySelector('[data-testid=watch-link]').value")
             .await?;
@@ -100,6 +115,16 @@ async fn the_host_goes_live_and_a_firefox_watch_page_plays_the_stage() {
             0,
             "a viewer is in no roster"
         );
+        // On a phone held upright the stage fills the width, and every control is named.
+        fox.set_window_size(390, 844).await?;
+        fox.wait_until_js(
+            "(() => { const r = document.querySelector('[data-testid=live-video]').getBoundingClientRect(); \
+              return r.width > 0.8 * innerWidth && r.width <= innerWidth && r.height > 0; })()",
+            MEDIA_WAIT,
+        )
+        .await
+        .context("the stage fills a phone's width")?;
+        assert_accessible(&fox, "the watch page").await?;
         println!(
             "the stage ({}x{}) played on the Firefox watch page {:.1} s after the host went live",
             sample.size.0,

@@ -111,20 +111,12 @@ impl RoomRegistry for RedisRegistry {
     async fn host_action(&self, member: &Membership, action: HostAction) -> Result<(), RelayError> {
         let inner = &*self.inner;
         inner.check_local(member)?;
-        // For live: the LiveInfo JSON ('' to stop), the stage's ids and the message.
-        let (live_json, stage, changed) = match &action {
+        // For live: the LiveInfo JSON ('' to stop), the message and the stage's ids.
+        let (live_json, changed, stage) = match &action {
             HostAction::Live(live) => (
                 live.as_ref().map(to_json).transpose()?.unwrap_or_default(),
-                live.as_ref()
-                    .map(|l| {
-                        l.stage
-                            .iter()
-                            .map(PeerId::as_str)
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    })
-                    .unwrap_or_default(),
                 to_json(&ServerMsg::LiveChanged { live: live.clone() })?,
+                live.as_ref().map(|l| l.stage.clone()).unwrap_or_default(),
             ),
             _ => Default::default(),
         };
@@ -136,16 +128,18 @@ impl RoomRegistry for RedisRegistry {
             HostAction::EndMeeting => ("end", ""),
             HostAction::Live(_) => ("live", live_json.as_str()),
         };
-        let status: String = inner
-            .scripts
-            .host
+        let mut invocation = inner.scripts.host.prepare_invoke();
+        invocation
             .arg(&inner.prefix)
             .arg(member.room().as_str())
             .arg(member.peer_id().as_str())
             .arg(name)
             .arg(target)
-            .arg(&stage)
-            .arg(&changed)
+            .arg(&changed);
+        for peer in &stage {
+            invocation.arg(peer.as_str());
+        }
+        let status: String = invocation
             .invoke_async(&mut inner.commands.clone())
             .await
             .map_err(|err| unavailable(inner, "a host action", &err))?;

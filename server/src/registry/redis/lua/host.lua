@@ -1,7 +1,7 @@
 -- A host action: lock, remove, ask to mute, hand over, end the meeting, go live or stop.
 -- ARGV: prefix, room, acting peer, action (lock, remove, mute, hand_over, end, live), target
 -- ('1'/'0' for lock, a peer id, or ''; for live: the LiveInfo JSON, '' to stop), and for
--- live: the stage's peer ids (comma-separated) and the live_changed message. Returns ok,
+-- live: the live_changed message, then the stage's peer ids, one per argument. Returns ok,
 -- not_joined, not_host or unknown_peer (for live: 'unknown_peer <id>').
 local room, actor, action, target = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local peers = room_peers(room)
@@ -23,8 +23,8 @@ if action == 'end' then
 end
 if action == 'live' then
   -- The same rules as memory.rs's HostAction::Live.
-  for id in string.gmatch(ARGV[6], '[^,]+') do
-    if redis.call('HEXISTS', peers, id) == 0 then return 'unknown_peer ' .. id end
+  for i = 7, #ARGV do
+    if redis.call('HEXISTS', peers, ARGV[i]) == 0 then return 'unknown_peer ' .. ARGV[i] end
   end
   if target == '' then
     redis.call('DEL', room_live(room))
@@ -33,7 +33,7 @@ if action == 'live' then
     local mesh_max = redis.call('HGET', room_topology(room), 'mesh_max')
     if mesh_max and topology_of(room) == 'mesh' then switch(room, 'sfu') end
   end
-  deliver(room, '', ARGV[7])
+  deliver(room, '', ARGV[6])
   return 'ok'
 end
 if target == actor then return 'unknown_peer' end
