@@ -588,7 +588,7 @@ impl Config {
             _ if self.mesh_max == 0 => invalid("--mesh-max must be at least 1"),
             (Some(_), true) => invalid("a Janus admin key was given without any --janus-url"),
             (Some(key), false) if key.expose() == crate::janus::ADMIN_KEY_PLACEHOLDER => invalid(
-                "the Janus admin key is still the placeholder of deploy/janus: put a random key in janus.plugin.videoroom.jcfg and give the relay the same",
+                "the Janus admin key is still the placeholder of deploy/janus: put a random key in janus.plugin.videoroom.jcfg and janus.plugin.streaming.jcfg and give the relay the same",
             ),
             _ => Ok(()),
         }

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use janus_server::JanusServer;
 use meshmeet_protocol::{ClientMsg, ErrorCode, LiveInfo, PeerId, ServerMsg};
+use meshmeet_server::janus::{JanusClient, JanusOptions};
 use serde_json::Value;
 use sfu_support::*;
 use support::{http_get, http_raw, HttpResponse};
@@ -272,12 +273,29 @@ async fn the_host_goes_live_and_a_whep_viewer_watches_the_stage_through_the_brid
     })
     .await;
 
-    // Stopping the live tells everyone and voids the token.
+    // Stopping the live tells everyone, voids the token, and leaves no mountpoint in Janus.
+    let janus_api = JanusClient::connect(&janus.url(), janus.admin_key(), JanusOptions::default())
+        .await
+        .expect("a client of Janus's API");
+    assert_eq!(
+        janus_api.mountpoint_ids().await.expect("list").len(),
+        8,
+        "one per kind of offer"
+    );
     ana.send(&ClientMsg::StopLive).await;
     assert_eq!(
         wait_for(&mut bo, "Bo hears the live end", live_of).await,
         None
     );
+    let mut left = Vec::new();
+    for _ in 0..100 {
+        left = janus_api.mountpoint_ids().await.expect("list");
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(left.is_empty(), "mountpoints left after the live: {left:?}");
     assert_eq!(
         status(addr, "hearing", &token).await,
         serde_json::json!({ "live": false })

@@ -166,6 +166,20 @@ impl JanusClient {
         })
     }
 
+    /// The ids of every mountpoint on this Janus, private ones included (the admin key lets
+    /// the relay see them): to check that a live left nothing behind.
+    pub async fn mountpoint_ids(&self) -> Result<Vec<u64>, JanusError> {
+        #[derive(Deserialize)]
+        struct Listed {
+            id: u64,
+        }
+        let body = json!({ "request": "list", "admin_key": self.admin_key.expose() });
+        let data = self.streaming("list", &body).await?;
+        expect(&data, "list", "list")?;
+        let listed: Vec<Listed> = decode(field(&data, "list"), "list")?;
+        Ok(listed.into_iter().map(|m| m.id).collect())
+    }
+
     /// Destroys `mount`; its viewers are hung up.
     pub async fn destroy_mountpoint(&self, mount: &Mountpoint) -> Result<(), JanusError> {
         let body = json!({
