@@ -409,6 +409,32 @@ impl Browser {
         self.eval_with(script, Vec::new()).await
     }
 
+    /// Like [`eval`](Self::eval), for a script that only reads the page: a page too busy to
+    /// answer within WebDriver's script timeout (many pages on two cores) is asked again, up
+    /// to three times in all, instead of failing the test. Any other error fails at once.
+    pub async fn eval_read(&self, script: &str) -> Result<Json> {
+        let wrapped =
+            format!("return (async function () {{\n{script}\n}}).apply(this, arguments);");
+        let mut attempt = 1;
+        loop {
+            match self.inner.client.execute(&wrapped, Vec::new()).await {
+                Ok(value) => return Ok(value),
+                Err(err) if err.is_script_timeout() && attempt < 3 => {
+                    eprintln!(
+                        "[e2e] {}: the page was too busy to answer; asking again",
+                        self.label()
+                    );
+                    attempt += 1;
+                }
+                Err(err) => {
+                    return Err(err).with_context(|| {
+                        format!("{}: running script `{}`", self.label(), first_line(script))
+                    })
+                }
+            }
+        }
+    }
+
     /// Like [`eval`](Self::eval), with `arguments[0..]`.
     pub async fn eval_with(&self, script: &str, args: Vec<Json>) -> Result<Json> {
         let wrapped =

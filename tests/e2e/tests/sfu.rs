@@ -693,7 +693,7 @@ async fn eight_people_in_an_sfu_room_each_decode_every_tile_shown_and_the_host_r
         for (me, browser) in &people {
             let shown: Vec<String> = serde_json::from_value(
                 browser
-                    .eval(
+                    .eval_read(
                         "return [...document.querySelectorAll('[data-testid=peer-tile]')]
                             .map(tile => tile.dataset.peerName).sort();",
                     )
