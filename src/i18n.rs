@@ -243,6 +243,12 @@ pub struct Strings {
     pub go_live: &'static str,
     pub stop_live: &'static str,
     pub watch_link: &'static str,
+    /// The RTMP addresses field of the live controls.
+    pub rtmp_urls: &'static str,
+    /// The HLS checkbox of the live controls.
+    pub live_hls: &'static str,
+    /// The HLS playlist link while live with HLS.
+    pub hls_link: &'static str,
     pub live_unavailable: &'static str,
     pub watch_title: &'static str,
     pub watch_waiting: &'static str,
@@ -408,6 +414,9 @@ pub const EN: Strings = Strings {
     go_live: "Go live",
     stop_live: "Stop the live",
     watch_link: "Watch link (anyone with it can watch, nothing more)",
+    rtmp_urls: "RTMP addresses with stream key, one per line (optional)",
+    live_hls: "Also stream as HLS",
+    hls_link: "HLS link (for players and CDNs)",
     live_unavailable: "Could not go live",
     watch_title: "Live",
     watch_waiting: "The live has not started yet, or the stage is getting ready. This page starts playing by itself.",
@@ -573,6 +582,9 @@ pub const ZH: Strings = Strings {
     go_live: "开始直播",
     stop_live: "结束直播",
     watch_link: "观看链接（持有者只能观看）",
+    rtmp_urls: "RTMP 推流地址（含串流密钥，每行一个，可选）",
+    live_hls: "同时输出 HLS",
+    hls_link: "HLS 链接（供播放器和 CDN 使用）",
     live_unavailable: "无法开始直播",
     watch_title: "直播",
     watch_waiting: "直播尚未开始，或台上正在准备。本页面会自动开始播放。",

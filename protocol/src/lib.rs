@@ -25,7 +25,10 @@ pub use limits::{
     DEFAULT_MAX_CHAT_CHARS, DEFAULT_MAX_DISPLAY_NAME_CHARS, DEFAULT_MAX_FILE_BYTES,
     DEFAULT_MAX_ROOM_NAME_CHARS,
 };
-pub use live::{LiveInfo, LiveStatus, MAX_STAGE};
+pub use live::{
+    mask_rtmp_url, LiveInfo, LiveOutputs, LiveStatus, MAX_RTMP_TARGETS, MAX_RTMP_URL_BYTES,
+    MAX_STAGE,
+};
 pub use message::{DecodeError, ProtocolMsg, MAX_NESTING_DEPTH};
 pub use peer::{decode_chunk, encode_chunk, PeerMsg, FILE_CHUNK_BYTES};
 pub use sfu::{CameraLayer, MediaMode, SfuLeg, SfuStream, SimulcastLayer, StreamKind, Topology};
@@ -259,6 +262,10 @@ pub enum ClientMsg {
     GoLive {
         /// Who the audience sees and hears: participants of the room.
         stage: Vec<PeerId>,
+        /// Where the stage also goes (RTMP, HLS); sent again with every stage change.
+        /// Kept by the relay running the live, never told to anyone.
+        #[serde(default, skip_serializing_if = "LiveOutputs::is_empty")]
+        outputs: LiveOutputs,
     },
     /// Host only: end the live; every viewer is disconnected and the viewer token stops
     /// working. Ending the meeting ends its live too.

@@ -409,9 +409,31 @@ pub struct Config {
     /// answered 503.
     #[arg(long, env = "MESHMEET_MAX_VIEWERS", default_value_t = DEFAULT_MAX_VIEWERS)]
     pub max_viewers: u32,
+
+    /// With --janus-url: the ffmpeg program that encodes a live for its RTMP addresses and
+    /// HLS (a name looked up in PATH, or a path).
+    #[arg(long, env = "MESHMEET_FFMPEG", default_value = "ffmpeg")]
+    pub ffmpeg: PathBuf,
+
+    /// With --janus-url: where each live's HLS playlist and segments are written while it
+    /// runs (a directory per live, removed when it ends). Default: meshmeet-live in the
+    /// system's temporary directory.
+    #[arg(long, env = "MESHMEET_LIVE_DIR")]
+    pub live_dir: Option<PathBuf>,
 }
 
 impl Config {
+    /// Where the live encoder is and writes (see `--ffmpeg`, `--live-dir`).
+    pub fn encoder_settings(&self) -> crate::live::EncoderSettings {
+        crate::live::EncoderSettings {
+            ffmpeg: self.ffmpeg.clone(),
+            dir: self
+                .live_dir
+                .clone()
+                .unwrap_or_else(|| std::env::temp_dir().join("meshmeet-live")),
+        }
+    }
+
     /// The topology rule, when a media server is configured.
     pub fn topology_rule(&self) -> Option<crate::topology::TopologyRule> {
         (!self.janus_urls.is_empty()).then(|| crate::topology::TopologyRule {
@@ -475,6 +497,8 @@ impl Default for Config {
             mesh_max: DEFAULT_MESH_MAX,
             mesh_return_delay: Duration::from_secs(DEFAULT_MESH_RETURN_DELAY_SECS),
             max_viewers: DEFAULT_MAX_VIEWERS,
+            ffmpeg: PathBuf::from("ffmpeg"),
+            live_dir: None,
         }
     }
 }

@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use janus_server::JanusServer;
-use meshmeet_protocol::{ClientMsg, ErrorCode, LiveInfo, PeerId, ServerMsg};
+use meshmeet_protocol::{ClientMsg, ErrorCode, LiveInfo, LiveOutputs, PeerId, ServerMsg};
 use meshmeet_server::janus::{JanusClient, JanusOptions};
 use serde_json::Value;
 use sfu_support::*;
@@ -113,23 +113,43 @@ async fn the_host_goes_live_and_a_whep_viewer_watches_the_stage_through_the_brid
     // Only the host goes live, and only with people in the room on the stage.
     bo.send(&ClientMsg::GoLive {
         stage: vec![ana_id.clone()],
+        outputs: Default::default(),
     })
     .await;
     assert_eq!(bo.recv_error().await, ErrorCode::NotHost);
     let stranger = PeerId::from("0123456789abcdef0123456789abcdef");
     ana.send(&ClientMsg::GoLive {
         stage: vec![stranger],
+        outputs: Default::default(),
     })
     .await;
     assert_eq!(ana.recv_error().await, ErrorCode::UnknownPeer);
     ana.send(&ClientMsg::GoLive {
         stage: vec![ana_id.clone(), ana_id.clone()],
+        outputs: Default::default(),
     })
     .await;
     assert_eq!(ana.recv_error().await, ErrorCode::LiveUnavailable);
+    // RTMP addresses an encoder must not be handed: refused before anything starts.
+    for bad in [
+        "file:///etc/passwd",
+        "rtmp://host/app/key|file:/tmp/x",
+        "rtmp://host",
+    ] {
+        ana.send(&ClientMsg::GoLive {
+            stage: vec![ana_id.clone()],
+            outputs: LiveOutputs {
+                rtmp: vec![bad.into()],
+                hls: false,
+            },
+        })
+        .await;
+        assert_eq!(ana.recv_error().await, ErrorCode::BadMessage, "{bad}");
+    }
 
     ana.send(&ClientMsg::GoLive {
         stage: vec![ana_id.clone()],
+        outputs: Default::default(),
     })
     .await;
     let live = wait_for(&mut bo, "Bo hears of the live", live_of)
@@ -250,6 +270,15 @@ async fn the_host_goes_live_and_a_whep_viewer_watches_the_stage_through_the_brid
             response.text()
         );
     }
+
+    // This live writes no HLS: its playlist is not found, and nothing else in a live's
+    // directory is ever served.
+    for path in ["index.m3u8", "stage.sdp", "r1-00000.ts"] {
+        let response = http_get(addr, &format!("/live/hearing/{path}?t={token}"), &[]).await;
+        assert_eq!(response.status, 404, "{path}: {}", response.text());
+    }
+    let response = http_get(addr, "/live/hearing/index.m3u8?t=nope", &[]).await;
+    assert_eq!(response.status, 404, "{}", response.text());
 
     let patch = http_raw(
         addr,

@@ -6,9 +6,9 @@
 use super::Icon;
 use crate::hooks::HostCommand;
 use crate::i18n::{use_strings, Strings};
-use crate::state::RemotePeer;
+use crate::state::{hls_url, live_outputs_from_form, RemotePeer};
 use meshmeet_protocol::{LiveInfo, PeerId};
-use web_sys::{HtmlInputElement, HtmlSelectElement};
+use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 /// Props of [`ParticipantList`].
@@ -94,6 +94,8 @@ pub fn participant_list(props: &ParticipantListProps) -> Html {
     };
     // Who goes on the stage when the host goes live: the one on it, else the first chosen.
     let stage_choice = use_state(|| None::<PeerId>);
+    // Where the live also goes: the RTMP addresses as typed (one per line) and HLS.
+    let outputs = use_state(|| (String::new(), false));
     html! {
         <aside class="participants" aria-label={s.participants}>
             <h2>{ format!("{} ({})", s.participants, props.peers.len() + 1) }</h2>
@@ -110,7 +112,7 @@ pub fn participant_list(props: &ParticipantListProps) -> Html {
                         <input type="checkbox" data-testid="lock-toggle" checked={props.locked} onchange={on_lock} />
                         { s.lock_room }
                     </label>
-                    { live_controls(s, props, &stage_choice) }
+                    { live_controls(s, props, &stage_choice, &outputs) }
                     <button class="danger" data-testid="end-meeting" onclick={send(HostCommand::EndMeeting)}>
                         { s.end_for_all }
                     </button>
@@ -120,12 +122,15 @@ pub fn participant_list(props: &ParticipantListProps) -> Html {
     }
 }
 
-/// The host's live controls: who is on the stage, go live or stop, and the watch link.
+/// The host's live controls: who is on the stage, where it goes, go live or stop, and the
+/// links.
 fn live_controls(
     s: &Strings,
     props: &ParticipantListProps,
     choice: &UseStateHandle<Option<PeerId>>,
+    outputs: &UseStateHandle<(String, bool)>,
 ) -> Html {
+    let chosen_outputs = live_outputs_from_form(&outputs.0, outputs.1);
     let on_stage = props.live.as_ref().and_then(|l| l.stage.first().cloned());
     let chosen = on_stage
         .clone()
@@ -134,6 +139,7 @@ fn live_controls(
     let live = props.live.is_some();
     let on_pick = {
         let (choice, on_host) = (choice.clone(), props.on_host.clone());
+        let chosen_outputs = chosen_outputs.clone();
         Callback::from(move |e: Event| {
             let Some(select) = e.target_dyn_into::<HtmlSelectElement>() else {
                 return;
@@ -141,17 +147,34 @@ fn live_controls(
             let peer = PeerId::from(select.value().as_str());
             // While live, picking someone puts them on the stage at once.
             if live {
-                on_host.emit(HostCommand::GoLive(peer.clone()));
+                on_host.emit(HostCommand::GoLive(peer.clone(), chosen_outputs.clone()));
             }
             choice.set(Some(peer));
         })
     };
     let toggle = {
         let (on_host, chosen) = (props.on_host.clone(), chosen.clone());
+        let chosen_outputs = chosen_outputs.clone();
         Callback::from(move |_: MouseEvent| match (live, chosen.clone()) {
             (true, _) => on_host.emit(HostCommand::StopLive),
-            (false, Some(peer)) => on_host.emit(HostCommand::GoLive(peer)),
+            (false, Some(peer)) => on_host.emit(HostCommand::GoLive(peer, chosen_outputs.clone())),
             (false, None) => {}
+        })
+    };
+    let on_rtmp = {
+        let outputs = outputs.clone();
+        Callback::from(move |e: InputEvent| {
+            if let Some(area) = e.target_dyn_into::<HtmlTextAreaElement>() {
+                outputs.set((area.value(), outputs.1));
+            }
+        })
+    };
+    let on_hls = {
+        let outputs = outputs.clone();
+        Callback::from(move |e: Event| {
+            if let Some(input) = e.target_dyn_into::<HtmlInputElement>() {
+                outputs.set((outputs.0.clone(), input.checked()));
+            }
         })
     };
     let option = |id: &PeerId, name: String| {
@@ -168,6 +191,18 @@ fn live_controls(
                     { for props.peers.iter().map(|p| option(&p.info.id, p.info.name.clone())) }
                 </select>
             </label>
+            // The outputs are fixed while live (they are sent again with each stage change).
+            <label>
+                { s.rtmp_urls }
+                <textarea data-testid="rtmp-url" rows="2" disabled={live} autocomplete="off"
+                    spellcheck="false" placeholder="rtmp://…/app/stream-key"
+                    value={outputs.0.clone()} oninput={on_rtmp} />
+            </label>
+            <label class="check">
+                <input type="checkbox" data-testid="live-hls" disabled={live}
+                    checked={outputs.1} onchange={on_hls} />
+                { s.live_hls }
+            </label>
             <button class={if live { "danger" } else { "primary" }} data-testid="live-toggle"
                 aria-pressed={live.to_string()} onclick={toggle}>
                 { if live { s.stop_live } else { s.go_live } }
@@ -177,6 +212,12 @@ fn live_controls(
                     { s.watch_link }
                     <input type="text" readonly=true data-testid="watch-link" value={url.clone()} />
                 </label>
+                if let Some(hls) = hls_url(url).filter(|_| chosen_outputs.hls) {
+                    <label class="watch-link">
+                        { s.hls_link }
+                        <input type="text" readonly=true data-testid="hls-link" value={hls} />
+                    </label>
+                }
             }
         </div>
     }

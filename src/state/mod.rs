@@ -3,6 +3,7 @@
 mod chat;
 mod downlink;
 mod layout;
+mod live_outputs;
 mod meeting_url;
 mod names;
 mod page_title;
@@ -19,8 +20,9 @@ pub use downlink::{DownlinkGuard, DownlinkSample};
 pub use layout::{
     best_columns, camera_layers, layout, Layout, LayoutInput, Stage, ViewMode, TILE_GAP_PX,
 };
+pub use live_outputs::live_outputs_from_form;
 pub use meeting_url::{query_value, token_name};
-pub use names::{room_name_from, watch_url, Route, MAX_ROOM_CHARS};
+pub use names::{hls_url, room_name_from, watch_url, Route, MAX_ROOM_CHARS};
 pub use page_title::{favicon_url, page_title, APP_NAME};
 pub use room::{
     Action, Notice, Panel, Phase, RelayStatus, RemotePeer, RoomFailure, RoomState, SfuConnection,

@@ -76,6 +76,13 @@ pub fn watch_url(meeting_url: &str, token: &str) -> String {
     }
 }
 
+/// The HLS playlist of the live whose watch link is `watch_url` (`…/live/<room>?t=<token>`):
+/// `…/live/<room>/index.m3u8?t=<token>`.
+pub fn hls_url(watch_url: &str) -> Option<String> {
+    let (page, token) = watch_url.split_once("?t=")?;
+    Some(format!("{page}/index.m3u8?t={token}"))
+}
+
 /// Decodes `%XX` escapes (UTF-8); malformed escapes are kept as they are.
 fn percent_decode(text: &str) -> String {
     percent_decode_str(text).decode_utf8_lossy().into_owned()
@@ -129,6 +136,15 @@ mod tests {
             "https://meet.example.org/live/town-hall?t=4f0c"
         );
         assert_eq!(Route::Room("x".into()).path(), "/r/x");
+    }
+
+    #[test]
+    fn the_hls_link_is_the_watch_link_s_playlist_with_the_same_token() {
+        assert_eq!(
+            hls_url("https://meet.example.org/live/town-hall?t=4f0c").as_deref(),
+            Some("https://meet.example.org/live/town-hall/index.m3u8?t=4f0c")
+        );
+        assert_eq!(hls_url("https://meet.example.org/live/x"), None);
     }
 
     #[test]

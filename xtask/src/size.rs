@@ -48,8 +48,9 @@ const MEASURED_EXTENSIONS: [&str; 3] = ["wasm", "js", "css"];
 /// protocol's live messages and their strings in two languages) and the audience's watch
 /// page (+11.6 KB: its WHEP connection, the status polling, its reducer and view; `fetch`
 /// through web-sys, since gloo-net's HTTP client cost 3.4 KB more): 321,583 to 339,142 B.
-/// Raised to 340,000.
-pub const BUDGET_GZIP_BYTES: usize = 340_000;
+/// Raised to 340,000. The live's outputs (RTMP addresses, HLS, the HLS link and their
+/// strings) took it to 340,963 B: raised to 342,500.
+pub const BUDGET_GZIP_BYTES: usize = 342_500;
 
 /// One measured file of a build: its path under the build directory, raw and gzipped bytes.
 pub struct Asset {

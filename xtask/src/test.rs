@@ -192,9 +192,10 @@ fn steps(report: &mut Report) -> Result {
         tools::ensure_cjk_font()?;
         tools::ensure_axe_core()
     })?;
-    report.timed("install: coturn and tc", |_| {
+    report.timed("install: coturn, tc, ffmpeg and nginx-rtmp", |_| {
         tools::ensure_coturn()?;
-        tools::ensure_tc()
+        tools::ensure_tc()?;
+        tools::ensure_live_media()
     })?;
     report.tests(
         "end-to-end tests",

@@ -355,6 +355,29 @@ pub fn ensure_tc() -> Result {
     )
 }
 
+/// ffmpeg (the relay's encoder for a live's RTMP and HLS, and ffprobe that checks them) and
+/// nginx with its RTMP module (the RTMP server the live end-to-end test pushes to). Without
+/// recommends: the servers need none of the desktop libraries they pull in.
+pub fn ensure_live_media() -> Result {
+    let rtmp_module = Path::new("/usr/lib/nginx/modules/ngx_rtmp_module.so");
+    let nginx = find("nginx").is_some() || Path::new("/usr/sbin/nginx").is_file();
+    if find("ffmpeg").is_some() && find("ffprobe").is_some() && nginx && rtmp_module.is_file() {
+        return Ok(());
+    }
+    if !is_root() {
+        return Err(
+            "the live end-to-end test needs ffmpeg and nginx's RTMP module: install them with \
+             `sudo apt-get install --no-install-recommends ffmpeg nginx-light libnginx-mod-rtmp`, \
+             then run this again"
+                .into(),
+        );
+    }
+    apt_get_install(
+        &["ffmpeg", "nginx-light", "libnginx-mod-rtmp"],
+        &["--no-install-recommends"],
+    )
+}
+
 /// Janus (the SFU the relay drives for large rooms) and `janus-pp-rec`: the Janus tests start
 /// their own `janus` on free loopback ports with `deploy/janus`. Without recommends: they pull
 /// in a desktop's worth of libraries the server does not use.

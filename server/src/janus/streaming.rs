@@ -42,6 +42,35 @@ pub struct Mountpoint {
     pub video_pt: u8,
 }
 
+/// Where a forward sends a publisher's microphone and camera: loopback ports, and the
+/// payload types they are rewritten to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RtpTarget {
+    /// Where the audio goes.
+    pub audio_port: u16,
+    /// Where the video goes.
+    pub video_port: u16,
+    /// Where the forward sends its RTCP and takes keyframe requests from, if anywhere.
+    pub video_rtcp_port: Option<u16>,
+    /// The audio's payload type there.
+    pub audio_pt: u8,
+    /// The video's payload type there.
+    pub video_pt: u8,
+}
+
+impl Mountpoint {
+    /// Where a forward into this mountpoint sends.
+    pub fn target(&self) -> RtpTarget {
+        RtpTarget {
+            audio_port: self.audio_port,
+            video_port: self.video_port,
+            video_rtcp_port: self.video_rtcp_port,
+            audio_pt: self.audio_pt,
+            video_pt: self.video_pt,
+        }
+    }
+}
+
 /// One media stream of a mountpoint, as Janus lists it after `create`.
 #[derive(Debug, Deserialize)]
 struct MountPort {
@@ -202,18 +231,32 @@ impl JanusClient {
         video_mid: Option<&str>,
         mount: &Mountpoint,
     ) -> Result<Forwarding, JanusError> {
+        self.forward_rtp(room, feed, audio_mid, video_mid, &mount.target())
+            .await
+    }
+
+    /// Forwards publisher `feed`'s audio (`audio_mid`) and video (`video_mid`, its highest
+    /// simulcast layer) in `room` to `target` on loopback (a mountpoint, an encoder).
+    pub async fn forward_rtp(
+        &self,
+        room: &JanusRoom,
+        feed: u64,
+        audio_mid: Option<&str>,
+        video_mid: Option<&str>,
+        target: &RtpTarget,
+    ) -> Result<Forwarding, JanusError> {
         let mut streams = Vec::new();
         if let Some(mid) = audio_mid {
-            streams.push(json!({ "mid": mid, "port": mount.audio_port, "pt": mount.audio_pt }));
+            streams.push(json!({ "mid": mid, "port": target.audio_port, "pt": target.audio_pt }));
         }
         if let Some(mid) = video_mid {
             let mut stream = json!({
-                "mid": mid, "port": mount.video_port, "pt": mount.video_pt,
+                "mid": mid, "port": target.video_port, "pt": target.video_pt,
                 // One stream of the layers, switched by Janus on key frames: the highest.
                 "simulcast": true, "substream": 2,
             });
-            if let Some(rtcp_port) = mount.video_rtcp_port {
-                // Keyframe requests from the mountpoint reach the publisher through it.
+            if let Some(rtcp_port) = target.video_rtcp_port {
+                // Keyframe requests from the receiver reach the publisher through it.
                 stream["rtcp_port"] = json!(rtcp_port);
             }
             streams.push(stream);

@@ -24,6 +24,11 @@ pub enum LiveError {
     /// The offer cannot be used.
     #[error("the offer cannot be used: {0}")]
     Sdp(#[from] SdpError),
+    /// The live writes no HLS, not yet, or no such segment (any more).
+    #[error(
+        "no such HLS file: this live has no HLS, it has not started yet, or the segment is gone"
+    )]
+    NoHls,
     /// No such viewer resource.
     #[error("no such viewer")]
     NoSuchViewer,
@@ -48,7 +53,9 @@ impl LiveError {
     /// The HTTP status of the refusal.
     pub fn status(&self) -> StatusCode {
         match self {
-            LiveError::NotLive | LiveError::NoSuchViewer => StatusCode::NOT_FOUND,
+            LiveError::NotLive | LiveError::NoSuchViewer | LiveError::NoHls => {
+                StatusCode::NOT_FOUND
+            }
             LiveError::BadToken => StatusCode::UNAUTHORIZED,
             LiveError::NotSdp => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             LiveError::Sdp(_) => StatusCode::BAD_REQUEST,

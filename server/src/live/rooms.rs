@@ -6,20 +6,22 @@
 //! as soon as the registry no longer says the room is live with this token.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
-use meshmeet_protocol::{LiveInfo, PeerId, RoomName};
+use meshmeet_protocol::{LiveInfo, LiveOutputs, PeerId, RoomName};
 use subtle::ConstantTimeEq;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use super::bridge::{bridge, viewer_codecs, StageVideo, ViewerCodecs};
+use super::encoder::{Encoder, EncoderSettings, AUDIO_PT, VIDEO_PT};
 use super::error::LiveError;
 use super::sdp::Sdp;
 use crate::janus::{
-    Feed, Forwarding, HandleEvent, JanusClient, JanusRoom, Mountpoint, Publisher, Viewer,
+    Feed, Forwarding, HandleEvent, JanusClient, JanusRoom, Mountpoint, Publisher, RtpTarget, Viewer,
 };
 use crate::registry::RoomRegistry;
 use crate::AppState;
@@ -46,6 +48,12 @@ pub struct LiveRoom {
     token: String,
     max_viewers: u32,
     stage: Mutex<Vec<PeerId>>,
+    /// Where the stage also goes (RTMP, HLS): the host's, never told to anyone.
+    outputs: Mutex<LiveOutputs>,
+    encoder_settings: EncoderSettings,
+    /// The running encoder's HLS directory, for the routes (which do not wait for the
+    /// media lock, held across Janus requests).
+    hls_dir: Mutex<Option<PathBuf>>,
     media: tokio::sync::Mutex<Media>,
     viewers: Mutex<Viewers>,
     task: Mutex<Option<JoinHandle<()>>>,
@@ -64,6 +72,21 @@ struct Media {
     placed: Option<Placed>,
     /// Mountpoints by what they send (one per kind of viewer offer).
     mounts: HashMap<(StageVideo, ViewerCodecs), Mount>,
+    /// The encoder for RTMP and HLS, while the live has outputs and a stage that publishes.
+    encoder: Option<EncoderSlot>,
+}
+
+/// The encoder and the forward that feeds it.
+#[derive(Debug)]
+struct EncoderSlot {
+    encoder: Encoder,
+    /// What it was started for: another stage, codec or outputs start another.
+    feed: u64,
+    video: StageVideo,
+    outputs: LiveOutputs,
+    janus: Arc<JanusClient>,
+    room: JanusRoom,
+    forwarding: Option<Forwarding>,
 }
 
 #[derive(Debug)]
@@ -101,16 +124,19 @@ impl LiveRooms {
         lock(&self.rooms).get(room).cloned()
     }
 
-    /// Runs `room`'s live as the registry now has it: starts it, or takes its new stage.
+    /// Runs `room`'s live as the registry now has it, with the host's `outputs`: starts
+    /// it, or takes its new stage and outputs.
     pub fn run<R: RoomRegistry>(
         self: &Arc<Self>,
         state: &Arc<AppState<R>>,
         room: &RoomName,
         live: &LiveInfo,
+        outputs: LiveOutputs,
     ) {
         let mut rooms = lock(&self.rooms);
         if let Some(running) = rooms.get(room).filter(|r| r.token == live.watch_token) {
             *lock(&running.stage) = live.stage.clone();
+            *lock(&running.outputs) = outputs;
             return;
         }
         let running = Arc::new(LiveRoom {
@@ -118,6 +144,9 @@ impl LiveRooms {
             token: live.watch_token.clone(),
             max_viewers: state.config.max_viewers,
             stage: Mutex::new(live.stage.clone()),
+            outputs: Mutex::new(outputs),
+            encoder_settings: state.config.encoder_settings(),
+            hls_dir: Mutex::new(None),
             media: tokio::sync::Mutex::new(Media::default()),
             viewers: Mutex::new(Viewers::default()),
             task: Mutex::new(None),
@@ -168,6 +197,11 @@ impl LiveRoom {
             .values()
             .filter(|v| v.connected.load(Ordering::Relaxed))
             .count()
+    }
+
+    /// The directory of the live's HLS playlist and segments, while it writes HLS.
+    pub fn hls_dir(&self) -> Option<PathBuf> {
+        lock(&self.hls_dir).clone()
     }
 
     /// Whether the stage's media reaches the mountpoints (the stage participant publishes).
@@ -264,7 +298,7 @@ impl LiveRoom {
             .await?;
         let feed = stage.and_then(|p| placed.feeds.get(p.as_str()));
         let forwarding = match feed.filter(|f| stage_video(f) == video) {
-            Some(feed) => forward(placed, feed, &mount).await,
+            Some(feed) => forward(placed, feed, &mount.target()).await,
             None => None,
         };
         let made = (Arc::clone(&placed.janus), mount.clone());
@@ -306,10 +340,25 @@ impl LiveRoom {
         let mut media = self.media.lock().await;
         media.placed = None;
         let mounts: Vec<Mount> = media.mounts.drain().map(|(_, m)| m).collect();
+        let encoder = media.encoder.take();
         drop(media);
         for mount in mounts {
             unmount(mount).await;
         }
+        if let Some(slot) = encoder {
+            self.stop_encoder(slot).await;
+        }
+    }
+
+    /// Stops the encoder's forward and the encoder (ffmpeg finishes its outputs and exits).
+    async fn stop_encoder(&self, slot: EncoderSlot) {
+        *lock(&self.hls_dir) = None;
+        if let Some(forwarding) = &slot.forwarding {
+            if let Err(err) = slot.janus.stop_forwarding(&slot.room, forwarding).await {
+                warn!(%err, "could not stop the live encoder's forward");
+            }
+        }
+        drop(slot.encoder);
     }
 }
 
@@ -449,15 +498,73 @@ impl LiveRoom {
                 }
             }
             if let Some(feed) = feed {
-                mount.forwarding = forward(placed, feed, &mount.mount).await;
+                mount.forwarding = forward(placed, feed, &mount.mount.target()).await;
             }
         }
+        // The encoder runs while there are outputs and a stage that publishes; another
+        // stage, codec or set of outputs gets a new one (a new picture from a key frame).
+        let outputs = lock(&self.outputs).clone();
+        let wanted = feed
+            .filter(|_| !outputs.is_empty())
+            .map(|f| (f.id, stage_video(f)));
+        let current = media
+            .encoder
+            .as_ref()
+            .map(|e| (e.feed, e.video, &e.outputs, e.room.id));
+        if current.is_some()
+            && current != wanted.map(|(id, video)| (id, video, &outputs, placed.room.id))
+        {
+            if let Some(slot) = media.encoder.take() {
+                self.stop_encoder(slot).await;
+            }
+        }
+        if let (None, Some(feed)) = (media.encoder.as_ref(), feed.filter(|_| wanted.is_some())) {
+            media.encoder = self.start_encoder(placed, feed, outputs).await;
+        }
+    }
+
+    /// Starts an encoder for `outputs` and forwards `feed` into it.
+    async fn start_encoder(
+        &self,
+        placed: &Placed,
+        feed: &Feed,
+        outputs: LiveOutputs,
+    ) -> Option<EncoderSlot> {
+        let video = stage_video(feed);
+        let name = crate::registry::random_hex_128().ok()?;
+        let encoder = match Encoder::start(&self.encoder_settings, &name, video, &outputs) {
+            Ok(encoder) => encoder,
+            Err(err) => {
+                warn!(room = %self.room, %err, "could not start the live encoder");
+                return None;
+            }
+        };
+        let ports = encoder.ports();
+        let target = RtpTarget {
+            audio_port: ports.audio,
+            video_port: ports.video,
+            // ffmpeg's RTCP port: its key frame requests reach the publisher through Janus.
+            video_rtcp_port: Some(ports.video + 1),
+            audio_pt: AUDIO_PT,
+            video_pt: VIDEO_PT,
+        };
+        let forwarding = forward(placed, feed, &target).await;
+        *lock(&self.hls_dir) = encoder.hls_dir().map(PathBuf::from);
+        Some(EncoderSlot {
+            encoder,
+            feed: feed.id,
+            video,
+            outputs,
+            janus: Arc::clone(&placed.janus),
+            room: placed.room.clone(),
+            forwarding,
+        })
     }
 }
 
 /// Forwards `feed`'s microphone and camera (the first two streams of a participant's
-/// publisher: audio, camera, screen) into `mount`.
-async fn forward(placed: &Placed, feed: &Feed, mount: &Mountpoint) -> Option<Forwarding> {
+/// publisher: audio, camera, screen) to `target` (a mountpoint, the encoder).
+async fn forward(placed: &Placed, feed: &Feed, target: &RtpTarget) -> Option<Forwarding> {
     let stream = |index: usize, kind: &str| {
         feed.streams
             .get(index)
@@ -467,7 +574,7 @@ async fn forward(placed: &Placed, feed: &Feed, mount: &Mountpoint) -> Option<For
     let (audio, video) = (stream(0, "audio"), stream(1, "video"));
     match placed
         .janus
-        .forward_to_mountpoint(&placed.room, feed.id, audio, video, mount)
+        .forward_rtp(&placed.room, feed.id, audio, video, target)
         .await
     {
         Ok(forwarding) => Some(forwarding),

@@ -4,7 +4,8 @@
 //! it; `PATCH` (trickle) is 405, since the offer and answer carry every candidate; a
 //! preflight `OPTIONS` allows players on other sites (the token, not a cookie, is the
 //! credential). `GET /live/<room>/status?t=<token>` tells the watch page whether the room
-//! is live, whether the stage is on air, and how many watch.
+//! is live, whether the stage is on air, and how many watch. `GET /live/<room>/index.m3u8`
+//! and its segments, with the token in `?t=`, serve the live's HLS.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -97,10 +98,23 @@ pub fn routes<R: RoomRegistry>(
     let status = warp::path!("live" / String / "status")
         .and(warp::get())
         .and(warp::query::<HashMap<String, String>>())
-        .and(with_state)
+        .and(with_state.clone())
         .then(
             |room: String, query: HashMap<String, String>, state: Arc<AppState<R>>| async move {
                 reply(status(&state, &room, query.get("t").map(String::as_str)).await)
+            },
+        );
+    let hls = warp::path!("live" / String / String)
+        .and(warp::get())
+        .and(warp::query::<HashMap<String, String>>())
+        .and(with_state)
+        .then(
+            |room: String,
+             file: String,
+             query: HashMap<String, String>,
+             state: Arc<AppState<R>>| async move {
+                let token = query.get("t").map(String::as_str);
+                reply(hls_file(&state, &room, &file, token).await)
             },
         );
     offer
@@ -112,6 +126,71 @@ pub fn routes<R: RoomRegistry>(
         .unify()
         .or(status)
         .unify()
+        .or(hls)
+        .unify()
+}
+
+/// A file of the live's HLS: the playlist, its segment names given the token (players
+/// fetch segments relative to the playlist, without its query), or a segment.
+async fn hls_file<R: RoomRegistry>(
+    state: &AppState<R>,
+    room: &str,
+    file: &str,
+    token: Option<&str>,
+) -> Result<Response, LiveError> {
+    let live = live_room(state, room, token)?;
+    let is_playlist = file == super::encoder::PLAYLIST;
+    if !is_playlist && !is_segment_name(file) {
+        return Err(LiveError::NoHls);
+    }
+    let dir = live.hls_dir().ok_or(LiveError::NoHls)?;
+    let bytes = tokio::fs::read(dir.join(file))
+        .await
+        .map_err(|_| LiveError::NoHls)?;
+    let (body, kind, cache) = if is_playlist {
+        let text = String::from_utf8_lossy(&bytes);
+        let token = token.unwrap_or_default();
+        (
+            with_token(&text, token).into_bytes(),
+            "application/vnd.apple.mpegurl",
+            "no-cache",
+        )
+    } else {
+        (bytes, "video/mp2t", "private, max-age=60")
+    };
+    let mut response = Response::new(body.into());
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(kind));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static(cache));
+    Ok(response)
+}
+
+/// Whether `file` is a segment name the encoder writes (`r<run>-<number>.ts`): nothing
+/// else in its directory is served.
+fn is_segment_name(file: &str) -> bool {
+    let Some(stem) = file.strip_suffix(".ts").and_then(|f| f.strip_prefix('r')) else {
+        return false;
+    };
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    stem.split_once('-')
+        .is_some_and(|(run, number)| digits(run) && digits(number))
+}
+
+/// `playlist` with `?t=<token>` on each segment's line (the token is hex: nothing to
+/// escape).
+fn with_token(playlist: &str, token: &str) -> String {
+    playlist
+        .lines()
+        .map(|line| {
+            if line.is_empty() || line.starts_with('#') {
+                line.to_owned()
+            } else {
+                format!("{line}?t={token}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
 }
 
 /// A viewer's offer: checked in the order WHEP clients expect the refusals.
@@ -229,4 +308,38 @@ fn reply(result: Result<Response, LiveError>) -> Response {
         .headers_mut()
         .insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_encoder_s_segment_names_are_served() {
+        for good in ["r1-00000.ts", "r12-00042.ts"] {
+            assert!(is_segment_name(good), "{good}");
+        }
+        for bad in [
+            "stage.sdp",
+            "../x.ts",
+            "r1-.ts",
+            "r-1.ts",
+            "r1-0001.ts.bak",
+            "index.m3u8",
+            "r1-00/1.ts",
+            "",
+        ] {
+            assert!(!is_segment_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_playlist_carries_the_token_on_each_segment() {
+        let playlist = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nr1-00000.ts\n#EXTINF:2.0,\nr1-00001.ts\n";
+        let served = with_token(playlist, "ab12");
+        assert_eq!(
+            served,
+            "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nr1-00000.ts?t=ab12\n#EXTINF:2.0,\nr1-00001.ts?t=ab12\n"
+        );
+    }
 }

@@ -2,24 +2,26 @@
 //! can carry), recorded by the registry (which checks the host and the stage's members and
 //! tells everyone), then run by this relay's [`crate::live::LiveRooms`].
 
-use meshmeet_protocol::{LiveInfo, PeerId, MAX_STAGE};
+use meshmeet_protocol::{LiveInfo, LiveOutputs, PeerId, MAX_STAGE};
 
 use super::Connection;
 use crate::error::RelayError;
 use crate::registry::{random_hex_128, HostAction, Membership, RoomRegistry};
 
 impl<R: RoomRegistry> Connection<R> {
-    /// The host goes live with `stage`, or changes the stage.
+    /// The host goes live with `stage` (and `outputs`), or changes the stage.
     pub(super) async fn go_live(
         &mut self,
         member: &Membership,
         stage: Vec<PeerId>,
+        outputs: LiveOutputs,
     ) -> Result<(), RelayError> {
         if stage.is_empty() || stage.len() > MAX_STAGE {
             return Err(RelayError::BadMessage(format!(
                 "a stage names one to {MAX_STAGE} participants"
             )));
         }
+        outputs.validate().map_err(RelayError::BadMessage)?;
         if self.state.config.janus_urls.is_empty() {
             return Err(RelayError::LiveUnavailable(
                 "Going live needs a media server, and this relay has none configured",
@@ -28,6 +30,13 @@ impl<R: RoomRegistry> Connection<R> {
         if self.state.janus.ready().is_err() {
             return Err(RelayError::LiveUnavailable(
                 "Going live needs the media server, and it is unreachable; try again later",
+            ));
+        }
+        if !outputs.is_empty()
+            && !crate::live::encoder::program_available(&self.state.config.ffmpeg)
+        {
+            return Err(RelayError::LiveUnavailable(
+                "RTMP and HLS need ffmpeg on the relay's machine (--ffmpeg); go live without them, or ask the operator to install it",
             ));
         }
         if stage.len() > 1 {
@@ -45,7 +54,9 @@ impl<R: RoomRegistry> Connection<R> {
         registry
             .host_action(member, HostAction::Live(Some(live.clone())))
             .await?;
-        self.state.live.run(&self.state, member.room(), &live);
+        self.state
+            .live
+            .run(&self.state, member.room(), &live, outputs);
         Ok(())
     }
 

@@ -91,7 +91,7 @@ impl<R: RoomRegistry> Connection<R> {
                     Err(err) => Err(err),
                 }
             }
-            ClientMsg::GoLive { stage } => self.go_live(member, stage).await,
+            ClientMsg::GoLive { stage, outputs } => self.go_live(member, stage, outputs).await,
             ClientMsg::StopLive => self.stop_live(member).await,
             ClientMsg::Leave => return Err(End::Left),
             ClientMsg::Ping { .. } => Ok(()),

@@ -2,7 +2,7 @@
 
 use crate::rtc::LocalTracks;
 use crate::state::TransferKey;
-use meshmeet_protocol::{CameraLayer, MediaState, PeerId};
+use meshmeet_protocol::{CameraLayer, LiveOutputs, MediaState, PeerId};
 
 /// What the user asks of the meeting.
 #[derive(Clone, Debug)]
@@ -42,8 +42,9 @@ pub enum HostCommand {
     HandOver(PeerId),
     /// End the meeting for everyone.
     EndMeeting,
-    /// Go live with this participant on the stage, or put them there instead.
-    GoLive(PeerId),
+    /// Go live with this participant on the stage, or put them there instead, and send it
+    /// to these outputs too (RTMP, HLS).
+    GoLive(PeerId, LiveOutputs),
     /// End the live.
     StopLive,
 }
@@ -64,8 +65,9 @@ impl HostCommand {
                 peer_id: peer_id.clone(),
             },
             HostCommand::EndMeeting => ClientMsg::EndMeeting,
-            HostCommand::GoLive(peer_id) => ClientMsg::GoLive {
+            HostCommand::GoLive(peer_id, outputs) => ClientMsg::GoLive {
                 stage: vec![peer_id.clone()],
+                outputs: outputs.clone(),
             },
             HostCommand::StopLive => ClientMsg::StopLive,
         }

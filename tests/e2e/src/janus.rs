@@ -3,12 +3,12 @@
 //! `janus -C <dir>/janus.jcfg -F <dir>`; dropping it kills it. Missing Janus fails the test
 //! with how to install it.
 
-use crate::process::{free_port, ProcessGuard, TempDir};
+use crate::process::{free_port, wait_until_listening, ProcessGuard, TempDir};
 use crate::turn::which;
 use crate::{workspace_root, Error, Result};
 use std::path::Path;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long Janus may take to listen (0.1–1 s on a loaded machine).
 pub const JANUS_START_TIMEOUT: Duration = Duration::from_secs(20);
@@ -58,34 +58,14 @@ impl Janus {
             .spawn()
             .map_err(|e| Error::new(format!("could not start {}: {e}", bin.display())))?;
         let mut process = ProcessGuard::new(format!("janus on port {port}"), child);
-        let started = Instant::now();
-        loop {
-            if let Some(status) = process.exit_status() {
-                return Err(Error::new(format!(
-                    "janus exited ({status}) right after starting; its log:\n{}",
-                    read(&log)
-                )));
-            }
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                return Ok(Janus {
-                    port,
-                    admin_key: admin_key.to_owned(),
-                    log,
-                    process: Some(process),
-                    _dir: dir,
-                });
-            }
-            if started.elapsed() > JANUS_START_TIMEOUT {
-                return Err(Error::new(format!(
-                    "janus did not listen on port {port} within {JANUS_START_TIMEOUT:?}; its log:\n{}",
-                    read(&log)
-                )));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        wait_until_listening(&mut process, port, JANUS_START_TIMEOUT, || read(&log)).await?;
+        Ok(Janus {
+            port,
+            admin_key: admin_key.to_owned(),
+            log,
+            process: Some(process),
+            _dir: dir,
+        })
     }
 
     /// The API's URL, for the relay's `--janus-url`.

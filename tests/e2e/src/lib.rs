@@ -37,6 +37,7 @@ pub mod janus;
 pub mod process;
 pub mod proxy;
 pub mod relay;
+pub mod rtmp;
 pub mod throttle;
 pub mod turn;
 
@@ -49,6 +50,7 @@ pub use harness::{artifacts_dir, run_test, run_test_with, run_test_within, TestC
 pub use janus::Janus;
 pub use proxy::Proxy;
 pub use relay::Relay;
+pub use rtmp::RtmpServer;
 pub use throttle::DownlinkThrottle;
 pub use turn::Coturn;
 

@@ -221,3 +221,37 @@ pub fn free_port() -> std::io::Result<u16> {
         .local_addr()?
         .port())
 }
+
+/// Waits until `process` listens on TCP `port` of 127.0.0.1, at most `limit`. If it exits
+/// first, or the time runs out, the error ends with `log()` (what it said).
+pub async fn wait_until_listening(
+    process: &mut ProcessGuard,
+    port: u16,
+    limit: std::time::Duration,
+    log: impl Fn() -> String,
+) -> crate::Result {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = process.exit_status() {
+            return Err(crate::Error::new(format!(
+                "{} exited ({status}) right after starting; its log:\n{}",
+                process.label(),
+                log()
+            )));
+        }
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Ok(());
+        }
+        if started.elapsed() > limit {
+            return Err(crate::Error::new(format!(
+                "{} did not listen on port {port} within {limit:?}; its log:\n{}",
+                process.label(),
+                log()
+            )));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

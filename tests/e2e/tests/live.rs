@@ -3,13 +3,17 @@
 //! live badge naming who is on the stage; a Firefox page opened on the watch link plays the
 //! stage (Firefox numbers its codecs unlike Janus's defaults, which the relay's WHEP bridge
 //! must carry over), counts itself among the viewers, and says the live ended once the host
-//! stops it.
+//! stops it. The host also sends the live to an RTMP server (a real nginx-rtmp started by the
+//! test) and as HLS: ffprobe finds H.264 and AAC at 1280x720 in both, the recording nginx
+//! makes of the RTMP stream grows, no other participant's page holds the stream key, and no
+//! ffmpeg is left running once the live stops.
 //!
 //! Every page runs with `?video=low` (320x180 at 15 fps): two Chromium, a Firefox and Janus
 //! share two cores.
 
 use meshmeet_e2e::a11y::serious_violations;
-use meshmeet_e2e::{room_url, run_test_within, Browser, Context, Error, Janus, Result};
+use meshmeet_e2e::rtmp::{ffmpeg_pids, ffprobe, Probe};
+use meshmeet_e2e::{room_url, run_test_within, Browser, Context, Error, Janus, Result, RtmpServer};
 use std::time::{Duration, Instant};
 
 /// Time allowed for media to connect and decode on a loaded two-core machine.
@@ -43,6 +47,40 @@ async fn pick_stage(host: &Browser, name: &str) -> Result {
     Ok(())
 }
 
+/// Types `text` into the host's RTMP addresses field (as typing would: an `input` event).
+async fn type_rtmp_urls(host: &Browser, text: &str) -> Result {
+    let script = r#"
+        const area = document.querySelector('[data-testid=rtmp-url]');
+        area.value = arguments[0];
+        area.dispatchEvent(new InputEvent('input', { bubbles: true }));
+        return area.value;
+    "#;
+    host.eval_with(script, vec![serde_json::json!(text)])
+        .await?;
+    Ok(())
+}
+
+/// Probes `input` until it holds H.264 and AAC at the encoder's 1280x720 (bounded by
+/// [`MEDIA_WAIT`]); the last probe or error says why not.
+async fn wait_for_h264_and_aac(input: &str, what: &str) -> Result<Probe> {
+    let started = Instant::now();
+    loop {
+        let last = match ffprobe(input, false).await {
+            Ok(probe) if probe.is_h264_and_aac() && probe.size == Some((1280, 720)) => {
+                return Ok(probe)
+            }
+            Ok(probe) => format!("{probe:?}"),
+            Err(err) => err.to_string(),
+        };
+        if started.elapsed() > MEDIA_WAIT {
+            return Err(Error::new(format!(
+                "{what}: no H.264 and AAC at 1280x720 within {MEDIA_WAIT:?}; last: {last}"
+            )));
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
 /// Fails with the serious accessibility violations axe-core finds on `page` now.
 async fn assert_accessible(page: &Browser, what: &str) -> Result {
     let violations = serious_violations(page).await?;
@@ -60,6 +98,9 @@ async fn assert_accessible(page: &Browser, what: &str) -> Result {
 async fn the_host_goes_live_and_a_firefox_watch_page_plays_the_stage() {
     let name = "the_host_goes_live_and_a_firefox_watch_page_plays_the_stage";
     let janus = Janus::start().await.expect("janus starts");
+    let rtmp = RtmpServer::start().await.expect("nginx-rtmp starts");
+    let stream_key = "sk_live_4c1d2e9f";
+    let rtmp_url = rtmp.url(stream_key);
     let url = janus.url();
     let args = ["--janus-url", &url, "--janus-admin-key", janus.admin_key()];
     run_test_within(name, &args, LIVE_TEST_LIMIT, async |t| {
@@ -75,6 +116,9 @@ async fn the_host_goes_live_and_a_firefox_watch_page_plays_the_stage() {
         ana.click("[data-testid=participants-toggle]").await?;
         ana.wait_for("[data-testid=live-toggle]", MEDIA_WAIT).await?;
         pick_stage(&ana, "Ben").await?;
+        // Also to the RTMP server and as HLS.
+        type_rtmp_urls(&ana, &format!("{rtmp_url}\n")).await?;
+        ana.click("[data-testid=live-hls]").await?;
         let went_live = Instant::now();
         ana.click("[data-testid=live-toggle]").await?;
         // Ana's badge names Ben; Ben's says it is him.
@@ -132,12 +176,61 @@ async fn the_host_goes_live_and_a_firefox_watch_page_plays_the_stage() {
             first_frame.as_secs_f64()
         );
 
+        // RTMP and HLS: the stage encoded once by the relay's ffmpeg, H.264 and AAC.
+        let rtmp_probe = wait_for_h264_and_aac(&rtmp_url, "the RTMP server's stream").await?;
+        let rtmp_after = went_live.elapsed();
+        let hls_link = ana
+            .eval("return document.querySelector('[data-testid=hls-link]')?.value ?? ''")
+            .await?;
+        let hls_link = hls_link.as_str().unwrap_or_default().to_owned();
+        assert!(hls_link.contains("/live/hearing/index.m3u8?t="), "{hls_link}");
+        wait_for_h264_and_aac(&hls_link, "the relay's HLS playlist").await?;
+        let hls_after = went_live.elapsed();
+        // What nginx records of the RTMP stream keeps growing.
+        let recording = rtmp.recording(stream_key).display().to_string();
+        let first = ffprobe(&recording, true).await?.last_video_time;
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        let later = ffprobe(&recording, true).await?.last_video_time;
+        assert!(
+            matches!((first, later), (Some(a), Some(b)) if b > a),
+            "the RTMP recording grows: {first:?} then {later:?}"
+        );
+        println!(
+            "RTMP {:?} {:?} probed {:.1} s and HLS {:.1} s after going live; the recording \
+             went from {:.1} s to {:.1} s of video",
+            rtmp_probe.codecs,
+            rtmp_probe.size,
+            rtmp_after.as_secs_f64(),
+            hls_after.as_secs_f64(),
+            first.unwrap_or_default(),
+            later.unwrap_or_default()
+        );
+        // The stream key stays with the host (and the relay).
+        let leaked = ben
+            .eval_with(
+                "return document.documentElement.outerHTML.includes(arguments[0])",
+                vec![serde_json::json!(stream_key)],
+            )
+            .await?;
+        assert_eq!(leaked, serde_json::json!(false), "Ben's page holds the stream key");
+        assert!(!ffmpeg_pids().is_empty(), "the relay's encoder runs while live");
+
         // The host stops: the badge goes, the watch page says the live ended.
         ana.click("[data-testid=live-toggle]").await?;
         ben.wait_for_gone("[data-testid=live-badge]", MEDIA_WAIT).await?;
         fox.wait_for("[data-testid=watch-page][data-phase=ended]", MEDIA_WAIT)
             .await
             .context("the watch page says the live ended")?;
+        // Every process it started is gone, and so is its HLS.
+        let stopping = Instant::now();
+        while !ffmpeg_pids().is_empty() && stopping.elapsed() < MEDIA_WAIT {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert_eq!(ffmpeg_pids(), Vec::<u32>::new(), "ffmpeg left running after the live");
+        assert!(
+            ffprobe(&hls_link, false).await.is_err(),
+            "the HLS playlist is gone with the live"
+        );
         Ok(())
     })
     .await;
