@@ -192,10 +192,11 @@ fn steps(report: &mut Report) -> Result {
         tools::ensure_cjk_font()?;
         tools::ensure_axe_core()
     })?;
-    report.timed("install: coturn, tc, ffmpeg and nginx-rtmp", |_| {
+    let aiortc = report.timed("install: coturn, tc, ffmpeg, nginx-rtmp and aiortc", |_| {
         tools::ensure_coturn()?;
         tools::ensure_tc()?;
-        tools::ensure_live_media()
+        tools::ensure_live_media()?;
+        tools::ensure_aiortc()
     })?;
     report.tests(
         "end-to-end tests",
@@ -211,6 +212,7 @@ fn steps(report: &mut Report) -> Result {
             .env("MESHMEET_SERVER_BIN", &relay)
             .env("MESHMEET_DIST", &dist)
             .env("MESHMEET_AXE_JS", &axe)
+            .env("MESHMEET_AIORTC_PYTHON", &aiortc)
             .env("CHROMEDRIVER", &browsers.chromedriver)
             .env("GECKODRIVER", &browsers.geckodriver),
     )?;

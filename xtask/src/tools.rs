@@ -13,6 +13,8 @@ pub const BINARYEN_VERSION: &str = "132";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// axe-core from npm: the accessibility check the end-to-end tests run in the page.
 pub const AXE_CORE_VERSION: &str = "4.14.1";
+/// aiortc version the live test's WHEP viewers run on.
+const AIORTC_VERSION: &str = "1.16.0";
 /// A small Debian font with Simplified Chinese, so screenshots show text, not boxes.
 const CJK_FONT_PACKAGE: &str = "fonts-wqy-microhei";
 
@@ -376,6 +378,58 @@ pub fn ensure_live_media() -> Result {
         &["ffmpeg", "nginx-light", "libnginx-mod-rtmp"],
         &["--no-install-recommends"],
     )
+}
+
+/// aiortc from PyPI, a WebRTC peer in Python: the live end-to-end test's non-browser WHEP
+/// viewers. In a virtual environment of Debian's Python in the per-user tool directory;
+/// returns its `python`.
+pub fn ensure_aiortc() -> Result<PathBuf> {
+    let venv = tools_dir().join(format!("aiortc-{AIORTC_VERSION}"));
+    let python = venv.join("bin").join("python");
+    let check = format!(
+        "import importlib.metadata as m, sys; \
+         sys.exit(0 if m.version('aiortc') == '{AIORTC_VERSION}' else 1)"
+    );
+    let ok = || {
+        python.is_file()
+            && std::process::Command::new(&python)
+                .args(["-c", &check])
+                .status()
+                .is_ok_and(|s| s.success())
+    };
+    if ok() {
+        return Ok(python);
+    }
+    let system = Path::new("/usr/bin/python3");
+    let has_venv = || {
+        std::process::Command::new(system)
+            .args(["-c", "import ensurepip, venv"])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    ensure_packages(
+        has_venv(),
+        &["python3-venv"],
+        "the live end-to-end test needs Python's venv: install it with `sudo apt-get install python3-venv`",
+    )?;
+    install(
+        &format!("a Python environment in {}", venv.display()),
+        cmd::cmd(system).args(["-m", "venv", "--clear"]).arg(&venv),
+    )?;
+    install(
+        &format!("aiortc {AIORTC_VERSION} (PyPI)"),
+        cmd::cmd(venv.join("bin").join("pip"))
+            .args(["install", "--disable-pip-version-check", "--no-input", "-q"])
+            .arg(format!("aiortc=={AIORTC_VERSION}")),
+    )?;
+    if ok() {
+        Ok(python)
+    } else {
+        Err(format!(
+            "{} has no aiortc {AIORTC_VERSION}",
+            python.display()
+        ))
+    }
 }
 
 /// Janus (the SFU the relay drives for large rooms) and `janus-pp-rec`: the Janus tests start

@@ -40,6 +40,7 @@ pub mod relay;
 pub mod rtmp;
 pub mod throttle;
 pub mod turn;
+pub mod whep_viewers;
 
 pub use browser::{
     room_url, wait_until_everyone_decodes_everyone, Browser, VideoSample, CHEAP_CAMERA,

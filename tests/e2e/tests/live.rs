@@ -3,7 +3,7 @@
 //! live badge naming who is on the stage; a Firefox page opened on the watch link plays the
 //! stage (Firefox numbers its codecs unlike Janus's defaults, which the relay's WHEP bridge
 //! must carry over), counts itself among the viewers, and says the live ended once the host
-//! stops it. The host also sends the live to an RTMP server (a real nginx-rtmp started by the
+//! stops it; five aiortc WHEP viewers (not browsers) decode it too. The host also sends the live to an RTMP server (a real nginx-rtmp started by the
 //! test) and as HLS: ffprobe finds H.264 and AAC at 1280x720 in both, the recording nginx
 //! makes of the RTMP stream grows, no other participant's page holds the stream key, and no
 //! ffmpeg is left running once the live stops.
@@ -13,11 +13,16 @@
 
 use meshmeet_e2e::a11y::serious_violations;
 use meshmeet_e2e::rtmp::{ffmpeg_pids, ffprobe, Probe};
+use meshmeet_e2e::whep_viewers;
 use meshmeet_e2e::{room_url, run_test_within, Browser, Context, Error, Janus, Result, RtmpServer};
 use std::time::{Duration, Instant};
 
 /// Time allowed for media to connect and decode on a loaded two-core machine.
 const MEDIA_WAIT: Duration = Duration::from_secs(90);
+/// Non-browser WHEP viewers beside the Firefox watch page, and the video frames each must
+/// decode (two seconds of the 15 fps stage).
+const AIORTC_VIEWERS: usize = 5;
+const AIORTC_FRAMES: u32 = 30;
 /// Longest the whole test may take.
 const LIVE_TEST_LIMIT: Duration = Duration::from_secs(300);
 
@@ -158,6 +163,38 @@ async fn the_host_goes_live_and_a_firefox_watch_page_plays_the_stage() {
             fox.count("[data-testid=participant]").await?,
             0,
             "a viewer is in no roster"
+        );
+        // Five more viewers that are not browsers (aiortc), over WHEP with the same token.
+        let (origin, token) = watch_link
+            .split_once("/live/")
+            .zip(watch_link.split_once("?t="))
+            .map(|((origin, _), (_, token))| (origin.to_owned(), token.to_owned()))
+            .ok_or_else(|| Error::new(format!("not a watch link: {watch_link}")))?;
+        let watching = Instant::now();
+        let reports = whep_viewers::watch(
+            &format!("{origin}/whep/hearing"),
+            &token,
+            AIORTC_VIEWERS,
+            AIORTC_FRAMES,
+            MEDIA_WAIT,
+        )
+        .await?;
+        assert_eq!(reports.len(), AIORTC_VIEWERS);
+        for (i, report) in reports.iter().enumerate() {
+            assert!(
+                report.status == Some(201)
+                    && report.error.is_none()
+                    && report.video_frames >= u64::from(AIORTC_FRAMES)
+                    && report.audio_frames > 0
+                    && report.size.is_some_and(|(w, h)| w > 0 && h > 0),
+                "aiortc viewer {i}: {report:?}"
+            );
+        }
+        println!(
+            "{AIORTC_VIEWERS} aiortc WHEP viewers each decoded {AIORTC_FRAMES} frames \
+             ({:?}) and audio within {:.1} s",
+            reports[0].size.unwrap_or_default(),
+            watching.elapsed().as_secs_f64()
         );
         // On a phone held upright the stage fills the width, and every control is named.
         fox.set_window_size(390, 844).await?;
