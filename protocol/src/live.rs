@@ -16,7 +16,7 @@ pub const MAX_RTMP_URL_BYTES: usize = 1024;
 /// (a platform's ingest URL ending with its stream key) and HLS. Only the host sends them
 /// and only the relay running the live keeps them: no other participant ever sees a stream
 /// key.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LiveOutputs {
     /// `rtmp://` or `rtmps://` addresses, at most [`MAX_RTMP_TARGETS`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -24,6 +24,17 @@ pub struct LiveOutputs {
     /// Whether the relay also writes HLS, served at `/live/<room>/index.m3u8?t=<token>`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub hls: bool,
+}
+
+/// Stream keys masked: outputs may be logged with `{:?}`.
+impl std::fmt::Debug for LiveOutputs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let masked: Vec<String> = self.rtmp.iter().map(|u| mask_rtmp_url(u)).collect();
+        f.debug_struct("LiveOutputs")
+            .field("rtmp", &masked)
+            .field("hls", &self.hls)
+            .finish()
+    }
 }
 
 impl LiveOutputs {
@@ -66,14 +77,25 @@ impl LiveOutputs {
     }
 }
 
-/// `url` with its last path segment (an RTMP stream key) and any query hidden, for logs
-/// and error messages: `rtmp://host/app/****`.
+/// `url` with its last path segment (an RTMP stream key), any query and any user and
+/// password hidden, for logs and error messages: `rtmp://host/app/****`.
 pub fn mask_rtmp_url(url: &str) -> String {
     let without_query = url.split(['?', '#']).next().unwrap_or_default();
-    let scheme_end = without_query.find("://").map_or(0, |i| i + 3);
-    match without_query.rfind('/') {
-        Some(slash) if slash >= scheme_end => format!("{}/****", &without_query[..slash]),
-        _ => "****".to_owned(),
+    let trimmed = without_query.trim_end_matches('/');
+    let Some((scheme, rest)) = trimmed.split_once("://") else {
+        return "****".to_owned();
+    };
+    let Some((authority, path)) = rest.split_once('/') else {
+        return "****".to_owned();
+    };
+    let host = match authority.rsplit_once('@') {
+        Some((_, host)) => format!("****@{host}"),
+        None => authority.to_owned(),
+    };
+    // Everything but the path's last segment: the application (and any instance).
+    match path.rsplit_once('/') {
+        Some((app, _)) => format!("{scheme}://{host}/{app}/****"),
+        None => format!("{scheme}://{host}/****"),
     }
 }
 
@@ -125,6 +147,16 @@ mod tests {
             "rtmps://h:443/app/****"
         );
         assert_eq!(mask_rtmp_url("rtmp://hostonly"), "****");
+        assert_eq!(mask_rtmp_url("rtmp://h/app/KEY/"), "rtmp://h/app/****");
+        assert_eq!(
+            mask_rtmp_url("rtmp://user:pass@h/app/key"),
+            "rtmp://****@h/app/****"
+        );
+        let outputs = LiveOutputs {
+            rtmp: vec!["rtmp://h/app/sk_123".into()],
+            hls: true,
+        };
+        assert!(!format!("{outputs:?}").contains("sk_123"));
         assert_eq!(mask_rtmp_url("garbage"), "****");
     }
 

@@ -10,6 +10,8 @@ use std::io;
 use std::net::{Ipv4Addr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use meshmeet_protocol::{mask_rtmp_url, LiveOutputs};
@@ -81,50 +83,57 @@ pub enum EncoderError {
     },
 }
 
-/// One live's running ffmpeg (restarted when it exits). Dropping it stops ffmpeg (after
-/// letting it finish its outputs) and deletes its HLS files.
+/// One live's running ffmpeg (restarted when it exits). [`Encoder::stop`] lets ffmpeg
+/// finish its outputs; dropping it stops ffmpeg too, without waiting.
 #[derive(Debug)]
 pub struct Encoder {
     ports: EncoderPorts,
-    hls_dir: Option<PathBuf>,
+    hls: bool,
     stop: watch::Sender<bool>,
-    _task: JoinHandle<()>,
+    ready: watch::Receiver<u32>,
+    task: Option<JoinHandle<()>>,
 }
 
 impl Encoder {
-    /// Starts ffmpeg for a stage sending `video`, writing to `outputs` (not empty), in a
-    /// new directory under `settings.dir` named `name`.
+    /// Starts ffmpeg for a stage sending `video`, writing to `outputs` (not empty), with its
+    /// files in `dir` (the live's, private, made by [`live_dir`]); `runs` numbers ffmpeg's
+    /// runs across the live's encoders, so HLS segments never share a name.
     pub fn start(
         settings: &EncoderSettings,
-        name: &str,
+        dir: &Path,
+        runs: Arc<AtomicU32>,
         video: StageVideo,
         outputs: &LiveOutputs,
     ) -> Result<Encoder, EncoderError> {
+        let audio = free_port_pair(None).map_err(EncoderError::Ports)?;
         let ports = EncoderPorts {
-            audio: free_port_pair().map_err(EncoderError::Ports)?,
-            video: free_port_pair().map_err(EncoderError::Ports)?,
+            audio,
+            video: free_port_pair(Some(audio)).map_err(EncoderError::Ports)?,
         };
-        let dir = settings.dir.join(name);
         let files = |source| EncoderError::Files {
-            dir: dir.clone(),
+            dir: dir.to_path_buf(),
             source,
         };
-        std::fs::create_dir_all(&dir).map_err(files)?;
-        let sdp = dir.join("stage.sdp");
+        let sdp = dir.join(format!("stage-{}.sdp", ports.video));
         std::fs::write(&sdp, stage_sdp(ports, video)).map_err(files)?;
         let (stop, stopped) = watch::channel(false);
+        let (ready_tx, ready) = watch::channel(0);
         let run = Run {
             ffmpeg: settings.ffmpeg.clone(),
             sdp,
-            dir: dir.clone(),
+            dir: dir.to_path_buf(),
             outputs: outputs.clone(),
+            ports,
+            runs,
+            ready: ready_tx,
         };
         let task = tokio::spawn(supervise(run, stopped));
         Ok(Encoder {
             ports,
-            hls_dir: outputs.hls.then_some(dir),
+            hls: outputs.hls,
             stop,
-            _task: task,
+            ready,
+            task: Some(task),
         })
     }
 
@@ -133,18 +142,65 @@ impl Encoder {
         self.ports
     }
 
-    /// The directory of the HLS playlist and segments, if the live writes HLS.
-    pub fn hls_dir(&self) -> Option<&Path> {
-        self.hls_dir.as_deref()
+    /// Whether it writes HLS.
+    pub fn writes_hls(&self) -> bool {
+        self.hls
+    }
+
+    /// The number of ffmpeg's run that listens on the ports now (0 before the first). A
+    /// forward made before that run listened is made again: Janus tells the receiver where
+    /// to send key frame requests only when a forward starts.
+    pub fn ready_run(&self) -> u32 {
+        *self.ready.borrow()
+    }
+
+    /// Stops ffmpeg, letting it finish its outputs, and waits for it to be gone (so a new
+    /// encoder never publishes to an RTMP address the old one still holds).
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(STOP_GRACE + Duration::from_secs(2), task).await;
+        }
     }
 }
 
 impl Drop for Encoder {
     fn drop(&mut self) {
-        // The supervisor stops ffmpeg and cleans up (it also stops if this is never seen:
-        // the sender is gone).
+        // The supervisor stops ffmpeg (it also stops when this is never seen: the sender
+        // is gone).
         let _ = self.stop.send(true);
     }
+}
+
+/// A new private directory (mode 0700) for one live's files under `settings.dir`, which is
+/// made private if missing and refused if it is not a directory of this user's that only
+/// it can write: nobody else may swap a playlist for a link to another file.
+pub fn live_dir(settings: &EncoderSettings, name: &str) -> Result<PathBuf, EncoderError> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    let base = &settings.dir;
+    let files = |source| EncoderError::Files {
+        dir: base.clone(),
+        source,
+    };
+    match std::fs::DirBuilder::new().mode(0o700).create(base) {
+        Ok(()) => {}
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(err) => return Err(files(err)),
+    }
+    let meta = std::fs::symlink_metadata(base).map_err(files)?;
+    let me = std::fs::metadata("/proc/self").map_err(files)?.uid();
+    if !meta.is_dir() || meta.uid() != me || meta.permissions().mode() & 0o022 != 0 {
+        return Err(files(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "not a directory of the relay's user that only it can write (see --live-dir)",
+        )));
+    }
+    let dir = base.join(name);
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
+        .map_err(files)?;
+    Ok(dir)
 }
 
 /// Whether `program` can be started: a path to a file, or a name found in `PATH`.
@@ -162,13 +218,17 @@ struct Run {
     sdp: PathBuf,
     dir: PathBuf,
     outputs: LiveOutputs,
+    ports: EncoderPorts,
+    runs: Arc<AtomicU32>,
+    ready: watch::Sender<u32>,
 }
 
 /// Runs ffmpeg until told to stop, starting it again (with backoff) whenever it exits.
 async fn supervise(run: Run, mut stopped: watch::Receiver<bool>) {
     let mut backoff = FIRST_BACKOFF;
-    for attempt in 1u32.. {
-        let args = ffmpeg_args(&run.sdp, &run.dir, &run.outputs, attempt);
+    loop {
+        let number = run.runs.fetch_add(1, Ordering::Relaxed) + 1;
+        let args = ffmpeg_args(&run.sdp, &run.dir, &run.outputs, number);
         let started = Instant::now();
         let mut child = match spawn(&run.ffmpeg, &args) {
             Ok(child) => child,
@@ -181,31 +241,28 @@ async fn supervise(run: Run, mut stopped: watch::Receiver<bool>) {
                 continue;
             }
         };
-        info!(
-            outputs = %describe(&run.outputs),
-            attempt, "live encoder started"
-        );
+        info!(outputs = %describe(&run.outputs), run = number, "live encoder started");
         let lines = child.stderr.take().map(|stderr| {
             let secrets = run.outputs.rtmp.clone();
             tokio::spawn(keep_lines(stderr, secrets))
         });
-        tokio::select! {
-            status = child.wait() => {
-                let tail = match lines {
-                    Some(task) => task.await.unwrap_or_default(),
-                    None => Vec::new(),
-                };
-                warn!(
-                    status = %status.map_or_else(|e| e.to_string(), |s| s.to_string()),
-                    last = %tail.join(" | "),
-                    "the live encoder exited; starting it again"
-                );
-            }
-            _ = stopped.changed() => {
-                finish(&mut child).await;
-                break;
-            }
-        }
+        let exited = tokio::select! {
+            status = wait_announcing(&mut child, run.ports, number, &run.ready) => Some(status),
+            _ = stopped.changed() => None,
+        };
+        let Some(status) = exited else {
+            finish(&mut child).await;
+            break;
+        };
+        let tail = match lines {
+            Some(task) => task.await.unwrap_or_default(),
+            None => Vec::new(),
+        };
+        warn!(
+            status = %status.map_or_else(|e| e.to_string(), |s| s.to_string()),
+            last = %tail.join(" | "),
+            "the live encoder exited; starting it again"
+        );
         if started.elapsed() >= STEADY_RUN {
             backoff = FIRST_BACKOFF;
         }
@@ -214,10 +271,32 @@ async fn supervise(run: Run, mut stopped: watch::Receiver<bool>) {
         }
         backoff = (backoff * 2).min(MAX_BACKOFF);
     }
-    if let Err(err) = tokio::fs::remove_dir_all(&run.dir).await {
-        warn!(%err, dir = %run.dir.display(), "could not remove a live's encoder files");
-    }
+    let _ = tokio::fs::remove_file(&run.sdp).await;
     info!("live encoder stopped");
+}
+
+/// Waits for ffmpeg to exit; meanwhile tells `ready` that run `number` listens, once its
+/// video RTCP port is taken (ffmpeg binds its ports before it reads).
+async fn wait_announcing(
+    child: &mut Child,
+    ports: EncoderPorts,
+    number: u32,
+    ready: &watch::Sender<u32>,
+) -> io::Result<std::process::ExitStatus> {
+    let announce = async {
+        for _ in 0..200 {
+            if UdpSocket::bind((Ipv4Addr::LOCALHOST, ports.video + 1)).is_err() {
+                let _ = ready.send(number);
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::select! {
+        status = child.wait() => return status,
+        () = announce => {}
+    }
+    child.wait().await
 }
 
 /// Sleeps `wait` unless told to stop first: whether to stop.
@@ -291,12 +370,12 @@ fn describe(outputs: &LiveOutputs) -> String {
 /// Two free adjacent loopback UDP ports, the first even (RTP, and RTCP on the next). They
 /// are free when this returns; ffmpeg binds them a moment later (another process taking
 /// one in between makes ffmpeg fail, and the supervisor retries).
-fn free_port_pair() -> io::Result<u16> {
+fn free_port_pair(other_than: Option<u16>) -> io::Result<u16> {
     let mut last = io::Error::new(io::ErrorKind::AddrInUse, "no free pair");
     for _ in 0..64 {
         let first = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
         let port = first.local_addr()?.port();
-        if port % 2 != 0 {
+        if port % 2 != 0 || Some(port) == other_than {
             continue;
         }
         match UdpSocket::bind((Ipv4Addr::LOCALHOST, port + 1)) {
@@ -359,6 +438,9 @@ pub fn ffmpeg_args(sdp: &Path, dir: &Path, outputs: &LiveOutputs, attempt: u32) 
         // RTCP (the key frame requests) goes back to where Janus's RTCP comes from.
         "-sdp_flags",
         "rtcp_to_source",
+        // Its sockets on loopback only: nobody else can send it media.
+        "-localaddr",
+        "127.0.0.1",
         "-i",
     ]
     .iter()
@@ -464,7 +546,7 @@ mod tests {
 
     #[test]
     fn port_pairs_start_even_and_are_free() {
-        let port = free_port_pair().expect("a pair");
+        let port = free_port_pair(None).expect("a pair");
         assert_eq!(port % 2, 0);
         UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).expect("the RTP port is free");
         UdpSocket::bind((Ipv4Addr::LOCALHOST, port + 1)).expect("the RTCP port is free");

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use super::bridge::{bridge, viewer_codecs, StageVideo, ViewerCodecs};
-use super::encoder::{Encoder, EncoderSettings, AUDIO_PT, VIDEO_PT};
+use super::encoder::{live_dir, Encoder, EncoderSettings, AUDIO_PT, VIDEO_PT};
 use super::error::LiveError;
 use super::sdp::Sdp;
 use crate::janus::{
@@ -54,6 +54,11 @@ pub struct LiveRoom {
     /// The running encoder's HLS directory, for the routes (which do not wait for the
     /// media lock, held across Janus requests).
     hls_dir: Mutex<Option<PathBuf>>,
+    /// The live's private directory for its encoders' files (one for the whole live, so
+    /// HLS players go on across a new encoder), made with the first.
+    files: Mutex<Option<PathBuf>>,
+    /// ffmpeg's runs so far, across the live's encoders: each names its segments apart.
+    runs: Arc<AtomicU32>,
     media: tokio::sync::Mutex<Media>,
     viewers: Mutex<Viewers>,
     task: Mutex<Option<JoinHandle<()>>>,
@@ -87,6 +92,8 @@ struct EncoderSlot {
     janus: Arc<JanusClient>,
     room: JanusRoom,
     forwarding: Option<Forwarding>,
+    /// The ffmpeg run the forward was made for (0: none yet).
+    forwarded_run: u32,
 }
 
 #[derive(Debug)]
@@ -147,6 +154,8 @@ impl LiveRooms {
             outputs: Mutex::new(outputs),
             encoder_settings: state.config.encoder_settings(),
             hls_dir: Mutex::new(None),
+            files: Mutex::new(None),
+            runs: Arc::new(AtomicU32::new(0)),
             media: tokio::sync::Mutex::new(Media::default()),
             viewers: Mutex::new(Viewers::default()),
             task: Mutex::new(None),
@@ -348,17 +357,24 @@ impl LiveRoom {
         if let Some(slot) = encoder {
             self.stop_encoder(slot).await;
         }
+        let files = lock(&self.files).take();
+        if let Some(files) = files {
+            if let Err(err) = tokio::fs::remove_dir_all(&files).await {
+                warn!(%err, dir = %files.display(), "could not remove a live's files");
+            }
+        }
     }
 
-    /// Stops the encoder's forward and the encoder (ffmpeg finishes its outputs and exits).
+    /// Stops the encoder (ffmpeg finishes its outputs while the stage still flows, and is
+    /// gone when this returns), then its forward.
     async fn stop_encoder(&self, slot: EncoderSlot) {
         *lock(&self.hls_dir) = None;
+        slot.encoder.stop().await;
         if let Some(forwarding) = &slot.forwarding {
             if let Err(err) = slot.janus.stop_forwarding(&slot.room, forwarding).await {
                 warn!(%err, "could not stop the live encoder's forward");
             }
         }
-        drop(slot.encoder);
     }
 }
 
@@ -519,37 +535,53 @@ impl LiveRoom {
             }
         }
         if let (None, Some(feed)) = (media.encoder.as_ref(), feed.filter(|_| wanted.is_some())) {
-            media.encoder = self.start_encoder(placed, feed, outputs).await;
+            media.encoder = self.start_encoder(placed, feed, outputs);
+        }
+        // Each ffmpeg run that listens gets a forward of its own (Janus tells the receiver
+        // where key frame requests go only when a forward starts); a failed one is tried
+        // again on the next pass.
+        if let (Some(slot), Some(feed)) = (media.encoder.as_mut(), feed) {
+            let run = slot.encoder.ready_run();
+            if run > slot.forwarded_run {
+                if let Some(old) = slot.forwarding.take() {
+                    if let Err(err) = slot.janus.stop_forwarding(&slot.room, &old).await {
+                        warn!(%err, "could not stop a live encoder's forward");
+                    }
+                }
+                slot.forwarding = forward(placed, feed, &encoder_target(&slot.encoder)).await;
+                if slot.forwarding.is_some() {
+                    slot.forwarded_run = run;
+                }
+            }
         }
     }
 
-    /// Starts an encoder for `outputs` and forwards `feed` into it.
-    async fn start_encoder(
+    /// Starts an encoder for `outputs` for `feed` (forwarded once ffmpeg listens).
+    fn start_encoder(
         &self,
         placed: &Placed,
         feed: &Feed,
         outputs: LiveOutputs,
     ) -> Option<EncoderSlot> {
         let video = stage_video(feed);
-        let name = crate::registry::random_hex_128().ok()?;
-        let encoder = match Encoder::start(&self.encoder_settings, &name, video, &outputs) {
-            Ok(encoder) => encoder,
+        let started = self.files_dir().and_then(|dir| {
+            Encoder::start(
+                &self.encoder_settings,
+                &dir,
+                Arc::clone(&self.runs),
+                video,
+                &outputs,
+            )
+            .map(|encoder| (dir, encoder))
+        });
+        let (dir, encoder) = match started {
+            Ok(started) => started,
             Err(err) => {
                 warn!(room = %self.room, %err, "could not start the live encoder");
                 return None;
             }
         };
-        let ports = encoder.ports();
-        let target = RtpTarget {
-            audio_port: ports.audio,
-            video_port: ports.video,
-            // ffmpeg's RTCP port: its key frame requests reach the publisher through Janus.
-            video_rtcp_port: Some(ports.video + 1),
-            audio_pt: AUDIO_PT,
-            video_pt: VIDEO_PT,
-        };
-        let forwarding = forward(placed, feed, &target).await;
-        *lock(&self.hls_dir) = encoder.hls_dir().map(PathBuf::from);
+        *lock(&self.hls_dir) = encoder.writes_hls().then_some(dir);
         Some(EncoderSlot {
             encoder,
             feed: feed.id,
@@ -557,8 +589,38 @@ impl LiveRoom {
             outputs,
             janus: Arc::clone(&placed.janus),
             room: placed.room.clone(),
-            forwarding,
+            forwarding: None,
+            forwarded_run: 0,
         })
+    }
+
+    /// The live's private directory, made on first use.
+    fn files_dir(&self) -> Result<PathBuf, super::encoder::EncoderError> {
+        let mut files = lock(&self.files);
+        if let Some(dir) = files.as_ref() {
+            return Ok(dir.clone());
+        }
+        let name =
+            crate::registry::random_hex_128().map_err(|_| super::encoder::EncoderError::Files {
+                dir: self.encoder_settings.dir.clone(),
+                source: std::io::Error::other("no randomness for a directory name"),
+            })?;
+        let dir = live_dir(&self.encoder_settings, &name)?;
+        *files = Some(dir.clone());
+        Ok(dir)
+    }
+}
+
+/// Where a forward into `encoder` sends: its ports, with its RTCP port for the video (its
+/// key frame requests reach the publisher through Janus).
+fn encoder_target(encoder: &Encoder) -> RtpTarget {
+    let ports = encoder.ports();
+    RtpTarget {
+        audio_port: ports.audio,
+        video_port: ports.video,
+        video_rtcp_port: Some(ports.video + 1),
+        audio_pt: AUDIO_PT,
+        video_pt: VIDEO_PT,
     }
 }
 
