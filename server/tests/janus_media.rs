@@ -383,7 +383,13 @@ async fn a_stage_forwarded_into_a_mountpoint_reaches_a_whep_viewer_through_the_b
     // str0m's publisher offers audio, then video.
     let (audio, video) = (&ana_peer.mids[0], &ana_peer.mids[1]);
     let forwarding = relay
-        .forward_to_mountpoint(&room, ana.feed_id(), Some(audio), Some(video), &mount)
+        .forward_rtp(
+            &room,
+            ana.feed_id(),
+            Some(audio),
+            Some(video),
+            &mount.target(),
+        )
         .await
         .unwrap_or_else(|err| panic!("rtp_forward: {err}\n{}", janus.log()));
     assert_eq!(forwarding.forwards.len(), 2, "{forwarding:?}");

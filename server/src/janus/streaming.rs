@@ -222,20 +222,6 @@ impl JanusClient {
     }
 
     /// Forwards publisher `feed`'s audio (`audio_mid`) and video (`video_mid`, its highest
-    /// simulcast layer) in `room` into `mount`.
-    pub async fn forward_to_mountpoint(
-        &self,
-        room: &JanusRoom,
-        feed: u64,
-        audio_mid: Option<&str>,
-        video_mid: Option<&str>,
-        mount: &Mountpoint,
-    ) -> Result<Forwarding, JanusError> {
-        self.forward_rtp(room, feed, audio_mid, video_mid, &mount.target())
-            .await
-    }
-
-    /// Forwards publisher `feed`'s audio (`audio_mid`) and video (`video_mid`, its highest
     /// simulcast layer) in `room` to `target` on loopback (a mountpoint, an encoder).
     pub async fn forward_rtp(
         &self,

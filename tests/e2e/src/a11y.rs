@@ -16,16 +16,9 @@ const FAILING_IMPACTS: [&str; 2] = ["serious", "critical"];
 fn axe_script() -> Result<String> {
     let path = match std::env::var_os("MESHMEET_AXE_JS") {
         Some(path) => PathBuf::from(path),
-        None => {
-            let cache = std::env::var_os("XDG_CACHE_HOME")
-                .map(PathBuf::from)
-                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-                .unwrap_or_default();
-            cache
-                .join("meshmeet/tools")
-                .join(format!("axe-core-{AXE_CORE_VERSION}"))
-                .join("node_modules/axe-core/axe.min.js")
-        }
+        None => crate::tools_dir()
+            .join(format!("axe-core-{AXE_CORE_VERSION}"))
+            .join("node_modules/axe-core/axe.min.js"),
     };
     std::fs::read_to_string(&path).map_err(|e| {
         Error::new(format!(

@@ -112,6 +112,16 @@ impl<T, E: fmt::Display> Context<T> for std::result::Result<T, E> {
     }
 }
 
+/// The per-user tool directory `cargo xtask test` installs into
+/// (`$XDG_CACHE_HOME/meshmeet/tools`, else `~/.cache/meshmeet/tools`).
+pub fn tools_dir() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_default()
+        .join("meshmeet/tools")
+}
+
 /// The workspace root (two levels above this crate).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

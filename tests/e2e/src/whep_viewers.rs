@@ -36,12 +36,7 @@ fn python() -> PathBuf {
     if let Some(path) = std::env::var_os("MESHMEET_AIORTC_PYTHON") {
         return PathBuf::from(path);
     }
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_default();
-    cache
-        .join("meshmeet/tools")
+    crate::tools_dir()
         .join(format!("aiortc-{AIORTC_VERSION}"))
         .join("bin/python")
 }
