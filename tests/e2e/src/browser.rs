@@ -349,12 +349,13 @@ impl Browser {
         }
     }
 
-    /// Polls the JavaScript expression `expression` until it is truthy.
+    /// Polls the JavaScript expression `expression` until it is truthy. The expression only
+    /// reads the page: a page too busy to answer is asked again (see [`eval_read`](Self::eval_read)).
     pub async fn wait_until_js(&self, expression: &str, timeout: Duration) -> Result {
         let script = format!("return !!({expression});");
         let what = format!("`{expression}` to be true");
         self.wait_until(&what, timeout, async || {
-            Ok(self.eval(&script).await? == json!(true))
+            Ok(self.eval_read(&script).await? == json!(true))
         })
         .await
     }
@@ -413,11 +414,18 @@ impl Browser {
     /// answer within WebDriver's script timeout (many pages on two cores) is asked again, up
     /// to three times in all, instead of failing the test. Any other error fails at once.
     pub async fn eval_read(&self, script: &str) -> Result<Json> {
+        self.eval_read_with(script, Vec::new()).await
+    }
+
+    /// [`eval_read`](Self::eval_read) with `arguments[0..]`. The script may be run more than
+    /// once, so it must not change the page (beyond idempotent bookkeeping such as starting
+    /// a frame counter).
+    pub async fn eval_read_with(&self, script: &str, args: Vec<Json>) -> Result<Json> {
         let wrapped =
             format!("return (async function () {{\n{script}\n}}).apply(this, arguments);");
         let mut attempt = 1;
         loop {
-            match self.inner.client.execute(&wrapped, Vec::new()).await {
+            match self.inner.client.execute(&wrapped, args.clone()).await {
                 Ok(value) => return Ok(value),
                 Err(err) if err.is_script_timeout() && attempt < 3 => {
                     eprintln!(
@@ -540,7 +548,7 @@ impl Browser {
         let started = Instant::now();
         loop {
             let value = self
-                .eval_with(SCRIPT, vec![json!(names), json!(1500)])
+                .eval_read_with(SCRIPT, vec![json!(names), json!(1500)])
                 .await?;
             let waiting: Vec<String> = serde_json::from_value(value)?;
             if waiting.is_empty() {
@@ -569,7 +577,7 @@ impl Browser {
                      height: v.videoHeight, ready: v.readyState, paused: v.paused };
         "#
         );
-        let value = self.eval_with(SCRIPT, vec![json!(selector)]).await?;
+        let value = self.eval_read_with(SCRIPT, vec![json!(selector)]).await?;
         if value.is_null() {
             return Ok(None);
         }
