@@ -13,11 +13,42 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use janus_server::JanusServer;
-use meshmeet_protocol::{ClientMsg, ErrorCode, LiveInfo, LiveOutputs, PeerId, ServerMsg};
+use meshmeet_protocol::{
+    ClientMsg, ErrorCode, LiveInfo, LiveOutputs, MediaState, PeerId, RoomName, ServerMsg,
+    PROTOCOL_VERSION,
+};
+use meshmeet_server::config::{RoomPassword, Secret};
 use meshmeet_server::janus::{JanusClient, JanusOptions};
+use meshmeet_server::Config;
 use serde_json::Value;
 use sfu_support::*;
-use support::{http_get, http_raw, HttpResponse};
+use support::{http_get, http_raw, test_config, Client, HttpResponse, TestRelay, Welcome};
+
+/// The hearing's password: the meeting is closed, its live is public.
+const HEARING_PASSWORD: &str = "court-7";
+
+/// A join of the hearing as `name`, with `password` and `token` as given.
+fn join_hearing(name: &str, password: Option<&str>, token: Option<&str>) -> ClientMsg {
+    ClientMsg::Join {
+        version: PROTOCOL_VERSION,
+        room: RoomName("hearing".into()),
+        name: name.into(),
+        password: password.map(str::to_owned),
+        media: MediaState::default(),
+        token: token.map(str::to_owned),
+        client_key: None,
+    }
+}
+
+/// A participant of the hearing, admitted with its password.
+async fn enter_hearing(relay: &TestRelay, name: &str) -> (Client, Welcome) {
+    let mut client = relay.connect().await;
+    client
+        .send(&join_hearing(name, Some(HEARING_PASSWORD), None))
+        .await;
+    let welcome = client.expect_welcome().await;
+    (client, welcome)
+}
 
 /// A WHEP `POST` of `offer` to `/whep/<room>`, with `token` as the bearer token (if any)
 /// and `content_type`.
@@ -103,10 +134,24 @@ fn live_of(msg: &ServerMsg) -> Option<Option<LiveInfo>> {
 async fn the_host_goes_live_and_a_whep_viewer_watches_the_stage_through_the_bridge() {
     let janus = JanusServer::start().await;
     // A mesh of four: two people would stay a mesh, but a live room goes to the SFU.
-    let relay = relay_with_janus(&janus, 4).await;
+    // A closed hearing (a password, and join tokens accepted) with a public live.
+    let relay = TestRelay::start(Config {
+        janus_urls: vec![janus.url()],
+        janus_admin_key: Some(janus.admin_key()),
+        mesh_max: 4,
+        mesh_return_delay: Duration::from_secs(1),
+        room_passwords: vec![RoomPassword {
+            room: "hearing".into(),
+            password: Secret::from(HEARING_PASSWORD),
+        }],
+        token_secret: Some(Secret::from("join token secret")),
+        ..test_config()
+    })
+    .await;
+    wait_ready(&relay).await;
     let addr = relay.addr;
-    let (mut ana, ana_welcome) = relay.join("hearing", "Ana").await;
-    let (mut bo, _) = relay.join("hearing", "Bo").await;
+    let (mut ana, ana_welcome) = enter_hearing(&relay, "Ana").await;
+    let (mut bo, _) = enter_hearing(&relay, "Bo").await;
     ana.recv().await; // Bo joined
     let ana_id = ana_welcome.peer_id.clone();
 
@@ -159,6 +204,27 @@ async fn the_host_goes_live_and_a_whep_viewer_watches_the_stage_through_the_brid
     let token = live.watch_token.clone();
     let heard = wait_for(&mut ana, "Ana hears of the live", live_of).await;
     assert_eq!(heard, Some(live.clone()));
+    // The viewer token opens the live, never the meeting: neither as the room's password
+    // nor as a join token.
+    for (password, join_token, refusal) in [
+        (Some(token.as_str()), None, ErrorCode::WrongPassword),
+        (None, Some(token.as_str()), ErrorCode::InvalidToken),
+        (
+            Some(token.as_str()),
+            Some(token.as_str()),
+            ErrorCode::InvalidToken,
+        ),
+    ] {
+        let mut gallery = relay.connect().await;
+        gallery
+            .send(&join_hearing("Gallery", password, join_token))
+            .await;
+        assert_eq!(
+            gallery.recv_error().await,
+            refusal,
+            "password {password:?}, token {join_token:?}"
+        );
+    }
     // The room moved to the SFU for it: Ana publishes there.
     let _ana_up = publish(&mut ana, 1, "Ana").await;
     wait_for_status(addr, "hearing", &token, "the stage goes on air", |s| {
