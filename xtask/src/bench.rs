@@ -17,8 +17,13 @@
 //!   frames from everyone, each participant's upload, the browsers' and Janus's CPU and
 //!   memory (`tests/e2e/src/bench_sfu.rs`).
 //!
-//! `--call-setup`, `--uplink`, `--relay`, `--load` or `--sfu` runs only that part; the other
-//! parts' entries in bench.json are kept.
+//! - live, only with `--live` (it installs and starts Janus, ffmpeg and aiortc): how far
+//!   behind the stage its audience is (a meeting participant through the SFU as the
+//!   baseline, the WebRTC watch page, HLS), Janus's CPU per WHEP viewer and the RTMP/HLS
+//!   encoder's CPU (~2 min, `tests/e2e/src/bench_live.rs`).
+//!
+//! `--call-setup`, `--uplink`, `--relay`, `--load`, `--sfu` or `--live` runs only that part;
+//! the other parts' entries in bench.json are kept.
 
 use crate::bench_relay;
 use crate::cmd::{self, heading};
@@ -52,6 +57,8 @@ struct Parts {
     load: bool,
     /// Mesh against SFU (not part of a full run: it needs Janus and takes ~15 min).
     sfu: bool,
+    /// The live's delays and costs (not part of a full run: it needs Janus and ffmpeg).
+    live: bool,
 }
 
 fn parts(args: &[String]) -> Result<Parts> {
@@ -63,6 +70,7 @@ fn parts(args: &[String]) -> Result<Parts> {
             relay: true,
             load: true,
             sfu: false,
+            live: false,
         });
     }
     let mut parts = Parts {
@@ -72,6 +80,7 @@ fn parts(args: &[String]) -> Result<Parts> {
         relay: false,
         load: false,
         sfu: false,
+        live: false,
     };
     for arg in args {
         match arg.as_str() {
@@ -80,10 +89,11 @@ fn parts(args: &[String]) -> Result<Parts> {
             "--call-setup" => parts.call_setup = true,
             "--uplink" => parts.uplink = true,
             "--sfu" => parts.sfu = true,
+            "--live" => parts.live = true,
             other => {
                 return Err(format!(
-                    "unknown bench flag {other}: use --call-setup, --uplink, --relay, --load \
-                     or --sfu (none: all but --sfu)"
+                    "unknown bench flag {other}: use --call-setup, --uplink, --relay, --load, \
+                     --sfu or --live (none: all but --sfu and --live)"
                 ))
             }
         }
@@ -107,7 +117,7 @@ pub fn run(args: &[String]) -> Result {
 
     // Reported after the JSON is written, so a failed part does not lose the others.
     let mut failures: Vec<&str> = Vec::new();
-    let relay = if parts.call_setup || parts.uplink || parts.sfu {
+    let relay = if parts.call_setup || parts.uplink || parts.sfu || parts.live {
         let (dist, relay) = build::all()?;
         if parts.call_setup {
             heading("client size (the release build the browsers load)");
@@ -140,6 +150,17 @@ pub fn run(args: &[String]) -> Result {
             print_sfu_table(&json);
             report["sfu"] = json;
             println!("(mesh and SFU: {:.0} s)", took.elapsed().as_secs_f64());
+        }
+        if parts.live {
+            let took = Instant::now();
+            tools::ensure_janus()?;
+            tools::ensure_live_media()?;
+            tools::ensure_aiortc()?;
+            heading("benchmark: live (glass-to-glass delay, what viewers and the encoder cost)");
+            let json = browser_bench("bench-live", &[], &dist, &relay)?;
+            print_live_table(&json);
+            report["live"] = json;
+            println!("(live: {:.0} s)", took.elapsed().as_secs_f64());
         }
         relay
     } else {
@@ -253,6 +274,57 @@ fn browser_bench(
         return Err(format!("{bin} failed (its error is above)"));
     }
     serde_json::from_slice(&output.stdout).map_err(|e| format!("{bin} printed no JSON report: {e}"))
+}
+
+/// Prints the live report: the delays behind the stage, then what the audience costs.
+fn print_live_table(report: &Json) {
+    let figure = |v: &Json| number(v, 0, "");
+    println!("camera: {}", report["camera"].as_str().unwrap_or("?"));
+    println!(
+        "\n{:>34}  {:>10}  {:>8}  {:>7}",
+        "behind the stage's own preview", "median ms", "p90 ms", "frames"
+    );
+    for (label, key) in [
+        ("a participant, through the SFU", "meeting_through_sfu"),
+        ("the WebRTC watch page", "watch_page_webrtc"),
+        ("HLS (segment published)", "hls_segment_available"),
+    ] {
+        let row = &report[key];
+        match row["error"].as_str() {
+            Some(error) => println!("{label:>34}  {error}"),
+            None => println!(
+                "{label:>34}  {:>10}  {:>8}  {:>7}",
+                figure(&row["median_ms"]),
+                figure(&row["p90_ms"]),
+                figure(&row["frames"])
+            ),
+        }
+    }
+    let ratio = |v: &Json| number(v, 2, "x");
+    println!(
+        "watch page: {} of the meeting's delay, {} ms more (target: within 500 ms); HLS: {}",
+        ratio(&report["watch_page_over_meeting"]),
+        figure(&report["watch_page_minus_meeting_ms"]),
+        ratio(&report["hls_over_meeting"])
+    );
+    let percent = |v: &Json| number(v, 1, " %");
+    println!(
+        "Janus CPU: {} with the watch page, {} with {} aiortc viewers more ({} receiving): \
+         {} of a core per viewer, about {} viewers per core; the RTMP/HLS encoder: {}",
+        percent(&report["janus_cpu_percent_one_viewer"]),
+        percent(&report["janus_cpu_percent_with_aiortc"]),
+        figure(&report["aiortc_viewers"]),
+        figure(&report["aiortc_viewers_receiving"]),
+        percent(&report["janus_cpu_percent_per_viewer"]),
+        figure(&report["viewers_per_core_estimate"]),
+        percent(&report["encoder_cpu_percent"])
+    );
+}
+
+/// `v` with `decimals` and `unit`, or `-` when it is not a number.
+fn number(v: &Json, decimals: usize, unit: &str) -> String {
+    v.as_f64()
+        .map_or_else(|| "-".to_owned(), |n| format!("{n:.decimals$}{unit}"))
 }
 
 /// Prints the SFU report: one line per count and topology, then the ratios to the targets.

@@ -27,6 +27,7 @@
 
 pub mod a11y;
 pub mod bench;
+pub mod bench_live;
 pub mod bench_sfu;
 pub mod browser;
 pub mod chat;
@@ -34,6 +35,7 @@ pub mod driver;
 pub mod files;
 pub mod harness;
 pub mod janus;
+pub mod live;
 pub mod process;
 pub mod proxy;
 pub mod relay;

@@ -12,6 +12,7 @@
 //! share two cores.
 
 use meshmeet_e2e::a11y::serious_violations;
+use meshmeet_e2e::live::{link, pick_stage, type_rtmp_urls};
 use meshmeet_e2e::rtmp::{ffmpeg_pids, ffprobe, Probe};
 use meshmeet_e2e::whep_viewers;
 use meshmeet_e2e::{room_url, run_test_within, Browser, Context, Error, Janus, Result, RtmpServer};
@@ -29,40 +30,6 @@ const LIVE_TEST_LIMIT: Duration = Duration::from_secs(300);
 async fn join(browser: &Browser, room: &str, name: &str) -> Result {
     browser.ready_to_join(&room_url(room), name).await?;
     browser.join_from_lobby().await
-}
-
-/// Picks `name` as the one on the stage in the host's live controls.
-async fn pick_stage(host: &Browser, name: &str) -> Result {
-    let script = r#"
-        const select = document.querySelector('[data-testid=live-stage]');
-        const option = [...select.options].find(o => o.textContent.startsWith(arguments[0]));
-        if (!option) return false;
-        select.value = option.value;
-        select.dispatchEvent(new Event('change', { bubbles: true }));
-        return true;
-    "#;
-    let picked = host
-        .eval_with(script, vec![serde_json::json!(name)])
-        .await?;
-    if picked != serde_json::json!(true) {
-        return Err(meshmeet_e2e::Error::new(format!(
-            "{name} is not offered for the stage"
-        )));
-    }
-    Ok(())
-}
-
-/// Types `text` into the host's RTMP addresses field (as typing would: an `input` event).
-async fn type_rtmp_urls(host: &Browser, text: &str) -> Result {
-    let script = r#"
-        const area = document.querySelector('[data-testid=rtmp-url]');
-        area.value = arguments[0];
-        area.dispatchEvent(new InputEvent('input', { bubbles: true }));
-        return area.value;
-    "#;
-    host.eval_with(script, vec![serde_json::json!(text)])
-        .await?;
-    Ok(())
 }
 
 /// Probes `input` until it holds H.264 and AAC at the encoder's 1280x720 (bounded by
@@ -139,10 +106,7 @@ async fn the_host_goes_live_and_a_firefox_watch_page_plays_the_stage() {
                 .with_context(|| format!("{} moves to the SFU", page.label()))?;
         }
         assert_accessible(&ana, "the host's live controls").await?;
-        let watch_link = ana
-            .eval("return document.querySelector('[data-testid=watch-link]').value")
-            .await?;
-        let watch_link = watch_link.as_str().unwrap_or_default().to_owned();
+        let watch_link = link(&ana, "watch-link").await?;
         assert!(watch_link.contains("/live/hearing?t="), "{watch_link}");
 
         // An audience member, in Firefox, on the watch link: no join, no camera.
@@ -216,10 +180,7 @@ async fn the_host_goes_live_and_a_firefox_watch_page_plays_the_stage() {
         // RTMP and HLS: the stage encoded once by the relay's ffmpeg, H.264 and AAC.
         let rtmp_probe = wait_for_h264_and_aac(&rtmp_url, "the RTMP server's stream").await?;
         let rtmp_after = went_live.elapsed();
-        let hls_link = ana
-            .eval("return document.querySelector('[data-testid=hls-link]')?.value ?? ''")
-            .await?;
-        let hls_link = hls_link.as_str().unwrap_or_default().to_owned();
+        let hls_link = link(&ana, "hls-link").await?;
         assert!(hls_link.contains("/live/hearing/index.m3u8?t="), "{hls_link}");
         wait_for_h264_and_aac(&hls_link, "the relay's HLS playlist").await?;
         let hls_after = went_live.elapsed();
