@@ -443,6 +443,23 @@ impl Browser {
         }
     }
 
+    /// Runs a read-only script for a wait loop: `None` when the page was too busy to answer
+    /// within WebDriver's script timeout (the caller asks again until its own deadline).
+    async fn poll_read(&self, script: &str, args: Vec<Json>) -> Result<Option<Json>> {
+        let wrapped =
+            format!("return (async function () {{\n{script}\n}}).apply(this, arguments);");
+        match self.inner.client.execute(&wrapped, args).await {
+            Ok(value) => Ok(Some(value)),
+            Err(err) if err.is_script_timeout() => {
+                eprintln!("[e2e] {}: the page was too busy to answer", self.label());
+                Ok(None)
+            }
+            Err(err) => Err(err).with_context(|| {
+                format!("{}: running script `{}`", self.label(), first_line(script))
+            }),
+        }
+    }
+
     /// Like [`eval`](Self::eval), with `arguments[0..]`.
     pub async fn eval_with(&self, script: &str, args: Vec<Json>) -> Result<Json> {
         let wrapped =
@@ -546,11 +563,16 @@ impl Browser {
         "#
         );
         let started = Instant::now();
+        let mut waiting = names.to_vec();
         loop {
-            let value = self
-                .eval_read_with(SCRIPT, vec![json!(names), json!(1500)])
-                .await?;
-            let waiting: Vec<String> = serde_json::from_value(value)?;
+            // A page too busy to answer has not shown the frames yet: asked again until the
+            // wait's own deadline.
+            if let Some(value) = self
+                .poll_read(SCRIPT, vec![json!(names), json!(1500)])
+                .await?
+            {
+                waiting = serde_json::from_value(value)?;
+            }
             if waiting.is_empty() {
                 return Ok(());
             }
