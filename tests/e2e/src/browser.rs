@@ -421,26 +421,13 @@ impl Browser {
     /// once, so it must not change the page (beyond idempotent bookkeeping such as starting
     /// a frame counter).
     pub async fn eval_read_with(&self, script: &str, args: Vec<Json>) -> Result<Json> {
-        let wrapped =
-            format!("return (async function () {{\n{script}\n}}).apply(this, arguments);");
-        let mut attempt = 1;
-        loop {
-            match self.inner.client.execute(&wrapped, args.clone()).await {
-                Ok(value) => return Ok(value),
-                Err(err) if err.is_script_timeout() && attempt < 3 => {
-                    eprintln!(
-                        "[e2e] {}: the page was too busy to answer; asking again",
-                        self.label()
-                    );
-                    attempt += 1;
-                }
-                Err(err) => {
-                    return Err(err).with_context(|| {
-                        format!("{}: running script `{}`", self.label(), first_line(script))
-                    })
-                }
+        for _ in 1..3 {
+            if let Some(value) = self.poll_read(script, args.clone()).await? {
+                return Ok(value);
             }
         }
+        // The third try: a timeout now fails the test.
+        self.eval_with(script, args).await
     }
 
     /// Runs a read-only script for a wait loop: `None` when the page was too busy to answer
