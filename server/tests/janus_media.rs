@@ -17,7 +17,7 @@ use janus_server::JanusServer;
 use meshmeet_server::config::Secret;
 use meshmeet_server::janus::{
     Candidate, HandleEvent, JanusClient, JanusError, JanusOptions, JanusRoom, PluginHandle,
-    Publisher, RoomSpec, StreamRequest, Updated,
+    Publisher, RoomSpec, StreamRequest, Updated, VideoSource,
 };
 use meshmeet_server::live::bridge::{bridge, viewer_codecs, StageVideo};
 use meshmeet_server::live::sdp::Sdp;
@@ -387,7 +387,10 @@ async fn a_stage_forwarded_into_a_mountpoint_reaches_a_whep_viewer_through_the_b
             &room,
             ana.feed_id(),
             Some(audio),
-            Some(video),
+            Some(VideoSource {
+                mid: video,
+                simulcast: false,
+            }),
             &mount.target(),
         )
         .await

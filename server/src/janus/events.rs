@@ -109,6 +109,9 @@ pub struct FeedStream {
     /// Whether the publisher stopped it.
     #[serde(default)]
     pub disabled: bool,
+    /// Whether it is sent in simulcast layers (Janus says so only when it is).
+    #[serde(default)]
+    pub simulcast: bool,
 }
 
 /// One stream of a subscription: which publisher's stream arrives on which mid.

@@ -26,7 +26,7 @@ pub use events::{Feed, FeedStream, HandleEvent, SubscribedStream, EVENT_QUEUE_CA
 pub use handle::{Candidate, PluginHandle};
 pub use pool::JanusPool;
 pub use publisher::{Publisher, PublisherJoined};
-pub use streaming::{Forward, Forwarding, Mountpoint, RtpTarget, Viewer};
+pub use streaming::{Forward, Forwarding, Mountpoint, RtpTarget, VideoSource, Viewer};
 pub use subscriber::{StreamRequest, Subscriber, Subscription, Updated};
 pub use videoroom::{JanusRoom, Participant, RoomSpec};
 

@@ -71,6 +71,15 @@ impl Mountpoint {
     }
 }
 
+/// The video stream of a publisher to forward.
+#[derive(Clone, Copy, Debug)]
+pub struct VideoSource<'a> {
+    /// Its mid in the publisher's SDP.
+    pub mid: &'a str,
+    /// Whether it comes in simulcast layers.
+    pub simulcast: bool,
+}
+
 /// One media stream of a mountpoint, as Janus lists it after `create`.
 #[derive(Debug, Deserialize)]
 struct MountPort {
@@ -221,26 +230,32 @@ impl JanusClient {
         expect(&data, "destroy", "destroyed")
     }
 
-    /// Forwards publisher `feed`'s audio (`audio_mid`) and video (`video_mid`, its highest
-    /// simulcast layer) in `room` to `target` on loopback (a mountpoint, an encoder).
+    /// Forwards publisher `feed`'s audio (`audio_mid`) and video (its highest simulcast
+    /// layer, if it has layers) in `room` to `target` on loopback (a mountpoint, an
+    /// encoder).
     pub async fn forward_rtp(
         &self,
         room: &JanusRoom,
         feed: u64,
         audio_mid: Option<&str>,
-        video_mid: Option<&str>,
+        video: Option<VideoSource<'_>>,
         target: &RtpTarget,
     ) -> Result<Forwarding, JanusError> {
         let mut streams = Vec::new();
         if let Some(mid) = audio_mid {
             streams.push(json!({ "mid": mid, "port": target.audio_port, "pt": target.audio_pt }));
         }
-        if let Some(mid) = video_mid {
+        if let Some(video) = video {
             let mut stream = json!({
-                "mid": mid, "port": target.video_port, "pt": target.video_pt,
-                // One stream of the layers, switched by Janus on key frames: the highest.
-                "simulcast": true, "substream": 2,
+                "mid": video.mid, "port": target.video_port, "pt": target.video_pt,
             });
+            if video.simulcast {
+                // One stream of the layers, switched by Janus on key frames: the highest.
+                // Only for layers: Janus 1.1.2 knows no SSRC of a single-layer stream
+                // (an encoder's, Safari's) to switch on, and such a forward sends nothing.
+                stream["simulcast"] = json!(true);
+                stream["substream"] = json!(2);
+            }
             if let Some(rtcp_port) = target.video_rtcp_port {
                 // Keyframe requests from the receiver reach the publisher through it.
                 stream["rtcp_port"] = json!(rtcp_port);

@@ -21,7 +21,8 @@ use super::encoder::{live_dir, Encoder, EncoderSettings, AUDIO_PT, VIDEO_PT};
 use super::error::LiveError;
 use super::sdp::Sdp;
 use crate::janus::{
-    Feed, Forwarding, HandleEvent, JanusClient, JanusRoom, Mountpoint, Publisher, RtpTarget, Viewer,
+    Feed, Forwarding, HandleEvent, JanusClient, JanusRoom, Mountpoint, Publisher, RtpTarget,
+    VideoSource, Viewer,
 };
 use crate::registry::RoomRegistry;
 use crate::AppState;
@@ -631,9 +632,12 @@ async fn forward(placed: &Placed, feed: &Feed, target: &RtpTarget) -> Option<For
         feed.streams
             .get(index)
             .filter(|s| s.kind == kind && !s.disabled)
-            .map(|s| s.mid.as_str())
     };
-    let (audio, video) = (stream(0, "audio"), stream(1, "video"));
+    let audio = stream(0, "audio").map(|s| s.mid.as_str());
+    let video = stream(1, "video").map(|s| VideoSource {
+        mid: &s.mid,
+        simulcast: s.simulcast,
+    });
     match placed
         .janus
         .forward_rtp(&placed.room, feed.id, audio, video, target)

@@ -188,6 +188,7 @@ mod tests {
             mid: mid.into(),
             codec: None,
             disabled: false,
+            simulcast: false,
         };
         Feed {
             id,
