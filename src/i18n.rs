@@ -249,6 +249,12 @@ pub struct Strings {
     pub live_hls: &'static str,
     /// The HLS playlist link while live with HLS.
     pub hls_link: &'static str,
+    /// The name field for letting an encoder in (WHIP).
+    pub encoder_name: &'static str,
+    /// The button letting an encoder in.
+    pub add_encoder: &'static str,
+    /// The accessible name of an encoder's token field.
+    pub whip_token: &'static str,
     pub live_unavailable: &'static str,
     pub watch_title: &'static str,
     pub watch_waiting: &'static str,
@@ -417,6 +423,9 @@ pub const EN: Strings = Strings {
     rtmp_urls: "RTMP addresses with stream key, one per line (optional)",
     live_hls: "Also stream as HLS",
     hls_link: "HLS link (for players and CDNs)",
+    encoder_name: "Encoder or camera name (OBS, ffmpeg…)",
+    add_encoder: "Let an encoder in",
+    whip_token: "Bearer token for the encoder",
     live_unavailable: "Could not go live",
     watch_title: "Live",
     watch_waiting: "The live has not started yet, or the stage is getting ready. This page starts playing by itself.",
@@ -585,6 +594,9 @@ pub const ZH: Strings = Strings {
     rtmp_urls: "RTMP 推流地址（含串流密钥，每行一个，可选）",
     live_hls: "同时输出 HLS",
     hls_link: "HLS 链接（供播放器和 CDN 使用）",
+    encoder_name: "编码器或摄像机名称（OBS、ffmpeg…）",
+    add_encoder: "允许编码器推流",
+    whip_token: "编码器的 Bearer 令牌",
     live_unavailable: "无法开始直播",
     watch_title: "直播",
     watch_waiting: "直播尚未开始，或台上正在准备。本页面会自动开始播放。",

@@ -656,7 +656,8 @@ impl Client {
                 | ServerMsg::MuteRequested { .. }
                 | ServerMsg::IceServersRenewed { .. }
                 | ServerMsg::TopologyChanged { .. }
-                | ServerMsg::LiveChanged { .. },
+                | ServerMsg::LiveChanged { .. }
+                | ServerMsg::IngestCreated { .. },
             ) => {}
             Ok(ServerMsg::SfuPublished { .. } | ServerMsg::SfuSubscription { .. }) => {
                 // This load generator never publishes to an SFU.

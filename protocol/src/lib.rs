@@ -270,6 +270,13 @@ pub enum ClientMsg {
     /// Host only: end the live; every viewer is disconnected and the viewer token stops
     /// working. Ending the meeting ends its live too.
     StopLive,
+    /// Host only: let an encoder (OBS, ffmpeg, a hardware encoder) publish into an SFU room
+    /// over WHIP (`POST /whip/<room>`) as a participant named `name`. Answered, to the host
+    /// only, by [`ServerMsg::IngestCreated`] with the bearer token it publishes with.
+    CreateIngest {
+        /// The name the encoder appears under (a display name).
+        name: String,
+    },
     /// SFU rooms: publish (or renegotiate) this participant's upstream to the media server.
     /// Answered by [`ServerMsg::SfuPublished`]; the first one also subscribes the participant
     /// to everyone else ([`ServerMsg::SfuSubscription`]).
@@ -464,6 +471,14 @@ pub enum ServerMsg {
         /// The live now, if any.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         live: Option<LiveInfo>,
+    },
+    /// Only to the host that sent [`ClientMsg::CreateIngest`]: the encoder's bearer token for
+    /// `POST /whip/<room>` on this relay. It works until the meeting ends.
+    IngestCreated {
+        /// The name the encoder appears under.
+        name: String,
+        /// The bearer token (128-bit, hex).
+        token: String,
     },
     /// The media server's SDP answer to [`ClientMsg::SfuPublish`].
     SfuPublished {
@@ -718,18 +733,22 @@ mod tests {
 
     #[test]
     fn tag_lists_come_from_the_derives_in_declaration_order() {
-        assert_eq!(ClientMsg::tags().len(), 19);
-        assert_eq!(ClientMsg::tags()[13..15], ["go_live", "stop_live"]);
-        assert_eq!(ClientMsg::tags()[18], "sfu_prefs");
+        assert_eq!(ClientMsg::tags().len(), 20);
+        assert_eq!(
+            ClientMsg::tags()[13..16],
+            ["go_live", "stop_live", "create_ingest"]
+        );
+        assert_eq!(ClientMsg::tags()[19], "sfu_prefs");
         assert_eq!(ClientMsg::tags()[0], "join");
         assert!(ClientMsg::tags().contains(&"hand_over_host"));
-        assert_eq!(ServerMsg::tags().len(), 20);
+        assert_eq!(ServerMsg::tags().len(), 21);
         assert_eq!(ServerMsg::tags()[15], "ice_servers_renewed");
         assert_eq!(
             ServerMsg::tags()[16..],
             [
                 "topology_changed",
                 "live_changed",
+                "ingest_created",
                 "sfu_published",
                 "sfu_subscription"
             ]

@@ -11,6 +11,7 @@ pub mod access;
 pub mod config;
 pub mod error;
 pub mod fd_limit;
+pub mod ingest;
 pub mod janus;
 pub mod lifecycle;
 pub mod limits;
@@ -20,6 +21,7 @@ pub mod pending;
 pub mod registry;
 pub mod resume;
 pub mod routes;
+pub mod sdp_http;
 pub mod sfu;
 pub mod static_files;
 pub mod tls;
@@ -66,6 +68,8 @@ pub struct AppState<R> {
     pub sfu_rooms: sfu::OwnedRooms,
     /// The live rooms this relay runs, and their viewers.
     pub live: Arc<live::LiveRooms>,
+    /// Encoders publishing into rooms over WHIP, and their tokens.
+    pub ingest: ingest::Ingest,
 }
 
 impl<R: RoomRegistry> AppState<R> {
@@ -87,6 +91,7 @@ impl<R: RoomRegistry> AppState<R> {
             sessions: resume::Sessions::default(),
             sfu_rooms: sfu::OwnedRooms::default(),
             live: Arc::new(live::LiveRooms::default()),
+            ingest: ingest::Ingest::default(),
         })
     }
 

@@ -38,6 +38,8 @@ pub fn routes<R: RoomRegistry>(
         .unify()
         .or(crate::live::routes::routes(Arc::clone(&state)))
         .unify()
+        .or(crate::ingest::routes::routes(Arc::clone(&state)))
+        .unify()
         .or(client_files(state))
         .unify()
 }

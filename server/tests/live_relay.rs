@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use janus_server::JanusServer;
 use meshmeet_protocol::{
-    ClientMsg, ErrorCode, LiveInfo, LiveOutputs, MediaState, PeerId, RoomName, ServerMsg,
-    PROTOCOL_VERSION,
+    ClientMsg, ErrorCode, LeaveReason, LiveInfo, LiveOutputs, MediaState, PeerId, RoomName,
+    ServerMsg, PROTOCOL_VERSION,
 };
 use meshmeet_server::config::{RoomPassword, Secret};
 use meshmeet_server::janus::{JanusClient, JanusOptions};
@@ -50,8 +50,25 @@ async fn enter_hearing(relay: &TestRelay, name: &str) -> (Client, Welcome) {
     (client, welcome)
 }
 
-/// A WHEP `POST` of `offer` to `/whep/<room>`, with `token` as the bearer token (if any)
-/// and `content_type`.
+/// A `POST` of `offer` to `path`, with `token` as the bearer token (if any) and
+/// `content_type`.
+async fn sdp_post(
+    addr: SocketAddr,
+    path: &str,
+    token: Option<&str>,
+    content_type: &str,
+    offer: &str,
+) -> HttpResponse {
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}\
+         Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{offer}",
+        offer.len()
+    );
+    http_raw(addr, &request).await
+}
+
+/// A WHEP `POST` (see [`sdp_post`]) to `/whep/<room>`.
 async fn whep_post(
     addr: SocketAddr,
     room: &str,
@@ -59,13 +76,47 @@ async fn whep_post(
     content_type: &str,
     offer: &str,
 ) -> HttpResponse {
-    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    sdp_post(addr, &format!("/whep/{room}"), token, content_type, offer).await
+}
+
+/// A WHIP `POST` (see [`sdp_post`]) to `/whip/<room>`.
+async fn whip_post(
+    addr: SocketAddr,
+    room: &str,
+    token: Option<&str>,
+    content_type: &str,
+    offer: &str,
+) -> HttpResponse {
+    sdp_post(addr, &format!("/whip/{room}"), token, content_type, offer).await
+}
+
+/// Checks each response's status against the one expected of it.
+fn assert_statuses(responses: &[(HttpResponse, u16)]) {
+    for (i, (response, expected)) in responses.iter().enumerate() {
+        assert_eq!(
+            response.status,
+            *expected,
+            "refusal {i}: {}",
+            response.text()
+        );
+    }
+}
+
+/// The status of a `PATCH` (trickle) on a session's resource.
+async fn patch_status(addr: SocketAddr, location: &str) -> u16 {
     let request = format!(
-        "POST /whep/{room} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}\
-         Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{offer}",
-        offer.len()
+        "PATCH {location} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
     );
-    http_raw(addr, &request).await
+    http_raw(addr, &request).await.status
+}
+
+/// The status of a `DELETE` of a session's resource with `token`.
+async fn delete_status(addr: SocketAddr, location: &str, token: &str) -> u16 {
+    let request = format!(
+        "DELETE {location} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Authorization: Bearer {token}\r\n\r\n"
+    );
+    http_raw(addr, &request).await.status
 }
 
 /// `/live/<room>/status` with `token`, as JSON.
@@ -279,14 +330,7 @@ async fn the_host_goes_live_and_a_whep_viewer_watches_the_stage_through_the_brid
             413,
         ),
     ];
-    for (i, (response, expected)) in refusals.iter().enumerate() {
-        assert_eq!(
-            response.status,
-            *expected,
-            "refusal {i}: {}",
-            response.text()
-        );
-    }
+    assert_statuses(&refusals);
     assert_eq!(refusals[0].0.header("www-authenticate"), Some("Bearer"));
     assert_eq!(
         status(addr, "hearing", "nope").await,
@@ -346,23 +390,12 @@ async fn the_host_goes_live_and_a_whep_viewer_watches_the_stage_through_the_brid
     let response = http_get(addr, "/live/hearing/index.m3u8?t=nope", &[]).await;
     assert_eq!(response.status, 404, "{}", response.text());
 
-    let patch = http_raw(
-        addr,
-        &format!("PATCH {location} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"),
-    )
-    .await;
-    assert_eq!(patch.status, 405);
+    assert_eq!(patch_status(addr, &location).await, 405);
 
     // DELETE ends it (with the token); twice is 404.
-    let delete = |token: &str| {
-        format!(
-            "DELETE {location} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
-             Authorization: Bearer {token}\r\n\r\n"
-        )
-    };
-    assert_eq!(http_raw(addr, &delete("nope")).await.status, 404);
-    assert_eq!(http_raw(addr, &delete(&token)).await.status, 200);
-    assert_eq!(http_raw(addr, &delete(&token)).await.status, 404);
+    assert_eq!(delete_status(addr, &location, "nope").await, 404);
+    assert_eq!(delete_status(addr, &location, &token).await, 200);
+    assert_eq!(delete_status(addr, &location, &token).await, 404);
     wait_for_status(addr, "hearing", &token, "the viewer is gone", |s| {
         s["viewers"] == 0
     })
@@ -397,4 +430,199 @@ async fn the_host_goes_live_and_a_whep_viewer_watches_the_stage_through_the_brid
     );
     let after = whep_post(addr, "hearing", Some(&token), "application/sdp", &offer).await;
     assert_eq!(after.status, 404, "{}", after.text());
+}
+
+fn joined_named(msg: &ServerMsg, name: &str) -> Option<PeerId> {
+    match msg {
+        ServerMsg::PeerJoined { peer } if peer.name == name => Some(peer.id.clone()),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn an_encoder_publishes_over_whip_appears_to_everyone_and_can_go_on_the_stage() {
+    let janus = JanusServer::start().await;
+    let relay = TestRelay::start(Config {
+        janus_urls: vec![janus.url()],
+        janus_admin_key: Some(janus.admin_key()),
+        mesh_max: 4,
+        mesh_return_delay: Duration::from_secs(1),
+        ..test_config()
+    })
+    .await;
+    wait_ready(&relay).await;
+    let addr = relay.addr;
+    let mut ana = relay.connect().await;
+    ana.send(&support::join_msg("studio", "Ana")).await;
+    let ana_id = ana.expect_welcome().await.peer_id;
+    let mut bo = relay.connect().await;
+    bo.send(&support::join_msg("studio", "Bo")).await;
+    bo.expect_welcome().await;
+    ana.recv().await; // Bo joined
+
+    // Only the host lets an encoder in; the token goes to the host alone.
+    bo.send(&ClientMsg::CreateIngest {
+        name: "Bo's encoder".into(),
+    })
+    .await;
+    assert_eq!(bo.recv_error().await, ErrorCode::NotHost);
+    ana.send(&ClientMsg::CreateIngest {
+        name: "Studio camera".into(),
+    })
+    .await;
+    let token = wait_for(&mut ana, "Ana's ingest token", |msg| match msg {
+        ServerMsg::IngestCreated { name, token } if name == "Studio camera" => Some(token.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(token.len(), 32);
+
+    // A meeting of two is a mesh: no encoder there.
+    let (_, offer) = webrtc_peer::complete_publisher_offer();
+    let on_mesh = whip_post(addr, "studio", Some(&token), "application/sdp", &offer).await;
+    assert_eq!(on_mesh.status, 409, "{}", on_mesh.text());
+
+    // Live, the meeting is on the SFU: Ana and Bo publish, Bo receives Ana.
+    ana.send(&ClientMsg::GoLive {
+        stage: vec![ana_id.clone()],
+        outputs: Default::default(),
+    })
+    .await;
+    wait_for(&mut bo, "Bo hears of the live", live_of).await;
+    let _ana_up = publish(&mut ana, 1, "Ana").await;
+    let _bo_up = publish(&mut bo, 1, "Bo").await;
+    let (first, _bo_down) = subscribe(&mut bo, 1, "Bo").await;
+    assert!(!from(&first, &ana_id).is_empty(), "Bo receives Ana");
+
+    // Bad WHIP requests: statuses as RFC 9725 gives them, and nobody joins.
+    let refusals = [
+        (
+            whip_post(addr, "studio", None, "application/sdp", &offer).await,
+            401,
+        ),
+        (
+            whip_post(addr, "studio", Some("nope"), "application/sdp", &offer).await,
+            401,
+        ),
+        (
+            whip_post(addr, "elsewhere", Some(&token), "application/sdp", &offer).await,
+            401,
+        ),
+        (
+            whip_post(addr, "studio", Some(&token), "text/plain", &offer).await,
+            415,
+        ),
+        (
+            whip_post(
+                addr,
+                "studio",
+                Some(&token),
+                "application/sdp",
+                "v=0\r\nhello",
+            )
+            .await,
+            400,
+        ),
+        (
+            whip_post(addr, "studio", Some(&token), "application/sdp", "hello").await,
+            400,
+        ),
+        (
+            whip_post(
+                addr,
+                "studio",
+                Some(&token),
+                "application/sdp",
+                &"a".repeat(70_000),
+            )
+            .await,
+            413,
+        ),
+    ];
+    assert_statuses(&refusals);
+    assert_eq!(refusals[0].0.header("www-authenticate"), Some("Bearer"));
+
+    // The encoder publishes: 201 with Janus's answer (its candidates in it) and a resource;
+    // everyone sees a participant of the token's name, whose media Bo receives.
+    let (encoder, offer) = webrtc_peer::complete_publisher_offer();
+    let created = whip_post(addr, "studio", Some(&token), "application/sdp", &offer).await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    assert_eq!(created.header("content-type"), Some("application/sdp"));
+    assert!(
+        created.text().contains("a=candidate:"),
+        "{}",
+        created.text()
+    );
+    let location = created.header("location").expect("Location").to_owned();
+    assert!(location.starts_with("/whip/studio/"), "{location}");
+    let _encoder_up = encoder.connect(&created.text());
+    let encoder_id = wait_for(&mut bo, "Bo sees the encoder join", |m| {
+        joined_named(m, "Studio camera")
+    })
+    .await;
+    let streams = wait_for(
+        &mut bo,
+        "Bo's subscription carries the encoder",
+        |m| match m {
+            ServerMsg::SfuSubscription { streams, .. }
+                if !from(streams, &encoder_id).is_empty() =>
+            {
+                Some(streams.clone())
+            }
+            _ => None,
+        },
+    )
+    .await;
+    assert_eq!(
+        from(&streams, &encoder_id).len(),
+        2,
+        "its microphone and camera"
+    );
+
+    // The host puts it on the stage.
+    ana.send(&ClientMsg::GoLive {
+        stage: vec![encoder_id.clone()],
+        outputs: Default::default(),
+    })
+    .await;
+    let live = wait_for(&mut bo, "Bo sees the encoder on stage", live_of)
+        .await
+        .expect("live");
+    assert_eq!(live.stage, vec![encoder_id.clone()]);
+
+    // PATCH is not supported; DELETE needs the token, ends the session, and the encoder
+    // leaves the meeting; twice is 404.
+    assert_eq!(patch_status(addr, &location).await, 405);
+    assert_eq!(delete_status(addr, &location, "nope").await, 401);
+    assert_eq!(delete_status(addr, &location, &token).await, 200);
+    assert_eq!(delete_status(addr, &location, &token).await, 404);
+    let gone = wait_for(&mut bo, "Bo sees the encoder leave", |m| match m {
+        ServerMsg::PeerLeft { peer_id, .. } if peer_id == &encoder_id => Some(()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(gone, ());
+
+    // It may publish again with its token; once the host removes it, its token is void.
+    let (_, offer) = webrtc_peer::complete_publisher_offer();
+    let again = whip_post(addr, "studio", Some(&token), "application/sdp", &offer).await;
+    assert_eq!(again.status, 201, "{}", again.text());
+    let encoder_id = wait_for(&mut bo, "Bo sees the encoder again", |m| {
+        joined_named(m, "Studio camera")
+    })
+    .await;
+    ana.send(&ClientMsg::RemovePeer {
+        peer_id: encoder_id.clone(),
+    })
+    .await;
+    let reason = wait_for(&mut bo, "Bo sees the encoder removed", |m| match m {
+        ServerMsg::PeerLeft { peer_id, reason } if peer_id == &encoder_id => Some(*reason),
+        _ => None,
+    })
+    .await;
+    assert_eq!(reason, LeaveReason::Removed);
+    let (_, offer) = webrtc_peer::complete_publisher_offer();
+    let after = whip_post(addr, "studio", Some(&token), "application/sdp", &offer).await;
+    let refused = after.status;
+    assert_eq!(refused, 403, "a removed encoder's token is void");
 }

@@ -44,7 +44,7 @@ use meshmeet_server::config::Secret;
 use meshmeet_server::janus::JanusRoom;
 use meshmeet_server::registry::{
     HostAction, JoinRequest, Mailbox, MailboxSignal, Membership, Outbound, PeerChange,
-    RegistryStats, SfuPlacement, TopologyPolicy, WelcomeExtras,
+    RegistryStats, SfuPlacement, TopologyPolicy, WelcomeExtras, ENCODER_IDENTITY_PREFIX,
 };
 use meshmeet_server::topology::TopologyRule;
 use meshmeet_server::{MemoryRegistry, RedisOptions, RedisRegistry, RelayError, RoomRegistry};
@@ -730,6 +730,7 @@ where
         HostAction::AskToMute(ana.id().clone()),
         HostAction::HandOver(bo.id().clone()),
         HostAction::EndMeeting,
+        HostAction::CreateIngest,
     ] {
         assert_eq!(
             s.on(1).host_action(&bo.member, action.clone()).await,
@@ -737,6 +738,13 @@ where
             "{action:?}"
         );
     }
+    ana.inbox.silent().await;
+    bo.inbox.silent().await;
+    // Letting an encoder in is only the host's check: it tells nobody anything.
+    s.on(0)
+        .host_action(&ana.member, HostAction::CreateIngest)
+        .await
+        .expect("the host may let an encoder in");
     ana.inbox.silent().await;
     bo.inbox.silent().await;
 
@@ -1094,6 +1102,40 @@ where
         .expect("a joiner without an identity matches no removed one");
 }
 
+async fn an_encoder_never_becomes_host_while_a_person_is_in_the_room<R, F, Fut>(setup: F)
+where
+    R: RoomRegistry,
+    F: Fn(Limits) -> Fut,
+    Fut: Future<Output = Setup<R>>,
+{
+    let s = setup(DEFAULT_LIMITS).await;
+    let ana = join(s.on(0), "stage", "Ana").await;
+    let encoder = try_join_as(s.on(1), "stage", "Studio camera", None, |request| {
+        JoinRequest {
+            identity: Some(format!("{ENCODER_IDENTITY_PREFIX}0123")),
+            ..request
+        }
+    })
+    .await
+    .expect("the encoder joins");
+    let mut bo = join(s.on(2), "stage", "Bo").await;
+    s.on(0).leave(&ana.member, LeaveReason::Left).await;
+    assert_eq!(bo.inbox.next().await, left(&ana, LeaveReason::Left));
+    assert_eq!(
+        bo.inbox.next().await,
+        host_changed(&bo),
+        "Bo, though the encoder joined before him"
+    );
+    // With only encoders left, one is host (nobody else could be).
+    let mut encoder = encoder;
+    s.on(2).leave(&bo.member, LeaveReason::Left).await;
+    encoder.inbox.next().await; // Bo joined
+    assert_eq!(encoder.inbox.next().await, left(&ana, LeaveReason::Left));
+    assert_eq!(encoder.inbox.next().await, host_changed(&bo));
+    assert_eq!(encoder.inbox.next().await, left(&bo, LeaveReason::Left));
+    assert_eq!(encoder.inbox.next().await, host_changed(&encoder));
+}
+
 /// Every contract test, for the in-memory registry, one Redis registry, and two Redis
 /// registries on one Redis.
 macro_rules! for_each_registry {
@@ -1130,6 +1172,7 @@ for_each_registry!(
     a_first_joiner_vouched_for_or_with_an_empty_password_leaves_the_room_open,
     the_list_of_removed_participants_goes_with_the_room,
     a_removal_bars_only_an_identity_and_never_a_joiner_without_one,
+    an_encoder_never_becomes_host_while_a_person_is_in_the_room,
 );
 
 // ---------------------------------------------------------------------------------------

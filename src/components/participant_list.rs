@@ -6,7 +6,7 @@
 use super::Icon;
 use crate::hooks::HostCommand;
 use crate::i18n::{use_strings, Strings};
-use crate::state::{hls_url, live_outputs_from_form, RemotePeer};
+use crate::state::{hls_url, live_outputs_from_form, IngestGrant, RemotePeer};
 use meshmeet_protocol::{LiveInfo, PeerId};
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
@@ -38,6 +38,12 @@ pub struct ParticipantListProps {
     /// The live's watch link, while it is live.
     #[prop_or_default]
     pub watch_url: Option<AttrValue>,
+    /// Where the room's encoders publish (WHIP).
+    #[prop_or_default]
+    pub whip_url: AttrValue,
+    /// The encoders the host let in, with their tokens.
+    #[prop_or_default]
+    pub ingests: Vec<IngestGrant>,
     /// A host control was used.
     #[prop_or_default]
     pub on_host: Callback<HostCommand>,
@@ -96,6 +102,7 @@ pub fn participant_list(props: &ParticipantListProps) -> Html {
     let stage_choice = use_state(|| None::<PeerId>);
     // Where the live also goes: the RTMP addresses as typed (one per line) and HLS.
     let outputs = use_state(|| (String::new(), false));
+    let encoder_name = use_state(String::new);
     html! {
         <aside class="participants" aria-label={s.participants}>
             <h2>{ format!("{} ({})", s.participants, props.peers.len() + 1) }</h2>
@@ -113,12 +120,59 @@ pub fn participant_list(props: &ParticipantListProps) -> Html {
                         { s.lock_room }
                     </label>
                     { live_controls(s, props, &stage_choice, &outputs) }
+                    { encoder_controls(s, props, &encoder_name) }
                     <button class="danger" data-testid="end-meeting" onclick={send(HostCommand::EndMeeting)}>
                         { s.end_for_all }
                     </button>
                 </section>
             }
         </aside>
+    }
+}
+
+/// The host's encoders: a name to let one in under, and for each one let in the WHIP
+/// address and token to give it.
+fn encoder_controls(
+    s: &Strings,
+    props: &ParticipantListProps,
+    name: &UseStateHandle<String>,
+) -> Html {
+    let on_name = {
+        let name = name.clone();
+        Callback::from(move |e: InputEvent| {
+            if let Some(input) = e.target_dyn_into::<HtmlInputElement>() {
+                name.set(input.value());
+            }
+        })
+    };
+    let on_add = {
+        let (name, on_host) = (name.clone(), props.on_host.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let chosen = name.trim();
+            if !chosen.is_empty() {
+                on_host.emit(HostCommand::CreateIngest(chosen.to_owned()));
+                name.set(String::new());
+            }
+        })
+    };
+    html! {
+        <form class="live-controls" onsubmit={on_add}>
+            <label>
+                { s.encoder_name }
+                <input type="text" data-testid="ingest-name" maxlength="64" autocomplete="off"
+                    value={(**name).clone()} oninput={on_name} />
+            </label>
+            <button type="submit" data-testid="add-encoder">{ s.add_encoder }</button>
+            { for props.ingests.iter().map(|g| html! {
+                <label class="watch-link">
+                    { format!("{} · WHIP", g.name) }
+                    <input type="text" readonly=true data-testid="whip-url" value={props.whip_url.clone()} />
+                    <input type="text" readonly=true data-testid="whip-token" aria-label={s.whip_token}
+                        value={g.token.clone()} />
+                </label>
+            }) }
+        </form>
     }
 }
 

@@ -22,11 +22,11 @@ pub use layout::{
 };
 pub use live_outputs::live_outputs_from_form;
 pub use meeting_url::{query_value, token_name};
-pub use names::{hls_url, room_name_from, watch_url, Route, MAX_ROOM_CHARS};
+pub use names::{hls_url, room_name_from, watch_url, whip_url, Route, MAX_ROOM_CHARS};
 pub use page_title::{favicon_url, page_title, APP_NAME};
 pub use room::{
-    Action, Notice, Panel, Phase, RelayStatus, RemotePeer, RoomFailure, RoomState, SfuConnection,
-    Toast, ToastKind, MAX_TOASTS,
+    Action, IngestGrant, Notice, Panel, Phase, RelayStatus, RemotePeer, RoomFailure, RoomState,
+    SfuConnection, Toast, ToastKind, MAX_INGESTS, MAX_TOASTS,
 };
 pub use shortcuts::{shortcut_for, KeyPress, Shortcut, SHORTCUTS};
 pub use speaker::{is_speaking, SpeakerChoice, SPEAKING_AUDIO_LEVEL};

@@ -76,6 +76,15 @@ pub fn watch_url(meeting_url: &str, token: &str) -> String {
     }
 }
 
+/// Where an encoder of the meeting at `meeting_url` (`<origin>/r/<room>`) publishes over
+/// WHIP: `<origin>/whip/<room>`.
+pub fn whip_url(meeting_url: &str) -> String {
+    match meeting_url.rsplit_once("/r/") {
+        Some((origin, room)) => format!("{origin}/whip/{room}"),
+        None => meeting_url.to_owned(),
+    }
+}
+
 /// The HLS playlist of the live whose watch link is `watch_url` (`…/live/<room>?t=<token>`):
 /// `…/live/<room>/index.m3u8?t=<token>`.
 pub fn hls_url(watch_url: &str) -> Option<String> {
@@ -136,6 +145,14 @@ mod tests {
             "https://meet.example.org/live/town-hall?t=4f0c"
         );
         assert_eq!(Route::Room("x".into()).path(), "/r/x");
+    }
+
+    #[test]
+    fn encoders_publish_to_the_meeting_s_whip_address() {
+        assert_eq!(
+            whip_url("https://meet.example.org/r/town-hall"),
+            "https://meet.example.org/whip/town-hall"
+        );
     }
 
     #[test]

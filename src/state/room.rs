@@ -156,6 +156,8 @@ pub struct RoomState {
     pub locked: bool,
     /// The room's live (its stage and watch token) while it is live.
     pub live: Option<LiveInfo>,
+    /// The encoders we (as host) let in, newest last: their names and WHIP tokens.
+    pub ingests: Vec<IngestGrant>,
     /// The relay's chat limit in characters, once it welcomed us (see [`RoomState::chat_limit`]).
     pub max_chat_chars: Option<u32>,
     /// How media travels in the room now, as the relay last said.
@@ -166,6 +168,18 @@ pub struct RoomState {
     /// Numbers the next toast.
     next_toast: u64,
 }
+
+/// An encoder the host let publish into the room over WHIP (`ingest_created`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IngestGrant {
+    /// The name it appears under.
+    pub name: String,
+    /// Its bearer token.
+    pub token: String,
+}
+
+/// Encoders' tokens kept on the host's page, as many as the relay keeps per room.
+pub const MAX_INGESTS: usize = 8;
 
 /// Longest list of toasts on screen; older ones give way.
 pub const MAX_TOASTS: usize = 3;
@@ -230,6 +244,8 @@ pub enum Action {
     LockChanged(bool),
     /// The room went live, changed its stage, or the live ended.
     LiveChanged(Option<LiveInfo>),
+    /// The relay gave us (the host) an encoder's WHIP token.
+    IngestCreated(IngestGrant),
     /// Someone joined.
     PeerJoined(PeerInfo),
     /// Someone left.
@@ -318,6 +334,13 @@ impl RoomState {
             Action::HostChanged(host) => self.host = Some(host),
             Action::LockChanged(locked) => self.locked = locked,
             Action::LiveChanged(live) => self.live = live,
+            Action::IngestCreated(grant) => {
+                // The relay forgets the oldest beyond its limit too.
+                if self.ingests.len() >= MAX_INGESTS {
+                    self.ingests.remove(0);
+                }
+                self.ingests.push(grant);
+            }
             Action::PeerJoined(info) => {
                 // A rejoin under the same id replaces the old entry instead of doubling it.
                 let known = self.peers.iter().any(|p| p.info.id == info.id);
@@ -499,6 +522,23 @@ mod tests {
         let first = state.toasts[0].id;
         let state = state.apply(Action::DismissToast(first));
         assert_eq!(state.toasts.len(), 1);
+    }
+
+    #[test]
+    fn the_host_keeps_the_newest_encoder_tokens_as_the_relay_does() {
+        let mut state = joined(Vec::new());
+        for n in 0..=MAX_INGESTS {
+            state = state.apply(Action::IngestCreated(IngestGrant {
+                name: format!("Camera {n}"),
+                token: format!("t{n}"),
+            }));
+        }
+        assert_eq!(state.ingests.len(), MAX_INGESTS);
+        assert_eq!(state.ingests[0].name, "Camera 1");
+        assert_eq!(
+            state.ingests.last().map(|g| g.token.as_str()),
+            Some(format!("t{MAX_INGESTS}").as_str())
+        );
     }
 
     #[test]

@@ -10,23 +10,10 @@ frames or --seconds pass, then ends its session with DELETE. Prints one JSON obj
 import argparse
 import asyncio
 import json
-import urllib.error
-import urllib.request
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
-
-def http(method, url, token, body=None):
-    """One HTTP request: (status, headers, body text); HTTP errors are answers too."""
-    headers = {"Authorization": f"Bearer {token}"}
-    if body is not None:
-        headers["Content-Type"] = "application/sdp"
-    request = urllib.request.Request(url, data=body, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, dict(response.headers), response.read().decode()
-    except urllib.error.HTTPError as err:
-        return err.code, dict(err.headers), err.read().decode()
+from sdp_http import http
 
 
 async def viewer(endpoint, token, min_frames, seconds):

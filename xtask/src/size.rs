@@ -50,7 +50,11 @@ const MEASURED_EXTENSIONS: [&str; 3] = ["wasm", "js", "css"];
 /// through web-sys, since gloo-net's HTTP client cost 3.4 KB more): 321,583 to 339,142 B.
 /// Raised to 340,000. The live's outputs (RTMP addresses, HLS, the HLS link and their
 /// strings) took it to 340,963 B: raised to 342,500.
-pub const BUDGET_GZIP_BYTES: usize = 342_500;
+///
+/// 342,500 until encoders in (WHIP): `create_ingest` and `ingest_created` in the protocol,
+/// the host's form to let an encoder in, its WHIP address and token, and their strings in
+/// two languages: 340,910 to 343,205 B. Raised to 344,500.
+pub const BUDGET_GZIP_BYTES: usize = 344_500;
 
 /// One measured file of a build: its path under the build directory, raw and gzipped bytes.
 pub struct Asset {

@@ -67,8 +67,17 @@ impl Publisher {
 
     /// Publishes (or renegotiates) with the browser's SDP `offer`: Janus's SDP answer.
     pub async fn publish(&self, offer: &str) -> Result<String, JanusError> {
+        self.configure(Jsep::offer(offer)).await
+    }
+
+    /// Publishes an encoder's `offer` that carries all its candidates and takes none
+    /// trickled (WHIP without `PATCH`): Janus's answer carries all of Janus's.
+    pub async fn publish_complete(&self, offer: &str) -> Result<String, JanusError> {
+        self.configure(Jsep::complete_offer(offer)).await
+    }
+
+    async fn configure(&self, jsep: Jsep) -> Result<String, JanusError> {
         let body = json!({ "request": "configure" });
-        let jsep = Jsep::offer(offer);
         let (_, answer) = self
             .handle
             .request(

@@ -83,6 +83,11 @@ pub struct Jsep {
     pub kind: JsepKind,
     /// The session description.
     pub sdp: String,
+    /// `Some(false)` for an offer whose sender cannot trickle (a WHIP encoder): Janus then
+    /// gathers its candidates before answering and puts them all in the answer. Absent,
+    /// Janus takes trickling for granted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trickle: Option<bool>,
 }
 
 /// Which side of the negotiation an SDP is.
@@ -101,6 +106,15 @@ impl Jsep {
         Jsep {
             kind: JsepKind::Offer,
             sdp: sdp.into(),
+            trickle: None,
+        }
+    }
+
+    /// An offer carrying `sdp` with every candidate of its sender: nothing will trickle.
+    pub fn complete_offer(sdp: impl Into<String>) -> Jsep {
+        Jsep {
+            trickle: Some(false),
+            ..Jsep::offer(sdp)
         }
     }
 
@@ -109,6 +123,7 @@ impl Jsep {
         Jsep {
             kind: JsepKind::Answer,
             sdp: sdp.into(),
+            trickle: None,
         }
     }
 }

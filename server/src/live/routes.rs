@@ -10,14 +10,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use meshmeet_protocol::{validate_room_name, LiveStatus, RoomName};
 use percent_encoding::percent_decode_str;
-use warp::http::header::{
-    HeaderValue, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
-    ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ALLOW, CACHE_CONTROL, CONTENT_TYPE,
-    LOCATION, RETRY_AFTER, WWW_AUTHENTICATE,
-};
+use warp::http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
@@ -25,76 +20,33 @@ use warp::{Filter, Rejection};
 use super::{LiveError, LiveRoom};
 use crate::registry::RoomRegistry;
 use crate::routes::plain_text;
+use crate::sdp_http::{
+    created, fixed_answers, is_sdp, open_to_all, posted_offer, refusal, session_end, Hint,
+    PostedOffer, MAX_OFFER_BYTES,
+};
 use crate::AppState;
-
-/// The largest WHEP offer read (a browser's is 3 to 8 KB).
-pub const MAX_OFFER_BYTES: u64 = 64 * 1024;
 
 /// Every live route.
 pub fn routes<R: RoomRegistry>(
     state: Arc<AppState<R>>,
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + Send + Sync + 'static {
     let with_state = warp::any().map(move || Arc::clone(&state));
-    // A body without a Content-Length, or a larger one, is never read: `None`.
-    let body = warp::body::content_length_limit(MAX_OFFER_BYTES)
-        .and(warp::body::bytes())
-        .map(Some)
-        .or(warp::any().map(|| None))
-        .unify();
-    let offer = warp::path!("whep" / String)
-        .and(warp::post())
-        .and(warp::header::optional::<String>("authorization"))
-        .and(warp::header::optional::<String>("content-type"))
-        .and(body)
-        .and(with_state.clone())
-        .then(
-            |room: String,
-             auth: Option<String>,
-             kind: Option<String>,
-             body: Option<Bytes>,
-             state: Arc<AppState<R>>| async move {
-                reply(offer(&state, &room, auth, kind, body).await)
+    let offer =
+        posted_offer("whep").and(with_state.clone()).then(
+            |posted: PostedOffer, state: Arc<AppState<R>>| async move {
+                reply(offer(&state, posted).await)
             },
         );
-    let end = warp::path!("whep" / String / String)
-        .and(warp::delete())
-        .and(warp::header::optional::<String>("authorization"))
-        .and(with_state.clone())
-        .map(
-            |room: String, id: String, auth: Option<String>, state: Arc<AppState<R>>| {
-                reply(
-                    live_room(&state, &room, auth.as_deref())
-                        .and_then(|live| live.remove_viewer(&id))
-                        .map(|()| plain_text(StatusCode::OK, "ended\n")),
-                )
-            },
-        );
-    let trickle = warp::path!("whep" / String / String)
-        .and(warp::patch())
-        .map(|_: String, _: String| {
-            let mut response = plain_text(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "trickle is not supported: the offer must carry its candidates\n",
-            );
-            response
-                .headers_mut()
-                .insert(ALLOW, HeaderValue::from_static("DELETE"));
-            reply(Ok(response))
-        });
-    let preflight = warp::path!("whep" / ..).and(warp::options()).map(|| {
-        let mut response = plain_text(StatusCode::NO_CONTENT, "");
-        let headers = response.headers_mut();
-        headers.insert(
-            ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("POST, DELETE, PATCH, OPTIONS"),
-        );
-        headers.insert(
-            ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("Authorization, Content-Type"),
-        );
-        headers.insert("accept-post", HeaderValue::from_static("application/sdp"));
-        reply(Ok(response))
-    });
+    let end = session_end("whep").and(with_state.clone()).map(
+        |room: String, id: String, auth: Option<String>, state: Arc<AppState<R>>| {
+            reply(
+                live_room(&state, &room, auth.as_deref())
+                    .and_then(|live| live.remove_viewer(&id))
+                    .map(|()| plain_text(StatusCode::OK, "ended\n")),
+            )
+        },
+    );
+    let fixed = fixed_answers("whep").map(|response| reply(Ok(response)));
     let status = warp::path!("live" / String / "status")
         .and(warp::get())
         .and(warp::query::<HashMap<String, String>>())
@@ -120,9 +72,7 @@ pub fn routes<R: RoomRegistry>(
     offer
         .or(end)
         .unify()
-        .or(trickle)
-        .unify()
-        .or(preflight)
+        .or(fixed)
         .unify()
         .or(status)
         .unify()
@@ -196,37 +146,25 @@ fn with_token(playlist: &str, token: &str) -> String {
 /// A viewer's offer: checked in the order WHEP clients expect the refusals.
 async fn offer<R: RoomRegistry>(
     state: &AppState<R>,
-    room: &str,
-    auth: Option<String>,
-    kind: Option<String>,
-    body: Option<Bytes>,
+    posted: PostedOffer,
 ) -> Result<Response, LiveError> {
+    let PostedOffer {
+        room,
+        auth,
+        kind,
+        body,
+    } = posted;
+    let room = room.as_str();
     let live = live_room(state, room, auth.as_deref())?;
-    let is_sdp = kind
-        .as_deref()
-        .and_then(|k| k.split(';').next())
-        .is_some_and(|k| k.trim().eq_ignore_ascii_case("application/sdp"));
-    if !is_sdp {
+    if !is_sdp(kind.as_deref()) {
         return Err(LiveError::NotSdp);
     }
     let body = body.ok_or(LiveError::TooLarge(MAX_OFFER_BYTES))?;
     let offer = std::str::from_utf8(&body)
         .map_err(|_| LiveError::Sdp(super::sdp::SdpError("the offer is not UTF-8".into())))?;
     let (id, answer) = live.add_viewer(offer).await?;
-    let mut response = Response::new(answer.into());
-    *response.status_mut() = StatusCode::CREATED;
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/sdp"));
     // The room's segment as the client sent it: still a valid path.
-    let location = format!("/whep/{room}/{id}");
-    if let Ok(location) = HeaderValue::from_str(&location) {
-        headers.insert(LOCATION, location);
-    }
-    headers.insert(
-        ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static("Location"),
-    );
-    Ok(response)
+    Ok(created(answer, &format!("/whep/{room}/{id}")))
 }
 
 /// What the watch page shows: live or not, the stage on air or not, and the audience.
@@ -284,30 +222,18 @@ fn live_room<R: RoomRegistry>(
 }
 
 fn reply(result: Result<Response, LiveError>) -> Response {
-    let mut response = match result {
+    open_to_all(match result {
         Ok(response) => response,
         Err(err) => {
-            let mut response = plain_text(err.status(), format!("{err}\n"));
-            let headers = response.headers_mut();
-            match err {
-                LiveError::BadToken => {
-                    headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-                }
-                LiveError::Full(_) | LiveError::NotReady => {
-                    headers.insert(RETRY_AFTER, HeaderValue::from_static("5"));
-                }
-                LiveError::NotSdp => {
-                    headers.insert("accept-post", HeaderValue::from_static("application/sdp"));
-                }
-                _ => {}
-            }
-            response
+            let hint = match err {
+                LiveError::BadToken => Hint::Bearer,
+                LiveError::Full(_) | LiveError::NotReady => Hint::RetryLater,
+                LiveError::NotSdp => Hint::AcceptSdp,
+                _ => Hint::Nothing,
+            };
+            refusal(err.status(), format!("{err}\n"), hint)
         }
-    };
-    response
-        .headers_mut()
-        .insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    response
+    })
 }
 
 #[cfg(test)]

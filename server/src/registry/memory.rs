@@ -14,8 +14,8 @@ use meshmeet_protocol::{
 use subtle::ConstantTimeEq;
 
 use super::{
-    check_sfu_epoch, new_peer_id, HostAction, JoinRequest, Mailbox, Membership, PeerChange,
-    RegistryStats, RoomRegistry, SfuPlacement, TopologyPolicy,
+    check_sfu_epoch, is_encoder, new_peer_id, HostAction, JoinRequest, Mailbox, Membership,
+    PeerChange, RegistryStats, RoomRegistry, SfuPlacement, TopologyPolicy,
 };
 use crate::error::RelayError;
 use crate::topology::{Mode, RoomTopology, TopologyRule};
@@ -281,8 +281,14 @@ impl RoomRegistry for MemoryRegistry {
         );
         room.shrank();
         if &room.host == member.peer_id() {
-            // Members are in join order: the first is the earliest joiner left.
-            room.host = room.members[0].info.id.clone();
+            // Members are in join order: the first is the earliest joiner left. An encoder
+            // cannot act as host: a person is preferred (the same rule is in leave.lua).
+            let next = room
+                .members
+                .iter()
+                .find(|m| !is_encoder(m.identity.as_deref()))
+                .unwrap_or(&room.members[0]);
+            room.host = next.info.id.clone();
             room.deliver_to_all(&ServerMsg::HostChanged {
                 peer_id: room.host.clone(),
             });
@@ -300,6 +306,8 @@ impl RoomRegistry for MemoryRegistry {
             return Err(RelayError::NotHost);
         }
         match action {
+            // The relay keeps the encoder's token; the registry only says who is host.
+            HostAction::CreateIngest => {}
             HostAction::Lock(locked) => {
                 room.locked = locked;
                 room.deliver_to_all(&ServerMsg::LockChanged { locked });

@@ -260,6 +260,15 @@ pub struct WelcomeExtras {
     pub resume_grace_ms: u64,
 }
 
+/// The identity of a participant that is an encoder publishing over WHIP (followed by its
+/// token): the registries never make one host while a person is in the room.
+pub const ENCODER_IDENTITY_PREFIX: &str = "ingest:";
+
+/// Whether a participant of this identity is an encoder ([`ENCODER_IDENTITY_PREFIX`]).
+pub fn is_encoder(identity: Option<&str>) -> bool {
+    identity.is_some_and(|id| id.starts_with(ENCODER_IDENTITY_PREFIX))
+}
+
 /// A validated request to enter a room.
 #[derive(Debug)]
 pub struct JoinRequest {
@@ -314,6 +323,9 @@ pub enum HostAction {
     /// the live (`None`); everyone gets `live_changed`. A live room moves to the SFU at once
     /// (when it has a topology rule) and stays there while it is live.
     Live(Option<LiveInfo>),
+    /// Nothing changes: only the check that the participant is the host, before the relay
+    /// lets an encoder publish into the room (it keeps the encoder's token itself).
+    CreateIngest,
 }
 
 impl HostAction {

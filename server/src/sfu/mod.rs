@@ -13,6 +13,6 @@ mod session;
 mod upkeep;
 mod video_sends;
 
-pub use placement::OwnedRooms;
-pub use session::{SfuCommand, SfuSession};
+pub use placement::{place, OwnedRooms, Placed};
+pub use session::{SfuCommand, SfuSession, SDP_REFUSALS};
 pub use upkeep::run_upkeep;

@@ -42,7 +42,7 @@ const SWITCH_RETRY_AFTER: std::time::Duration = std::time::Duration::from_millis
 /// Janus's codes for a session description or candidate it cannot use (VideoRoom: invalid
 /// element 430, invalid SDP type 431, invalid SDP 437; core: invalid SDP 465, trickle on an
 /// unknown stream 466, unknown JSEP type 469).
-const SDP_REFUSALS: [i64; 6] = [430, 431, 437, 465, 466, 469];
+pub const SDP_REFUSALS: [i64; 6] = [430, 431, 437, 465, 466, 469];
 /// VideoRoom: no such room (the Janus that had it restarted).
 const NO_SUCH_ROOM: i64 = 426;
 

@@ -12,6 +12,7 @@
 mod chat;
 mod end;
 mod frame;
+mod ingest;
 mod live;
 mod membership;
 mod message;

@@ -23,6 +23,8 @@ pub struct Offering {
     rtc: Rtc,
     pending: SdpPendingOffer,
     mids: Vec<String>,
+    /// The socket and candidate its offer already carries (a WHIP encoder's).
+    bound: Option<(UdpSocket, Candidate)>,
 }
 
 /// A connection running on its own thread until dropped.
@@ -53,7 +55,52 @@ fn offering(direction: Direction) -> (Offering, String) {
         .filter_map(|line| line.strip_prefix("a=mid:"))
         .map(|mid| mid.trim().to_owned())
         .collect();
-    (Offering { rtc, pending, mids }, offer)
+    (
+        Offering {
+            rtc,
+            pending,
+            mids,
+            bound: None,
+        },
+        offer,
+    )
+}
+
+/// An encoder's offer, as WHIP needs it: one audio and one video stream, send-only, with its
+/// host candidate in the offer (nothing is trickled). The candidate is on the address this
+/// machine would reach others from (Janus offers those), or on loopback without a route.
+pub fn complete_publisher_offer() -> (Offering, String) {
+    let ip = UdpSocket::bind("0.0.0.0:0")
+        .and_then(|probe| {
+            // No packet is sent: connecting a UDP socket only picks the route.
+            probe.connect("10.255.255.255:9")?;
+            probe.local_addr()
+        })
+        .map(|a| a.ip())
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    let socket = UdpSocket::bind(SocketAddr::new(ip, 0)).expect("bind a UDP socket");
+    let address = socket.local_addr().expect("local address");
+    let candidate = Candidate::host(address, "udp").expect("a host candidate");
+    let mut rtc = Rtc::new(Instant::now());
+    rtc.add_local_candidate(candidate.clone());
+    let mut change = rtc.sdp_api();
+    change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+    change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+    let (offer, pending) = change.apply().expect("an offer");
+    let offer = offer.to_sdp_string();
+    assert!(
+        offer.contains("a=candidate:"),
+        "the offer carries its candidate:\n{offer}"
+    );
+    (
+        Offering {
+            rtc,
+            pending,
+            mids: Vec::new(),
+            bound: Some((socket, candidate)),
+        },
+        offer,
+    )
 }
 
 /// A viewer's offer, as a WHEP player makes it: one audio and one video stream, receive
@@ -65,8 +112,14 @@ pub fn viewer_offer() -> (Offering, String) {
 impl Offering {
     /// Takes Janus's answer and connects (its candidates are in the answer).
     pub fn connect(mut self, answer: &str) -> Running {
-        let (socket, candidate) = bind_near(answer);
-        self.rtc.add_local_candidate(candidate.clone());
+        let (socket, candidate) = match self.bound.take() {
+            Some(bound) => bound,
+            None => {
+                let (socket, candidate) = bind_near(answer);
+                self.rtc.add_local_candidate(candidate.clone());
+                (socket, candidate)
+            }
+        };
         drain(&mut self.rtc, &socket);
         let answer = SdpAnswer::from_sdp_string(answer).expect("Janus's answer parses");
         self.rtc

@@ -14,8 +14,8 @@ use crate::rtc::{
     Channel, ChannelData, LinkConfig, LocalTracks, SfuLinkEvent, Snapshot, VideoWanted,
 };
 use crate::state::{
-    is_speaking, Action, ChatAction, ChatEntry, ChatState, Notice, RoomFailure, RoomState,
-    SpeakerChoice, StatsAction, StatsState, Transfers, VideoPrefs,
+    is_speaking, Action, ChatAction, ChatEntry, ChatState, IngestGrant, Notice, RoomFailure,
+    RoomState, SpeakerChoice, StatsAction, StatsState, Transfers, VideoPrefs,
 };
 use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender};
 use futures_util::StreamExt;
@@ -325,6 +325,10 @@ impl<M: MediaTopology> Meeting<M> {
                 self.out.state.dispatch(Action::LockChanged(locked))
             }
             ServerMsg::LiveChanged { live } => self.out.state.dispatch(Action::LiveChanged(live)),
+            ServerMsg::IngestCreated { name, token } => self
+                .out
+                .state
+                .dispatch(Action::IngestCreated(IngestGrant { name, token })),
             ServerMsg::MuteRequested { .. } => {
                 self.out
                     .state

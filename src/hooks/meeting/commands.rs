@@ -47,6 +47,8 @@ pub enum HostCommand {
     GoLive(PeerId, LiveOutputs),
     /// End the live.
     StopLive,
+    /// Let an encoder of this name publish into the room over WHIP.
+    CreateIngest(String),
 }
 
 impl HostCommand {
@@ -70,6 +72,7 @@ impl HostCommand {
                 outputs: outputs.clone(),
             },
             HostCommand::StopLive => ClientMsg::StopLive,
+            HostCommand::CreateIngest(name) => ClientMsg::CreateIngest { name: name.clone() },
         }
     }
 }

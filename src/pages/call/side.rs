@@ -3,7 +3,7 @@
 use crate::components::{ChatPanel, DeviceSettings, InviteLink, ParticipantList, StatsPanel};
 use crate::hooks::{Command, HostCommand, LocalMediaHandle, MeetingHandle};
 use crate::i18n::Strings;
-use crate::state::{watch_url, Panel, RoomState};
+use crate::state::{watch_url, whip_url, Panel, RoomState};
 use yew::prelude::*;
 
 /// What the side panel shows from.
@@ -41,6 +41,7 @@ pub(super) fn panel(input: &SideInput<'_>) -> Html {
                         is_host={state.is_host()} host={state.host.clone()} locked={state.locked}
                         self_id={state.self_id.clone()} live={state.live.clone()}
                         watch_url={state.live.as_ref().map(|l| AttrValue::from(watch_url(input.invite_url, &l.watch_token)))}
+                        whip_url={AttrValue::from(whip_url(input.invite_url))} ingests={state.ingests.clone()}
                         {on_host} />
                     <InviteLink url={input.invite_url.clone()} />
                 </div>

@@ -43,6 +43,7 @@ pub mod rtmp;
 pub mod throttle;
 pub mod turn;
 pub mod whep_viewers;
+pub mod whip_publisher;
 
 pub use browser::{
     room_url, wait_until_everyone_decodes_everyone, Browser, VideoSample, CHEAP_CAMERA,

@@ -44,3 +44,19 @@ pub async fn link(host: &Browser, testid: &str) -> Result<String> {
         .await?;
     Ok(value.as_str().unwrap_or_default().to_owned())
 }
+
+/// Lets an encoder named `name` in from the host's controls (the participants panel is
+/// open): types the name and submits; its WHIP address and token then show.
+pub async fn let_encoder_in(host: &Browser, name: &str) -> Result {
+    let script = r#"
+        const input = document.querySelector('[data-testid=ingest-name]');
+        input.value = arguments[0];
+        input.dispatchEvent(new InputEvent('input', { bubbles: true }));
+        // The panel scrolls: bring the button out from under the meeting's controls, as a
+        // person would.
+        document.querySelector('[data-testid=add-encoder]').scrollIntoView({ block: 'center' });
+        return input.value;
+    "#;
+    host.eval_with(script, vec![json!(name)]).await?;
+    host.click("[data-testid=add-encoder]").await
+}

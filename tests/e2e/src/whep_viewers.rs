@@ -32,7 +32,7 @@ struct Reports {
     viewers: Vec<ViewerReport>,
 }
 
-fn python() -> PathBuf {
+pub(crate) fn python() -> PathBuf {
     if let Some(path) = std::env::var_os("MESHMEET_AIORTC_PYTHON") {
         return PathBuf::from(path);
     }

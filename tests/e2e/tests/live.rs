@@ -6,16 +6,18 @@
 //! stops it; five aiortc WHEP viewers (not browsers) decode it too. The host also sends the live to an RTMP server (a real nginx-rtmp started by the
 //! test) and as HLS: ffprobe finds H.264 and AAC at 1280x720 in both, the recording nginx
 //! makes of the RTMP stream grows, no other participant's page holds the stream key, and no
-//! ffmpeg is left running once the live stops.
+//! ffmpeg is left running once the live stops. An encoder the host lets in (aiortc over
+//! WHIP, not a browser) appears to the others as a tile; put on the stage, the watch page
+//! follows it; its `DELETE` takes it out of the meeting.
 //!
 //! Every page runs with `?video=low` (320x180 at 15 fps): two Chromium, a Firefox and Janus
 //! share two cores.
 
 use meshmeet_e2e::a11y::serious_violations;
-use meshmeet_e2e::live::{link, pick_stage, type_rtmp_urls};
+use meshmeet_e2e::live::{let_encoder_in, link, pick_stage, type_rtmp_urls};
 use meshmeet_e2e::rtmp::{ffmpeg_pids, ffprobe, Probe};
-use meshmeet_e2e::whep_viewers;
 use meshmeet_e2e::{room_url, run_test_within, Browser, Context, Error, Janus, Result, RtmpServer};
+use meshmeet_e2e::{whep_viewers, whip_publisher};
 use std::time::{Duration, Instant};
 
 /// Time allowed for media to connect and decode on a loaded two-core machine.
@@ -25,7 +27,9 @@ const MEDIA_WAIT: Duration = Duration::from_secs(90);
 const AIORTC_VIEWERS: usize = 5;
 const AIORTC_FRAMES: u32 = 30;
 /// Longest the whole test may take.
-const LIVE_TEST_LIMIT: Duration = Duration::from_secs(300);
+const LIVE_TEST_LIMIT: Duration = Duration::from_secs(420);
+/// The WHIP encoder's picture: unlike the browsers' 320x180, so the watch page shows whose.
+const ENCODER_SIZE: (u32, u32) = (256, 144);
 
 async fn join(browser: &Browser, room: &str, name: &str) -> Result {
     browser.ready_to_join(&room_url(room), name).await?;
@@ -212,6 +216,56 @@ async fn the_host_goes_live_and_a_firefox_watch_page_plays_the_stage() {
             .await?;
         assert_eq!(leaked, serde_json::json!(false), "Ben's page holds the stream key");
         assert!(!ffmpeg_pids().is_empty(), "the relay's encoder runs while live");
+
+        // The host lets an encoder in; it publishes over WHIP with the token it was given.
+        let_encoder_in(&ana, "Studio camera").await?;
+        ana.wait_for("[data-testid=whip-token]", MEDIA_WAIT).await?;
+        let whip_url = link(&ana, "whip-url").await?;
+        assert!(whip_url.ends_with("/whip/hearing"), "{whip_url}");
+        let whip_token = link(&ana, "whip-token").await?;
+        let publishing = Instant::now();
+        let encoder =
+            whip_publisher::publish(&whip_url, &whip_token, ENCODER_SIZE.0, ENCODER_SIZE.1)
+                .await?;
+        let tile = ben
+            .wait_until_peer_tile_decodes("Studio camera", MEDIA_WAIT)
+            .await
+            .context("Ben's page shows the encoder as a tile")?;
+        assert_eq!(
+            tile.size,
+            (u64::from(ENCODER_SIZE.0), u64::from(ENCODER_SIZE.1))
+        );
+        let tile_after = publishing.elapsed();
+        // On the stage: the watch page follows to the encoder's picture.
+        pick_stage(&ana, "Studio camera").await?;
+        let staged = Instant::now();
+        fox.wait_until_js(
+            &format!(
+                "document.querySelector('[data-testid=live-video]')?.videoWidth === {}",
+                ENCODER_SIZE.0
+            ),
+            MEDIA_WAIT,
+        )
+        .await
+        .context("the watch page follows the stage to the encoder")?;
+        fox.wait_until_video_decodes("[data-testid=live-video]", MEDIA_WAIT)
+            .await
+            .context("the watch page plays the encoder")?;
+        println!(
+            "a WHIP encoder ({}x{}, aiortc) decoded as a tile {:.1} s after its POST; on the \
+             stage, the watch page showed it {:.1} s after the host picked it",
+            ENCODER_SIZE.0,
+            ENCODER_SIZE.1,
+            tile_after.as_secs_f64(),
+            staged.elapsed().as_secs_f64()
+        );
+        assert_eq!(encoder.stop().await?, 200, "the encoder's DELETE");
+        ben.wait_for_gone(
+            "[data-testid=peer-tile][data-peer-name=\"Studio camera\"]",
+            MEDIA_WAIT,
+        )
+        .await
+        .context("the encoder leaves the meeting after its DELETE")?;
 
         // The host stops: the badge goes, the watch page says the live ended.
         ana.click("[data-testid=live-toggle]").await?;

@@ -1,5 +1,6 @@
--- A host action: lock, remove, ask to mute, hand over, end the meeting, go live or stop.
--- ARGV: prefix, room, acting peer, action (lock, remove, mute, hand_over, end, live), target
+-- A host action: lock, remove, ask to mute, hand over, end the meeting, go live or stop, or
+-- only the check that the actor is the host (ingest: the relay keeps the encoder's token).
+-- ARGV: prefix, room, acting peer, action (lock, remove, mute, hand_over, end, live, ingest), target
 -- ('1'/'0' for lock, a peer id, or ''; for live: the LiveInfo JSON, '' to stop), and for
 -- live: the live_changed message, then the stage's peer ids, one per argument. Returns ok,
 -- not_joined, not_host or unknown_peer (for live: 'unknown_peer <id>').
@@ -7,6 +8,7 @@ local room, actor, action, target = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local peers = room_peers(room)
 if redis.call('HEXISTS', peers, actor) == 0 then return 'not_joined' end
 if redis.call('GET', room_host(room)) ~= actor then return 'not_host' end
+if action == 'ingest' then return 'ok' end
 if action == 'lock' then
   if target == '1' then redis.call('SET', room_locked(room), '1')
   else redis.call('DEL', room_locked(room)) end

@@ -1,4 +1,5 @@
--- Removes a participant; the earliest joiner left becomes host.
+-- Removes a participant; the earliest joiner left becomes host (a person before an encoder:
+-- identities starting 'ingest:', registry::ENCODER_IDENTITY_PREFIX).
 -- ARGV: prefix, room, peer, peer_left JSON, dead relay ('' = a normal leave). Returns 1 if
 -- the peer was removed.
 local room, peer, dead = ARGV[2], ARGV[3], ARGV[5]
@@ -22,10 +23,15 @@ shrank(room)
 if redis.call('GET', room_host(room)) == peer then
   -- The earliest joiner left becomes host.
   local all = redis.call('HGETALL', peers)
-  local next_host, lowest = nil, nil
+  local identities = room_identities(room)
+  local next_host, lowest, next_is_encoder = nil, nil, true
   for i = 1, #all, 2 do
     local seq = tonumber(string.match(all[i + 1], '^%S+ (%d+) '))
-    if seq and (lowest == nil or seq < lowest) then next_host, lowest = all[i], seq end
+    local identity = redis.call('HGET', identities, all[i]) or ''
+    local encoder = string.sub(identity, 1, 7) == 'ingest:'
+    local better = lowest == nil or (next_is_encoder and not encoder)
+      or (encoder == next_is_encoder and seq < lowest)
+    if seq and better then next_host, lowest, next_is_encoder = all[i], seq, encoder end
   end
   if next_host then
     redis.call('SET', room_host(room), next_host)

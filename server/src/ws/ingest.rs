@@ -1,0 +1,38 @@
+//! `create_ingest` from the host: the registry checks the host, this relay keeps the
+//! encoder's token ([`crate::ingest::IngestGrants`]) and tells only the host.
+
+use meshmeet_protocol::{validate_display_name, ServerMsg};
+
+use super::Connection;
+use crate::error::RelayError;
+use crate::registry::{HostAction, Membership, RoomRegistry};
+
+impl<R: RoomRegistry> Connection<R> {
+    /// The host lets an encoder named `name` publish into the room.
+    pub(super) async fn create_ingest(
+        &mut self,
+        member: &Membership,
+        name: String,
+    ) -> Result<(), RelayError> {
+        let name = validate_display_name(&name, self.state.config.max_display_name_chars)
+            .map_err(RelayError::InvalidName)?
+            .to_owned();
+        if self.state.config.janus_urls.is_empty() {
+            return Err(RelayError::LiveUnavailable(
+                "Encoders publish through the media server, and this relay has none configured",
+            ));
+        }
+        self.state
+            .registry
+            .host_action(member, HostAction::CreateIngest)
+            .await?;
+        let grant = self.state.ingest.grants.create(member.room(), &name)?;
+        // Only the host learns the token: to its own mailbox (in order with the room's
+        // messages, and kept for a resume), nobody else's.
+        self.mailbox.deliver(ServerMsg::IngestCreated {
+            name,
+            token: grant.token,
+        });
+        Ok(())
+    }
+}
