@@ -255,6 +255,12 @@ pub struct Strings {
     pub add_encoder: &'static str,
     /// The accessible name of an encoder's token field.
     pub whip_token: &'static str,
+    /// The RTSP camera address field.
+    pub camera_url: &'static str,
+    /// The button adding an RTSP camera.
+    pub add_camera: &'static str,
+    /// A camera that did not come in (followed by the relay's words).
+    pub camera_failed: &'static str,
     pub live_unavailable: &'static str,
     pub watch_title: &'static str,
     pub watch_waiting: &'static str,
@@ -426,6 +432,9 @@ pub const EN: Strings = Strings {
     encoder_name: "Encoder or camera name (OBS, ffmpeg…)",
     add_encoder: "Let an encoder in",
     whip_token: "Bearer token for the encoder",
+    camera_url: "RTSP camera address (uses the name above)",
+    add_camera: "Add the camera",
+    camera_failed: "Could not add the camera",
     live_unavailable: "Could not go live",
     watch_title: "Live",
     watch_waiting: "The live has not started yet, or the stage is getting ready. This page starts playing by itself.",
@@ -597,6 +606,9 @@ pub const ZH: Strings = Strings {
     encoder_name: "编码器或摄像机名称（OBS、ffmpeg…）",
     add_encoder: "允许编码器推流",
     whip_token: "编码器的 Bearer 令牌",
+    camera_url: "RTSP 摄像机地址（使用上面的名称）",
+    add_camera: "添加摄像机",
+    camera_failed: "无法添加摄像机",
     live_unavailable: "无法开始直播",
     watch_title: "直播",
     watch_waiting: "直播尚未开始，或台上正在准备。本页面会自动开始播放。",

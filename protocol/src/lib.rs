@@ -270,6 +270,15 @@ pub enum ClientMsg {
     /// Host only: end the live; every viewer is disconnected and the viewer token stops
     /// working. Ending the meeting ends its live too.
     StopLive,
+    /// Host only: add an RTSP camera at `url` (`rtsp://` or `rtsps://`) to an SFU room as a
+    /// participant named `name`: everyone gets `peer_joined` once its first picture reached
+    /// the media server; the host gets [`ErrorCode::CameraFailed`] if it does not come.
+    AddCamera {
+        /// The name it appears under (a display name).
+        name: String,
+        /// Its address (credentials included, if it needs them).
+        url: String,
+    },
     /// Host only: let an encoder (OBS, ffmpeg, a hardware encoder) publish into an SFU room
     /// over WHIP (`POST /whip/<room>`) as a participant named `name`. Answered, to the host
     /// only, by [`ServerMsg::IngestCreated`] with the bearer token it publishes with.
@@ -626,6 +635,9 @@ pub enum ErrorCode {
     /// The room cannot go live now: the relay has no media server configured or reachable,
     /// or the stage asks for what the relay does not do (the message says which).
     LiveUnavailable,
+    /// An `add_camera` that did not work: the camera did not answer, the meeting is not on
+    /// the media server, or none is reachable (the message says which).
+    CameraFailed,
 }
 
 impl LeaveReason {
@@ -733,12 +745,12 @@ mod tests {
 
     #[test]
     fn tag_lists_come_from_the_derives_in_declaration_order() {
-        assert_eq!(ClientMsg::tags().len(), 20);
+        assert_eq!(ClientMsg::tags().len(), 21);
         assert_eq!(
-            ClientMsg::tags()[13..16],
-            ["go_live", "stop_live", "create_ingest"]
+            ClientMsg::tags()[13..17],
+            ["go_live", "stop_live", "add_camera", "create_ingest"]
         );
-        assert_eq!(ClientMsg::tags()[19], "sfu_prefs");
+        assert_eq!(ClientMsg::tags()[20], "sfu_prefs");
         assert_eq!(ClientMsg::tags()[0], "join");
         assert!(ClientMsg::tags().contains(&"hand_over_host"));
         assert_eq!(ServerMsg::tags().len(), 21);
@@ -758,7 +770,7 @@ mod tests {
             LeaveReason::names(),
             ["left", "disconnected", "timed_out", "removed"]
         );
-        assert_eq!(ErrorCode::names().len(), 30);
+        assert_eq!(ErrorCode::names().len(), 31);
         assert_eq!(ErrorCode::names()[0], "bad_message");
         assert_eq!(
             ErrorCode::names()[21..24],

@@ -138,6 +138,9 @@ pub enum RelayError {
     /// A `go_live` the relay cannot do (the message says why).
     #[error("{0}")]
     LiveUnavailable(&'static str),
+    /// An `add_camera` that did not work (the message says why).
+    #[error("{0}")]
+    CameraFailed(String),
 }
 
 impl RelayError {
@@ -174,6 +177,7 @@ impl RelayError {
             RelayError::MediaServerFailed(_) => ErrorCode::MediaServerFailed,
             RelayError::SfuUnavailable => ErrorCode::SfuUnavailable,
             RelayError::LiveUnavailable(_) => ErrorCode::LiveUnavailable,
+            RelayError::CameraFailed(_) => ErrorCode::CameraFailed,
         }
     }
 

@@ -5,6 +5,7 @@
 //! standard gives, and leave the live serving; stopping the live voids the token.
 
 mod janus_server;
+mod rtsp_camera;
 mod sfu_support;
 mod support;
 mod webrtc_peer;
@@ -625,4 +626,120 @@ async fn an_encoder_publishes_over_whip_appears_to_everyone_and_can_go_on_the_st
     let after = whip_post(addr, "studio", Some(&token), "application/sdp", &offer).await;
     let refused = after.status;
     assert_eq!(refused, 403, "a removed encoder's token is void");
+}
+
+#[tokio::test]
+async fn the_host_adds_an_rtsp_camera_that_everyone_receives_and_removing_it_stops_its_ffmpeg() {
+    let janus = JanusServer::start().await;
+    let camera = rtsp_camera::RtspCamera::start();
+    let relay = TestRelay::start(Config {
+        janus_urls: vec![janus.url()],
+        janus_admin_key: Some(janus.admin_key()),
+        mesh_max: 4,
+        ..test_config()
+    })
+    .await;
+    wait_ready(&relay).await;
+    let mut ana = relay.connect().await;
+    ana.send(&support::join_msg("lobby", "Ana")).await;
+    let ana_id = ana.expect_welcome().await.peer_id;
+    let mut bo = relay.connect().await;
+    bo.send(&support::join_msg("lobby", "Bo")).await;
+    bo.expect_welcome().await;
+    ana.recv().await; // Bo joined
+    let add = |name: &str, url: &str| ClientMsg::AddCamera {
+        name: name.into(),
+        url: url.into(),
+    };
+
+    // Only the host, only RTSP addresses, only on the SFU.
+    bo.send(&add("Bo's camera", &camera.url)).await;
+    assert_eq!(bo.recv_error().await, ErrorCode::NotHost);
+    ana.send(&add("Lobby camera", "http://127.0.0.1/cam")).await;
+    assert_eq!(ana.recv_error().await, ErrorCode::BadMessage);
+    ana.send(&add("Lobby camera", &camera.url)).await;
+    assert_eq!(
+        ana.recv_error().await,
+        ErrorCode::CameraFailed,
+        "on the mesh"
+    );
+
+    ana.send(&ClientMsg::GoLive {
+        stage: vec![ana_id.clone()],
+        outputs: Default::default(),
+    })
+    .await;
+    wait_for(&mut bo, "Bo hears of the live", live_of).await;
+    let _ana_up = publish(&mut ana, 1, "Ana").await;
+
+    // A camera that does not answer: the host is told, and it leaves again. (Before Bo
+    // subscribes: the offers its coming and going bring him are not answered here.)
+    ana.send(&add("Nowhere", "rtsp://127.0.0.1:9/none")).await;
+    let refusal = wait_for(
+        &mut ana,
+        "Ana is told the camera did not answer",
+        |m| match m {
+            ServerMsg::Error { code, message } if *code == ErrorCode::CameraFailed => {
+                Some(message.clone())
+            }
+            _ => None,
+        },
+    )
+    .await;
+    assert!(refusal.contains("rtsp://127.0.0.1:9/none"), "{refusal}");
+    let nowhere = wait_for(&mut bo, "Bo sees the silent camera come", |m| {
+        joined_named(m, "Nowhere")
+    })
+    .await;
+    wait_for(&mut bo, "and go", |m| match m {
+        ServerMsg::PeerLeft { peer_id, .. } if peer_id == &nowhere => Some(()),
+        _ => None,
+    })
+    .await;
+    let _bo_up = publish(&mut bo, 1, "Bo").await;
+    let _bo_down = subscribe(&mut bo, 1, "Bo").await;
+
+    // The mock camera: everyone gets it as a participant, its picture in Bo's subscription.
+    ana.send(&add("Lobby camera", &camera.url)).await;
+    let camera_id = wait_for(&mut bo, "Bo sees the camera join", |m| {
+        joined_named(m, "Lobby camera")
+    })
+    .await;
+    let streams = wait_for(
+        &mut bo,
+        "Bo's subscription carries the camera",
+        |m| match m {
+            ServerMsg::SfuSubscription { streams, .. } if !from(streams, &camera_id).is_empty() => {
+                Some(streams.clone())
+            }
+            _ => None,
+        },
+    )
+    .await;
+    assert_eq!(from(&streams, &camera_id).len(), 1, "its picture");
+    assert_eq!(
+        rtsp_camera::processes_mentioning(&camera.url).len(),
+        1,
+        "the relay's ffmpeg pulling the camera"
+    );
+
+    // Removed by the host: it leaves, and its ffmpeg with it.
+    ana.send(&ClientMsg::RemovePeer {
+        peer_id: camera_id.clone(),
+    })
+    .await;
+    wait_for(&mut bo, "Bo sees the camera leave", |m| match m {
+        ServerMsg::PeerLeft { peer_id, .. } if peer_id == &camera_id => Some(()),
+        _ => None,
+    })
+    .await;
+    let mut pulling = Vec::new();
+    for _ in 0..100 {
+        pulling = rtsp_camera::processes_mentioning(&camera.url);
+        if pulling.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(pulling, Vec::<u32>::new(), "ffmpeg left pulling the camera");
 }

@@ -103,6 +103,7 @@ pub fn participant_list(props: &ParticipantListProps) -> Html {
     // Where the live also goes: the RTMP addresses as typed (one per line) and HLS.
     let outputs = use_state(|| (String::new(), false));
     let encoder_name = use_state(String::new);
+    let camera_url = use_state(String::new);
     html! {
         <aside class="participants" aria-label={s.participants}>
             <h2>{ format!("{} ({})", s.participants, props.peers.len() + 1) }</h2>
@@ -120,7 +121,7 @@ pub fn participant_list(props: &ParticipantListProps) -> Html {
                         { s.lock_room }
                     </label>
                     { live_controls(s, props, &stage_choice, &outputs) }
-                    { encoder_controls(s, props, &encoder_name) }
+                    { encoder_controls(s, props, &encoder_name, &camera_url) }
                     <button class="danger" data-testid="end-meeting" onclick={send(HostCommand::EndMeeting)}>
                         { s.end_for_all }
                     </button>
@@ -136,6 +137,7 @@ fn encoder_controls(
     s: &Strings,
     props: &ParticipantListProps,
     name: &UseStateHandle<String>,
+    camera: &UseStateHandle<String>,
 ) -> Html {
     let on_name = {
         let name = name.clone();
@@ -156,6 +158,25 @@ fn encoder_controls(
             }
         })
     };
+    let on_camera = {
+        let camera = camera.clone();
+        Callback::from(move |e: InputEvent| {
+            if let Some(input) = e.target_dyn_into::<HtmlInputElement>() {
+                camera.set(input.value());
+            }
+        })
+    };
+    let on_add_camera = {
+        let (name, camera, on_host) = (name.clone(), camera.clone(), props.on_host.clone());
+        Callback::from(move |_: MouseEvent| {
+            let (chosen, url) = (name.trim(), camera.trim());
+            if !chosen.is_empty() && !url.is_empty() {
+                on_host.emit(HostCommand::AddCamera(chosen.to_owned(), url.to_owned()));
+                name.set(String::new());
+                camera.set(String::new());
+            }
+        })
+    };
     html! {
         <form class="live-controls" onsubmit={on_add}>
             <label>
@@ -164,6 +185,12 @@ fn encoder_controls(
                     value={(**name).clone()} oninput={on_name} />
             </label>
             <button type="submit" data-testid="add-encoder">{ s.add_encoder }</button>
+            <label>
+                { s.camera_url }
+                <input type="url" data-testid="camera-url" autocomplete="off" spellcheck="false"
+                    placeholder="rtsp://…" value={(**camera).clone()} oninput={on_camera} />
+            </label>
+            <button type="button" data-testid="add-camera" onclick={on_add_camera}>{ s.add_camera }</button>
             { for props.ingests.iter().map(|g| html! {
                 <label class="watch-link">
                     { format!("{} · WHIP", g.name) }

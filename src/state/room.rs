@@ -81,6 +81,8 @@ pub enum Notice {
     Refused(String),
     /// The relay cannot take the room live, with its words (what the operator must set up).
     LiveUnavailable(String),
+    /// A camera the host added did not come in, with the relay's words (its address masked).
+    CameraFailed(String),
     /// The host asks us to mute.
     MuteRequested,
     /// Relay-only connections cannot get a TURN relay address: the TURN server refused

@@ -53,7 +53,8 @@ const MEASURED_EXTENSIONS: [&str; 3] = ["wasm", "js", "css"];
 ///
 /// 342,500 until encoders in (WHIP): `create_ingest` and `ingest_created` in the protocol,
 /// the host's form to let an encoder in, its WHIP address and token, and their strings in
-/// two languages: 340,910 to 343,205 B. Raised to 344,500.
+/// two languages: 340,910 to 343,205 B. Raised to 344,500. RTSP cameras (`add_camera`,
+/// `camera_failed`, the address field and its strings) took it to 343,918 B.
 pub const BUDGET_GZIP_BYTES: usize = 344_500;
 
 /// One measured file of a build: its path under the build directory, raw and gzipped bytes.

@@ -137,6 +137,10 @@ fn steps(report: &mut Report) -> Result {
     )?;
     report.timed("install: redis-server", |_| tools::ensure_redis())?;
     report.timed("install: janus", |_| tools::ensure_janus())?;
+    // The relay's camera test pulls a mock RTSP camera through ffmpeg.
+    report.timed("install: ffmpeg, nginx-rtmp and a mock RTSP camera", |_| {
+        tools::ensure_live_media()
+    })?;
     report.tests(
         "native tests",
         cmd::cargo().args([

@@ -4,6 +4,7 @@
 use crate::cmd::{self, heading, query};
 use crate::Result;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 /// Trunk release series: 0.22 needs a newer rustc than we pin.
@@ -363,22 +364,49 @@ pub fn ensure_tc() -> Result {
 pub fn ensure_live_media() -> Result {
     let rtmp_module = Path::new("/usr/lib/nginx/modules/ngx_rtmp_module.so");
     let nginx = find("nginx").is_some() || Path::new("/usr/sbin/nginx").is_file();
-    if find("ffmpeg").is_some() && find("ffprobe").is_some() && nginx && rtmp_module.is_file() {
+    // The mock RTSP camera: Debian's python3 with GStreamer's RTSP server, x264 and the
+    // RTP payloaders.
+    let camera = Command::new("/usr/bin/python3")
+        .args([
+            "-c",
+            "import gi; gi.require_version('GstRtspServer', '1.0'); \
+             from gi.repository import Gst, GstRtspServer; Gst.init(None); \
+             assert Gst.ElementFactory.find('x264enc') and Gst.ElementFactory.find('rtph264pay')",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if find("ffmpeg").is_some()
+        && find("ffprobe").is_some()
+        && nginx
+        && rtmp_module.is_file()
+        && camera
+    {
         return Ok(());
     }
     if !is_root() {
-        return Err(
-            "the live end-to-end test needs ffmpeg and nginx's RTMP module: install them with \
-             `sudo apt-get install --no-install-recommends ffmpeg nginx-light libnginx-mod-rtmp`, \
-             then run this again"
-                .into(),
-        );
+        return Err(format!(
+            "the live tests need ffmpeg, nginx's RTMP module and GStreamer's RTSP server: \
+             install them with `sudo apt-get install --no-install-recommends {}`, then run \
+             this again",
+            LIVE_MEDIA_PACKAGES.join(" ")
+        ));
     }
-    apt_get_install(
-        &["ffmpeg", "nginx-light", "libnginx-mod-rtmp"],
-        &["--no-install-recommends"],
-    )
+    apt_get_install(LIVE_MEDIA_PACKAGES, &["--no-install-recommends"])
 }
+
+/// Debian's packages of the live tests: the encoder, the RTMP server, the mock camera.
+const LIVE_MEDIA_PACKAGES: &[&str] = &[
+    "ffmpeg",
+    "nginx-light",
+    "libnginx-mod-rtmp",
+    "python3-gi",
+    "gir1.2-gst-rtsp-server-1.0",
+    "gstreamer1.0-plugins-base",
+    "gstreamer1.0-plugins-good",
+    "gstreamer1.0-plugins-ugly",
+];
 
 /// aiortc from PyPI, a WebRTC peer in Python: the live end-to-end test's non-browser WHEP
 /// viewers. In a virtual environment of Debian's Python in the per-user tool directory;

@@ -8,26 +8,19 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use meshmeet_protocol::{
-    LeaveReason, MediaMode, MediaState, RoomName, ServerMsg, SessionToken, Topology,
-};
-use tokio::sync::{mpsc, oneshot, watch};
+use meshmeet_protocol::{LeaveReason, MediaState, RoomName};
+use tokio::sync::oneshot;
 use tracing::{info, warn};
 
 use super::grants::IngestGrant;
+use super::member::{DeviceMember, Done};
 use super::IngestError;
 use crate::janus::{HandleEvent, Publisher};
-use crate::registry::{
-    random_hex_128, JoinRequest, Mailbox, MailboxSignal, Membership, Outbound, RoomRegistry,
-    WelcomeExtras, ENCODER_IDENTITY_PREFIX,
-};
-use crate::sfu::place;
+use crate::registry::{random_hex_128, RoomRegistry};
 use crate::AppState;
 
 /// How long an encoder's connection may take to come up after its answer.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Messages of the room queued for an encoder: it reads them at once (and ignores most).
-const INBOX: usize = 256;
 
 /// One running encoder, as its `DELETE` finds it.
 #[derive(Debug)]
@@ -118,107 +111,52 @@ pub async fn publish<R: RoomRegistry>(
     offer: &str,
 ) -> Result<(String, String), IngestError> {
     let media = offered_media(offer)?;
-    if state.config.janus_urls.is_empty() || state.janus.ready().is_err() {
-        return Err(IngestError::NoMediaServer);
-    }
-    // Only into a meeting that is on the SFU now: a join would otherwise create a room the
-    // meeting has left, or put a peer browsers cannot call into a mesh.
-    let placed_before = state
-        .registry
-        .room_sfu_placement(&grant.room)
-        .await
-        .map_err(IngestError::from_relay)?;
-    if placed_before.is_none() {
-        return Err(IngestError::NotOnSfu);
-    }
     state.ingest.encoders.end_token(&grant.token);
-
-    let (queue, inbox) = mpsc::channel(INBOX);
-    let signal = Arc::new(MailboxSignal::default());
-    let mailbox = Mailbox::new(queue, signal, state.lifecycle.draining_flag());
-    let topology = mailbox.topology();
-    let config = &state.config;
-    let request = JoinRequest {
-        room: grant.room.clone(),
-        name: grant.name.clone(),
-        media,
-        password: None,
-        // The host let it in; removing it bars its token.
-        vouched: true,
-        identity: Some(format!("{ENCODER_IDENTITY_PREFIX}{}", grant.token)),
-        mailbox,
-        welcome: WelcomeExtras {
-            // The encoder talks to Janus directly with the candidates of its offer.
-            ice_servers: Vec::new(),
-            ice_transport_policy: config.ice_transport_policy(),
-            limits: config.room_limits(),
-            // Never registered: an encoder's session cannot be resumed.
-            session: SessionToken(random_hex_128().map_err(IngestError::from_relay)?),
-            resume_grace_ms: 0,
-        },
-        topology: state.topology_policy(),
-    };
-    let member = state
-        .registry
-        .join(request)
-        .await
-        .map_err(IngestError::from_relay)?;
-    let joined_topology = *topology.borrow();
-    match connect(state, &member, joined_topology, offer).await {
-        Ok((publisher, answer)) => {
-            let id = random_hex_128().map_err(IngestError::from_relay);
-            let id = match id {
-                Ok(id) => id,
-                Err(err) => {
-                    finish(state, &member, publisher, LeaveReason::Left).await;
-                    return Err(err);
-                }
-            };
-            let (stop, stopped) = oneshot::channel();
-            state.ingest.encoders.lock().insert(
-                id.clone(),
-                Running {
-                    room: grant.room.clone(),
-                    token: grant.token.clone(),
-                    stop,
-                },
-            );
-            info!(room = %member.room(), peer = %member.peer_id(), "encoder publishing");
-            let task = Task {
-                state: Arc::clone(state),
-                id: id.clone(),
-                member,
-                publisher,
-                inbox,
-                topology,
-                joined_topology,
-            };
-            tokio::spawn(task.run(stopped));
-            Ok((id, answer))
-        }
+    let device = DeviceMember::join(state, &grant.room, &grant.name, &grant.token, media).await?;
+    let (publisher, answer) = match connect(state, &device, offer).await {
+        Ok(connected) => connected,
         Err(err) => {
-            state.registry.leave(&member, LeaveReason::Left).await;
-            Err(err)
+            device.leave(state, LeaveReason::Left).await;
+            return Err(err);
         }
-    }
+    };
+    let id = match random_hex_128() {
+        Ok(id) => id,
+        Err(err) => {
+            finish(state, &device, publisher, LeaveReason::Left).await;
+            return Err(IngestError::from_relay(err));
+        }
+    };
+    let (stop, stopped) = oneshot::channel();
+    state.ingest.encoders.lock().insert(
+        id.clone(),
+        Running {
+            room: grant.room.clone(),
+            token: grant.token.clone(),
+            stop,
+        },
+    );
+    info!(room = %grant.room, peer = %device.member.peer_id(), "encoder publishing");
+    let task = Task {
+        state: Arc::clone(state),
+        id: id.clone(),
+        device,
+        publisher,
+    };
+    tokio::spawn(task.run(stopped));
+    Ok((id, answer))
 }
 
-/// Joins the room's Janus room as `member` and publishes `offer`.
+/// Joins the room's Janus room as the device and publishes `offer`.
 async fn connect<R: RoomRegistry>(
     state: &Arc<AppState<R>>,
-    member: &Membership,
-    topology: Topology,
+    device: &DeviceMember,
     offer: &str,
 ) -> Result<(Publisher, String), IngestError> {
-    if topology.mode != MediaMode::Sfu {
-        return Err(IngestError::NotOnSfu);
-    }
-    let placed = place(state, member, topology.epoch, None)
-        .await
-        .map_err(IngestError::from_relay)?;
+    let placed = device.place(state).await?;
     let (publisher, _) = placed
         .client
-        .join_publisher(&placed.placement.room, member.peer_id().as_str())
+        .join_publisher(&placed.placement.room, device.member.peer_id().as_str())
         .await?;
     match publisher.publish_complete(offer).await {
         Ok(answer) => Ok((publisher, answer)),
@@ -234,14 +172,14 @@ async fn connect<R: RoomRegistry>(
 /// Takes the encoder out of Janus and of the room.
 async fn finish<R: RoomRegistry>(
     state: &AppState<R>,
-    member: &Membership,
+    device: &DeviceMember,
     publisher: Publisher,
     reason: LeaveReason,
 ) {
     if let Err(err) = publisher.detach().await {
         warn!(%err, "could not detach an encoder's handle");
     }
-    state.registry.leave(member, reason).await;
+    device.leave(state, reason).await;
 }
 
 /// Why an encoder's session ended.
@@ -251,33 +189,29 @@ enum Ending {
     Deleted,
     /// Its connection closed, or never came up.
     Disconnected,
-    /// The host removed it or ended the meeting (the registry took it out already).
-    Ended,
-    /// The room left the epoch it published in.
-    Moved,
+    /// The meeting is done with it (see [`Done`]).
+    Meeting(Done),
 }
 
 /// One encoder's session, until it ends.
 struct Task<R> {
     state: Arc<AppState<R>>,
     id: String,
-    member: Membership,
+    device: DeviceMember,
     publisher: Publisher,
-    inbox: mpsc::Receiver<Outbound>,
-    topology: watch::Receiver<Topology>,
-    joined_topology: Topology,
 }
 
 impl<R: RoomRegistry> Task<R> {
     async fn run(mut self, mut stopped: oneshot::Receiver<()>) {
         let ending = self.follow(&mut stopped).await;
-        info!(room = %self.member.room(), peer = %self.member.peer_id(), ?ending, "encoder ended");
+        let member = &self.device.member;
+        info!(room = %member.room(), peer = %member.peer_id(), ?ending, "encoder ended");
         self.state.ingest.encoders.ended(&self.id);
         let reason = match ending {
             Ending::Deleted => LeaveReason::Left,
             _ => LeaveReason::Disconnected,
         };
-        finish(&self.state, &self.member, self.publisher, reason).await;
+        finish(&self.state, &self.device, self.publisher, reason).await;
     }
 
     async fn follow(&mut self, stopped: &mut oneshot::Receiver<()>) -> Ending {
@@ -299,21 +233,7 @@ impl<R: RoomRegistry> Task<R> {
                     | None => return Ending::Disconnected,
                     Some(_) => {}
                 },
-                queued = self.inbox.recv() => match queued {
-                    Some(Outbound::Msg(msg)) if msg.ends_session() => {
-                        if msg == ServerMsg::MeetingEnded {
-                            self.state.ingest.grants.forget_room(self.member.room());
-                        }
-                        return Ending::Ended;
-                    }
-                    Some(Outbound::Close { .. }) | None => return Ending::Ended,
-                    Some(_) => {}
-                },
-                changed = self.topology.changed() => {
-                    if changed.is_err() || *self.topology.borrow() != self.joined_topology {
-                        return Ending::Moved;
-                    }
-                }
+                done = self.device.done(&self.state) => return Ending::Meeting(done),
             }
         }
     }

@@ -36,6 +36,12 @@ pub enum IngestError {
     /// No such encoder resource (ended already, or never).
     #[error("no such encoder session")]
     NoSuchSession,
+    /// A camera address that cannot be one.
+    #[error("{0}")]
+    BadCamera(String),
+    /// The camera did not answer, or sent nothing usable.
+    #[error("{0}")]
+    CameraFailed(String),
     /// The media server failed (details go to the relay's log).
     #[error("the media server failed; try again later")]
     MediaServer,
@@ -48,7 +54,8 @@ impl IngestError {
             IngestError::BadToken => StatusCode::UNAUTHORIZED,
             IngestError::NotSdp => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             IngestError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            IngestError::BadOffer(_) => StatusCode::BAD_REQUEST,
+            IngestError::BadOffer(_) | IngestError::BadCamera(_) => StatusCode::BAD_REQUEST,
+            IngestError::CameraFailed(_) => StatusCode::BAD_GATEWAY,
             IngestError::NotOnSfu => StatusCode::CONFLICT,
             IngestError::Refused(_) => StatusCode::FORBIDDEN,
             IngestError::NoSuchSession => StatusCode::NOT_FOUND,

@@ -1,7 +1,7 @@
 //! The relay's client of Janus's WebSocket API (Janus is the SFU for large rooms): one
 //! connection per Janus instance carrying many requests at once, a session kept alive, the
 //! VideoRoom plugin attached, typed room operations, the Streaming plugin's mountpoints for
-//! live audiences, a handle per participant's publisher
+//! live audiences, remote publishers fed RTP (cameras), a handle per participant's publisher
 //! and subscriber connection with the events Janus sends about it, and a pool that keeps every configured
 //! instance connected and says, for `/readyz`, why one is not.
 //!
@@ -15,6 +15,7 @@ mod handle;
 mod pool;
 mod publisher;
 mod random;
+mod remote;
 mod streaming;
 mod subscriber;
 mod videoroom;
@@ -26,6 +27,7 @@ pub use events::{Feed, FeedStream, HandleEvent, SubscribedStream, EVENT_QUEUE_CA
 pub use handle::{Candidate, PluginHandle};
 pub use pool::JanusPool;
 pub use publisher::{Publisher, PublisherJoined};
+pub use remote::{remote_ssrc, RemotePublisher};
 pub use streaming::{Forward, Forwarding, Mountpoint, RtpTarget, VideoSource, Viewer};
 pub use subscriber::{StreamRequest, Subscriber, Subscription, Updated};
 pub use videoroom::{JanusRoom, Participant, RoomSpec};

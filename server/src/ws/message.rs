@@ -94,6 +94,7 @@ impl<R: RoomRegistry> Connection<R> {
             ClientMsg::GoLive { stage, outputs } => self.go_live(member, stage, outputs).await,
             ClientMsg::StopLive => self.stop_live(member).await,
             ClientMsg::CreateIngest { name } => self.create_ingest(member, name).await,
+            ClientMsg::AddCamera { name, url } => self.add_camera(member, name, url).await,
             ClientMsg::Leave => return Err(End::Left),
             ClientMsg::Ping { .. } => Ok(()),
             host @ (ClientMsg::LockRoom { .. }

@@ -9,6 +9,7 @@
 //! before they are messages (`frame`), parsing (`parse`), messages (`message`), chat
 //! (`chat`), joining, resuming and leaving (`membership`), and the writer task (`writer`).
 
+mod camera;
 mod chat;
 mod end;
 mod frame;

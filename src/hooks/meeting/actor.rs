@@ -301,6 +301,13 @@ impl<M: MediaTopology> Meeting<M> {
                 .out
                 .state
                 .dispatch(Action::NoticeRaised(Notice::LiveUnavailable(message))),
+            ServerMsg::Error {
+                code: ErrorCode::CameraFailed,
+                message,
+            } => self
+                .out
+                .state
+                .dispatch(Action::NoticeRaised(Notice::CameraFailed(message))),
             ServerMsg::Error { code, message } => {
                 warn(&format!("relay refused: {code:?}: {message}"));
                 if code.is_fatal() || !self.relay.in_room() {

@@ -49,6 +49,8 @@ pub enum HostCommand {
     StopLive,
     /// Let an encoder of this name publish into the room over WHIP.
     CreateIngest(String),
+    /// Add the RTSP camera at this address under this name.
+    AddCamera(String, String),
 }
 
 impl HostCommand {
@@ -73,6 +75,10 @@ impl HostCommand {
             },
             HostCommand::StopLive => ClientMsg::StopLive,
             HostCommand::CreateIngest(name) => ClientMsg::CreateIngest { name: name.clone() },
+            HostCommand::AddCamera(name, url) => ClientMsg::AddCamera {
+                name: name.clone(),
+                url: url.clone(),
+            },
         }
     }
 }

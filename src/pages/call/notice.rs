@@ -21,6 +21,7 @@ pub(super) fn banner(
     let text = match notice {
         Notice::Refused(why) => format!("{} ({why})", s.err_relay_other),
         Notice::LiveUnavailable(why) => format!("{}: {why}", s.live_unavailable),
+        Notice::CameraFailed(why) => format!("{}: {why}", s.camera_failed),
         Notice::TurnFailed { auth_refused: true } => s.err_turn_refused.to_string(),
         Notice::TurnFailed {
             auth_refused: false,

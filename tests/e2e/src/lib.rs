@@ -40,6 +40,7 @@ pub mod process;
 pub mod proxy;
 pub mod relay;
 pub mod rtmp;
+pub mod rtsp_camera;
 pub mod throttle;
 pub mod turn;
 pub mod whep_viewers;

@@ -45,6 +45,25 @@ pub async fn link(host: &Browser, testid: &str) -> Result<String> {
     Ok(value.as_str().unwrap_or_default().to_owned())
 }
 
+/// Adds the RTSP camera at `url` as `name` from the host's controls (the participants panel
+/// is open).
+pub async fn add_camera(host: &Browser, name: &str, url: &str) -> Result {
+    let script = r#"
+        const type = (testid, text) => {
+            const input = document.querySelector(`[data-testid=${testid}]`);
+            input.value = text;
+            input.dispatchEvent(new InputEvent('input', { bubbles: true }));
+        };
+        type('ingest-name', arguments[0]);
+        type('camera-url', arguments[1]);
+        document.querySelector('[data-testid=add-camera]').scrollIntoView({ block: 'center' });
+        return true;
+    "#;
+    host.eval_with(script, vec![json!(name), json!(url)])
+        .await?;
+    host.click("[data-testid=add-camera]").await
+}
+
 /// Lets an encoder named `name` in from the host's controls (the participants panel is
 /// open): types the name and submits; its WHIP address and token then show.
 pub async fn let_encoder_in(host: &Browser, name: &str) -> Result {

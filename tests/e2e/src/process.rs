@@ -255,3 +255,28 @@ pub async fn wait_until_listening(
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// A helper script's stdout, read a line at a time.
+pub type ScriptLines = tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>;
+
+/// Starts a helper script (`program script args…`) that reports on stdout and stops when
+/// its stdin closes: stdin and stdout piped, killed when dropped.
+pub fn spawn_script(
+    program: &Path,
+    script: &Path,
+    args: &[&str],
+) -> crate::Result<(tokio::process::Child, ScriptLines)> {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(program)
+        .arg(script)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| crate::Error::new(format!("{} has no stdout", script.display())))?;
+    Ok((child, tokio::io::BufReader::new(stdout).lines()))
+}

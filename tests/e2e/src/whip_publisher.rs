@@ -2,12 +2,11 @@
 //! [`crate::whep_viewers`] uses) publishing a moving test pattern and silence into a room
 //! until it is stopped, when it ends its session with `DELETE`.
 
+use crate::process::{spawn_script, ScriptLines};
 use crate::{Error, Result};
 use serde::Deserialize;
-use std::process::Stdio;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdout};
+use tokio::process::Child;
 
 /// Longest the encoder may take to have its `POST` answered, and to end after its stop.
 const ANSWER_WAIT: Duration = Duration::from_secs(60);
@@ -24,7 +23,7 @@ struct Line {
 /// A running encoder; dropping it kills the script.
 pub struct WhipPublisher {
     child: Child,
-    lines: Lines<BufReader<ChildStdout>>,
+    lines: ScriptLines,
     /// The session's resource (`/whip/<room>/<id>`).
     pub location: String,
 }
@@ -45,24 +44,18 @@ pub async fn publish(
         )));
     }
     let script = crate::workspace_root().join("tests/e2e/whip_publisher.py");
-    let mut child = tokio::process::Command::new(&python)
-        .arg(script)
-        .args(["--endpoint", endpoint, "--token", token])
-        .args([
-            "--width",
-            &width.to_string(),
-            "--height",
-            &height.to_string(),
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()?;
-    let stdout = child
-        .stdout
-        .take()
-        .ok_or_else(|| Error::new("the WHIP encoder has no stdout"))?;
-    let mut lines = BufReader::new(stdout).lines();
+    let (width, height) = (width.to_string(), height.to_string());
+    let args = [
+        "--endpoint",
+        endpoint,
+        "--token",
+        token,
+        "--width",
+        &width,
+        "--height",
+        &height,
+    ];
+    let (child, mut lines) = spawn_script(&python, &script, &args)?;
     let first = next_line(&mut lines, "its POST").await?;
     match (first.status, first.location) {
         (Some(201), Some(location)) => Ok(WhipPublisher {
@@ -77,7 +70,7 @@ pub async fn publish(
     }
 }
 
-async fn next_line(lines: &mut Lines<BufReader<ChildStdout>>, what: &str) -> Result<Line> {
+async fn next_line(lines: &mut ScriptLines, what: &str) -> Result<Line> {
     let line = tokio::time::timeout(ANSWER_WAIT, lines.next_line())
         .await
         .map_err(|_| Error::new(format!("the WHIP encoder said nothing about {what}")))??

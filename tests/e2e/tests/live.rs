@@ -8,14 +8,16 @@
 //! makes of the RTMP stream grows, no other participant's page holds the stream key, and no
 //! ffmpeg is left running once the live stops. An encoder the host lets in (aiortc over
 //! WHIP, not a browser) appears to the others as a tile; put on the stage, the watch page
-//! follows it; its `DELETE` takes it out of the meeting.
+//! follows it; its `DELETE` takes it out of the meeting. A mock RTSP camera
+//! (gst-rtsp-server) the host adds is decoded as a tile in Chromium and in Firefox.
 //!
 //! Every page runs with `?video=low` (320x180 at 15 fps): two Chromium, a Firefox and Janus
 //! share two cores.
 
 use meshmeet_e2e::a11y::serious_violations;
-use meshmeet_e2e::live::{let_encoder_in, link, pick_stage, type_rtmp_urls};
+use meshmeet_e2e::live::{add_camera, let_encoder_in, link, pick_stage, type_rtmp_urls};
 use meshmeet_e2e::rtmp::{ffmpeg_pids, ffprobe, Probe};
+use meshmeet_e2e::rtsp_camera::RtspCamera;
 use meshmeet_e2e::{room_url, run_test_within, Browser, Context, Error, Janus, Result, RtmpServer};
 use meshmeet_e2e::{whep_viewers, whip_publisher};
 use std::time::{Duration, Instant};
@@ -28,6 +30,8 @@ const AIORTC_VIEWERS: usize = 5;
 const AIORTC_FRAMES: u32 = 30;
 /// Longest the whole test may take.
 const LIVE_TEST_LIMIT: Duration = Duration::from_secs(420);
+/// The mock RTSP camera's picture (4:3, unlike everyone else's).
+const CAMERA_SIZE: (u32, u32) = (320, 240);
 /// The WHIP encoder's picture: unlike the browsers' 320x180, so the watch page shows whose.
 const ENCODER_SIZE: (u32, u32) = (256, 144);
 
@@ -266,6 +270,33 @@ async fn the_host_goes_live_and_a_firefox_watch_page_plays_the_stage() {
         )
         .await
         .context("the encoder leaves the meeting after its DELETE")?;
+
+        // A mock IP camera the host adds: a tile for everyone, in Chromium and in Firefox.
+        let camera = RtspCamera::start(CAMERA_SIZE.0, CAMERA_SIZE.1).await?;
+        let cy = t.firefox().await?;
+        join(&cy, "hearing", "Cy").await?;
+        let adding = Instant::now();
+        add_camera(&ana, "Lobby camera", &camera.url).await?;
+        for page in [&ben, &cy] {
+            let tile = page
+                .wait_until_peer_tile_decodes("Lobby camera", MEDIA_WAIT)
+                .await
+                .with_context(|| format!("{} shows the RTSP camera as a tile", page.label()))?;
+            assert_eq!(
+                tile.size,
+                (u64::from(CAMERA_SIZE.0), u64::from(CAMERA_SIZE.1)),
+                "{}",
+                page.label()
+            );
+        }
+        println!(
+            "an RTSP camera ({}x{} H.264 at 10 fps, gst-rtsp-server) decoded as a tile in \
+             Chromium and Firefox {:.1} s after the host added it",
+            CAMERA_SIZE.0,
+            CAMERA_SIZE.1,
+            adding.elapsed().as_secs_f64()
+        );
+        cy.close().await?;
 
         // The host stops: the badge goes, the watch page says the live ended.
         ana.click("[data-testid=live-toggle]").await?;

@@ -1,0 +1,50 @@
+//! `add_camera` from the host: checked here (the address, a media server), the registry
+//! checks the host, then the camera is added in the background (its first picture may take
+//! seconds) and the host is told if it does not come.
+
+use std::sync::Arc;
+
+use meshmeet_protocol::validate_display_name;
+use tracing::info;
+
+use super::Connection;
+use crate::error::RelayError;
+use crate::ingest::cameras;
+use crate::registry::{HostAction, Membership, RoomRegistry};
+
+impl<R: RoomRegistry> Connection<R> {
+    /// The host adds the RTSP camera at `url` as `name`.
+    pub(super) async fn add_camera(
+        &mut self,
+        member: &Membership,
+        name: String,
+        url: String,
+    ) -> Result<(), RelayError> {
+        let name = validate_display_name(&name, self.state.config.max_display_name_chars)
+            .map_err(RelayError::InvalidName)?
+            .to_owned();
+        cameras::check_url(&url).map_err(RelayError::BadMessage)?;
+        if self.state.config.janus_urls.is_empty() {
+            return Err(RelayError::CameraFailed(
+                "Cameras come in through the media server, and this relay has none configured"
+                    .to_owned(),
+            ));
+        }
+        self.state
+            .registry
+            .host_action(member, HostAction::CreateIngest)
+            .await?;
+        let (state, room, mailbox) = (
+            Arc::clone(&self.state),
+            member.room().clone(),
+            self.mailbox.clone(),
+        );
+        tokio::spawn(async move {
+            if let Err(err) = cameras::add(&state, &room, &name, &url).await {
+                info!(%room, %err, "camera not added");
+                mailbox.deliver(RelayError::CameraFailed(err.to_string()).to_server_msg());
+            }
+        });
+        Ok(())
+    }
+}
