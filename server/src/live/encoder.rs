@@ -103,6 +103,7 @@ impl Encoder {
         dir: &Path,
         runs: Arc<AtomicU32>,
         video: StageVideo,
+        sound: StageSound,
         outputs: &LiveOutputs,
     ) -> Result<Encoder, EncoderError> {
         let audio = free_port_pair(None).map_err(EncoderError::Ports)?;
@@ -115,7 +116,7 @@ impl Encoder {
             source,
         };
         let sdp = dir.join(format!("stage-{}.sdp", ports.video));
-        std::fs::write(&sdp, stage_sdp(ports, video)).map_err(files)?;
+        std::fs::write(&sdp, stage_sdp(ports, video, sound)).map_err(files)?;
         let (stop, stopped) = watch::channel(false);
         let (ready_tx, ready) = watch::channel(0);
         let run = Run {
@@ -123,6 +124,7 @@ impl Encoder {
             sdp,
             dir: dir.to_path_buf(),
             outputs: outputs.clone(),
+            sound,
             ports,
             runs,
             ready: ready_tx,
@@ -218,6 +220,7 @@ struct Run {
     sdp: PathBuf,
     dir: PathBuf,
     outputs: LiveOutputs,
+    sound: StageSound,
     ports: EncoderPorts,
     runs: Arc<AtomicU32>,
     ready: watch::Sender<u32>,
@@ -228,7 +231,7 @@ async fn supervise(run: Run, mut stopped: watch::Receiver<bool>) {
     let mut backoff = FIRST_BACKOFF;
     loop {
         let number = run.runs.fetch_add(1, Ordering::Relaxed) + 1;
-        let args = ffmpeg_args(&run.sdp, &run.dir, &run.outputs, number);
+        let args = ffmpeg_args(&run.sdp, &run.dir, &run.outputs, run.sound, number);
         let started = Instant::now();
         let mut child = match spawn(&run.ffmpeg, &args) {
             Ok(child) => child,
@@ -386,28 +389,50 @@ fn free_port_pair(other_than: Option<u16>) -> io::Result<u16> {
     Err(last)
 }
 
-/// The SDP ffmpeg reads: the forwarded Opus and video on `ports`, video with feedback
-/// (`AVPF`) so ffmpeg asks for a key frame (RTCP PLI) when it has none to start from.
-pub fn stage_sdp(ports: EncoderPorts, video: StageVideo) -> String {
+/// The SDP ffmpeg reads: the forwarded Opus (when the stage has a microphone) and video on
+/// `ports`, video with feedback (`AVPF`) so ffmpeg asks for a key frame (RTCP PLI) when it
+/// has none to start from.
+pub fn stage_sdp(ports: EncoderPorts, video: StageVideo, sound: StageSound) -> String {
     let codec = match video {
         StageVideo::Vp8 => format!("a=rtpmap:{VIDEO_PT} VP8/90000\r\n"),
         StageVideo::H264 => {
             format!("a=rtpmap:{VIDEO_PT} H264/90000\r\na=fmtp:{VIDEO_PT} packetization-mode=1\r\n")
         }
     };
+    let audio = match sound {
+        StageSound::Microphone => format!(
+            "m=audio {} RTP/AVP {AUDIO_PT}\r\na=rtpmap:{AUDIO_PT} opus/48000/2\r\n",
+            ports.audio
+        ),
+        StageSound::Silence => String::new(),
+    };
     format!(
         "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=meshmeet live\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
-         m=audio {audio} RTP/AVP {AUDIO_PT}\r\na=rtpmap:{AUDIO_PT} opus/48000/2\r\n\
-         m=video {video_port} RTP/AVPF {VIDEO_PT}\r\n{codec}a=rtcp-fb:{VIDEO_PT} nack pli\r\n",
-        audio = ports.audio,
+         {audio}m=video {video_port} RTP/AVPF {VIDEO_PT}\r\n{codec}a=rtcp-fb:{VIDEO_PT} nack pli\r\n",
         video_port = ports.video,
     )
+}
+
+/// Where the live's sound comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StageSound {
+    /// The stage's microphone, forwarded.
+    Microphone,
+    /// Silence made by ffmpeg: the stage has no microphone (a camera, an encoder sending
+    /// only video), and RTMP and HLS players expect a sound track all the same.
+    Silence,
 }
 
 /// ffmpeg's arguments for run number `attempt`: read `sdp`, encode once, write to every
 /// output with `tee`. Each run names its HLS segments apart and appends to the playlist,
 /// marking the break, so players go on across a restart.
-pub fn ffmpeg_args(sdp: &Path, dir: &Path, outputs: &LiveOutputs, attempt: u32) -> Vec<String> {
+pub fn ffmpeg_args(
+    sdp: &Path,
+    dir: &Path,
+    outputs: &LiveOutputs,
+    sound: StageSound,
+    attempt: u32,
+) -> Vec<String> {
     let picture = format!(
         "scale={WIDTH}:{HEIGHT}:force_original_aspect_ratio=decrease,\
          pad={WIDTH}:{HEIGHT}:(ow-iw)/2:(oh-ih)/2,fps={FPS},format=yuv420p"
@@ -447,11 +472,20 @@ pub fn ffmpeg_args(sdp: &Path, dir: &Path, outputs: &LiveOutputs, attempt: u32) 
     .map(|s| (*s).to_owned())
     .collect();
     args.push(sdp.display().to_string());
+    let audio = match sound {
+        StageSound::Microphone => "0:a",
+        StageSound::Silence => {
+            for arg in ["-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo"] {
+                args.push(arg.to_owned());
+            }
+            "1:a"
+        }
+    };
     for arg in [
         "-map",
         "0:v",
         "-map",
-        "0:a",
+        audio,
         "-vf",
         &picture,
         "-c:v",
@@ -499,11 +533,51 @@ mod tests {
             audio: 40000,
             video: 40002,
         };
-        let vp8 = stage_sdp(ports, StageVideo::Vp8);
+        let vp8 = stage_sdp(ports, StageVideo::Vp8, StageSound::Microphone);
         assert!(vp8.contains("m=audio 40000 RTP/AVP 111\r\na=rtpmap:111 opus/48000/2"));
         assert!(vp8.contains("m=video 40002 RTP/AVPF 96\r\na=rtpmap:96 VP8/90000"));
-        let h264 = stage_sdp(ports, StageVideo::H264);
+        let h264 = stage_sdp(ports, StageVideo::H264, StageSound::Microphone);
         assert!(h264.contains("a=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1"));
+    }
+
+    #[test]
+    fn a_stage_without_a_microphone_is_heard_as_silence_made_by_ffmpeg() {
+        let ports = EncoderPorts {
+            audio: 40000,
+            video: 40002,
+        };
+        let sdp = stage_sdp(ports, StageVideo::Vp8, StageSound::Silence);
+        assert!(!sdp.contains("m=audio"), "{sdp}");
+        assert!(sdp.contains("m=video 40002"), "{sdp}");
+        let outputs = LiveOutputs {
+            rtmp: Vec::new(),
+            hls: true,
+        };
+        let args = ffmpeg_args(
+            Path::new("/x/s.sdp"),
+            Path::new("/x"),
+            &outputs,
+            StageSound::Silence,
+            1,
+        );
+        let joined = args.join(" ");
+        assert!(
+            joined.contains("-f lavfi -i anullsrc=r=48000:cl=stereo"),
+            "{joined}"
+        );
+        assert!(joined.contains("-map 0:v -map 1:a"), "{joined}");
+        let heard = ffmpeg_args(
+            Path::new("/x/s.sdp"),
+            Path::new("/x"),
+            &outputs,
+            StageSound::Microphone,
+            1,
+        )
+        .join(" ");
+        assert!(
+            heard.contains("-map 0:v -map 0:a") && !heard.contains("lavfi"),
+            "{heard}"
+        );
     }
 
     #[test]
@@ -512,7 +586,13 @@ mod tests {
             rtmp: vec!["rtmp://a/app/k1".into(), "rtmps://b/app/k2".into()],
             hls: true,
         };
-        let args = ffmpeg_args(Path::new("/x/stage.sdp"), Path::new("/x"), &outputs, 3);
+        let args = ffmpeg_args(
+            Path::new("/x/stage.sdp"),
+            Path::new("/x"),
+            &outputs,
+            StageSound::Microphone,
+            3,
+        );
         let tee = args.last().expect("the tee outputs");
         let slaves: Vec<&str> = tee.split('|').collect();
         assert_eq!(slaves.len(), 3, "{tee}");
@@ -526,7 +606,13 @@ mod tests {
             rtmp: vec!["rtmp://a/app/k1".into()],
             hls: false,
         };
-        let args = ffmpeg_args(Path::new("/x/s.sdp"), Path::new("/x"), &rtmp_only, 1);
+        let args = ffmpeg_args(
+            Path::new("/x/s.sdp"),
+            Path::new("/x"),
+            &rtmp_only,
+            StageSound::Microphone,
+            1,
+        );
         assert!(!args.last().expect("tee").contains("hls"));
     }
 

@@ -17,12 +17,12 @@ use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use super::bridge::{bridge, viewer_codecs, StageVideo, ViewerCodecs};
-use super::encoder::{live_dir, Encoder, EncoderSettings, AUDIO_PT, VIDEO_PT};
+use super::encoder::{live_dir, Encoder, EncoderSettings, StageSound, AUDIO_PT, VIDEO_PT};
 use super::error::LiveError;
 use super::sdp::Sdp;
 use crate::janus::{
-    Feed, Forwarding, HandleEvent, JanusClient, JanusRoom, Mountpoint, Publisher, RtpTarget,
-    VideoSource, Viewer,
+    Feed, FeedStream, Forwarding, HandleEvent, JanusClient, JanusRoom, Mountpoint, Publisher,
+    RtpTarget, VideoSource, Viewer,
 };
 use crate::registry::RoomRegistry;
 use crate::AppState;
@@ -565,12 +565,18 @@ impl LiveRoom {
         outputs: LiveOutputs,
     ) -> Option<EncoderSlot> {
         let video = stage_video(feed);
+        let sound = if stage_stream(feed, "audio").is_some() {
+            StageSound::Microphone
+        } else {
+            StageSound::Silence
+        };
         let started = self.files_dir().and_then(|dir| {
             Encoder::start(
                 &self.encoder_settings,
                 &dir,
                 Arc::clone(&self.runs),
                 video,
+                sound,
                 &outputs,
             )
             .map(|encoder| (dir, encoder))
@@ -625,16 +631,11 @@ fn encoder_target(encoder: &Encoder) -> RtpTarget {
     }
 }
 
-/// Forwards `feed`'s microphone and camera (the first two streams of a participant's
-/// publisher: audio, camera, screen) to `target` (a mountpoint, the encoder).
+/// Forwards `feed`'s sound and picture (see [`stage_stream`]) to `target` (a mountpoint,
+/// the encoder).
 async fn forward(placed: &Placed, feed: &Feed, target: &RtpTarget) -> Option<Forwarding> {
-    let stream = |index: usize, kind: &str| {
-        feed.streams
-            .get(index)
-            .filter(|s| s.kind == kind && !s.disabled)
-    };
-    let audio = stream(0, "audio").map(|s| s.mid.as_str());
-    let video = stream(1, "video").map(|s| VideoSource {
+    let audio = stage_stream(feed, "audio").map(|s| s.mid.as_str());
+    let video = stage_stream(feed, "video").map(|s| VideoSource {
         mid: &s.mid,
         simulcast: s.simulcast,
     });
@@ -665,11 +666,21 @@ async fn unmount(mount: Mount) {
 
 /// The stage's video codec, from its camera stream as Janus negotiated it.
 fn stage_video(feed: &Feed) -> StageVideo {
-    let camera = feed.streams.get(1).and_then(|s| s.codec.as_deref());
+    let camera = stage_stream(feed, "video").and_then(|s| s.codec.as_deref());
     match camera {
         Some(codec) if codec.eq_ignore_ascii_case("h264") => StageVideo::H264,
         _ => StageVideo::Vp8,
     }
+}
+
+/// The stream of `kind` (`audio`, `video`) the audience gets of a stage member: its first of
+/// that kind, unless stopped. A browser's are microphone, camera, screen (the screen is
+/// not the stage's); a camera has only its picture, an encoder what it sends.
+fn stage_stream<'a>(feed: &'a Feed, kind: &str) -> Option<&'a FeedStream> {
+    feed.streams
+        .iter()
+        .find(|s| s.kind == kind)
+        .filter(|s| !s.disabled)
 }
 
 /// A number for the `o=` line of a viewer's answer, from its resource id.
@@ -694,5 +705,59 @@ async fn watch_viewer(
     }
     if let Some(live) = live.upgrade() {
         lock(&live.viewers).connected.remove(&id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stream(kind: &str, mid: &str, disabled: bool) -> FeedStream {
+        FeedStream {
+            kind: kind.into(),
+            mid: mid.into(),
+            codec: Some(if kind == "audio" { "opus" } else { "vp8" }.into()),
+            disabled,
+            simulcast: false,
+        }
+    }
+
+    fn feed(streams: Vec<FeedStream>) -> Feed {
+        Feed {
+            id: 1,
+            display: None,
+            streams,
+        }
+    }
+
+    #[test]
+    fn the_stage_s_sound_and_picture_are_its_first_of_each_kind() {
+        // A browser: microphone, camera, screen. The screen is never the stage's picture.
+        let browser = feed(vec![
+            stream("audio", "0", false),
+            stream("video", "1", false),
+            stream("video", "2", false),
+        ]);
+        assert_eq!(
+            stage_stream(&browser, "audio").map(|s| &s.mid[..]),
+            Some("0")
+        );
+        assert_eq!(
+            stage_stream(&browser, "video").map(|s| &s.mid[..]),
+            Some("1")
+        );
+        let camera_off = feed(vec![
+            stream("audio", "0", false),
+            stream("video", "1", true),
+            stream("video", "2", false),
+        ]);
+        assert!(stage_stream(&camera_off, "video").is_none());
+        // An RTSP camera: its picture only, first.
+        let camera = feed(vec![stream("video", "0", false)]);
+        assert_eq!(
+            stage_stream(&camera, "video").map(|s| &s.mid[..]),
+            Some("0")
+        );
+        assert!(stage_stream(&camera, "audio").is_none());
     }
 }

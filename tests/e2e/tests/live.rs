@@ -9,7 +9,8 @@
 //! ffmpeg is left running once the live stops. An encoder the host lets in (aiortc over
 //! WHIP, not a browser) appears to the others as a tile; put on the stage, the watch page
 //! follows it; its `DELETE` takes it out of the meeting. A mock RTSP camera
-//! (gst-rtsp-server) the host adds is decoded as a tile in Chromium and in Firefox.
+//! (gst-rtsp-server) the host adds is decoded as a tile in Chromium and in Firefox; on the
+//! stage, the watch page shows it and RTMP carries it with silence for its missing sound.
 //!
 //! Every page runs with `?video=low` (320x180 at 15 fps): two Chromium, a Firefox and Janus
 //! share two cores.
@@ -297,6 +298,25 @@ async fn the_host_goes_live_and_a_firefox_watch_page_plays_the_stage() {
             adding.elapsed().as_secs_f64()
         );
         cy.close().await?;
+        // On the stage, a camera has no sound: RTMP carries its picture with silence.
+        pick_stage(&ana, "Lobby camera").await?;
+        let staged = Instant::now();
+        fox.wait_until_js(
+            &format!(
+                "document.querySelector('[data-testid=live-video]')?.videoHeight === {}",
+                CAMERA_SIZE.1
+            ),
+            MEDIA_WAIT,
+        )
+        .await
+        .context("the watch page follows the stage to the camera")?;
+        let probe = wait_for_h264_and_aac(&rtmp_url, "RTMP with the camera on the stage").await?;
+        println!(
+            "with the camera (no microphone) on the stage, the watch page showed it and RTMP \
+             had {:?} again {:.1} s later",
+            probe.codecs,
+            staged.elapsed().as_secs_f64()
+        );
 
         // The host stops: the badge goes, the watch page says the live ended.
         ana.click("[data-testid=live-toggle]").await?;
