@@ -730,7 +730,7 @@ where
         HostAction::AskToMute(ana.id().clone()),
         HostAction::HandOver(bo.id().clone()),
         HostAction::EndMeeting,
-        HostAction::CreateIngest,
+        HostAction::AdmitDevice,
     ] {
         assert_eq!(
             s.on(1).host_action(&bo.member, action.clone()).await,
@@ -742,7 +742,7 @@ where
     bo.inbox.silent().await;
     // Letting an encoder in is only the host's check: it tells nobody anything.
     s.on(0)
-        .host_action(&ana.member, HostAction::CreateIngest)
+        .host_action(&ana.member, HostAction::AdmitDevice)
         .await
         .expect("the host may let an encoder in");
     ana.inbox.silent().await;

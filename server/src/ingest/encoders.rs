@@ -44,11 +44,6 @@ impl Encoders {
         self.running.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// How many encoders publish through this relay.
-    pub fn count(&self) -> usize {
-        self.lock().len()
-    }
-
     /// Ends the encoder session `id` of `room` that publishes with `token` (its `DELETE`).
     pub fn end(&self, room: &RoomName, id: &str, token: &str) -> Result<(), IngestError> {
         let mut running = self.lock();

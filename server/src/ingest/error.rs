@@ -36,9 +36,6 @@ pub enum IngestError {
     /// No such encoder resource (ended already, or never).
     #[error("no such encoder session")]
     NoSuchSession,
-    /// A camera address that cannot be one.
-    #[error("{0}")]
-    BadCamera(String),
     /// The camera did not answer, or sent nothing usable.
     #[error("{0}")]
     CameraFailed(String),
@@ -54,7 +51,7 @@ impl IngestError {
             IngestError::BadToken => StatusCode::UNAUTHORIZED,
             IngestError::NotSdp => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             IngestError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            IngestError::BadOffer(_) | IngestError::BadCamera(_) => StatusCode::BAD_REQUEST,
+            IngestError::BadOffer(_) => StatusCode::BAD_REQUEST,
             IngestError::CameraFailed(_) => StatusCode::BAD_GATEWAY,
             IngestError::NotOnSfu => StatusCode::CONFLICT,
             IngestError::Refused(_) => StatusCode::FORBIDDEN,

@@ -7,6 +7,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use meshmeet_protocol::RoomName;
+use subtle::ConstantTimeEq;
 
 use crate::error::RelayError;
 use crate::registry::random_hex_128;
@@ -71,7 +72,7 @@ impl IngestGrants {
     pub fn find(&self, room: &RoomName, token: &str) -> Option<IngestGrant> {
         self.lock()
             .iter()
-            .find(|g| &g.room == room && same_token(&g.token, token))
+            .find(|g| &g.room == room && bool::from(g.token.as_bytes().ct_eq(token.as_bytes())))
             .filter(|g| g.created.elapsed() < LIFETIME)
             .cloned()
     }
@@ -80,15 +81,6 @@ impl IngestGrants {
     pub fn forget_room(&self, room: &RoomName) {
         self.lock().retain(|g| &g.room != room);
     }
-}
-
-/// Whether two tokens are equal, looking at every byte whatever the first difference.
-fn same_token(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |diff, (x, y)| diff | (x ^ y))
-            == 0
 }
 
 #[cfg(test)]

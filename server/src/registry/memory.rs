@@ -306,8 +306,8 @@ impl RoomRegistry for MemoryRegistry {
             return Err(RelayError::NotHost);
         }
         match action {
-            // The relay keeps the encoder's token; the registry only says who is host.
-            HostAction::CreateIngest => {}
+            // The relay keeps the device; the registry only says who is host.
+            HostAction::AdmitDevice => {}
             HostAction::Lock(locked) => {
                 room.locked = locked;
                 room.deliver_to_all(&ServerMsg::LockChanged { locked });

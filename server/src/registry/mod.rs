@@ -324,8 +324,8 @@ pub enum HostAction {
     /// (when it has a topology rule) and stays there while it is live.
     Live(Option<LiveInfo>),
     /// Nothing changes: only the check that the participant is the host, before the relay
-    /// lets an encoder publish into the room (it keeps the encoder's token itself).
-    CreateIngest,
+    /// lets a device into the room (an encoder's token, a camera: the relay keeps them).
+    AdmitDevice,
 }
 
 impl HostAction {

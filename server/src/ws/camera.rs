@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use meshmeet_protocol::validate_display_name;
 use tracing::info;
 
 use super::Connection;
@@ -20,9 +19,7 @@ impl<R: RoomRegistry> Connection<R> {
         name: String,
         url: String,
     ) -> Result<(), RelayError> {
-        let name = validate_display_name(&name, self.state.config.max_display_name_chars)
-            .map_err(RelayError::InvalidName)?
-            .to_owned();
+        let name = self.display_name(&name)?;
         cameras::check_url(&url).map_err(RelayError::BadMessage)?;
         if self.state.config.janus_urls.is_empty() {
             return Err(RelayError::CameraFailed(
@@ -32,7 +29,7 @@ impl<R: RoomRegistry> Connection<R> {
         }
         self.state
             .registry
-            .host_action(member, HostAction::CreateIngest)
+            .host_action(member, HostAction::AdmitDevice)
             .await?;
         let (state, room, mailbox) = (
             Arc::clone(&self.state),

@@ -1,7 +1,7 @@
 //! `create_ingest` from the host: the registry checks the host, this relay keeps the
 //! encoder's token ([`crate::ingest::IngestGrants`]) and tells only the host.
 
-use meshmeet_protocol::{validate_display_name, ServerMsg};
+use meshmeet_protocol::ServerMsg;
 
 use super::Connection;
 use crate::error::RelayError;
@@ -14,9 +14,7 @@ impl<R: RoomRegistry> Connection<R> {
         member: &Membership,
         name: String,
     ) -> Result<(), RelayError> {
-        let name = validate_display_name(&name, self.state.config.max_display_name_chars)
-            .map_err(RelayError::InvalidName)?
-            .to_owned();
+        let name = self.display_name(&name)?;
         if self.state.config.janus_urls.is_empty() {
             return Err(RelayError::LiveUnavailable(
                 "Encoders publish through the media server, and this relay has none configured",
@@ -24,7 +22,7 @@ impl<R: RoomRegistry> Connection<R> {
         }
         self.state
             .registry
-            .host_action(member, HostAction::CreateIngest)
+            .host_action(member, HostAction::AdmitDevice)
             .await?;
         let grant = self.state.ingest.grants.create(member.room(), &name)?;
         // Only the host learns the token: to its own mailbox (in order with the room's

@@ -1,7 +1,7 @@
 //! One parsed client message: `join` and `resume` before joining, everything a participant
 //! may say once in a room after.
 
-use meshmeet_protocol::{validate_display_name, ClientMsg, ServerMsg};
+use meshmeet_protocol::{ClientMsg, ServerMsg};
 
 use super::chat::{check_chat, unix_time_ms};
 use super::end::End;
@@ -66,16 +66,10 @@ impl<R: RoomRegistry> Connection<R> {
             ClientMsg::SetMedia { media } => {
                 registry.update(member, PeerChange::Media(media)).await
             }
-            ClientMsg::SetName { name } => {
-                match validate_display_name(&name, self.state.config.max_display_name_chars) {
-                    Ok(name) => {
-                        registry
-                            .update(member, PeerChange::Name(name.to_owned()))
-                            .await
-                    }
-                    Err(err) => Err(RelayError::InvalidName(err)),
-                }
-            }
+            ClientMsg::SetName { name } => match self.display_name(&name) {
+                Ok(name) => registry.update(member, PeerChange::Name(name)).await,
+                Err(err) => Err(err),
+            },
             ClientMsg::Chat { seq, text } => {
                 let max = self.state.config.max_chat_chars as usize;
                 match check_chat(&self.kept.chat_seq, seq, &text, max) {

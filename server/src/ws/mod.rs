@@ -234,6 +234,14 @@ impl<R: RoomRegistry> Connection<R> {
         })
     }
 
+    /// `name` as a display name (trimmed), or why it cannot be one: for `set_name` and the
+    /// devices the host lets in.
+    fn display_name(&self, name: &str) -> Result<String, RelayError> {
+        meshmeet_protocol::validate_display_name(name, self.state.config.max_display_name_chars)
+            .map(str::to_owned)
+            .map_err(RelayError::InvalidName)
+    }
+
     fn reply(&self, msg: ServerMsg) -> Flow {
         self.push(Outbound::Msg(msg))
     }

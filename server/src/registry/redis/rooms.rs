@@ -127,7 +127,7 @@ impl RoomRegistry for RedisRegistry {
             HostAction::HandOver(peer) => ("hand_over", peer.as_str()),
             HostAction::EndMeeting => ("end", ""),
             HostAction::Live(_) => ("live", live_json.as_str()),
-            HostAction::CreateIngest => ("ingest", ""),
+            HostAction::AdmitDevice => ("ingest", ""),
         };
         let mut invocation = inner.scripts.host.prepare_invoke();
         invocation

@@ -1,5 +1,5 @@
 -- A host action: lock, remove, ask to mute, hand over, end the meeting, go live or stop, or
--- only the check that the actor is the host (ingest: the relay keeps the encoder's token).
+-- only the check that the actor is the host (ingest: the relay keeps the device it admits).
 -- ARGV: prefix, room, acting peer, action (lock, remove, mute, hand_over, end, live, ingest), target
 -- ('1'/'0' for lock, a peer id, or ''; for live: the LiveInfo JSON, '' to stop), and for
 -- live: the live_changed message, then the stage's peer ids, one per argument. Returns ok,
