@@ -255,9 +255,9 @@ pub enum ClientMsg {
     },
     /// Host only: end the meeting for everyone in the room.
     EndMeeting,
-    /// Host only: go live with `stage` on it (one participant for now; the relay refuses
-    /// more with [`ErrorCode::LiveUnavailable`]), or change who is on the stage of a room
-    /// already live. The room moves to the SFU and stays there while it is live; everyone
+    /// Host only: go live with `stage` on it (one to [`MAX_STAGE`] participants, each once;
+    /// several are put side by side), or change who is on the stage of a room already
+    /// live. The room moves to the SFU and stays there while it is live; everyone
     /// gets [`ServerMsg::LiveChanged`].
     GoLive {
         /// Who the audience sees and hears: participants of the room.

@@ -16,7 +16,7 @@ use std::time::Duration;
 use janus_server::JanusServer;
 use meshmeet_protocol::{
     ClientMsg, ErrorCode, LeaveReason, LiveInfo, LiveOutputs, MediaState, PeerId, RoomName,
-    ServerMsg, PROTOCOL_VERSION,
+    ServerMsg, MAX_STAGE, PROTOCOL_VERSION,
 };
 use meshmeet_server::config::{RoomPassword, Secret};
 use meshmeet_server::janus::{JanusClient, JanusOptions};
@@ -203,7 +203,7 @@ async fn the_host_goes_live_and_a_whep_viewer_watches_the_stage_through_the_brid
     wait_ready(&relay).await;
     let addr = relay.addr;
     let (mut ana, ana_welcome) = enter_hearing(&relay, "Ana").await;
-    let (mut bo, _) = enter_hearing(&relay, "Bo").await;
+    let (mut bo, bo_welcome) = enter_hearing(&relay, "Bo").await;
     ana.recv().await; // Bo joined
     let ana_id = ana_welcome.peer_id.clone();
 
@@ -221,12 +221,21 @@ async fn the_host_goes_live_and_a_whep_viewer_watches_the_stage_through_the_brid
     })
     .await;
     assert_eq!(ana.recv_error().await, ErrorCode::UnknownPeer);
-    ana.send(&ClientMsg::GoLive {
-        stage: vec![ana_id.clone(), ana_id.clone()],
-        outputs: Default::default(),
-    })
-    .await;
-    assert_eq!(ana.recv_error().await, ErrorCode::LiveUnavailable);
+    // Someone twice, or more than four: not a stage.
+    let bo_id = bo_welcome.peer_id.clone();
+    for stage in [
+        vec![ana_id.clone(), ana_id.clone()],
+        vec![ana_id.clone(), bo_id.clone(), ana_id.clone()],
+        vec![ana_id.clone(); MAX_STAGE + 1],
+        Vec::new(),
+    ] {
+        ana.send(&ClientMsg::GoLive {
+            stage: stage.clone(),
+            outputs: Default::default(),
+        })
+        .await;
+        assert_eq!(ana.recv_error().await, ErrorCode::BadMessage, "{stage:?}");
+    }
     // RTMP addresses an encoder must not be handed: refused before anything starts.
     for bad in [
         "file:///etc/passwd",
@@ -433,6 +442,20 @@ async fn the_host_goes_live_and_a_whep_viewer_watches_the_stage_through_the_brid
     assert_eq!(after.status, 404, "{}", after.text());
 }
 
+/// How many processes mention `marker`, once `settled` says the count is what it should be
+/// or after 15 s (whatever it is then).
+async fn wait_for_processes(marker: &str, settled: impl Fn(usize) -> bool) -> usize {
+    let mut count = 0;
+    for _ in 0..150 {
+        count = rtsp_camera::processes_mentioning(marker).len();
+        if settled(count) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    count
+}
+
 fn joined_named(msg: &ServerMsg, name: &str) -> Option<PeerId> {
     match msg {
         ServerMsg::PeerJoined { peer } if peer.name == name => Some(peer.id.clone()),
@@ -590,6 +613,33 @@ async fn an_encoder_publishes_over_whip_appears_to_everyone_and_can_go_on_the_st
         .await
         .expect("live");
     assert_eq!(live.stage, vec![encoder_id.clone()]);
+
+    // Beside the host: a stage of two reaches the audience as the relay's composite, one
+    // ffmpeg sending it back for the mountpoints (the only one with RTP out of that size),
+    // gone when the stage is one again.
+    let composite = "pkt_size=1200";
+    ana.send(&ClientMsg::GoLive {
+        stage: vec![encoder_id.clone(), ana_id.clone()],
+        outputs: Default::default(),
+    })
+    .await;
+    let live = wait_for(&mut bo, "Bo sees two on the stage", live_of)
+        .await
+        .expect("live");
+    assert_eq!(live.stage, vec![encoder_id.clone(), ana_id.clone()]);
+    let running = wait_for_processes(composite, |n| n == 1).await;
+    assert_eq!(running, 1, "one ffmpeg makes the composite");
+    ana.send(&ClientMsg::GoLive {
+        stage: vec![encoder_id.clone()],
+        outputs: Default::default(),
+    })
+    .await;
+    wait_for(&mut bo, "Bo sees one on the stage again", live_of).await;
+    let running = wait_for_processes(composite, |n| n == 0).await;
+    assert_eq!(
+        running, 0,
+        "the composite's ffmpeg stopped with the stage of two"
+    );
 
     // PATCH is not supported; DELETE needs the token, ends the session, and the encoder
     // leaves the meeting; twice is 404.

@@ -10,6 +10,7 @@ mod icon;
 mod invite_link;
 mod lang_switch;
 mod level_meter;
+mod live_controls;
 mod local_tile;
 mod participant_list;
 mod peer_tile;

@@ -3,12 +3,13 @@
 //! end for everyone. The relay enforces who may use them; the list only offers them to the
 //! host.
 
+use super::live_controls::live_controls;
 use super::Icon;
 use crate::hooks::HostCommand;
 use crate::i18n::{use_strings, Strings};
-use crate::state::{hls_url, live_outputs_from_form, IngestGrant, RemotePeer};
+use crate::state::{IngestGrant, RemotePeer};
 use meshmeet_protocol::{LiveInfo, PeerId};
-use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
+use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 /// Props of [`ParticipantList`].
@@ -98,9 +99,9 @@ pub fn participant_list(props: &ParticipantListProps) -> Html {
             }
         })
     };
-    // Who goes on the stage when the host goes live: the one on it, else the first chosen.
-    let stage_choice = use_state(|| None::<PeerId>);
-    // Where the live also goes: the RTMP addresses as typed (one per line) and HLS.
+    // Who goes on the stage when the host goes live, and where the live also goes (the
+    // RTMP addresses as typed, one per line, and HLS).
+    let stage_choice = use_state(Vec::<PeerId>::new);
     let outputs = use_state(|| (String::new(), false));
     let encoder_name = use_state(String::new);
     let camera_url = use_state(String::new);
@@ -200,106 +201,5 @@ fn encoder_controls(
                 </label>
             }) }
         </form>
-    }
-}
-
-/// The host's live controls: who is on the stage, where it goes, go live or stop, and the
-/// links.
-fn live_controls(
-    s: &Strings,
-    props: &ParticipantListProps,
-    choice: &UseStateHandle<Option<PeerId>>,
-    outputs: &UseStateHandle<(String, bool)>,
-) -> Html {
-    let chosen_outputs = live_outputs_from_form(&outputs.0, outputs.1);
-    let on_stage = props.live.as_ref().and_then(|l| l.stage.first().cloned());
-    let chosen = on_stage
-        .clone()
-        .or_else(|| (**choice).clone())
-        .or_else(|| props.self_id.clone());
-    let live = props.live.is_some();
-    let on_pick = {
-        let (choice, on_host) = (choice.clone(), props.on_host.clone());
-        let chosen_outputs = chosen_outputs.clone();
-        Callback::from(move |e: Event| {
-            let Some(select) = e.target_dyn_into::<HtmlSelectElement>() else {
-                return;
-            };
-            let peer = PeerId::from(select.value().as_str());
-            // While live, picking someone puts them on the stage at once.
-            if live {
-                on_host.emit(HostCommand::GoLive(peer.clone(), chosen_outputs.clone()));
-            }
-            choice.set(Some(peer));
-        })
-    };
-    let toggle = {
-        let (on_host, chosen) = (props.on_host.clone(), chosen.clone());
-        let chosen_outputs = chosen_outputs.clone();
-        Callback::from(move |_: MouseEvent| match (live, chosen.clone()) {
-            (true, _) => on_host.emit(HostCommand::StopLive),
-            (false, Some(peer)) => on_host.emit(HostCommand::GoLive(peer, chosen_outputs.clone())),
-            (false, None) => {}
-        })
-    };
-    let on_rtmp = {
-        let outputs = outputs.clone();
-        Callback::from(move |e: InputEvent| {
-            if let Some(area) = e.target_dyn_into::<HtmlTextAreaElement>() {
-                outputs.set((area.value(), outputs.1));
-            }
-        })
-    };
-    let on_hls = {
-        let outputs = outputs.clone();
-        Callback::from(move |e: Event| {
-            if let Some(input) = e.target_dyn_into::<HtmlInputElement>() {
-                outputs.set((outputs.0.clone(), input.checked()));
-            }
-        })
-    };
-    let option = |id: &PeerId, name: String| {
-        html! { <option value={id.to_string()} selected={chosen.as_ref() == Some(id)}>{ name }</option> }
-    };
-    html! {
-        <div class="live-controls">
-            <label>
-                { s.live_stage_pick }
-                <select data-testid="live-stage" onchange={on_pick}>
-                    if let Some(me) = &props.self_id {
-                        { option(me, format!("{} ({})", props.self_name, s.you)) }
-                    }
-                    { for props.peers.iter().map(|p| option(&p.info.id, p.info.name.clone())) }
-                </select>
-            </label>
-            // The outputs are fixed while live (they are sent again with each stage change).
-            <label>
-                { s.rtmp_urls }
-                <textarea data-testid="rtmp-url" rows="2" disabled={live} autocomplete="off"
-                    spellcheck="false" placeholder="rtmp://…/app/stream-key"
-                    value={outputs.0.clone()} oninput={on_rtmp} />
-            </label>
-            <label class="check">
-                <input type="checkbox" data-testid="live-hls" disabled={live}
-                    checked={outputs.1} onchange={on_hls} />
-                { s.live_hls }
-            </label>
-            <button class={if live { "danger" } else { "primary" }} data-testid="live-toggle"
-                aria-pressed={live.to_string()} onclick={toggle}>
-                { if live { s.stop_live } else { s.go_live } }
-            </button>
-            if let Some(url) = &props.watch_url {
-                <label class="watch-link">
-                    { s.watch_link }
-                    <input type="text" readonly=true data-testid="watch-link" value={url.clone()} />
-                </label>
-                if let Some(hls) = hls_url(url).filter(|_| chosen_outputs.hls) {
-                    <label class="watch-link">
-                        { s.hls_link }
-                        <input type="text" readonly=true data-testid="hls-link" value={hls} />
-                    </label>
-                }
-            }
-        </div>
     }
 }

@@ -55,7 +55,11 @@ const MEASURED_EXTENSIONS: [&str; 3] = ["wasm", "js", "css"];
 /// the host's form to let an encoder in, its WHIP address and token, and their strings in
 /// two languages: 340,910 to 343,205 B. Raised to 344,500. RTSP cameras (`add_camera`,
 /// `camera_failed`, the address field and its strings) took it to 343,918 B.
-pub const BUDGET_GZIP_BYTES: usize = 344_500;
+///
+/// 344,500 until a stage of several: the stage picker became a box per participant (one to
+/// four, changed at once while live, with the rules in `state/stage_choice.rs`): 343,918 to
+/// 345,096 B. Raised to 346,000.
+pub const BUDGET_GZIP_BYTES: usize = 346_000;
 
 /// One measured file of a build: its path under the build directory, raw and gzipped bytes.
 pub struct Asset {

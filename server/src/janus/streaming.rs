@@ -98,6 +98,10 @@ pub struct Forward {
     /// The publisher's stream (its mid).
     #[serde(default)]
     pub mid: Option<String>,
+    /// The loopback port the forward takes keyframe requests on (a video forward given an
+    /// RTCP port).
+    #[serde(default)]
+    pub local_rtcp_port: Option<u16>,
 }
 
 /// A publisher's streams forwarded into a mountpoint.
@@ -108,6 +112,24 @@ pub struct Forwarding {
     /// What Janus started.
     pub forwards: Vec<Forward>,
 }
+
+impl Forwarding {
+    /// Asks the publisher for a key frame through each video forward's RTCP port (an RTCP
+    /// PLI, which Janus passes on). A simulcast forward sends nothing until a key frame
+    /// comes, so a receiver that asks only once it has packets (ffmpeg) would wait forever
+    /// for a publisher nobody else asks.
+    pub fn request_keyframe(&self) -> std::io::Result<()> {
+        let socket = std::net::UdpSocket::bind((FORWARD_HOST, 0))?;
+        for port in self.forwards.iter().filter_map(|f| f.local_rtcp_port) {
+            socket.send_to(&PLI, (FORWARD_HOST, port))?;
+        }
+        Ok(())
+    }
+}
+
+/// An RTCP picture loss indication (RFC 4585: payload-specific feedback, format 1): Janus
+/// acts on any from a forward's RTCP port, whatever its SSRCs.
+const PLI: [u8; 12] = [0x81, 206, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0];
 
 /// A viewer's connection to a mountpoint. It derefs to its [`PluginHandle`] (events,
 /// trickle, hangup); dropping it detaches it.

@@ -1,8 +1,8 @@
 //! The live rooms this relay runs (the one whose host went live through it): for each, a
 //! task that follows the registry's live state and the room's SFU placement, keeps an
-//! observer in the Janus room to learn the stage participant's feed, and forwards that feed
-//! into the room's mountpoints; and the WHEP viewers, each a Janus Streaming handle of its
-//! own. The task ends the live (viewers hung up, forwards stopped, mountpoints destroyed)
+//! observer in the Janus room to learn the stage members' feeds, and forwards a stage of one
+//! into the room's mountpoints (a stage of several reaches them as the encoder's composite);
+//! and the WHEP viewers, each a Janus Streaming handle of its own. The task ends the live (viewers hung up, forwards stopped, mountpoints destroyed)
 //! as soon as the registry no longer says the room is live with this token.
 
 use std::collections::HashMap;
@@ -17,8 +17,10 @@ use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use super::bridge::{bridge, viewer_codecs, StageVideo, ViewerCodecs};
-use super::encoder::{live_dir, Encoder, EncoderSettings, StageSound, AUDIO_PT, VIDEO_PT};
+use super::encoder::{live_dir, Encoder, EncoderSettings};
+use super::encoder_plan::{EncoderPlan, EncoderPorts, StageInput, AUDIO_PT, VIDEO_PT};
 use super::error::LiveError;
+use super::fanout::Fanout;
 use super::sdp::Sdp;
 use crate::janus::{
     Feed, FeedStream, Forwarding, HandleEvent, JanusClient, JanusRoom, Mountpoint, Publisher,
@@ -78,23 +80,37 @@ struct Media {
     placed: Option<Placed>,
     /// Mountpoints by what they send (one per kind of viewer offer).
     mounts: HashMap<(StageVideo, ViewerCodecs), Mount>,
-    /// The encoder for RTMP and HLS, while the live has outputs and a stage that publishes.
+    /// The encoder, while the live has outputs (RTMP, HLS) or a stage of several, and a
+    /// stage member publishes.
     encoder: Option<EncoderSlot>,
 }
 
-/// The encoder and the forward that feeds it.
+/// The encoder and the forwards that feed it.
 #[derive(Debug)]
 struct EncoderSlot {
     encoder: Encoder,
     /// What it was started for: another stage, codec or outputs start another.
-    feed: u64,
-    video: StageVideo,
-    outputs: LiveOutputs,
+    key: EncoderKey,
     janus: Arc<JanusClient>,
     room: JanusRoom,
-    forwarding: Option<Forwarding>,
-    /// The ffmpeg run the forward was made for (0: none yet).
+    /// Each member's forward, in the key's order.
+    forwardings: Vec<Option<Forwarding>>,
+    /// The ffmpeg run the forwards were made for (0: none yet).
     forwarded_run: u32,
+    /// Where the composite for the WebRTC audience comes back (a stage of several).
+    fanout: Option<Fanout>,
+}
+
+/// What an encoder runs for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct EncoderKey {
+    /// The publishing stage members (feed ids) in the stage's order, and what each sends.
+    members: Vec<(u64, StageInput)>,
+    outputs: LiveOutputs,
+    /// Whether it makes the audience's composite (the stage names several).
+    audience: bool,
+    /// The Janus room it is fed from.
+    room: u64,
 }
 
 #[derive(Debug)]
@@ -214,14 +230,14 @@ impl LiveRoom {
         lock(&self.hls_dir).clone()
     }
 
-    /// Whether the stage's media reaches the mountpoints (the stage participant publishes).
+    /// Whether the stage's media reaches the mountpoints (a stage member publishes).
     pub async fn on_air(&self) -> bool {
-        let stage = lock(&self.stage).first().cloned();
+        let stage = lock(&self.stage).clone();
         let media = self.media.lock().await;
-        match (media.placed.as_ref(), stage) {
-            (Some(placed), Some(peer)) => placed.feeds.contains_key(peer.as_str()),
-            _ => false,
-        }
+        media
+            .placed
+            .as_ref()
+            .is_some_and(|placed| stage.iter().any(|p| placed.feeds.contains_key(p.as_str())))
     }
 
     /// A new viewer with its WHEP `offer`: its resource id and the SDP answer.
@@ -245,9 +261,13 @@ impl LiveRoom {
         Ok((id, answer))
     }
 
-    /// The stage's video codec, as its camera publishes it (VP8 until it publishes).
+    /// The stage's video codec, as its camera publishes it (VP8 until it publishes, and the
+    /// composite of a stage of several is VP8).
     async fn stage_video(&self) -> StageVideo {
-        let stage = lock(&self.stage).first().cloned();
+        let stage = match &lock(&self.stage)[..] {
+            [one] => Some(one.clone()),
+            _ => None,
+        };
         let media = self.media.lock().await;
         let feed = media
             .placed
@@ -287,7 +307,11 @@ impl LiveRoom {
         video: StageVideo,
         codecs: ViewerCodecs,
     ) -> Result<(Arc<JanusClient>, Mountpoint), LiveError> {
-        let stage = lock(&self.stage).first().cloned();
+        // A stage of several reaches the mountpoints through the encoder, not a forward.
+        let stage = match &lock(&self.stage)[..] {
+            [one] => Some(one.clone()),
+            _ => None,
+        };
         let mut media = self.media.lock().await;
         let media = &mut *media;
         let placed = media.placed.as_ref().ok_or(LiveError::NotReady)?;
@@ -321,6 +345,9 @@ impl LiveRoom {
                 forwarding,
             },
         );
+        if let Some(fanout) = media.encoder.as_ref().and_then(|e| e.fanout.as_ref()) {
+            fanout.set_targets(audience_targets(&media.mounts));
+        }
         Ok(made)
     }
 
@@ -371,7 +398,7 @@ impl LiveRoom {
     async fn stop_encoder(&self, slot: EncoderSlot) {
         *lock(&self.hls_dir) = None;
         slot.encoder.stop().await;
-        if let Some(forwarding) = &slot.forwarding {
+        for forwarding in slot.forwardings.iter().flatten() {
             if let Err(err) = slot.janus.stop_forwarding(&slot.room, forwarding).await {
                 warn!(%err, "could not stop the live encoder's forward");
             }
@@ -493,18 +520,26 @@ impl LiveRoom {
         self.sync_forwards().await;
     }
 
-    /// Every mountpoint carries the stage's feed (or nothing, while it does not publish).
+    /// Every mountpoint carries the stage (or nothing, while no member publishes), and the
+    /// encoder runs for what the live needs now.
     async fn sync_forwards(&self) {
-        let stage = lock(&self.stage).first().cloned();
+        let stage = lock(&self.stage).clone();
         let mut media = self.media.lock().await;
         let media = &mut *media;
         let Some(placed) = media.placed.as_ref() else {
             return;
         };
-        let feed = stage.and_then(|p| placed.feeds.get(p.as_str()));
+        let feeds: Vec<&Feed> = stage
+            .iter()
+            .filter_map(|p| placed.feeds.get(p.as_str()))
+            .collect();
+        // A stage of one goes from the VideoRoom straight into the mountpoints (the least
+        // delay); a stage of several reaches them as the encoder's composite.
+        let several = stage.len() > 1;
+        let direct = feeds.first().copied().filter(|_| !several);
         for ((video, _), mount) in media.mounts.iter_mut() {
             // A mountpoint carries one video codec: a stage sending another is not for it.
-            let feed = feed.filter(|f| stage_video(f) == *video);
+            let feed = direct.filter(|f| stage_video(f) == *video);
             let current = mount.forwarding.as_ref().map(|f| f.feed);
             if current == feed.map(|f| f.id) {
                 continue;
@@ -518,68 +553,90 @@ impl LiveRoom {
                 mount.forwarding = forward(placed, feed, &mount.mount.target()).await;
             }
         }
-        // The encoder runs while there are outputs and a stage that publishes; another
-        // stage, codec or set of outputs gets a new one (a new picture from a key frame).
+        // The encoder runs while there are outputs or several on the stage, and a member
+        // publishes; another stage, codec or set of outputs gets a new one (a new picture
+        // from a key frame).
         let outputs = lock(&self.outputs).clone();
-        let wanted = feed
-            .filter(|_| !outputs.is_empty())
-            .map(|f| (f.id, stage_video(f)));
-        let current = media
-            .encoder
-            .as_ref()
-            .map(|e| (e.feed, e.video, &e.outputs, e.room.id));
-        if current.is_some()
-            && current != wanted.map(|(id, video)| (id, video, &outputs, placed.room.id))
-        {
+        let wanted = EncoderKey {
+            members: feeds
+                .iter()
+                .map(|f| (f.id, stage_input(f)))
+                .filter(|(_, input)| input.audio || input.video.is_some())
+                .collect(),
+            outputs,
+            audience: several,
+            room: placed.room.id,
+        };
+        let wanted =
+            Some(wanted).filter(|k| !k.members.is_empty() && (k.audience || !k.outputs.is_empty()));
+        if media.encoder.as_ref().map(|e| &e.key) != wanted.as_ref() {
             if let Some(slot) = media.encoder.take() {
                 self.stop_encoder(slot).await;
             }
-        }
-        if let (None, Some(feed)) = (media.encoder.as_ref(), feed.filter(|_| wanted.is_some())) {
-            media.encoder = self.start_encoder(placed, feed, outputs);
-        }
-        // Each ffmpeg run that listens gets a forward of its own (Janus tells the receiver
-        // where key frame requests go only when a forward starts); a failed one is tried
-        // again on the next pass.
-        if let (Some(slot), Some(feed)) = (media.encoder.as_mut(), feed) {
-            let run = slot.encoder.ready_run();
-            if run > slot.forwarded_run {
-                if let Some(old) = slot.forwarding.take() {
-                    if let Err(err) = slot.janus.stop_forwarding(&slot.room, &old).await {
-                        warn!(%err, "could not stop a live encoder's forward");
-                    }
-                }
-                slot.forwarding = forward(placed, feed, &encoder_target(&slot.encoder)).await;
-                if slot.forwarding.is_some() {
-                    slot.forwarded_run = run;
-                }
+            if let Some(key) = wanted {
+                media.encoder = self.start_encoder(placed, key);
             }
         }
+        let Some(slot) = media.encoder.as_mut() else {
+            return;
+        };
+        if let Some(fanout) = &slot.fanout {
+            fanout.set_targets(audience_targets(&media.mounts));
+        }
+        // Each ffmpeg run that listens gets forwards of its own (Janus tells the receiver
+        // where key frame requests go only when a forward starts); failed ones are tried
+        // again on the next pass.
+        let run = slot.encoder.ready_run();
+        if run <= slot.forwarded_run {
+            return;
+        }
+        for old in slot.forwardings.drain(..).flatten() {
+            if let Err(err) = slot.janus.stop_forwarding(&slot.room, &old).await {
+                warn!(%err, "could not stop a live encoder's forward");
+            }
+        }
+        let mut all = true;
+        for ((id, _), ports) in slot.key.members.iter().zip(slot.encoder.ports()) {
+            let feed = feeds.iter().find(|f| f.id == *id);
+            let forwarding = match feed {
+                Some(feed) => forward(placed, feed, &encoder_target(*ports)).await,
+                None => None,
+            };
+            if let Some(Err(err)) = forwarding.as_ref().map(Forwarding::request_keyframe) {
+                warn!(%err, "could not ask the stage for a key frame");
+            }
+            all &= forwarding.is_some();
+            slot.forwardings.push(forwarding);
+        }
+        if all {
+            slot.forwarded_run = run;
+        }
+        info!(
+            room = %self.room,
+            run,
+            members = slot.forwardings.len(),
+            fed = slot.forwardings.iter().flatten().count(),
+            "the live encoder is fed"
+        );
     }
 
-    /// Starts an encoder for `outputs` for `feed` (forwarded once ffmpeg listens).
-    fn start_encoder(
-        &self,
-        placed: &Placed,
-        feed: &Feed,
-        outputs: LiveOutputs,
-    ) -> Option<EncoderSlot> {
-        let video = stage_video(feed);
-        let sound = if stage_stream(feed, "audio").is_some() {
-            StageSound::Microphone
-        } else {
-            StageSound::Silence
+    /// Starts an encoder for `key` (each member forwarded once ffmpeg listens).
+    fn start_encoder(&self, placed: &Placed, key: EncoderKey) -> Option<EncoderSlot> {
+        let fanout = match key.audience.then(Fanout::bind).transpose() {
+            Ok(fanout) => fanout,
+            Err(err) => {
+                warn!(room = %self.room, %err, "no loopback ports for the live's composite");
+                return None;
+            }
+        };
+        let plan = EncoderPlan {
+            inputs: key.members.iter().map(|(_, input)| *input).collect(),
+            outputs: key.outputs.clone(),
+            audience: fanout.as_ref().map(Fanout::ports),
         };
         let started = self.files_dir().and_then(|dir| {
-            Encoder::start(
-                &self.encoder_settings,
-                &dir,
-                Arc::clone(&self.runs),
-                video,
-                sound,
-                &outputs,
-            )
-            .map(|encoder| (dir, encoder))
+            Encoder::start(&self.encoder_settings, &dir, Arc::clone(&self.runs), &plan)
+                .map(|encoder| (dir, encoder))
         });
         let (dir, encoder) = match started {
             Ok(started) => started,
@@ -591,13 +648,12 @@ impl LiveRoom {
         *lock(&self.hls_dir) = encoder.writes_hls().then_some(dir);
         Some(EncoderSlot {
             encoder,
-            feed: feed.id,
-            video,
-            outputs,
+            key,
             janus: Arc::clone(&placed.janus),
             room: placed.room.clone(),
-            forwarding: None,
+            forwardings: Vec::new(),
             forwarded_run: 0,
+            fanout,
         })
     }
 
@@ -618,16 +674,32 @@ impl LiveRoom {
     }
 }
 
-/// Where a forward into `encoder` sends: its ports, with its RTCP port for the video (its
-/// key frame requests reach the publisher through Janus).
-fn encoder_target(encoder: &Encoder) -> RtpTarget {
-    let ports = encoder.ports();
+/// Where a forward into the encoder sends one member: its `ports`, with the RTCP port for
+/// the video (ffmpeg's key frame requests reach the publisher through Janus).
+fn encoder_target(ports: EncoderPorts) -> RtpTarget {
     RtpTarget {
         audio_port: ports.audio,
         video_port: ports.video,
         video_rtcp_port: Some(ports.video + 1),
         audio_pt: AUDIO_PT,
         video_pt: VIDEO_PT,
+    }
+}
+
+/// Where the audience's composite goes: every mountpoint that sends VP8 (the composite's).
+fn audience_targets(mounts: &HashMap<(StageVideo, ViewerCodecs), Mount>) -> Vec<RtpTarget> {
+    mounts
+        .iter()
+        .filter(|((video, _), _)| *video == StageVideo::Vp8)
+        .map(|(_, mount)| mount.mount.target())
+        .collect()
+}
+
+/// What the encoder reads of a stage member: its camera's codec and whether it is heard.
+fn stage_input(feed: &Feed) -> StageInput {
+    StageInput {
+        video: stage_stream(feed, "video").map(|_| stage_video(feed)),
+        audio: stage_stream(feed, "audio").is_some(),
     }
 }
 

@@ -89,7 +89,7 @@ async fn hls_file<R: RoomRegistry>(
     token: Option<&str>,
 ) -> Result<Response, LiveError> {
     let live = live_room(state, room, token)?;
-    let is_playlist = file == super::encoder::PLAYLIST;
+    let is_playlist = file == super::encoder_plan::PLAYLIST;
     if !is_playlist && !is_segment_name(file) {
         return Err(LiveError::NoHls);
     }

@@ -21,6 +21,15 @@ impl<R: RoomRegistry> Connection<R> {
                 "a stage names one to {MAX_STAGE} participants"
             )));
         }
+        if stage
+            .iter()
+            .enumerate()
+            .any(|(i, p)| stage[..i].contains(p))
+        {
+            return Err(RelayError::BadMessage(
+                "a participant is on the stage once".into(),
+            ));
+        }
         outputs.validate().map_err(RelayError::BadMessage)?;
         if self.state.config.janus_urls.is_empty() {
             return Err(RelayError::LiveUnavailable(
@@ -32,16 +41,16 @@ impl<R: RoomRegistry> Connection<R> {
                 "Going live needs the media server, and it is unreachable; try again later",
             ));
         }
-        if !outputs.is_empty()
-            && !crate::live::encoder::program_available(&self.state.config.ffmpeg)
-        {
+        let ffmpeg = crate::live::encoder::program_available(&self.state.config.ffmpeg);
+        if !outputs.is_empty() && !ffmpeg {
             return Err(RelayError::LiveUnavailable(
                 "RTMP and HLS need ffmpeg on the relay's machine (--ffmpeg); go live without them, or ask the operator to install it",
             ));
         }
-        if stage.len() > 1 {
+        // Several on the stage are put side by side by the relay's ffmpeg.
+        if stage.len() > 1 && !ffmpeg {
             return Err(RelayError::LiveUnavailable(
-                "A stage of more than one participant is not supported yet: choose one",
+                "A stage of several needs ffmpeg on the relay's machine (--ffmpeg); put one participant on it, or ask the operator to install it",
             ));
         }
         let registry = &self.state.registry;

@@ -42,9 +42,9 @@ pub enum HostCommand {
     HandOver(PeerId),
     /// End the meeting for everyone.
     EndMeeting,
-    /// Go live with this participant on the stage, or put them there instead, and send it
-    /// to these outputs too (RTMP, HLS).
-    GoLive(PeerId, LiveOutputs),
+    /// Go live with these participants on the stage (one to four, in this order), or put
+    /// them there instead, and send it to these outputs too (RTMP, HLS).
+    GoLive(Vec<PeerId>, LiveOutputs),
     /// End the live.
     StopLive,
     /// Let an encoder of this name publish into the room over WHIP.
@@ -69,8 +69,8 @@ impl HostCommand {
                 peer_id: peer_id.clone(),
             },
             HostCommand::EndMeeting => ClientMsg::EndMeeting,
-            HostCommand::GoLive(peer_id, outputs) => ClientMsg::GoLive {
-                stage: vec![peer_id.clone()],
+            HostCommand::GoLive(stage, outputs) => ClientMsg::GoLive {
+                stage: stage.clone(),
                 outputs: outputs.clone(),
             },
             HostCommand::StopLive => ClientMsg::StopLive,

@@ -4,20 +4,64 @@
 use crate::{Browser, Error, Result};
 use serde_json::json;
 
-/// Picks `name` as the one on the stage in the host's live controls (the participants
-/// panel is open).
+/// Puts `name` alone on the stage in the host's live controls (the participants panel is
+/// open).
 pub async fn pick_stage(host: &Browser, name: &str) -> Result {
-    let script = r#"
-        const select = document.querySelector('[data-testid=live-stage]');
-        const option = [...select.options].find(o => o.textContent.startsWith(arguments[0]));
-        if (!option) return false;
-        select.value = option.value;
-        select.dispatchEvent(new Event('change', { bubbles: true }));
-        return true;
+    set_stage(host, &[name]).await
+}
+
+/// Puts exactly `names` on the stage, ticking the boxes of those not on it first (a stage
+/// is never empty) and then unticking the others, one box at a time: while live, each
+/// change waits for the live badge to show the relay took it, since the next box acts on
+/// the stage the page last heard of.
+pub async fn set_stage(host: &Browser, names: &[&str]) -> Result {
+    let boxes = r#"
+        return [...document.querySelectorAll('[data-testid=live-stage] input[type=checkbox]')]
+            .map(b => ({ label: b.parentElement.textContent.trim(), checked: b.checked }));
     "#;
-    let picked = host.eval_with(script, vec![json!(name)]).await?;
-    if picked != json!(true) {
-        return Err(Error::new(format!("{name} is not offered for the stage")));
+    let click = r#"
+        const boxes = document.querySelectorAll('[data-testid=live-stage] input[type=checkbox]');
+        const badge = document.querySelector('[data-testid=live-badge]');
+        const before = badge ? badge.textContent : null;
+        boxes[arguments[0]].click();
+        return before;
+    "#;
+    let listed = host.eval(boxes).await?;
+    let listed: Vec<(String, bool)> = listed
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .map(|b| {
+                    let label = b["label"].as_str().unwrap_or_default().to_owned();
+                    (label, b["checked"].as_bool().unwrap_or(false))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    for name in names {
+        if !listed.iter().any(|(label, _)| label.starts_with(name)) {
+            return Err(Error::new(format!("{name} is not offered for the stage")));
+        }
+    }
+    let wanted = |label: &str| names.iter().any(|n| label.starts_with(n));
+    let ticks = listed
+        .iter()
+        .enumerate()
+        .filter(|(_, (label, checked))| !checked && wanted(label));
+    let unticks = listed
+        .iter()
+        .enumerate()
+        .filter(|(_, (label, checked))| *checked && !wanted(label));
+    for (index, _) in ticks.chain(unticks) {
+        let before = host.eval_with(click, vec![json!(index)]).await?;
+        if let Some(before) = before.as_str() {
+            let changed = format!(
+                "document.querySelector('[data-testid=live-badge]')?.textContent !== {}",
+                json!(before)
+            );
+            host.wait_until_js(&changed, std::time::Duration::from_secs(10))
+                .await?;
+        }
     }
     Ok(())
 }

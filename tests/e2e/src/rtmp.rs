@@ -183,3 +183,90 @@ pub fn ffmpeg_pids() -> Vec<u32> {
         })
         .collect()
 }
+
+/// Columns and rows of the small grey picture [`grab_grey`] makes of a stream's frame.
+pub const GRAB_SIZE: (usize, usize) = (64, 36);
+
+/// One frame of `input`'s video (an URL or a file), scaled down to [`GRAB_SIZE`] in 8-bit
+/// grey, row by row.
+pub async fn grab_grey(input: &str) -> Result<Vec<u8>> {
+    let bin = which("ffmpeg").ok_or_else(|| {
+        Error::new("ffmpeg is not installed: `sudo apt-get install --no-install-recommends ffmpeg`")
+    })?;
+    let scale = format!("scale={}:{},format=gray", GRAB_SIZE.0, GRAB_SIZE.1);
+    let mut command = tokio::process::Command::new(bin);
+    command
+        .args(["-v", "error", "-rw_timeout", "10000000", "-i", input])
+        .args(["-frames:v", "1", "-vf", &scale, "-f", "rawvideo", "-"])
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    let output = tokio::time::timeout(PROBE_TIMEOUT, command.output())
+        .await
+        .map_err(|_| {
+            Error::new(format!(
+                "grabbing a frame of {input} took over {PROBE_TIMEOUT:?}"
+            ))
+        })??;
+    if !output.status.success() || output.stdout.len() != GRAB_SIZE.0 * GRAB_SIZE.1 {
+        return Err(Error::new(format!(
+            "grabbing a frame of {input}: {} bytes; {}",
+            output.stdout.len(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    Ok(output.stdout)
+}
+
+/// Whether a frame grabbed by [`grab_grey`] shows two 16:9 pictures side by side in the
+/// live encoder's 16:9 frame: each half holds a picture in its middle, with black above and
+/// below (a single 16:9 picture fills the frame instead).
+pub fn shows_two_side_by_side(grey: &[u8]) -> bool {
+    let (w, _) = GRAB_SIZE;
+    let region = |rows: std::ops::Range<usize>, cols: std::ops::Range<usize>| {
+        let values: Vec<f64> = rows
+            .flat_map(|r| cols.clone().map(move |c| (r, c)))
+            .filter_map(|(r, c)| grey.get(r * w + c).map(|v| f64::from(*v)))
+            .collect();
+        let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
+        let spread = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>()
+            / values.len().max(1) as f64)
+            .sqrt();
+        (mean, spread)
+    };
+    let black = |(mean, spread): (f64, f64)| mean < 30.0 && spread < 8.0;
+    let picture = |(mean, spread): (f64, f64)| mean >= 30.0 || spread >= 8.0;
+    // 36 rows: the two pictures take rows 9 to 27; the bands keep clear of their edges.
+    black(region(0..7, 0..w))
+        && black(region(29..36, 0..w))
+        && picture(region(11..25, 2..30))
+        && picture(region(11..25, 34..62))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(fill: impl Fn(usize, usize) -> u8) -> Vec<u8> {
+        let (w, h) = GRAB_SIZE;
+        (0..h)
+            .flat_map(|r| (0..w).map(move |c| (r, c)))
+            .map(|(r, c)| fill(r, c))
+            .collect()
+    }
+
+    #[test]
+    fn two_pictures_side_by_side_are_told_from_one_and_from_one_half_empty() {
+        let two = frame(|r, _| if (9..27).contains(&r) { 120 } else { 16 });
+        assert!(shows_two_side_by_side(&two));
+        let one = frame(|_, _| 120);
+        assert!(!shows_two_side_by_side(&one));
+        let half = frame(|r, c| {
+            if (9..27).contains(&r) && c < 32 {
+                120
+            } else {
+                16
+            }
+        });
+        assert!(!shows_two_side_by_side(&half));
+    }
+}

@@ -16,8 +16,8 @@
 //! share two cores.
 
 use meshmeet_e2e::a11y::serious_violations;
-use meshmeet_e2e::live::{add_camera, let_encoder_in, link, pick_stage, type_rtmp_urls};
-use meshmeet_e2e::rtmp::{ffmpeg_pids, ffprobe, Probe};
+use meshmeet_e2e::live::{add_camera, let_encoder_in, link, pick_stage, set_stage, type_rtmp_urls};
+use meshmeet_e2e::rtmp::{ffmpeg_pids, ffprobe, grab_grey, shows_two_side_by_side, Probe};
 use meshmeet_e2e::rtsp_camera::RtspCamera;
 use meshmeet_e2e::{room_url, run_test_within, Browser, Context, Error, Janus, Result, RtmpServer};
 use meshmeet_e2e::{whep_viewers, whip_publisher};
@@ -59,6 +59,28 @@ async fn wait_for_h264_and_aac(input: &str, what: &str) -> Result<Probe> {
             )));
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Grabs frames of `input` until one satisfies `wanted` (bounded by [`MEDIA_WAIT`]; a
+/// stream that is starting again after a stage change may have none for a moment): that
+/// frame, and how many were grabbed.
+async fn grab_until(input: &str, wanted: impl Fn(&[u8]) -> bool) -> Result<(Vec<u8>, u32)> {
+    let started = Instant::now();
+    let mut grabs = 0;
+    loop {
+        grabs += 1;
+        let last = match grab_grey(input).await {
+            Ok(frame) if wanted(&frame) => return Ok((frame, grabs)),
+            Ok(_) => "a frame without it".to_owned(),
+            Err(err) => err.to_string(),
+        };
+        if started.elapsed() > MEDIA_WAIT {
+            return Err(Error::new(format!(
+                "{input}: no such frame within {MEDIA_WAIT:?} ({grabs} grabbed); last: {last}"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
 
@@ -221,6 +243,64 @@ async fn the_host_goes_live_and_a_firefox_watch_page_plays_the_stage() {
             .await?;
         assert_eq!(leaked, serde_json::json!(false), "Ben's page holds the stream key");
         assert!(!ffmpeg_pids().is_empty(), "the relay's encoder runs while live");
+
+        // Two on the stage: the relay's ffmpeg puts them side by side for RTMP and HLS and
+        // sends the same picture back to the watch page.
+        let single = grab_until(&rtmp_url, |_| true).await?.0;
+        assert!(
+            !shows_two_side_by_side(&single),
+            "one on the stage fills the RTMP picture"
+        );
+        set_stage(&ana, &["Ana", "Ben"]).await?;
+        let two_staged = Instant::now();
+        // Both pages name both on the stage, in the order they were ticked ("You" for
+        // oneself): Ben, then Ana beside him.
+        for (page, names) in [(&ana, "Ben, You"), (&ben, "You, Ana")] {
+            page.wait_until_js(
+                &format!(
+                    "document.querySelector('[data-testid=live-badge]')?.textContent.endsWith('{names}')"
+                ),
+                MEDIA_WAIT,
+            )
+            .await?;
+        }
+        let (_, grabs) = grab_until(&rtmp_url, shows_two_side_by_side)
+            .await
+            .context("the RTMP picture shows the two side by side")?;
+        let rtmp_two = two_staged.elapsed();
+        fox.wait_until_js(
+            "document.querySelector('[data-testid=live-video]')?.videoWidth === 1280",
+            MEDIA_WAIT,
+        )
+        .await
+        .context("the watch page follows the stage to the two side by side")?;
+        fox.wait_until_video_decodes("[data-testid=live-video]", MEDIA_WAIT)
+            .await
+            .context("the watch page plays the two side by side")?;
+        let two_frame = fox
+            .eval(
+                "const v = document.querySelector('[data-testid=live-video]'); \
+                 const c = document.createElement('canvas'); c.width = 64; c.height = 36; \
+                 const g = c.getContext('2d'); g.drawImage(v, 0, 0, 64, 36); \
+                 return [...g.getImageData(0, 0, 64, 36).data] \
+                     .filter((_, i) => i % 4 === 1);",
+            )
+            .await?;
+        let two_frame: Vec<u8> = two_frame
+            .as_array()
+            .map(|px| px.iter().filter_map(|v| v.as_u64()?.try_into().ok()).collect())
+            .unwrap_or_default();
+        println!(
+            "two on the stage: the RTMP picture showed them side by side {:.1} s after the \
+             host ticked the second ({grabs} frames grabbed), the watch page {:.1} s after \
+             (1280x720, the relay's composite)",
+            rtmp_two.as_secs_f64(),
+            two_staged.elapsed().as_secs_f64()
+        );
+        assert!(
+            shows_two_side_by_side(&two_frame),
+            "the watch page shows the two side by side: {two_frame:?}"
+        );
 
         // The host lets an encoder in; it publishes over WHIP with the token it was given.
         let_encoder_in(&ana, "Studio camera").await?;
