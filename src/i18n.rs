@@ -249,6 +249,14 @@ pub struct Strings {
     pub live_hls: &'static str,
     /// The HLS playlist link while live with HLS.
     pub hls_link: &'static str,
+    /// An RTMP address being connected to.
+    pub rtmp_connecting: &'static str,
+    /// An RTMP address receiving the stage.
+    pub rtmp_sending: &'static str,
+    /// An RTMP address failing; its reason and the seconds to the next try follow.
+    pub rtmp_failing: &'static str,
+    /// Before the seconds to an RTMP address's next try.
+    pub rtmp_retry_in: &'static str,
     /// The name field for letting an encoder in (WHIP).
     pub encoder_name: &'static str,
     /// The button letting an encoder in.
@@ -429,6 +437,10 @@ pub const EN: Strings = Strings {
     rtmp_urls: "RTMP addresses with stream key, one per line (optional)",
     live_hls: "Also stream as HLS",
     hls_link: "HLS link (for players and CDNs)",
+    rtmp_connecting: "connecting…",
+    rtmp_sending: "sending",
+    rtmp_failing: "failing",
+    rtmp_retry_in: "next try, seconds:",
     encoder_name: "Encoder or camera name (OBS, ffmpeg…)",
     add_encoder: "Let an encoder in",
     whip_token: "Bearer token for the encoder",
@@ -603,6 +615,10 @@ pub const ZH: Strings = Strings {
     rtmp_urls: "RTMP 推流地址（含串流密钥，每行一个，可选）",
     live_hls: "同时输出 HLS",
     hls_link: "HLS 链接（供播放器和 CDN 使用）",
+    rtmp_connecting: "正在连接…",
+    rtmp_sending: "正在推流",
+    rtmp_failing: "推流失败",
+    rtmp_retry_in: "下次重试（秒）：",
     encoder_name: "编码器或摄像机名称（OBS、ffmpeg…）",
     add_encoder: "允许编码器推流",
     whip_token: "编码器的 Bearer 令牌",

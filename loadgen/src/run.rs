@@ -657,7 +657,8 @@ impl Client {
                 | ServerMsg::IceServersRenewed { .. }
                 | ServerMsg::TopologyChanged { .. }
                 | ServerMsg::LiveChanged { .. }
-                | ServerMsg::IngestCreated { .. },
+                | ServerMsg::IngestCreated { .. }
+                | ServerMsg::LiveOutputs { .. },
             ) => {}
             Ok(ServerMsg::SfuPublished { .. } | ServerMsg::SfuSubscription { .. }) => {
                 // This load generator never publishes to an SFU.

@@ -26,8 +26,8 @@ pub use limits::{
     DEFAULT_MAX_ROOM_NAME_CHARS,
 };
 pub use live::{
-    mask_rtmp_url, LiveInfo, LiveOutputs, LiveStatus, MAX_RTMP_TARGETS, MAX_RTMP_URL_BYTES,
-    MAX_STAGE,
+    mask_rtmp_url, LiveInfo, LiveOutputs, LiveStatus, RtmpOutputState, RtmpOutputStatus,
+    MAX_RTMP_TARGETS, MAX_RTMP_URL_BYTES, MAX_STAGE,
 };
 pub use message::{DecodeError, ProtocolMsg, MAX_NESTING_DEPTH};
 pub use peer::{decode_chunk, encode_chunk, PeerMsg, FILE_CHUNK_BYTES};
@@ -481,6 +481,12 @@ pub enum ServerMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         live: Option<LiveInfo>,
     },
+    /// Only to the host whose [`ClientMsg::GoLive`] set the live's RTMP addresses: how each
+    /// is doing, sent again whenever one changes (connected, failing, tried again).
+    LiveOutputs {
+        /// One per address, in the order given.
+        rtmp: Vec<RtmpOutputState>,
+    },
     /// Only to the host that sent [`ClientMsg::CreateIngest`]: the encoder's bearer token for
     /// `POST /whip/<room>` on this relay. It works until the meeting ends.
     IngestCreated {
@@ -738,6 +744,25 @@ mod tests {
     }
 
     #[test]
+    fn an_rtmp_address_s_state_reads_flat() {
+        let msg = ServerMsg::LiveOutputs {
+            rtmp: vec![RtmpOutputState {
+                address: "rtmp://a/app/****".into(),
+                status: RtmpOutputStatus::Failing,
+                reason: Some("Connection refused".into()),
+                retry_secs: Some(4),
+            }],
+        };
+        let json = serde_json::to_string(&msg).expect("serializes");
+        assert_eq!(
+            json,
+            r#"{"type":"live_outputs","rtmp":[{"address":"rtmp://a/app/****","status":"failing","reason":"Connection refused","retry_secs":4}]}"#
+        );
+        let back: ServerMsg = serde_json::from_str(&json).expect("parses");
+        assert_eq!(back, msg);
+    }
+
+    #[test]
     fn error_code_serializes_in_snake_case() {
         let json = serde_json::to_string(&ErrorCode::RoomFull).expect("serializes");
         assert_eq!(json, r#""room_full""#);
@@ -753,13 +778,14 @@ mod tests {
         assert_eq!(ClientMsg::tags()[20], "sfu_prefs");
         assert_eq!(ClientMsg::tags()[0], "join");
         assert!(ClientMsg::tags().contains(&"hand_over_host"));
-        assert_eq!(ServerMsg::tags().len(), 21);
+        assert_eq!(ServerMsg::tags().len(), 22);
         assert_eq!(ServerMsg::tags()[15], "ice_servers_renewed");
         assert_eq!(
             ServerMsg::tags()[16..],
             [
                 "topology_changed",
                 "live_changed",
+                "live_outputs",
                 "ingest_created",
                 "sfu_published",
                 "sfu_subscription"

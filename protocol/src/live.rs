@@ -110,6 +110,34 @@ pub struct LiveInfo {
     pub watch_token: String,
 }
 
+/// How one RTMP address of a live is doing, as its host is told: the address with its
+/// stream key masked, and whether the stage reaches it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RtmpOutputState {
+    /// The address as it may be shown (`rtmp://host/app/****`).
+    pub address: String,
+    /// Whether it receives the stage.
+    pub status: RtmpOutputStatus,
+    /// While failing: what went wrong, as the encoder said it (stream key masked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// While failing: seconds until the next try (doubling to 30).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_secs: Option<u32>,
+}
+
+/// Whether an RTMP address receives the stage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RtmpOutputStatus {
+    /// Being connected to (the first time, or again after a failure).
+    Connecting,
+    /// Receiving the stage.
+    Sending,
+    /// It refused or dropped the stream; tried again after `retry_secs`.
+    Failing,
+}
+
 /// What `GET /live/<room>/status?t=<token>` answers: whether the room is live and, while it
 /// is, whether the stage's media is flowing and how many watch over WebRTC. A room that is
 /// not live answers `{"live": false}` whatever the token, so a guess learns nothing.

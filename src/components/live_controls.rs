@@ -6,7 +6,7 @@ use super::participant_list::ParticipantListProps;
 use crate::hooks::HostCommand;
 use crate::i18n::Strings;
 use crate::state::{hls_url, live_outputs_from_form, stage_after_toggle, stage_box_enabled};
-use meshmeet_protocol::PeerId;
+use meshmeet_protocol::{PeerId, RtmpOutputState, RtmpOutputStatus};
 use web_sys::{HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
@@ -112,6 +112,11 @@ pub fn live_controls(
                     checked={outputs.1} onchange={on_hls} />
                 { s.live_hls }
             </label>
+            if live && !props.live_outputs.is_empty() {
+                <ul class="rtmp-status" data-testid="rtmp-status" role="status">
+                    { for props.live_outputs.iter().map(|o| output_line(s, o)) }
+                </ul>
+            }
             <button class={if live { "danger" } else { "primary" }} data-testid="live-toggle"
                 aria-pressed={live.to_string()} onclick={toggle}>
                 { if live { s.stop_live } else { s.go_live } }
@@ -129,5 +134,29 @@ pub fn live_controls(
                 }
             }
         </div>
+    }
+}
+
+/// One RTMP address and how it is doing (its stream key masked by the relay).
+fn output_line(s: &Strings, output: &RtmpOutputState) -> Html {
+    let (status, text) = match output.status {
+        RtmpOutputStatus::Connecting => ("connecting", s.rtmp_connecting.to_owned()),
+        RtmpOutputStatus::Sending => ("sending", s.rtmp_sending.to_owned()),
+        RtmpOutputStatus::Failing => (
+            "failing",
+            format!(
+                "{}: {} ({} {})",
+                s.rtmp_failing,
+                output.reason.as_deref().unwrap_or_default(),
+                s.rtmp_retry_in,
+                output.retry_secs.unwrap_or_default()
+            ),
+        ),
+    };
+    html! {
+        <li data-status={status}>
+            <span class="address">{ output.address.clone() }</span>
+            <span class="state">{ text }</span>
+        </li>
     }
 }

@@ -8,7 +8,7 @@ use super::Icon;
 use crate::hooks::HostCommand;
 use crate::i18n::{use_strings, Strings};
 use crate::state::{IngestGrant, RemotePeer};
-use meshmeet_protocol::{LiveInfo, PeerId};
+use meshmeet_protocol::{LiveInfo, PeerId, RtmpOutputState};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -45,6 +45,9 @@ pub struct ParticipantListProps {
     /// The encoders the host let in, with their tokens.
     #[prop_or_default]
     pub ingests: Vec<IngestGrant>,
+    /// How each RTMP address of the live is doing, while live.
+    #[prop_or_default]
+    pub live_outputs: Vec<RtmpOutputState>,
     /// A host control was used.
     #[prop_or_default]
     pub on_host: Callback<HostCommand>,

@@ -2,7 +2,9 @@
 
 use super::ViewMode;
 use crate::rtc::ConnectionStatus;
-use meshmeet_protocol::{ErrorCode, LiveInfo, MediaMode, PeerId, PeerInfo, DEFAULT_MAX_CHAT_CHARS};
+use meshmeet_protocol::{
+    ErrorCode, LiveInfo, MediaMode, PeerId, PeerInfo, RtmpOutputState, DEFAULT_MAX_CHAT_CHARS,
+};
 use std::rc::Rc;
 use yew::Reducible;
 
@@ -160,6 +162,8 @@ pub struct RoomState {
     pub live: Option<LiveInfo>,
     /// The encoders we (as host) let in, newest last: their names and WHIP tokens.
     pub ingests: Vec<IngestGrant>,
+    /// How each RTMP address of our live is doing (as the host that set them).
+    pub live_outputs: Vec<RtmpOutputState>,
     /// The relay's chat limit in characters, once it welcomed us (see [`RoomState::chat_limit`]).
     pub max_chat_chars: Option<u32>,
     /// How media travels in the room now, as the relay last said.
@@ -248,6 +252,8 @@ pub enum Action {
     LiveChanged(Option<LiveInfo>),
     /// The relay gave us (the host) an encoder's WHIP token.
     IngestCreated(IngestGrant),
+    /// The relay told us (the host) how the live's RTMP addresses are doing.
+    LiveOutputs(Vec<RtmpOutputState>),
     /// Someone joined.
     PeerJoined(PeerInfo),
     /// Someone left.
@@ -335,7 +341,14 @@ impl RoomState {
             }
             Action::HostChanged(host) => self.host = Some(host),
             Action::LockChanged(locked) => self.locked = locked,
-            Action::LiveChanged(live) => self.live = live,
+            Action::LiveChanged(live) => {
+                // A live that ended took its outputs with it.
+                if live.is_none() {
+                    self.live_outputs.clear();
+                }
+                self.live = live;
+            }
+            Action::LiveOutputs(rtmp) => self.live_outputs = rtmp,
             Action::IngestCreated(grant) => {
                 // The relay forgets the oldest beyond its limit too.
                 if self.ingests.len() >= MAX_INGESTS {
@@ -541,6 +554,30 @@ mod tests {
             state.ingests.last().map(|g| g.token.as_str()),
             Some(format!("t{MAX_INGESTS}").as_str())
         );
+    }
+
+    #[test]
+    fn the_host_sees_each_rtmp_address_until_the_live_ends() {
+        use meshmeet_protocol::RtmpOutputStatus;
+        let live = LiveInfo {
+            stage: vec![PeerId::from("ana")],
+            watch_token: "t".into(),
+        };
+        let failing = RtmpOutputState {
+            address: "rtmp://b/app/****".into(),
+            status: RtmpOutputStatus::Failing,
+            reason: Some("Connection refused".into()),
+            retry_secs: Some(2),
+        };
+        let state = joined(Vec::new())
+            .apply(Action::LiveChanged(Some(live.clone())))
+            .apply(Action::LiveOutputs(vec![failing.clone()]));
+        assert_eq!(state.live_outputs, vec![failing.clone()]);
+        // A stage change keeps them; the end of the live clears them.
+        let state = state.apply(Action::LiveChanged(Some(live)));
+        assert_eq!(state.live_outputs, vec![failing]);
+        let state = state.apply(Action::LiveChanged(None));
+        assert!(state.live_outputs.is_empty());
     }
 
     #[test]

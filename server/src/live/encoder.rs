@@ -23,8 +23,10 @@ use tracing::{debug, info, warn};
 
 use super::encoder_plan::{ffmpeg_args, stage_sdp, EncoderPlan, EncoderPorts};
 
-/// How long ffmpeg gets to finish its outputs after `q` before it is killed.
-const STOP_GRACE: Duration = Duration::from_secs(3);
+/// How long ffmpeg gets to finish its outputs after `q` before it is killed: it writes only
+/// loopback UDP and local files (RTMP goes through the pushes), which take well under that.
+pub(super) const STOP_GRACE: Duration = Duration::from_secs(1);
+
 /// The first wait before ffmpeg is started again, doubled at each quick failure.
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -298,7 +300,7 @@ async fn wait_announcing(
 }
 
 /// Sleeps `wait` unless told to stop first: whether to stop.
-async fn wait_or_stop(stopped: &mut watch::Receiver<bool>, wait: Duration) -> bool {
+pub(super) async fn wait_or_stop(stopped: &mut watch::Receiver<bool>, wait: Duration) -> bool {
     tokio::select! {
         () = tokio::time::sleep(wait) => *stopped.borrow(),
         _ = stopped.changed() => true,
@@ -307,7 +309,7 @@ async fn wait_or_stop(stopped: &mut watch::Receiver<bool>, wait: Duration) -> bo
 
 /// Asks ffmpeg to finish (`q` on its stdin: HLS gets its end tag, RTMP its trailer), and
 /// kills it if it has not within [`STOP_GRACE`].
-async fn finish(child: &mut Child) {
+pub(super) async fn finish(child: &mut Child) {
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(b"q").await;
         let _ = stdin.flush().await;
@@ -352,7 +354,7 @@ async fn keep_lines(stderr: tokio::process::ChildStderr, secrets: Vec<String>) -
 }
 
 /// `line` with every RTMP address of `secrets` replaced by its masked form.
-fn mask_secrets(line: &str, secrets: &[String]) -> String {
+pub(super) fn mask_secrets(line: &str, secrets: &[String]) -> String {
     secrets.iter().fold(line.to_owned(), |line, url| {
         line.replace(url.as_str(), &mask_rtmp_url(url))
     })

@@ -65,6 +65,9 @@ pub struct EncoderPlan {
     pub inputs: Vec<StageInput>,
     /// RTMP and HLS (may be empty when the encoder only makes the audience's composite).
     pub outputs: LiveOutputs,
+    /// The loopback ports of the RTMP addresses' pushes ([`super::rtmp_push`]), one per
+    /// address: the encoder sends each the stream as MPEG-TS, and never an address itself.
+    pub pushes: Vec<u16>,
     /// Where the composite for the WebRTC audience goes, for a stage of several.
     pub audience: Option<AudiencePorts>,
 }
@@ -229,15 +232,14 @@ fn filter_graph(plan: &EncoderPlan) -> (String, Vec<String>) {
     (graph.join(";"), extra)
 }
 
-/// H.264 and AAC once, written with `tee` to every RTMP address and to HLS.
+/// H.264 and AAC once, written with `tee` to every RTMP address's push and to HLS.
 fn broadcast_output(dir: &Path, plan: &EncoderPlan, attempt: u32) -> Vec<String> {
     let gop = (FPS * HLS_SEGMENT_SECS).to_string();
     let mut slaves: Vec<String> = plan
-        .outputs
-        .rtmp
+        .pushes
         .iter()
-        // onfail=ignore: a target that refuses or drops is left, the others go on.
-        .map(|url| format!("[f=flv:onfail=ignore]{url}"))
+        // Unconnected UDP: a push being started again loses packets, never the encoder.
+        .map(|port| format!("[f=mpegts:onfail=ignore]udp://127.0.0.1:{port}?pkt_size=1316"))
         .collect();
     if plan.outputs.hls {
         let segments = dir.join(format!("r{attempt}-%05d.ts"));
@@ -364,6 +366,7 @@ mod tests {
                 audio: 42000,
                 video: 42002,
             }),
+            pushes: Vec::new(),
         }
     }
 
@@ -476,7 +479,7 @@ mod tests {
     }
 
     #[test]
-    fn every_output_is_one_tee_slave_and_hls_segments_are_named_per_run() {
+    fn every_output_is_one_tee_slave_rtmp_through_its_push_and_hls_segments_named_per_run() {
         let outputs = LiveOutputs {
             rtmp: vec!["rtmp://a/app/k1".into(), "rtmps://b/app/k2".into()],
             hls: true,
@@ -485,12 +488,20 @@ mod tests {
             inputs: vec![CAMERA_AND_MIC],
             outputs,
             audience: None,
+            pushes: vec![43000, 43002],
         };
         let args = ffmpeg_args(Path::new("/x/stage.sdp"), Path::new("/x"), &with, 3);
         let tee = args.last().expect("the tee outputs");
         let slaves: Vec<&str> = tee.split('|').collect();
         assert_eq!(slaves.len(), 3, "{tee}");
-        assert_eq!(slaves[0], "[f=flv:onfail=ignore]rtmp://a/app/k1");
+        assert_eq!(
+            slaves[0],
+            "[f=mpegts:onfail=ignore]udp://127.0.0.1:43000?pkt_size=1316"
+        );
+        assert!(
+            !tee.contains("rtmp://"),
+            "no stream key on ffmpeg's command line"
+        );
         assert!(
             slaves[2].contains("hls_segment_filename=/x/r3-%05d.ts"),
             "{tee}"
@@ -501,6 +512,7 @@ mod tests {
                 rtmp: vec!["rtmp://a/app/k1".into()],
                 hls: false,
             },
+            pushes: vec![43000],
             ..with
         };
         let args = ffmpeg_args(Path::new("/x/s.sdp"), Path::new("/x"), &rtmp_only, 1);

@@ -11,6 +11,7 @@ pub mod error;
 pub mod fanout;
 pub mod rooms;
 pub mod routes;
+pub mod rtmp_push;
 pub mod sdp;
 
 pub use encoder::EncoderSettings;

@@ -21,12 +21,13 @@ use super::encoder::{live_dir, Encoder, EncoderSettings};
 use super::encoder_plan::{EncoderPlan, EncoderPorts, StageInput, AUDIO_PT, VIDEO_PT};
 use super::error::LiveError;
 use super::fanout::Fanout;
+use super::rtmp_push::{PushStates, RtmpPush};
 use super::sdp::Sdp;
 use crate::janus::{
     Feed, FeedStream, Forwarding, HandleEvent, JanusClient, JanusRoom, Mountpoint, Publisher,
     RtpTarget, VideoSource, Viewer,
 };
-use crate::registry::RoomRegistry;
+use crate::registry::{Mailbox, RoomRegistry};
 use crate::AppState;
 
 /// How often the task looks at the registry (the live state, the placement).
@@ -53,6 +54,8 @@ pub struct LiveRoom {
     stage: Mutex<Vec<PeerId>>,
     /// Where the stage also goes (RTMP, HLS): the host's, never told to anyone.
     outputs: Mutex<LiveOutputs>,
+    /// The connection of the host that set them, told how each RTMP address is doing.
+    host: Arc<Mutex<Option<Mailbox>>>,
     encoder_settings: EncoderSettings,
     /// The running encoder's HLS directory, for the routes (which do not wait for the
     /// media lock, held across Janus requests).
@@ -99,6 +102,8 @@ struct EncoderSlot {
     forwarded_run: u32,
     /// Where the composite for the WebRTC audience comes back (a stage of several).
     fanout: Option<Fanout>,
+    /// One per RTMP address, fed by the encoder.
+    pushes: Vec<RtmpPush>,
 }
 
 /// What an encoder runs for.
@@ -148,19 +153,21 @@ impl LiveRooms {
         lock(&self.rooms).get(room).cloned()
     }
 
-    /// Runs `room`'s live as the registry now has it, with the host's `outputs`: starts
-    /// it, or takes its new stage and outputs.
+    /// Runs `room`'s live as the registry now has it, with the `outputs` of the host at
+    /// `host`: starts it, or takes its new stage and outputs.
     pub fn run<R: RoomRegistry>(
         self: &Arc<Self>,
         state: &Arc<AppState<R>>,
         room: &RoomName,
         live: &LiveInfo,
         outputs: LiveOutputs,
+        host: Mailbox,
     ) {
         let mut rooms = lock(&self.rooms);
         if let Some(running) = rooms.get(room).filter(|r| r.token == live.watch_token) {
             *lock(&running.stage) = live.stage.clone();
             *lock(&running.outputs) = outputs;
+            *lock(&running.host) = Some(host);
             return;
         }
         let running = Arc::new(LiveRoom {
@@ -169,6 +176,7 @@ impl LiveRooms {
             max_viewers: state.config.max_viewers,
             stage: Mutex::new(live.stage.clone()),
             outputs: Mutex::new(outputs),
+            host: Arc::new(Mutex::new(Some(host))),
             encoder_settings: state.config.encoder_settings(),
             hls_dir: Mutex::new(None),
             files: Mutex::new(None),
@@ -397,7 +405,9 @@ impl LiveRoom {
     /// gone when this returns), then its forward.
     async fn stop_encoder(&self, slot: EncoderSlot) {
         *lock(&self.hls_dir) = None;
-        slot.encoder.stop().await;
+        // All at once: each push ends its stream while the encoder's last packets reach it.
+        let pushes = futures_util::future::join_all(slot.pushes.into_iter().map(RtmpPush::stop));
+        futures_util::future::join(pushes, slot.encoder.stop()).await;
         for forwarding in slot.forwardings.iter().flatten() {
             if let Err(err) = slot.janus.stop_forwarding(&slot.room, forwarding).await {
                 warn!(%err, "could not stop the live encoder's forward");
@@ -629,10 +639,18 @@ impl LiveRoom {
                 return None;
             }
         };
+        let pushes = match self.start_pushes(&key.outputs.rtmp) {
+            Ok(pushes) => pushes,
+            Err(err) => {
+                warn!(room = %self.room, %err, "no loopback ports for the live's RTMP addresses");
+                return None;
+            }
+        };
         let plan = EncoderPlan {
             inputs: key.members.iter().map(|(_, input)| *input).collect(),
             outputs: key.outputs.clone(),
             audience: fanout.as_ref().map(Fanout::ports),
+            pushes: pushes.iter().map(RtmpPush::port).collect(),
         };
         let started = self.files_dir().and_then(|dir| {
             Encoder::start(&self.encoder_settings, &dir, Arc::clone(&self.runs), &plan)
@@ -654,7 +672,29 @@ impl LiveRoom {
             forwardings: Vec::new(),
             forwarded_run: 0,
             fanout,
+            pushes,
         })
+    }
+
+    /// One push per RTMP address, each telling the host how it is doing.
+    fn start_pushes(&self, urls: &[String]) -> std::io::Result<Vec<RtmpPush>> {
+        let host = Arc::clone(&self.host);
+        let states = PushStates::new(urls, move |rtmp| {
+            if let Some(host) = lock(&host).as_ref() {
+                host.deliver(meshmeet_protocol::ServerMsg::LiveOutputs { rtmp });
+            }
+        });
+        urls.iter()
+            .enumerate()
+            .map(|(index, url)| {
+                RtmpPush::start(
+                    &self.encoder_settings.ffmpeg,
+                    url.clone(),
+                    index,
+                    Arc::clone(&states),
+                )
+            })
+            .collect()
     }
 
     /// The live's private directory, made on first use.

@@ -63,9 +63,13 @@ impl<R: RoomRegistry> Connection<R> {
         registry
             .host_action(member, HostAction::Live(Some(live.clone())))
             .await?;
-        self.state
-            .live
-            .run(&self.state, member.room(), &live, outputs);
+        self.state.live.run(
+            &self.state,
+            member.room(),
+            &live,
+            outputs,
+            self.mailbox.clone(),
+        );
         Ok(())
     }
 

@@ -332,6 +332,7 @@ impl<M: MediaTopology> Meeting<M> {
                 self.out.state.dispatch(Action::LockChanged(locked))
             }
             ServerMsg::LiveChanged { live } => self.out.state.dispatch(Action::LiveChanged(live)),
+            ServerMsg::LiveOutputs { rtmp } => self.out.state.dispatch(Action::LiveOutputs(rtmp)),
             ServerMsg::IngestCreated { name, token } => self
                 .out
                 .state

@@ -33,6 +33,8 @@ const AIORTC_FRAMES: u32 = 30;
 const LIVE_TEST_LIMIT: Duration = Duration::from_secs(420);
 /// The mock RTSP camera's picture (4:3, unlike everyone else's).
 const CAMERA_SIZE: (u32, u32) = (320, 240);
+/// An RTMP address that refuses: nothing listens on the discard port on loopback.
+const REFUSING_RTMP: &str = "rtmp://127.0.0.1:9/live/refused_key";
 /// The WHIP encoder's picture: unlike the browsers' 320x180, so the watch page shows whose.
 const ENCODER_SIZE: (u32, u32) = (256, 144);
 
@@ -119,8 +121,9 @@ async fn the_host_goes_live_and_a_firefox_watch_page_plays_the_stage() {
         ana.click("[data-testid=participants-toggle]").await?;
         ana.wait_for("[data-testid=live-toggle]", MEDIA_WAIT).await?;
         pick_stage(&ana, "Ben").await?;
-        // Also to the RTMP server and as HLS.
-        type_rtmp_urls(&ana, &format!("{rtmp_url}\n")).await?;
+        // Also to the RTMP server, to an address that refuses (nothing listens on port 9),
+        // and as HLS.
+        type_rtmp_urls(&ana, &format!("{rtmp_url}\n{REFUSING_RTMP}\n")).await?;
         ana.click("[data-testid=live-hls]").await?;
         let went_live = Instant::now();
         ana.click("[data-testid=live-toggle]").await?;
@@ -224,6 +227,28 @@ async fn the_host_goes_live_and_a_firefox_watch_page_plays_the_stage() {
             matches!((first, later), (Some(a), Some(b)) if b > a),
             "the RTMP recording grows: {first:?} then {later:?}"
         );
+        // The host sees the refusing address failing and tried again with backoff (the
+        // second wait is 2 s), its key masked, while the other goes on.
+        let states = "[...document.querySelectorAll('[data-testid=rtmp-status] li')]";
+        ana.wait_until_js(
+            &format!(
+                "(() => {{ const s = {states}; return s.length === 2 && \
+                 s[0].dataset.status === 'sending' && s[1].dataset.status === 'failing' && \
+                 /: ([2-9]|[1-9][0-9])\\)$/.test(s[1].textContent.trim()); }})()"
+            ),
+            MEDIA_WAIT,
+        )
+        .await
+        .context("the host sees one address sending and the other failing, tried again")?;
+        let failing = ana
+            .eval(&format!("return {states}[1].textContent"))
+            .await?;
+        let failing = failing.as_str().unwrap_or_default().to_owned();
+        assert!(
+            failing.contains("rtmp://127.0.0.1:9/live/****") && !failing.contains("refused_key"),
+            "{failing}"
+        );
+        println!("the refusing RTMP address, as the host sees it: {failing}");
         println!(
             "RTMP {:?} {:?} probed {:.1} s and HLS {:.1} s after going live; the recording \
              went from {:.1} s to {:.1} s of video",
