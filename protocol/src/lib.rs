@@ -27,7 +27,7 @@ pub use limits::{
 };
 pub use live::{
     mask_rtmp_url, LiveInfo, LiveOutputs, LiveStatus, RtmpOutputState, RtmpOutputStatus,
-    MAX_RTMP_TARGETS, MAX_RTMP_URL_BYTES, MAX_STAGE,
+    MAX_INGESTS_PER_ROOM, MAX_RTMP_TARGETS, MAX_RTMP_URL_BYTES, MAX_STAGE,
 };
 pub use message::{DecodeError, ProtocolMsg, MAX_NESTING_DEPTH};
 pub use peer::{decode_chunk, encode_chunk, PeerMsg, FILE_CHUNK_BYTES};

@@ -7,6 +7,9 @@ use crate::PeerId;
 
 /// Most participants on a live stage.
 pub const MAX_STAGE: usize = 4;
+/// Encoders' WHIP tokens a relay keeps per room (the oldest is forgotten when the host
+/// creates one more); the host's page keeps as many.
+pub const MAX_INGESTS_PER_ROOM: usize = 8;
 /// Most RTMP(S) addresses one live is pushed to.
 pub const MAX_RTMP_TARGETS: usize = 4;
 /// Longest RTMP(S) address, in bytes (a platform's ingest URL with its stream key).

@@ -185,7 +185,7 @@ pub struct IngestGrant {
 }
 
 /// Encoders' tokens kept on the host's page, as many as the relay keeps per room.
-pub const MAX_INGESTS: usize = 8;
+pub const MAX_INGESTS: usize = meshmeet_protocol::MAX_INGESTS_PER_ROOM;
 
 /// Longest list of toasts on screen; older ones give way.
 pub const MAX_TOASTS: usize = 3;

@@ -12,8 +12,9 @@ use subtle::ConstantTimeEq;
 use crate::error::RelayError;
 use crate::registry::random_hex_128;
 
-/// Tokens kept per room: the oldest is forgotten when a host creates one more.
-pub const MAX_PER_ROOM: usize = 8;
+/// Tokens kept per room: the oldest is forgotten when a host creates one more (the host's
+/// page keeps as many).
+pub const MAX_PER_ROOM: usize = meshmeet_protocol::MAX_INGESTS_PER_ROOM;
 /// Tokens kept by the relay in all: the oldest is forgotten first.
 pub const MAX_TOTAL: usize = 4096;
 /// How long a token works. The relay is not told when a room empties, so a token must not

@@ -66,16 +66,28 @@ pub async fn set_stage(host: &Browser, names: &[&str]) -> Result {
     Ok(())
 }
 
-/// Types `text` into the host's RTMP addresses field (as typing would: an `input` event).
-pub async fn type_rtmp_urls(host: &Browser, text: &str) -> Result {
+/// Types `text` into the host's field `testid` (as typing would: an `input` event), and
+/// brings the button `then` (if any) into view from under the meeting's controls, as a
+/// person scrolling the panel would.
+async fn type_into(host: &Browser, testid: &str, text: &str, then: Option<&str>) -> Result {
     let script = r#"
-        const area = document.querySelector('[data-testid=rtmp-url]');
-        area.value = arguments[0];
-        area.dispatchEvent(new InputEvent('input', { bubbles: true }));
-        return area.value;
+        const input = document.querySelector(`[data-testid=${arguments[0]}]`);
+        input.value = arguments[1];
+        input.dispatchEvent(new InputEvent('input', { bubbles: true }));
+        if (arguments[2]) {
+            document.querySelector(`[data-testid=${arguments[2]}]`)
+                .scrollIntoView({ block: 'center' });
+        }
+        return input.value;
     "#;
-    host.eval_with(script, vec![json!(text)]).await?;
+    host.eval_with(script, vec![json!(testid), json!(text), json!(then)])
+        .await?;
     Ok(())
+}
+
+/// Types `text` into the host's RTMP addresses field.
+pub async fn type_rtmp_urls(host: &Browser, text: &str) -> Result {
+    type_into(host, "rtmp-url", text, None).await
 }
 
 /// The value of the host's link field `testid` (`watch-link`, `hls-link`); empty if none.
@@ -92,34 +104,14 @@ pub async fn link(host: &Browser, testid: &str) -> Result<String> {
 /// Adds the RTSP camera at `url` as `name` from the host's controls (the participants panel
 /// is open).
 pub async fn add_camera(host: &Browser, name: &str, url: &str) -> Result {
-    let script = r#"
-        const type = (testid, text) => {
-            const input = document.querySelector(`[data-testid=${testid}]`);
-            input.value = text;
-            input.dispatchEvent(new InputEvent('input', { bubbles: true }));
-        };
-        type('ingest-name', arguments[0]);
-        type('camera-url', arguments[1]);
-        document.querySelector('[data-testid=add-camera]').scrollIntoView({ block: 'center' });
-        return true;
-    "#;
-    host.eval_with(script, vec![json!(name), json!(url)])
-        .await?;
+    type_into(host, "ingest-name", name, None).await?;
+    type_into(host, "camera-url", url, Some("add-camera")).await?;
     host.click("[data-testid=add-camera]").await
 }
 
 /// Lets an encoder named `name` in from the host's controls (the participants panel is
 /// open): types the name and submits; its WHIP address and token then show.
 pub async fn let_encoder_in(host: &Browser, name: &str) -> Result {
-    let script = r#"
-        const input = document.querySelector('[data-testid=ingest-name]');
-        input.value = arguments[0];
-        input.dispatchEvent(new InputEvent('input', { bubbles: true }));
-        // The panel scrolls: bring the button out from under the meeting's controls, as a
-        // person would.
-        document.querySelector('[data-testid=add-encoder]').scrollIntoView({ block: 'center' });
-        return input.value;
-    "#;
-    host.eval_with(script, vec![json!(name)]).await?;
+    type_into(host, "ingest-name", name, Some("add-encoder")).await?;
     host.click("[data-testid=add-encoder]").await
 }
