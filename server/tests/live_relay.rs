@@ -443,10 +443,10 @@ async fn the_host_goes_live_and_a_whep_viewer_watches_the_stage_through_the_brid
 }
 
 /// How many processes mention `marker`, once `settled` says the count is what it should be
-/// or after 15 s (whatever it is then).
+/// or after 10 s (whatever it is then).
 async fn wait_for_processes(marker: &str, settled: impl Fn(usize) -> bool) -> usize {
     let mut count = 0;
-    for _ in 0..150 {
+    for _ in 0..100 {
         count = rtsp_camera::processes_mentioning(marker).len();
         if settled(count) {
             break;
@@ -783,13 +783,6 @@ async fn the_host_adds_an_rtsp_camera_that_everyone_receives_and_removing_it_sto
         _ => None,
     })
     .await;
-    let mut pulling = Vec::new();
-    for _ in 0..100 {
-        pulling = rtsp_camera::processes_mentioning(&camera.url);
-        if pulling.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(pulling, Vec::<u32>::new(), "ffmpeg left pulling the camera");
+    let pulling = wait_for_processes(&camera.url, |n| n == 0).await;
+    assert_eq!(pulling, 0, "ffmpeg left pulling the camera");
 }

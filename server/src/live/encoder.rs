@@ -25,7 +25,7 @@ use super::encoder_plan::{ffmpeg_args, stage_sdp, EncoderPlan, EncoderPorts};
 
 /// How long ffmpeg gets to finish its outputs after `q` before it is killed: it writes only
 /// loopback UDP and local files (RTMP goes through the pushes), which take well under that.
-pub(super) const STOP_GRACE: Duration = Duration::from_secs(1);
+const STOP_GRACE: Duration = Duration::from_secs(1);
 
 /// The first wait before ffmpeg is started again, doubled at each quick failure.
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
@@ -65,9 +65,46 @@ pub enum EncoderError {
 pub struct Encoder {
     ports: Vec<EncoderPorts>,
     hls: bool,
-    stop: watch::Sender<bool>,
     ready: watch::Receiver<u32>,
+    supervised: Supervised,
+}
+
+/// A task that runs an ffmpeg until told to stop (an encoder's, an RTMP push's). Dropping
+/// it tells the task to stop without waiting; [`Supervised::stop`] waits for it.
+#[derive(Debug)]
+pub(super) struct Supervised {
+    stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
+}
+
+impl Supervised {
+    /// Spawns `run`, which gets the receiver it must stop on (it also stops when the
+    /// sender is gone).
+    pub(super) fn spawn<F>(run: impl FnOnce(watch::Receiver<bool>) -> F) -> Supervised
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let (stop, stopped) = watch::channel(false);
+        Supervised {
+            stop,
+            task: Some(tokio::spawn(run(stopped))),
+        }
+    }
+
+    /// Tells the task to stop and waits for it (ffmpeg gets [`STOP_GRACE`] to finish, then
+    /// is killed), at most a little longer than that.
+    pub(super) async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(STOP_GRACE + Duration::from_secs(2), task).await;
+        }
+    }
+}
+
+impl Drop for Supervised {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
 }
 
 impl Encoder {
@@ -106,7 +143,6 @@ impl Encoder {
                 audio.into_iter().chain(video)
             })
             .collect();
-        let (stop, stopped) = watch::channel(false);
         let (ready_tx, ready) = watch::channel(0);
         let run = Run {
             ffmpeg: settings.ffmpeg.clone(),
@@ -117,13 +153,11 @@ impl Encoder {
             runs,
             ready: ready_tx,
         };
-        let task = tokio::spawn(supervise(run, stopped));
         Ok(Encoder {
             ports,
             hls: plan.outputs.hls,
-            stop,
             ready,
-            task: Some(task),
+            supervised: Supervised::spawn(|stopped| supervise(run, stopped)),
         })
     }
 
@@ -146,19 +180,8 @@ impl Encoder {
 
     /// Stops ffmpeg, letting it finish its outputs, and waits for it to be gone (so a new
     /// encoder never publishes to an RTMP address the old one still holds).
-    pub async fn stop(mut self) {
-        let _ = self.stop.send(true);
-        if let Some(task) = self.task.take() {
-            let _ = tokio::time::timeout(STOP_GRACE + Duration::from_secs(2), task).await;
-        }
-    }
-}
-
-impl Drop for Encoder {
-    fn drop(&mut self) {
-        // The supervisor stops ffmpeg (it also stops when this is never seen: the sender
-        // is gone).
-        let _ = self.stop.send(true);
+    pub async fn stop(self) {
+        self.supervised.stop().await;
     }
 }
 
@@ -221,7 +244,7 @@ async fn supervise(run: Run, mut stopped: watch::Receiver<bool>) {
         let number = run.runs.fetch_add(1, Ordering::Relaxed) + 1;
         let args = ffmpeg_args(&run.sdp, &run.dir, &run.plan, number);
         let started = Instant::now();
-        let mut child = match spawn(&run.ffmpeg, &args) {
+        let mut child = match spawn(&run.ffmpeg, &args, Stdio::null()) {
             Ok(child) => child,
             Err(err) => {
                 warn!(%err, ffmpeg = %run.ffmpeg.display(), "could not start ffmpeg for a live");
@@ -322,11 +345,12 @@ pub(super) async fn finish(child: &mut Child) {
     }
 }
 
-fn spawn(ffmpeg: &Path, args: &[String]) -> io::Result<Child> {
+/// Starts `ffmpeg` with `args`, its stdin (for `q`) and stderr piped, stdout as given.
+pub(super) fn spawn(ffmpeg: &Path, args: &[String], stdout: Stdio) -> io::Result<Child> {
     Command::new(ffmpeg)
         .args(args)
         .stdin(Stdio::piped())
-        .stdout(Stdio::null())
+        .stdout(stdout)
         .stderr(Stdio::piped())
         // Whatever happens to the supervisor, ffmpeg does not outlive its handle.
         .kill_on_drop(true)
@@ -372,7 +396,7 @@ fn describe(outputs: &LiveOutputs) -> String {
 /// Two free adjacent loopback UDP ports, the first even (RTP, and RTCP on the next). They
 /// are free when this returns; ffmpeg binds them a moment later (another process taking
 /// one in between makes ffmpeg fail, and the supervisor retries).
-fn free_port_pair(taken: &[u16]) -> io::Result<u16> {
+pub(super) fn free_port_pair(taken: &[u16]) -> io::Result<u16> {
     let (rtp, _) = loopback_pair(taken)?;
     rtp.local_addr().map(|a| a.port())
 }

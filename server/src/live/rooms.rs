@@ -269,13 +269,18 @@ impl LiveRoom {
         Ok((id, answer))
     }
 
+    /// The one on the stage, when it is one (a stage of several is the encoder's composite).
+    fn stage_of_one(&self) -> Option<PeerId> {
+        match &lock(&self.stage)[..] {
+            [one] => Some(one.clone()),
+            _ => None,
+        }
+    }
+
     /// The stage's video codec, as its camera publishes it (VP8 until it publishes, and the
     /// composite of a stage of several is VP8).
     async fn stage_video(&self) -> StageVideo {
-        let stage = match &lock(&self.stage)[..] {
-            [one] => Some(one.clone()),
-            _ => None,
-        };
+        let stage = self.stage_of_one();
         let media = self.media.lock().await;
         let feed = media
             .placed
@@ -316,10 +321,7 @@ impl LiveRoom {
         codecs: ViewerCodecs,
     ) -> Result<(Arc<JanusClient>, Mountpoint), LiveError> {
         // A stage of several reaches the mountpoints through the encoder, not a forward.
-        let stage = match &lock(&self.stage)[..] {
-            [one] => Some(one.clone()),
-            _ => None,
-        };
+        let stage = self.stage_of_one();
         let mut media = self.media.lock().await;
         let media = &mut *media;
         let placed = media.placed.as_ref().ok_or(LiveError::NotReady)?;

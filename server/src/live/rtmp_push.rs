@@ -10,12 +10,11 @@ use std::time::{Duration, Instant};
 
 use meshmeet_protocol::{mask_rtmp_url, RtmpOutputState, RtmpOutputStatus};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
-use super::encoder::{finish, loopback_pair, mask_secrets, wait_or_stop, STOP_GRACE};
+use super::encoder::{finish, free_port_pair, mask_secrets, spawn, wait_or_stop, Supervised};
 
 /// The first wait before an address is tried again, doubled at each quick failure.
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
@@ -100,8 +99,7 @@ impl PushStates {
 #[derive(Debug)]
 pub struct RtmpPush {
     port: u16,
-    stop: watch::Sender<bool>,
-    task: Option<JoinHandle<()>>,
+    supervised: Supervised,
 }
 
 impl RtmpPush {
@@ -113,23 +111,13 @@ impl RtmpPush {
         index: usize,
         states: Arc<PushStates>,
     ) -> std::io::Result<RtmpPush> {
-        let (socket, _) = loopback_pair(&[])?;
-        let port = socket.local_addr()?.port();
-        // Freed for ffmpeg, which binds it a moment later.
-        drop(socket);
-        let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(supervise(
-            ffmpeg.to_path_buf(),
-            url,
-            port,
-            index,
-            states,
-            stopped,
-        ));
+        let port = free_port_pair(&[])?;
+        let ffmpeg = ffmpeg.to_path_buf();
         Ok(RtmpPush {
             port,
-            stop,
-            task: Some(task),
+            supervised: Supervised::spawn(|stopped| {
+                supervise(ffmpeg, url, port, index, states, stopped)
+            }),
         })
     }
 
@@ -140,17 +128,8 @@ impl RtmpPush {
 
     /// Stops it: ffmpeg finishes the stream (the platform sees its end), killed if it has
     /// not within the grace; returns once it is gone.
-    pub async fn stop(mut self) {
-        let _ = self.stop.send(true);
-        if let Some(task) = self.task.take() {
-            let _ = tokio::time::timeout(STOP_GRACE + Duration::from_secs(2), task).await;
-        }
-    }
-}
-
-impl Drop for RtmpPush {
-    fn drop(&mut self) {
-        let _ = self.stop.send(true);
+    pub async fn stop(self) {
+        self.supervised.stop().await;
     }
 }
 
@@ -197,7 +176,7 @@ async fn supervise(
     loop {
         states.set(index, RtmpOutputStatus::Connecting, None);
         let started = Instant::now();
-        let reason = match spawn(&ffmpeg, &push_args(port, &url)) {
+        let reason = match spawn(&ffmpeg, &push_args(port, &url), Stdio::piped()) {
             Ok(mut child) => {
                 let ended = tokio::select! {
                     reason = follow(&mut child, &url, index, &states) => Some(reason),
@@ -268,16 +247,6 @@ async fn follow(child: &mut Child, url: &str, index: usize, states: &PushStates)
         Err(err) => err.to_string(),
     });
     reason.chars().take(MAX_REASON_CHARS).collect()
-}
-
-fn spawn(ffmpeg: &Path, args: &[String]) -> std::io::Result<Child> {
-    Command::new(ffmpeg)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
 }
 
 #[cfg(test)]
