@@ -256,8 +256,8 @@ pub enum ClientMsg {
     /// Host only: end the meeting for everyone in the room.
     EndMeeting,
     /// Host only: go live with `stage` on it (one to [`MAX_STAGE`] participants, each once;
-    /// several are put side by side), or change who is on the stage of a room already
-    /// live. The room moves to the SFU and stays there while it is live; everyone
+    /// several are put side by side) or the active speaker, or change who is on the stage
+    /// of a room already live. The room moves to the SFU and stays there while it is live; everyone
     /// gets [`ServerMsg::LiveChanged`].
     GoLive {
         /// Who the audience sees and hears: participants of the room.
@@ -266,6 +266,10 @@ pub enum ClientMsg {
         /// Kept by the relay running the live, never told to anyone.
         #[serde(default, skip_serializing_if = "LiveOutputs::is_empty")]
         outputs: LiveOutputs,
+        /// Whether the stage follows whoever speaks: `stage` then names one, who is on it
+        /// until someone else talks, and the relay moves the stage from then on.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        follow_speaker: bool,
     },
     /// Host only: end the live; every viewer is disconnected and the viewer token stops
     /// working. Ending the meeting ends its live too.

@@ -111,6 +111,10 @@ pub struct LiveInfo {
     /// `Authorization: Bearer`: it lets its holder watch this live and nothing else, and
     /// stops working when the live ends.
     pub watch_token: String,
+    /// Whether the stage follows whoever speaks (it then names one: who speaks now, as the
+    /// relay running the live moves it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub follow_speaker: bool,
 }
 
 /// How one RTMP address of a live is doing, as its host is told: the address with its

@@ -211,6 +211,7 @@ async fn the_host_goes_live_and_a_whep_viewer_watches_the_stage_through_the_brid
     bo.send(&ClientMsg::GoLive {
         stage: vec![ana_id.clone()],
         outputs: Default::default(),
+        follow_speaker: false,
     })
     .await;
     assert_eq!(bo.recv_error().await, ErrorCode::NotHost);
@@ -218,6 +219,7 @@ async fn the_host_goes_live_and_a_whep_viewer_watches_the_stage_through_the_brid
     ana.send(&ClientMsg::GoLive {
         stage: vec![stranger],
         outputs: Default::default(),
+        follow_speaker: false,
     })
     .await;
     assert_eq!(ana.recv_error().await, ErrorCode::UnknownPeer);
@@ -232,10 +234,23 @@ async fn the_host_goes_live_and_a_whep_viewer_watches_the_stage_through_the_brid
         ana.send(&ClientMsg::GoLive {
             stage: stage.clone(),
             outputs: Default::default(),
+            follow_speaker: false,
         })
         .await;
         assert_eq!(ana.recv_error().await, ErrorCode::BadMessage, "{stage:?}");
     }
+    // Following the speaker starts from one.
+    ana.send(&ClientMsg::GoLive {
+        stage: vec![ana_id.clone(), bo_id.clone()],
+        outputs: Default::default(),
+        follow_speaker: true,
+    })
+    .await;
+    assert_eq!(
+        ana.recv_error().await,
+        ErrorCode::BadMessage,
+        "two to follow from"
+    );
     // RTMP addresses an encoder must not be handed: refused before anything starts.
     for bad in [
         "file:///etc/passwd",
@@ -248,6 +263,7 @@ async fn the_host_goes_live_and_a_whep_viewer_watches_the_stage_through_the_brid
                 rtmp: vec![bad.into()],
                 hls: false,
             },
+            follow_speaker: false,
         })
         .await;
         assert_eq!(ana.recv_error().await, ErrorCode::BadMessage, "{bad}");
@@ -256,6 +272,7 @@ async fn the_host_goes_live_and_a_whep_viewer_watches_the_stage_through_the_brid
     ana.send(&ClientMsg::GoLive {
         stage: vec![ana_id.clone()],
         outputs: Default::default(),
+        follow_speaker: false,
     })
     .await;
     let live = wait_for(&mut bo, "Bo hears of the live", live_of)
@@ -510,6 +527,7 @@ async fn an_encoder_publishes_over_whip_appears_to_everyone_and_can_go_on_the_st
     ana.send(&ClientMsg::GoLive {
         stage: vec![ana_id.clone()],
         outputs: Default::default(),
+        follow_speaker: false,
     })
     .await;
     wait_for(&mut bo, "Bo hears of the live", live_of).await;
@@ -607,6 +625,7 @@ async fn an_encoder_publishes_over_whip_appears_to_everyone_and_can_go_on_the_st
     ana.send(&ClientMsg::GoLive {
         stage: vec![encoder_id.clone()],
         outputs: Default::default(),
+        follow_speaker: false,
     })
     .await;
     let live = wait_for(&mut bo, "Bo sees the encoder on stage", live_of)
@@ -621,6 +640,7 @@ async fn an_encoder_publishes_over_whip_appears_to_everyone_and_can_go_on_the_st
     ana.send(&ClientMsg::GoLive {
         stage: vec![encoder_id.clone(), ana_id.clone()],
         outputs: Default::default(),
+        follow_speaker: false,
     })
     .await;
     let live = wait_for(&mut bo, "Bo sees two on the stage", live_of)
@@ -632,6 +652,7 @@ async fn an_encoder_publishes_over_whip_appears_to_everyone_and_can_go_on_the_st
     ana.send(&ClientMsg::GoLive {
         stage: vec![encoder_id.clone()],
         outputs: Default::default(),
+        follow_speaker: false,
     })
     .await;
     wait_for(&mut bo, "Bo sees one on the stage again", live_of).await;
@@ -717,6 +738,7 @@ async fn the_host_adds_an_rtsp_camera_that_everyone_receives_and_removing_it_sto
     ana.send(&ClientMsg::GoLive {
         stage: vec![ana_id.clone()],
         outputs: Default::default(),
+        follow_speaker: false,
     })
     .await;
     wait_for(&mut bo, "Bo hears of the live", live_of).await;

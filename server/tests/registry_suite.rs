@@ -1413,6 +1413,15 @@ async fn an_sfu_room_falls_back_to_the_mesh_without_a_media_server_only_if_it_fi
     );
 }
 
+/// Ana (the host, on the first relay) and Bo (on the second) in the room `hearing`, Ana's
+/// news of Bo read.
+async fn hearing_of_two<R: RoomRegistry>(s: &Setup<R>) -> (Joined, Joined) {
+    let mut ana = join_with_sfu(s.on(0), "hearing", "Ana").await;
+    let bo = join_with_sfu(s.on(1), "hearing", "Bo").await;
+    ana.inbox.next().await;
+    (ana, bo)
+}
+
 async fn a_live_room_moves_to_the_sfu_and_stays_there_until_the_live_ends<R, F, Fut>(setup: F)
 where
     R: RoomRegistry,
@@ -1420,12 +1429,11 @@ where
     Fut: Future<Output = Setup<R>>,
 {
     let s = setup(DEFAULT_LIMITS).await;
-    let mut ana = join_with_sfu(s.on(0), "hearing", "Ana").await;
-    let mut bo = join_with_sfu(s.on(1), "hearing", "Bo").await;
-    ana.inbox.next().await;
+    let (mut ana, mut bo) = hearing_of_two(&s).await;
     let live = LiveInfo {
         stage: vec![bo.id().clone()],
         watch_token: "4f0c9e2a7b1d3c5e6f8a9b0c1d2e3f4a".into(),
+        follow_speaker: false,
     };
     // Only the host goes live, and only with people of the room on the stage.
     assert_eq!(
@@ -1493,6 +1501,90 @@ where
     assert_eq!(ana.inbox.next().await, changed(MediaMode::Mesh, 4));
 }
 
+async fn a_live_that_follows_the_speaker_moves_its_stage_only_with_its_token<R, F, Fut>(setup: F)
+where
+    R: RoomRegistry,
+    F: FnOnce(Limits) -> Fut,
+    Fut: Future<Output = Setup<R>>,
+{
+    let s = setup(DEFAULT_LIMITS).await;
+    let (mut ana, mut bo) = hearing_of_two(&s).await;
+    let token = "4f0c9e2a7b1d3c5e6f8a9b0c1d2e3f4a";
+    let room = ana.member.room().clone();
+    let fixed = LiveInfo {
+        stage: vec![ana.id().clone()],
+        watch_token: token.into(),
+        follow_speaker: false,
+    };
+    // A stage the host fixed is not the relay's to move.
+    s.on(0)
+        .host_action(&ana.member, HostAction::Live(Some(fixed.clone())))
+        .await
+        .expect("live");
+    for who in [&mut ana, &mut bo] {
+        who.inbox.next().await; // topology_changed
+        who.inbox.next().await; // live_changed
+    }
+    assert_eq!(
+        s.on(1).follow_speaker(&room, token, bo.id()).await,
+        Ok(false)
+    );
+    let following = LiveInfo {
+        follow_speaker: true,
+        ..fixed.clone()
+    };
+    s.on(0)
+        .host_action(&ana.member, HostAction::Live(Some(following.clone())))
+        .await
+        .expect("follow the speaker");
+    for who in [&mut ana, &mut bo] {
+        who.inbox.next().await; // live_changed
+    }
+    // Another token (a live that ended and began again), a stranger, or who is on it
+    // already: nothing changes, nobody is told.
+    let stranger = PeerId::from("0123456789abcdef0123456789abcdef");
+    for (t, speaker) in [
+        ("0000000000000000000000000000000a", bo.id()),
+        (token, &stranger),
+        (token, ana.id()),
+    ] {
+        assert_eq!(
+            s.on(1).follow_speaker(&room, t, speaker).await,
+            Ok(false),
+            "{t} {speaker}"
+        );
+    }
+    ana.inbox.silent().await;
+    assert_eq!(s.on(0).room_live(&room).await, Ok(Some(following.clone())));
+    // Bo talks: the relay running the live (either) puts him on the stage; everyone is told.
+    assert_eq!(
+        s.on(1).follow_speaker(&room, token, bo.id()).await,
+        Ok(true)
+    );
+    let moved = LiveInfo {
+        stage: vec![bo.id().clone()],
+        ..following
+    };
+    for who in [&mut ana, &mut bo] {
+        assert_eq!(
+            who.inbox.next().await,
+            ServerMsg::LiveChanged {
+                live: Some(moved.clone())
+            }
+        );
+    }
+    assert_eq!(s.on(0).room_live(&room).await, Ok(Some(moved)));
+    // The live ended: nothing to move.
+    s.on(0)
+        .host_action(&ana.member, HostAction::Live(None))
+        .await
+        .expect("stop");
+    assert_eq!(
+        s.on(0).follow_speaker(&room, token, ana.id()).await,
+        Ok(false)
+    );
+}
+
 /// The topology contract, on every registry.
 mod topology {
     use super::*;
@@ -1504,6 +1596,7 @@ mod topology {
         one_placement_holds_per_epoch_and_only_a_failed_one_is_replaced,
         an_sfu_room_falls_back_to_the_mesh_without_a_media_server_only_if_it_fits,
         a_live_room_moves_to_the_sfu_and_stays_there_until_the_live_ends,
+        a_live_that_follows_the_speaker_moves_its_stage_only_with_its_token,
     );
 }
 

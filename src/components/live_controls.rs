@@ -1,6 +1,7 @@
 //! The host's live controls: who is on the stage (one to four, ticked in the order they
-//! appear side by side), where the live also goes (RTMP, HLS), go live or stop, and the
-//! links to hand out. While live, ticking or unticking someone changes the stage at once.
+//! appear side by side, or whoever speaks), where the live also goes (RTMP, HLS), go live or
+//! stop, and the links to hand out. While live, ticking or unticking changes the stage at
+//! once.
 
 use super::participant_list::ParticipantListProps;
 use crate::hooks::HostCommand;
@@ -11,16 +12,21 @@ use web_sys::{HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 /// The host's live controls, from the participants panel's props; `choice` holds who goes
-/// on the stage when the host goes live, `outputs` the RTMP addresses as typed (one per
-/// line) and HLS. A function, not a component: the panel owns the state.
+/// on the stage when the host goes live and whether it follows who speaks, `outputs` the
+/// RTMP addresses as typed (one per line) and HLS. A function, not a component: the panel
+/// owns the state.
 pub fn live_controls(
     s: &Strings,
     props: &ParticipantListProps,
-    choice: &UseStateHandle<Vec<PeerId>>,
+    (choice, follow_choice): (&UseStateHandle<Vec<PeerId>>, &UseStateHandle<bool>),
     outputs: &UseStateHandle<(String, bool)>,
 ) -> Html {
     let chosen_outputs = live_outputs_from_form(&outputs.0, outputs.1);
     let live = props.live.is_some();
+    let follow = props
+        .live
+        .as_ref()
+        .map_or(**follow_choice, |l| l.follow_speaker);
     let present = |id: &PeerId| {
         props.self_id.as_ref() == Some(id) || props.peers.iter().any(|p| &p.info.id == id)
     };
@@ -50,9 +56,39 @@ pub fn live_controls(
                 return;
             };
             if live {
-                on_host.emit(HostCommand::GoLive(next.clone(), chosen_outputs.clone()));
+                on_host.emit(HostCommand::GoLive {
+                    stage: next.clone(),
+                    outputs: chosen_outputs.clone(),
+                    follow_speaker: false,
+                });
             }
             choice.set(next);
+        })
+    };
+    // Following who speaks starts from the first on the stage; leaving it keeps whoever is
+    // on it now.
+    let on_follow = {
+        let (follow_choice, on_host, stage) =
+            (follow_choice.clone(), props.on_host.clone(), stage.clone());
+        let chosen_outputs = chosen_outputs.clone();
+        Callback::from(move |e: Event| {
+            let Some(input) = e.target_dyn_into::<HtmlInputElement>() else {
+                return;
+            };
+            let on = input.checked();
+            if live {
+                let stage = if on {
+                    stage_of_first(&stage)
+                } else {
+                    stage.clone()
+                };
+                on_host.emit(HostCommand::GoLive {
+                    stage,
+                    outputs: chosen_outputs.clone(),
+                    follow_speaker: on,
+                });
+            }
+            follow_choice.set(on);
         })
     };
     let toggle = {
@@ -62,7 +98,15 @@ pub fn live_controls(
             if live {
                 on_host.emit(HostCommand::StopLive);
             } else if !stage.is_empty() {
-                on_host.emit(HostCommand::GoLive(stage.clone(), chosen_outputs.clone()));
+                on_host.emit(HostCommand::GoLive {
+                    stage: if follow {
+                        stage_of_first(&stage)
+                    } else {
+                        stage.clone()
+                    },
+                    outputs: chosen_outputs.clone(),
+                    follow_speaker: follow,
+                });
             }
         })
     };
@@ -86,7 +130,7 @@ pub fn live_controls(
         html! {
             <label class="check">
                 <input type="checkbox" value={id.to_string()} checked={stage.contains(id)}
-                    disabled={!stage_box_enabled(&stage, id)} onchange={on_tick.clone()} />
+                    disabled={follow || !stage_box_enabled(&stage, id)} onchange={on_tick.clone()} />
                 { name }
             </label>
         }
@@ -95,6 +139,11 @@ pub fn live_controls(
         <div class="live-controls">
             <fieldset class="stage-pick" data-testid="live-stage">
                 <legend>{ s.live_stage_pick }</legend>
+                <label class="check">
+                    <input type="checkbox" data-testid="live-follow-speaker" checked={follow}
+                        onchange={on_follow} />
+                    { s.live_follow_speaker }
+                </label>
                 if let Some(me) = &props.self_id {
                     { stage_box(me, format!("{} ({})", props.self_name, s.you)) }
                 }
@@ -135,6 +184,11 @@ pub fn live_controls(
             }
         </div>
     }
+}
+
+/// A stage that follows the speaker starts with one: the first of `stage`.
+fn stage_of_first(stage: &[PeerId]) -> Vec<PeerId> {
+    stage.iter().take(1).cloned().collect()
 }
 
 /// One RTMP address and how it is doing (its stream key masked by the relay).

@@ -102,9 +102,10 @@ pub fn participant_list(props: &ParticipantListProps) -> Html {
             }
         })
     };
-    // Who goes on the stage when the host goes live, and where the live also goes (the
-    // RTMP addresses as typed, one per line, and HLS).
+    // Who goes on the stage when the host goes live (or whether it follows who speaks), and
+    // where the live also goes (the RTMP addresses as typed, one per line, and HLS).
     let stage_choice = use_state(Vec::<PeerId>::new);
+    let follow_choice = use_state(|| false);
     let outputs = use_state(|| (String::new(), false));
     let encoder_name = use_state(String::new);
     let camera_url = use_state(String::new);
@@ -124,7 +125,7 @@ pub fn participant_list(props: &ParticipantListProps) -> Html {
                         <input type="checkbox" data-testid="lock-toggle" checked={props.locked} onchange={on_lock} />
                         { s.lock_room }
                     </label>
-                    { live_controls(s, props, &stage_choice, &outputs) }
+                    { live_controls(s, props, (&stage_choice, &follow_choice), &outputs) }
                     { encoder_controls(s, props, &encoder_name, &camera_url) }
                     <button class="danger" data-testid="end-meeting" onclick={send(HostCommand::EndMeeting)}>
                         { s.end_for_all }

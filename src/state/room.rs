@@ -562,6 +562,7 @@ mod tests {
         let live = LiveInfo {
             stage: vec![PeerId::from("ana")],
             watch_token: "t".into(),
+            follow_speaker: false,
         };
         let failing = RtmpOutputState {
             address: "rtmp://b/app/****".into(),

@@ -60,7 +60,9 @@ const MEASURED_EXTENSIONS: [&str; 3] = ["wasm", "js", "css"];
 /// four, changed at once while live, with the rules in `state/stage_choice.rs`): 343,918 to
 /// 345,096 B. Raised to 346,000. Each RTMP address's state told to the host (`live_outputs`,
 /// its list in the live controls and the strings) took it to 347,670 B: raised to 348,500.
-pub const BUDGET_GZIP_BYTES: usize = 348_500;
+/// A stage that follows the speaker (its box, the badge's note, `follow_speaker` in two
+/// messages) took it to 348,602 B: raised to 349,200.
+pub const BUDGET_GZIP_BYTES: usize = 349_200;
 
 /// One measured file of a build: its path under the build directory, raw and gzipped bytes.
 pub struct Asset {

@@ -72,6 +72,14 @@ pub enum HandleEvent {
     },
     /// The room was destroyed.
     RoomDestroyed,
+    /// A publisher started or stopped talking (its sound's level averaged over the room's
+    /// window crossed Janus's threshold).
+    Talking {
+        /// The publisher.
+        id: u64,
+        /// Whether it talks now.
+        talking: bool,
+    },
     /// A simulcast stream of a subscription now carries this layer (`substream`: 0 lowest),
     /// after a key frame of it arrived.
     Substream {
@@ -112,6 +120,10 @@ pub struct FeedStream {
     /// Whether it is sent in simulcast layers (Janus says so only when it is).
     #[serde(default)]
     pub simulcast: bool,
+    /// For a sound in a room that reports who talks: whether it carries talking now (Janus
+    /// says so in the list a joiner gets; changes come as [`HandleEvent::Talking`]).
+    #[serde(default)]
+    pub talking: bool,
 }
 
 /// One stream of a subscription: which publisher's stream arrives on which mid.
@@ -179,6 +191,12 @@ impl HandleEvent {
         let field = |key: &str| data.get(key);
         match field("videoroom").and_then(Value::as_str)? {
             "destroyed" => return Some(HandleEvent::RoomDestroyed),
+            talk @ ("talking" | "stopped-talking") => {
+                return Some(HandleEvent::Talking {
+                    id: field("id").and_then(Value::as_u64)?,
+                    talking: talk == "talking",
+                });
+            }
             "updated" => {
                 let streams = serde_json::from_value(field("streams")?.clone()).ok()?;
                 return Some(HandleEvent::Updated {
@@ -309,6 +327,23 @@ mod tests {
         assert_eq!(feeds[0].streams[0].codec.as_deref(), Some("opus"));
         // A malformed list is not an event the relay can act on.
         assert_eq!(event(r#"{"videoroom":"event","publishers":7}"#), None);
+        assert_eq!(
+            event(
+                r#"{"videoroom":"talking","room":5,"id":9,"mid":"0","audio-level-dBov-avg":12.5}"#
+            ),
+            Some(HandleEvent::Talking {
+                id: 9,
+                talking: true
+            })
+        );
+        assert_eq!(
+            event(r#"{"videoroom":"stopped-talking","room":5,"id":9,"audio-level-dBov-avg":90.0}"#),
+            Some(HandleEvent::Talking {
+                id: 9,
+                talking: false
+            })
+        );
+        assert_eq!(event(r#"{"videoroom":"talking","room":5}"#), None, "no id");
         assert_eq!(
             event(r#"{"videoroom":"event","room":5,"mid":"1","substream":0}"#),
             Some(HandleEvent::Substream {

@@ -15,6 +15,10 @@ const VIDEO_CODECS: &str = "vp8,h264";
 const AUDIO_CODECS: &str = "opus";
 /// Bytes of randomness in a room's secret.
 const ROOM_SECRET_BYTES: usize = 32;
+/// Audio packets (20 ms each) over which Janus averages a publisher's level before saying
+/// it started or stopped talking: one second, so the live's stage follows a speaker soon;
+/// the relay's hold time keeps it from flapping.
+const TALK_WINDOW_PACKETS: u32 = 50;
 
 /// What a new room should allow.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,6 +78,9 @@ impl JanusClient {
             "audiocodec": AUDIO_CODECS,
             "is_private": true,
             "permanent": false,
+            // Who talks, for a live that follows the speaker (events on changes only).
+            "audiolevel_event": true,
+            "audio_active_packets": TALK_WINDOW_PACKETS,
         });
         let data = self.videoroom("create", &body).await?;
         expect(&data, "create", "created")?;

@@ -13,6 +13,7 @@ pub mod rooms;
 pub mod routes;
 pub mod rtmp_push;
 pub mod sdp;
+pub mod speaker;
 
 pub use encoder::EncoderSettings;
 pub use error::LiveError;

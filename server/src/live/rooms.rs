@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use meshmeet_protocol::{LiveInfo, LiveOutputs, PeerId, RoomName};
 use subtle::ConstantTimeEq;
@@ -23,6 +23,7 @@ use super::error::LiveError;
 use super::fanout::Fanout;
 use super::rtmp_push::{PushStates, RtmpPush};
 use super::sdp::Sdp;
+use super::speaker::SpeakerFollower;
 use crate::janus::{
     Feed, FeedStream, Forwarding, HandleEvent, JanusClient, JanusRoom, Mountpoint, Publisher,
     RtpTarget, VideoSource, Viewer,
@@ -52,6 +53,11 @@ pub struct LiveRoom {
     token: String,
     max_viewers: u32,
     stage: Mutex<Vec<PeerId>>,
+    /// Whether the stage follows whoever speaks (the registry's, as last read).
+    follows_speaker: AtomicBool,
+    /// Who talks in the room, and who is on the stage since when: kept all along, so a
+    /// live that starts following the speaker knows who talks already.
+    speakers: Mutex<SpeakerFollower>,
     /// Where the stage also goes (RTMP, HLS): the host's, never told to anyone.
     outputs: Mutex<LiveOutputs>,
     /// The connection of the host that set them, told how each RTMP address is doing.
@@ -165,7 +171,7 @@ impl LiveRooms {
     ) {
         let mut rooms = lock(&self.rooms);
         if let Some(running) = rooms.get(room).filter(|r| r.token == live.watch_token) {
-            *lock(&running.stage) = live.stage.clone();
+            running.take_stage(live);
             *lock(&running.outputs) = outputs;
             *lock(&running.host) = Some(host);
             return;
@@ -175,6 +181,15 @@ impl LiveRooms {
             token: live.watch_token.clone(),
             max_viewers: state.config.max_viewers,
             stage: Mutex::new(live.stage.clone()),
+            follows_speaker: AtomicBool::new(live.follow_speaker),
+            // go_live never makes an empty stage.
+            speakers: Mutex::new(SpeakerFollower::new(
+                live.stage
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| PeerId::from("")),
+                Instant::now(),
+            )),
             outputs: Mutex::new(outputs),
             host: Arc::new(Mutex::new(Some(host))),
             encoder_settings: state.config.encoder_settings(),
@@ -437,6 +452,11 @@ async fn follow<R: RoomRegistry>(
             }
         };
         match event {
+            Some(Some(HandleEvent::Talking { id, talking })) => {
+                live.on_talking(id, talking).await;
+                live.follow_speaker(&state).await;
+                continue;
+            }
             Some(Some(event)) => {
                 live.on_feed_event(event).await;
                 continue;
@@ -449,7 +469,7 @@ async fn follow<R: RoomRegistry>(
             None => {}
         }
         match state.registry.room_live(&live.room).await {
-            Ok(Some(now)) if now.watch_token == live.token => *lock(&live.stage) = now.stage,
+            Ok(Some(now)) if now.watch_token == live.token => live.take_stage(&now),
             Ok(_) => break,
             // Redis unreachable: keep what runs, look again later.
             Err(err) => {
@@ -461,6 +481,7 @@ async fn follow<R: RoomRegistry>(
             warn!(room = %live.room, %err, "the live could not follow its room's media server");
         }
         live.sync_forwards().await;
+        live.follow_speaker(&state).await;
     }
     if let Some(rooms) = rooms.upgrade() {
         rooms.forget(&live);
@@ -495,6 +516,13 @@ impl LiveRoom {
             return Err(LiveError::NotReady);
         };
         let (handle, joined) = janus.join_publisher(&placement.room, OBSERVER).await?;
+        let talking = joined
+            .publishers
+            .iter()
+            .filter(|feed| stage_stream(feed, "audio").is_some_and(|s| s.talking))
+            .filter_map(|feed| Some(PeerId::from(feed.display.as_deref()?)))
+            .collect();
+        lock(&self.speakers).talking_now(talking);
         let feeds = joined
             .publishers
             .into_iter()
@@ -524,12 +552,71 @@ impl LiveRoom {
                 }
             }
             HandleEvent::Unpublished(id) | HandleEvent::Leaving(id) | HandleEvent::Kicked(id) => {
-                placed.feeds.retain(|_, feed| feed.id != id);
+                let mut speakers = lock(&self.speakers);
+                placed.feeds.retain(|display, feed| {
+                    let stays = feed.id != id;
+                    if !stays {
+                        speakers.gone(&PeerId::from(display.as_str()));
+                    }
+                    stays
+                });
             }
             _ => return,
         }
         drop(media);
         self.sync_forwards().await;
+    }
+
+    /// Takes the stage the registry has for this live (the host's choice, or the speaker the
+    /// relay moved it to).
+    fn take_stage(&self, live: &LiveInfo) {
+        *lock(&self.stage) = live.stage.clone();
+        self.follows_speaker
+            .store(live.follow_speaker, Ordering::Relaxed);
+        if let Some(first) = live.stage.first() {
+            lock(&self.speakers).moved(first.clone(), Instant::now());
+        }
+    }
+
+    /// Publisher `id` started or stopped talking.
+    async fn on_talking(&self, id: u64, talking: bool) {
+        let media = self.media.lock().await;
+        let display = media
+            .placed
+            .as_ref()
+            .and_then(|placed| placed.feeds.iter().find(|(_, feed)| feed.id == id))
+            .map(|(display, _)| PeerId::from(display.as_str()));
+        drop(media);
+        if let Some(peer) = display {
+            lock(&self.speakers).talking(&peer, talking);
+        }
+    }
+
+    /// While the stage follows the speaker: moves it to whoever talks once the one on it is
+    /// silent and has had it for the hold time (see [`SpeakerFollower::next`]).
+    async fn follow_speaker<R: RoomRegistry>(&self, state: &AppState<R>) {
+        if !self.follows_speaker.load(Ordering::Relaxed) {
+            return;
+        }
+        let Some(next) = lock(&self.speakers).next(Instant::now()).cloned() else {
+            return;
+        };
+        match state
+            .registry
+            .follow_speaker(&self.room, &self.token, &next)
+            .await
+        {
+            Ok(true) => {
+                info!(room = %self.room, speaker = %next, "the live's stage follows its speaker");
+                *lock(&self.stage) = vec![next.clone()];
+                lock(&self.speakers).moved(next, Instant::now());
+                self.sync_forwards().await;
+            }
+            // Not in the room (any more), or the host chose meanwhile: the registry's stage
+            // is read again within a second.
+            Ok(false) => lock(&self.speakers).gone(&next),
+            Err(err) => warn!(room = %self.room, %err, "could not move the live to its speaker"),
+        }
     }
 
     /// Every mountpoint carries the stage (or nothing, while no member publishes), and the
@@ -833,6 +920,7 @@ mod tests {
             codec: Some(if kind == "audio" { "opus" } else { "vp8" }.into()),
             disabled,
             simulcast: false,
+            talking: false,
         }
     }
 

@@ -462,6 +462,34 @@ impl RoomRegistry for MemoryRegistry {
         Ok(self.rooms().get(room).and_then(|r| r.live.clone()))
     }
 
+    async fn follow_speaker(
+        &self,
+        room: &RoomName,
+        watch_token: &str,
+        speaker: &PeerId,
+    ) -> Result<bool, RelayError> {
+        let mut rooms = self.rooms();
+        let Some(room) = rooms.get_mut(room) else {
+            return Ok(false);
+        };
+        // The same rules are in redis/lua/speaker.lua.
+        let present = room.has(speaker);
+        let Some(live) = room
+            .live
+            .as_mut()
+            .filter(|live| live.follow_speaker && live.watch_token == watch_token && present)
+        else {
+            return Ok(false);
+        };
+        if live.stage == [speaker.clone()] {
+            return Ok(false);
+        }
+        live.stage = vec![speaker.clone()];
+        let live = Some(live.clone());
+        room.deliver_to_all(&ServerMsg::LiveChanged { live });
+        Ok(true)
+    }
+
     async fn settle_topology(&self, policy: TopologyPolicy) {
         let mut rooms = self.rooms();
         for room in rooms.values_mut() {

@@ -440,6 +440,18 @@ pub trait RoomRegistry: Send + Sync + 'static {
         room: &RoomName,
     ) -> impl Future<Output = Result<Option<LiveInfo>, RelayError>> + Send;
 
+    /// For the relay running `room`'s live that follows the speaker: puts `speaker` alone
+    /// on the stage, and everyone gets `live_changed`. `Ok(false)`, and nothing changes,
+    /// when the room is no longer live with `watch_token` following the speaker (the host
+    /// chose someone meanwhile, or the live ended), `speaker` is not in the room, or is on
+    /// the stage already.
+    fn follow_speaker(
+        &self,
+        room: &RoomName,
+        watch_token: &str,
+        speaker: &PeerId,
+    ) -> impl Future<Output = Result<bool, RelayError>> + Send;
+
     /// Moves back to the mesh every SFU room that has been small enough for the rule's
     /// return delay, and every SFU room small enough for the mesh when no media server is
     /// reachable; everyone in them gets `topology_changed`. Called every second or so.
@@ -508,6 +520,14 @@ impl<R: RoomRegistry> RoomRegistry for Arc<R> {
     }
     async fn room_live(&self, room: &RoomName) -> Result<Option<LiveInfo>, RelayError> {
         (**self).room_live(room).await
+    }
+    async fn follow_speaker(
+        &self,
+        room: &RoomName,
+        watch_token: &str,
+        speaker: &PeerId,
+    ) -> Result<bool, RelayError> {
+        (**self).follow_speaker(room, watch_token, speaker).await
     }
     async fn settle_topology(&self, policy: TopologyPolicy) {
         (**self).settle_topology(policy).await;

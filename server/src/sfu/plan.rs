@@ -189,6 +189,7 @@ mod tests {
             codec: None,
             disabled: false,
             simulcast: false,
+            talking: false,
         };
         Feed {
             id,

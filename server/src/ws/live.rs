@@ -15,11 +15,17 @@ impl<R: RoomRegistry> Connection<R> {
         member: &Membership,
         stage: Vec<PeerId>,
         outputs: LiveOutputs,
+        follow_speaker: bool,
     ) -> Result<(), RelayError> {
         if stage.is_empty() || stage.len() > MAX_STAGE {
             return Err(RelayError::BadMessage(format!(
                 "a stage names one to {MAX_STAGE} participants"
             )));
+        }
+        if follow_speaker && stage.len() != 1 {
+            return Err(RelayError::BadMessage(
+                "a stage that follows the speaker names one participant: who is on it first".into(),
+            ));
         }
         if stage
             .iter()
@@ -59,7 +65,11 @@ impl<R: RoomRegistry> Connection<R> {
             Some(live) => live.watch_token,
             None => random_hex_128()?,
         };
-        let live = LiveInfo { stage, watch_token };
+        let live = LiveInfo {
+            stage,
+            watch_token,
+            follow_speaker,
+        };
         registry
             .host_action(member, HostAction::Live(Some(live.clone())))
             .await?;

@@ -85,7 +85,11 @@ impl<R: RoomRegistry> Connection<R> {
                     Err(err) => Err(err),
                 }
             }
-            ClientMsg::GoLive { stage, outputs } => self.go_live(member, stage, outputs).await,
+            ClientMsg::GoLive {
+                stage,
+                outputs,
+                follow_speaker,
+            } => self.go_live(member, stage, outputs, follow_speaker).await,
             ClientMsg::StopLive => self.stop_live(member).await,
             ClientMsg::CreateIngest { name } => self.create_ingest(member, name).await,
             ClientMsg::AddCamera { name, url } => self.add_camera(member, name, url).await,

@@ -44,7 +44,14 @@ pub enum HostCommand {
     EndMeeting,
     /// Go live with these participants on the stage (one to four, in this order), or put
     /// them there instead, and send it to these outputs too (RTMP, HLS).
-    GoLive(Vec<PeerId>, LiveOutputs),
+    GoLive {
+        /// Who is on the stage (with `follow_speaker`: who is on it first).
+        stage: Vec<PeerId>,
+        /// Where the live also goes.
+        outputs: LiveOutputs,
+        /// Whether the stage follows whoever speaks.
+        follow_speaker: bool,
+    },
     /// End the live.
     StopLive,
     /// Let an encoder of this name publish into the room over WHIP.
@@ -69,9 +76,14 @@ impl HostCommand {
                 peer_id: peer_id.clone(),
             },
             HostCommand::EndMeeting => ClientMsg::EndMeeting,
-            HostCommand::GoLive(stage, outputs) => ClientMsg::GoLive {
+            HostCommand::GoLive {
+                stage,
+                outputs,
+                follow_speaker,
+            } => ClientMsg::GoLive {
                 stage: stage.clone(),
                 outputs: outputs.clone(),
+                follow_speaker: *follow_speaker,
             },
             HostCommand::StopLive => ClientMsg::StopLive,
             HostCommand::CreateIngest(name) => ClientMsg::CreateIngest { name: name.clone() },

@@ -39,6 +39,11 @@ pub(super) fn header(
         html! {
             <span class="live-badge" data-testid="live-badge" role="status">
                 { format!("● {} · {} {}", s.live, s.live_on_stage, names.join(", ")) }
+                if live.follow_speaker {
+                    <span class="follows" data-testid="live-follows-speaker">
+                        { format!(" ({})", s.live_follows_speaker) }
+                    </span>
+                }
             </span>
         }
     });

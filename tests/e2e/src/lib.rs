@@ -41,6 +41,7 @@ pub mod proxy;
 pub mod relay;
 pub mod rtmp;
 pub mod rtsp_camera;
+pub mod speech;
 pub mod throttle;
 pub mod turn;
 pub mod whep_viewers;

@@ -16,11 +16,11 @@ pub async fn pick_stage(host: &Browser, name: &str) -> Result {
 /// the stage the page last heard of.
 pub async fn set_stage(host: &Browser, names: &[&str]) -> Result {
     let boxes = r#"
-        return [...document.querySelectorAll('[data-testid=live-stage] input[type=checkbox]')]
+        return [...document.querySelectorAll('[data-testid=live-stage] input[type=checkbox]:not([data-testid])')]
             .map(b => ({ label: b.parentElement.textContent.trim(), checked: b.checked }));
     "#;
     let click = r#"
-        const boxes = document.querySelectorAll('[data-testid=live-stage] input[type=checkbox]');
+        const boxes = document.querySelectorAll('[data-testid=live-stage] input[type=checkbox]:not([data-testid])');
         const badge = document.querySelector('[data-testid=live-badge]');
         const before = badge ? badge.textContent : null;
         boxes[arguments[0]].click();

@@ -19,6 +19,7 @@ use meshmeet_e2e::a11y::serious_violations;
 use meshmeet_e2e::live::{add_camera, let_encoder_in, link, pick_stage, set_stage, type_rtmp_urls};
 use meshmeet_e2e::rtmp::{ffmpeg_pids, ffprobe, grab_grey, shows_two_side_by_side, Probe};
 use meshmeet_e2e::rtsp_camera::RtspCamera;
+use meshmeet_e2e::speech::{fake_microphone_arg, write_speech_wav};
 use meshmeet_e2e::{room_url, run_test_within, Browser, Context, Error, Janus, Result, RtmpServer};
 use meshmeet_e2e::{whep_viewers, whip_publisher};
 use std::time::{Duration, Instant};
@@ -86,6 +87,21 @@ async fn grab_until(input: &str, wanted: impl Fn(&[u8]) -> bool) -> Result<(Vec<
     }
 }
 
+/// Waits until the watch page `fox` plays a picture whose `side` (`videoWidth`,
+/// `videoHeight`) is `pixels`: it followed the stage to `whom`.
+async fn watch_page_follows(fox: &Browser, side: &str, pixels: u32, whom: &str) -> Result {
+    fox.wait_until_js(
+        &format!("document.querySelector('[data-testid=live-video]')?.{side} === {pixels}"),
+        MEDIA_WAIT,
+    )
+    .await
+    .with_context(|| format!("the watch page follows the stage to {whom}"))?;
+    fox.wait_until_video_decodes("[data-testid=live-video]", MEDIA_WAIT)
+        .await
+        .with_context(|| format!("the watch page plays {whom}"))?;
+    Ok(())
+}
+
 /// Fails with the serious accessibility violations axe-core finds on `page` now.
 async fn assert_accessible(page: &Browser, what: &str) -> Result {
     let violations = serious_violations(page).await?;
@@ -109,9 +125,17 @@ async fn the_host_goes_live_and_a_firefox_watch_page_plays_the_stage() {
     let url = janus.url();
     let args = ["--janus-url", &url, "--janus-admin-key", janus.admin_key()];
     run_test_within(name, &args, LIVE_TEST_LIMIT, async |t| {
-        println!("fake camera: 320x180 at 15 fps (?video=low); Janus {url}");
-        let ana = t.chromium().await?;
-        let ben = t.chromium().await?;
+        // The fake microphone's beep is silent most of the time: to be heard talking, Ana
+        // and Ben play a loud speech-like sound.
+        let speech = t.artifact("speech.wav");
+        write_speech_wav(&speech)?;
+        let microphone = fake_microphone_arg(&speech);
+        println!(
+            "fake camera: 320x180 at 15 fps (?video=low); fake microphone: a speech-like \
+             sound (tests/e2e/src/speech.rs); Janus {url}"
+        );
+        let ana = t.chromium_with_args(&[&microphone]).await?;
+        let ben = t.chromium_with_args(&[&microphone]).await?;
         join(&ana, "hearing", "Ana").await?;
         join(&ben, "hearing", "Ben").await?;
         ana.wait_for("[data-testid=tile-grid][data-topology=mesh]", MEDIA_WAIT)
@@ -293,15 +317,7 @@ async fn the_host_goes_live_and_a_firefox_watch_page_plays_the_stage() {
             .await
             .context("the RTMP picture shows the two side by side")?;
         let rtmp_two = two_staged.elapsed();
-        fox.wait_until_js(
-            "document.querySelector('[data-testid=live-video]')?.videoWidth === 1280",
-            MEDIA_WAIT,
-        )
-        .await
-        .context("the watch page follows the stage to the two side by side")?;
-        fox.wait_until_video_decodes("[data-testid=live-video]", MEDIA_WAIT)
-            .await
-            .context("the watch page plays the two side by side")?;
+        watch_page_follows(&fox, "videoWidth", 1280, "the two side by side").await?;
         let two_frame = fox
             .eval(
                 "const v = document.querySelector('[data-testid=live-video]'); \
@@ -349,18 +365,7 @@ async fn the_host_goes_live_and_a_firefox_watch_page_plays_the_stage() {
         // On the stage: the watch page follows to the encoder's picture.
         pick_stage(&ana, "Studio camera").await?;
         let staged = Instant::now();
-        fox.wait_until_js(
-            &format!(
-                "document.querySelector('[data-testid=live-video]')?.videoWidth === {}",
-                ENCODER_SIZE.0
-            ),
-            MEDIA_WAIT,
-        )
-        .await
-        .context("the watch page follows the stage to the encoder")?;
-        fox.wait_until_video_decodes("[data-testid=live-video]", MEDIA_WAIT)
-            .await
-            .context("the watch page plays the encoder")?;
+        watch_page_follows(&fox, "videoWidth", ENCODER_SIZE.0, "the encoder").await?;
         println!(
             "a WHIP encoder ({}x{}, aiortc) decoded as a tile {:.1} s after its POST; on the \
              stage, the watch page showed it {:.1} s after the host picked it",
@@ -406,21 +411,50 @@ async fn the_host_goes_live_and_a_firefox_watch_page_plays_the_stage() {
         // On the stage, a camera has no sound: RTMP carries its picture with silence.
         pick_stage(&ana, "Lobby camera").await?;
         let staged = Instant::now();
-        fox.wait_until_js(
-            &format!(
-                "document.querySelector('[data-testid=live-video]')?.videoHeight === {}",
-                CAMERA_SIZE.1
-            ),
-            MEDIA_WAIT,
-        )
-        .await
-        .context("the watch page follows the stage to the camera")?;
+        watch_page_follows(&fox, "videoHeight", CAMERA_SIZE.1, "the camera").await?;
         let probe = wait_for_h264_and_aac(&rtmp_url, "RTMP with the camera on the stage").await?;
         println!(
             "with the camera (no microphone) on the stage, the watch page showed it and RTMP \
              had {:?} again {:.1} s later",
             probe.codecs,
             staged.elapsed().as_secs_f64()
+        );
+
+        // The stage follows whoever speaks: with Ana muted, Ben (talking) takes it from the
+        // silent camera once its hold is over, and the watch page follows to his picture;
+        // then Ben mutes and Ana unmutes, and the stage goes to her.
+        ana.click("[data-testid=mic-toggle]").await?;
+        ana.click("[data-testid=live-follow-speaker]").await?;
+        let following = Instant::now();
+        let on_stage = |name: &str| {
+            format!(
+                "(() => {{ const b = document.querySelector('[data-testid=live-badge]'); \
+                  return !!b && !!b.querySelector('[data-testid=live-follows-speaker]') && \
+                  b.textContent.includes(': {name} ('); }})()"
+            )
+        };
+        ana.wait_until_js(&on_stage("Ben"), MEDIA_WAIT)
+            .await
+            .context("the stage follows Ben, who talks")?;
+        let to_ben = following.elapsed();
+        watch_page_follows(&fox, "videoHeight", 180, "Ben").await?;
+        let swapping = Instant::now();
+        ben.click("[data-testid=mic-toggle]").await?;
+        ana.click("[data-testid=mic-toggle]").await?;
+        ben.wait_until_js(&on_stage("Ana"), MEDIA_WAIT)
+            .await
+            .context("the stage follows Ana once she talks and Ben is muted")?;
+        let to_ana = swapping.elapsed();
+        ana.wait_until_js(&on_stage("You"), MEDIA_WAIT).await?;
+        fox.wait_until_video_decodes("[data-testid=live-video]", MEDIA_WAIT)
+            .await
+            .context("the watch page plays Ana")?;
+        println!(
+            "following the speaker: Ben (talking; Ana muted) on the stage {:.1} s after the \
+             host chose it (the silent camera had held it longer than the 3 s hold), Ana \
+             {:.1} s after she unmuted and Ben muted (his 3 s hold over by then)",
+            to_ben.as_secs_f64(),
+            to_ana.as_secs_f64()
         );
 
         // The host stops: the badge goes, the watch page says the live ended.

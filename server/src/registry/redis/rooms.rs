@@ -240,6 +240,36 @@ impl RoomRegistry for RedisRegistry {
         Ok(json.as_deref().and_then(super::join::parse_live))
     }
 
+    async fn follow_speaker(
+        &self,
+        room: &RoomName,
+        watch_token: &str,
+        speaker: &PeerId,
+    ) -> Result<bool, RelayError> {
+        let inner = &*self.inner;
+        let live = LiveInfo {
+            stage: vec![speaker.clone()],
+            watch_token: watch_token.to_owned(),
+            follow_speaker: true,
+        };
+        let changed = to_json(&ServerMsg::LiveChanged {
+            live: Some(live.clone()),
+        })?;
+        let status: String = inner
+            .scripts
+            .speaker
+            .arg(&inner.prefix)
+            .arg(room.as_str())
+            .arg(watch_token)
+            .arg(speaker.as_str())
+            .arg(to_json(&live)?)
+            .arg(&changed)
+            .invoke_async(&mut inner.commands.clone())
+            .await
+            .map_err(|err| unavailable(inner, "moving a live's stage to its speaker", &err))?;
+        Ok(status == "ok")
+    }
+
     async fn settle_topology(&self, policy: TopologyPolicy) {
         let inner = &*self.inner;
         let settled: Result<i64, RedisError> = inner

@@ -24,6 +24,7 @@ pub(super) struct Scripts {
     pub host: Script,
     pub settle: Script,
     pub placement: Script,
+    pub speaker: Script,
 }
 
 impl Scripts {
@@ -44,6 +45,7 @@ impl Scripts {
             host: script(include_str!("lua/host.lua")),
             settle: script(include_str!("lua/settle.lua")),
             placement: script(include_str!("lua/placement.lua")),
+            speaker: script(include_str!("lua/speaker.lua")),
         }
     }
 }
