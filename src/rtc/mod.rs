@@ -6,6 +6,7 @@ mod channel;
 mod config;
 mod description;
 mod error;
+mod frame_crypto;
 mod link;
 mod negotiation;
 mod recovery;
@@ -23,6 +24,7 @@ pub use budget::{
 pub use channel::{Channel, ChannelData, DataSender, BUFFER_HIGH_BYTES, BUFFER_LOW_BYTES};
 pub use config::LinkConfig;
 pub use error::RtcError;
+pub use frame_crypto::{FrameCounts, FrameCrypto, FrameCryptoError};
 pub use link::{PeerEvent, PeerLink};
 pub use negotiation::{is_polite, offer_decision, OfferDecision};
 pub use recovery::{Recovery, RecoveryStep};

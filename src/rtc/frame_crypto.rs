@@ -1,0 +1,228 @@
+//! Frame encryption: the worker that encrypts every encoded frame a participant sends and
+//! decrypts every frame received (`e2ee_worker.js`: AES-GCM through Web Crypto, an
+//! SFrame-like layout that leaves the codec header a forwarding server needs in the clear),
+//! and its attachment to senders and receivers as `RTCRtpScriptTransform`s. Yew-free.
+//!
+//! Keys are numbered (0–255) so a new one can be given to receivers before senders switch
+//! to it: a frame names the key it was encrypted with.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
+use web_sys::{Blob, BlobPropertyBag, RtcRtpReceiver, RtcRtpSender, Url, Worker};
+
+use crate::js::{json_of, object_from, JsError, Listener};
+
+/// The worker's script, started from a Blob: nothing to serve beside the client.
+const WORKER_SCRIPT: &str = include_str!("e2ee_worker.js");
+
+// web-sys has `RTCRtpScriptTransform` only behind `web_sys_unstable_apis`, which changes
+// other signatures (`scrollTop`, `Performance.mark`) crate-wide: the constructor is bound
+// here, and a sender's or receiver's `transform` set through `Reflect`.
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = RTCRtpScriptTransform)]
+    type ScriptTransform;
+
+    #[wasm_bindgen(catch, constructor, js_class = "RTCRtpScriptTransform")]
+    fn new(worker: &Worker, options: &JsValue) -> Result<ScriptTransform, JsValue>;
+}
+
+/// What can go wrong setting frame encryption up.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FrameCryptoError {
+    /// The browser has no encoded transforms (`RTCRtpScriptTransform`).
+    #[error("this browser cannot encrypt media frames (no RTCRtpScriptTransform)")]
+    Unsupported,
+    /// The worker could not be started.
+    #[error("the encryption worker did not start: {0}")]
+    Worker(JsError),
+    /// A key is not 16 or 32 bytes (AES-128 or AES-256).
+    #[error("an encryption key is {0} bytes, not 16 or 32")]
+    KeyLength(usize),
+    /// A message could not reach the worker, or a transform could not be attached.
+    #[error("frame encryption failed: {0}")]
+    Browser(JsError),
+}
+
+/// Frames the worker handled so far, as it reports them about every second.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FrameCounts {
+    /// Frames encrypted for sending.
+    pub encrypted: u64,
+    /// Frames received and decrypted.
+    pub decrypted: u64,
+    /// Frames received that did not decrypt (another key, none, or changed on the way):
+    /// dropped before the decoder.
+    pub failed: u64,
+}
+
+/// The worker's report as the page reads it (JavaScript numbers arrive as floats).
+#[derive(Deserialize)]
+struct Reported {
+    encrypted: f64,
+    decrypted: f64,
+    failed: f64,
+}
+
+impl From<Reported> for FrameCounts {
+    fn from(r: Reported) -> Self {
+        // Counts of frames: whole, far below 2^53.
+        FrameCounts {
+            encrypted: r.encrypted as u64,
+            decrypted: r.decrypted as u64,
+            failed: r.failed as u64,
+        }
+    }
+}
+
+/// What the page tells the worker.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ToWorker<'a> {
+    /// Learn key `index` (`raw` bytes), or forget it (`None`).
+    Key { index: u8, raw: Option<&'a [u8]> },
+    /// Encrypt what is sent from now on with key `index`.
+    SendWith { index: u8 },
+}
+
+/// What a transform does, and to which kind of frame.
+#[derive(Serialize)]
+struct TransformOptions {
+    operation: &'static str,
+    kind: &'static str,
+}
+
+/// One worker for a page's frame encryption, and the counts it reported last.
+pub struct FrameCrypto {
+    worker: Worker,
+    url: String,
+    counts: Rc<RefCell<FrameCounts>>,
+    _reports: Listener,
+}
+
+impl FrameCrypto {
+    /// Whether this browser can encrypt frames (Chromium 141+, Firefox 117+, Safari 15.4+).
+    pub fn supported() -> bool {
+        let global = js_sys::global();
+        js_sys::Reflect::has(&global, &JsValue::from_str("RTCRtpScriptTransform")).unwrap_or(false)
+    }
+
+    /// Starts the worker; it encrypts nothing until it has a key to send with.
+    pub fn start() -> Result<FrameCrypto, FrameCryptoError> {
+        if !Self::supported() {
+            return Err(FrameCryptoError::Unsupported);
+        }
+        let worker_error = |e: JsValue| FrameCryptoError::Worker(JsError::from(e));
+        let parts = js_sys::Array::of1(&JsValue::from_str(WORKER_SCRIPT));
+        let options = BlobPropertyBag::new();
+        options.set_type("text/javascript");
+        let blob =
+            Blob::new_with_str_sequence_and_options(&parts, &options).map_err(worker_error)?;
+        let url = Url::create_object_url_with_blob(&blob).map_err(worker_error)?;
+        let worker = match Worker::new(&url) {
+            Ok(worker) => worker,
+            Err(err) => {
+                let _ = Url::revoke_object_url(&url);
+                return Err(worker_error(err));
+            }
+        };
+        let counts = Rc::new(RefCell::new(FrameCounts::default()));
+        let reports = {
+            let counts = Rc::clone(&counts);
+            Listener::new(&worker, "message", move |event| {
+                let Some(event) = wasm_bindgen::JsCast::dyn_ref::<web_sys::MessageEvent>(&event)
+                else {
+                    return;
+                };
+                if let Ok(reported) = serde_json::from_value::<Reported>(json_of(&event.data())) {
+                    *counts.borrow_mut() = reported.into();
+                }
+            })
+        };
+        Ok(FrameCrypto {
+            worker,
+            url,
+            counts,
+            _reports: reports,
+        })
+    }
+
+    /// Gives the worker key `index` (16 or 32 bytes): frames naming it decrypt from now on.
+    pub fn set_key(&self, index: u8, raw: &[u8]) -> Result<(), FrameCryptoError> {
+        if raw.len() != 16 && raw.len() != 32 {
+            return Err(FrameCryptoError::KeyLength(raw.len()));
+        }
+        self.post(&ToWorker::Key {
+            index,
+            raw: Some(raw),
+        })
+    }
+
+    /// Makes the worker forget key `index`: frames naming it no longer decrypt.
+    pub fn forget_key(&self, index: u8) -> Result<(), FrameCryptoError> {
+        self.post(&ToWorker::Key { index, raw: None })
+    }
+
+    /// Encrypts every frame sent from now on with key `index` (given with [`Self::set_key`]).
+    pub fn send_with(&self, index: u8) -> Result<(), FrameCryptoError> {
+        self.post(&ToWorker::SendWith { index })
+    }
+
+    /// Encrypts what `sender` sends (`audio` frames keep one byte clear, `video` its VP8
+    /// header).
+    pub fn protect_sender(
+        &self,
+        sender: &RtcRtpSender,
+        kind: &'static str,
+    ) -> Result<(), FrameCryptoError> {
+        self.attach(sender, "encrypt", kind)
+    }
+
+    /// Decrypts what `receiver` receives; frames that do not decrypt never reach its decoder.
+    pub fn protect_receiver(
+        &self,
+        receiver: &RtcRtpReceiver,
+        kind: &'static str,
+    ) -> Result<(), FrameCryptoError> {
+        self.attach(receiver, "decrypt", kind)
+    }
+
+    /// What the worker counted, as of its last report.
+    pub fn counts(&self) -> FrameCounts {
+        *self.counts.borrow()
+    }
+
+    /// Sets `target`'s `transform` to a new transform of this worker.
+    fn attach(
+        &self,
+        target: &JsValue,
+        operation: &'static str,
+        kind: &'static str,
+    ) -> Result<(), FrameCryptoError> {
+        let browser = |e: JsValue| FrameCryptoError::Browser(JsError::from(e));
+        let options = object_from(&TransformOptions { operation, kind })
+            .map_err(FrameCryptoError::Browser)?;
+        let transform = ScriptTransform::new(&self.worker, &options).map_err(browser)?;
+        js_sys::Reflect::set(target, &JsValue::from_str("transform"), &transform)
+            .map_err(browser)?;
+        Ok(())
+    }
+
+    fn post(&self, msg: &ToWorker<'_>) -> Result<(), FrameCryptoError> {
+        let value = object_from(msg).map_err(FrameCryptoError::Browser)?;
+        self.worker
+            .post_message(&value)
+            .map_err(|e| FrameCryptoError::Browser(JsError::from(e)))
+    }
+}
+
+impl Drop for FrameCrypto {
+    fn drop(&mut self) {
+        self.worker.terminate();
+        let _ = Url::revoke_object_url(&self.url);
+    }
+}

@@ -1,0 +1,208 @@
+//! Frame encryption in a real browser: two peer connections in one page, the sender's frames
+//! encrypted by `FrameCrypto`'s worker and the receiver's decrypted by another's. With the
+//! same key the receiver decodes the camera and hears the microphone; with another key it
+//! decodes nothing (its worker counts every frame as failed); a new key given to both,
+//! then sent with, keeps the picture going.
+#![cfg(target_arch = "wasm32")]
+
+mod support;
+
+use meshmeet::media::stop_stream;
+use meshmeet::rtc::{stats_of, FrameCrypto};
+use std::rc::Rc;
+use support::{fake_stream, wait_until};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+use web_sys::{
+    MediaStream, RtcPeerConnection, RtcPeerConnectionIceEvent, RtcSdpType,
+    RtcSessionDescriptionInit, RtcTrackEvent,
+};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const KEY_A: [u8; 16] = [7; 16];
+const KEY_B: [u8; 16] = [9; 16];
+const KEY_C: [u8; 32] = [3; 32];
+const MEDIA_TIMEOUT_MS: u32 = 20_000;
+
+/// A sender and a receiver connected to each other, each with its own worker; the handlers
+/// are kept alive with them.
+struct Call {
+    sender: RtcPeerConnection,
+    receiver: RtcPeerConnection,
+    sending: Rc<FrameCrypto>,
+    receiving: Rc<FrameCrypto>,
+    stream: MediaStream,
+    _handlers: Vec<Closure<dyn FnMut(web_sys::Event)>>,
+}
+
+impl Drop for Call {
+    fn drop(&mut self) {
+        self.sender.close();
+        self.receiver.close();
+        stop_stream(&self.stream);
+    }
+}
+
+fn kind_of(track: &web_sys::MediaStreamTrack) -> &'static str {
+    if track.kind() == "audio" {
+        "audio"
+    } else {
+        "video"
+    }
+}
+
+/// Connects a sender of the fake camera and microphone, encrypting with `send_key`, to a
+/// receiver that knows `receive_key` (both as key 0).
+async fn call(send_key: &[u8], receive_key: &[u8]) -> Call {
+    let sending = Rc::new(FrameCrypto::start().expect("encoded transforms"));
+    let receiving = Rc::new(FrameCrypto::start().expect("encoded transforms"));
+    sending.set_key(0, send_key).expect("a key");
+    sending.send_with(0).expect("send with it");
+    receiving.set_key(0, receive_key).expect("a key");
+    let sender = RtcPeerConnection::new().expect("a peer connection");
+    let receiver = RtcPeerConnection::new().expect("a peer connection");
+    let stream = fake_stream().await;
+    for track in stream.get_tracks().iter() {
+        let track: web_sys::MediaStreamTrack = track.unchecked_into();
+        let rtp_sender = sender.add_track_0(&track, &stream);
+        sending
+            .protect_sender(&rtp_sender, kind_of(&track))
+            .expect("the sender's transform");
+    }
+    let mut handlers: Vec<Closure<dyn FnMut(web_sys::Event)>> = Vec::new();
+    for (from, to) in [(&sender, &receiver), (&receiver, &sender)] {
+        let to = to.clone();
+        let on_candidate = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
+            let Some(e) = e.dyn_ref::<RtcPeerConnectionIceEvent>() else {
+                return;
+            };
+            if let Some(candidate) = e.candidate() {
+                let _ = to.add_ice_candidate_with_opt_rtc_ice_candidate(Some(&candidate));
+            }
+        });
+        from.set_onicecandidate(Some(on_candidate.as_ref().unchecked_ref()));
+        handlers.push(on_candidate);
+    }
+    {
+        let receiving = Rc::clone(&receiving);
+        let on_track = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
+            let Some(e) = e.dyn_ref::<RtcTrackEvent>() else {
+                return;
+            };
+            receiving
+                .protect_receiver(&e.receiver(), kind_of(&e.track()))
+                .expect("the receiver's transform");
+        });
+        receiver.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
+        handlers.push(on_track);
+    }
+    describe(&sender, &receiver, RtcSdpType::Offer).await;
+    describe(&receiver, &sender, RtcSdpType::Answer).await;
+    Call {
+        sender,
+        receiver,
+        sending,
+        receiving,
+        stream,
+        _handlers: handlers,
+    }
+}
+
+/// `from` describes itself (an offer, or the answer to one) and `to` takes it.
+async fn describe(from: &RtcPeerConnection, to: &RtcPeerConnection, kind: RtcSdpType) {
+    let created = match kind {
+        RtcSdpType::Offer => from.create_offer(),
+        _ => from.create_answer(),
+    };
+    let created = JsFuture::from(created).await.expect("a description");
+    let sdp = js_sys::Reflect::get(&created, &"sdp".into())
+        .ok()
+        .and_then(|s| s.as_string())
+        .expect("its SDP");
+    let init = RtcSessionDescriptionInit::new(kind);
+    init.set_sdp(&sdp);
+    JsFuture::from(from.set_local_description(&init))
+        .await
+        .expect("set as local");
+    JsFuture::from(to.set_remote_description(&init))
+        .await
+        .expect("set as remote");
+}
+
+/// The receiver's video frames decoded, and audio packets received, so far.
+async fn received(call: &Call) -> (f64, f64) {
+    let snapshot = stats_of(&call.receiver)
+        .await
+        .expect("the receiver's stats");
+    let of = |kind: &str| snapshot.inbound.iter().find(|s| s.kind == kind);
+    (
+        of("video").map_or(0.0, |s| s.frames_decoded),
+        of("audio").map_or(0.0, |s| s.packets),
+    )
+}
+
+/// Waits until the receiver has decoded `frames` more video frames than `since`.
+async fn wait_for_frames(call: &Call, since: f64, frames: f64, what: &str) -> f64 {
+    let mut waited = 0;
+    loop {
+        let (decoded, _) = received(call).await;
+        if decoded >= since + frames {
+            return decoded;
+        }
+        assert!(
+            waited < MEDIA_TIMEOUT_MS,
+            "{what}: {decoded} frames decoded"
+        );
+        gloo_timers::future::TimeoutFuture::new(250).await;
+        waited += 250;
+    }
+}
+
+#[wasm_bindgen_test]
+async fn encrypted_frames_decode_with_the_key_and_go_on_after_a_new_one() {
+    assert!(FrameCrypto::supported(), "no RTCRtpScriptTransform");
+    let call = call(&KEY_A, &KEY_A).await;
+    let decoded = wait_for_frames(&call, 0.0, 10.0, "frames with the same key").await;
+    // The workers did the work: every frame went through them.
+    let counted = wait_until("the workers' reports", MEDIA_TIMEOUT_MS, || {
+        let (sent, got) = (call.sending.counts(), call.receiving.counts());
+        (sent.encrypted > 0 && got.decrypted > 0).then_some((sent, got))
+    })
+    .await;
+    assert_eq!(counted.1.failed, 0, "{counted:?}");
+    let (_, audio) = received(&call).await;
+    assert!(audio > 0.0, "the microphone's packets arrive");
+    // A new key: the receiver learns it first, then the sender switches; the picture goes on.
+    call.receiving.set_key(1, &KEY_C).expect("a 256-bit key");
+    call.sending.set_key(1, &KEY_C).expect("a 256-bit key");
+    gloo_timers::future::TimeoutFuture::new(200).await;
+    call.sending.send_with(1).expect("switch");
+    call.receiving.forget_key(0).expect("forget the old key");
+    wait_for_frames(&call, decoded, 10.0, "frames after the new key").await;
+}
+
+#[wasm_bindgen_test]
+async fn frames_encrypted_with_another_key_never_reach_the_decoder() {
+    let call = call(&KEY_A, &KEY_B).await;
+    // The connection is up and frames arrive: the receiver's worker counts them failed.
+    let counted = wait_until("failed frames", MEDIA_TIMEOUT_MS, || {
+        let got = call.receiving.counts();
+        (got.failed > 20).then_some(got)
+    })
+    .await;
+    assert_eq!(counted.decrypted, 0, "{counted:?}");
+    let (decoded, _) = received(&call).await;
+    assert_eq!(decoded, 0.0, "no frame decoded without the key");
+}
+
+#[wasm_bindgen_test]
+fn a_key_of_another_length_is_refused() {
+    let crypto = FrameCrypto::start().expect("encoded transforms");
+    assert_eq!(
+        crypto.set_key(0, &[1; 20]),
+        Err(meshmeet::rtc::FrameCryptoError::KeyLength(20))
+    );
+}
