@@ -2,13 +2,15 @@
 //! encrypted by `FrameCrypto`'s worker and the receiver's decrypted by another's. With the
 //! same key the receiver decodes the camera and hears the microphone; with another key it
 //! decodes nothing (its worker counts every frame as failed); a new key given to both,
-//! then sent with, keeps the picture going.
+//! then sent with, keeps the picture going. Keys from a passphrase and safety codes match
+//! values computed outside the browser (Python's hashlib), so every browser agrees.
 #![cfg(target_arch = "wasm32")]
 
 mod support;
 
 use meshmeet::media::stop_stream;
-use meshmeet::rtc::{stats_of, FrameCrypto};
+use meshmeet::rtc::{key_from_passphrase, safety_code, stats_of, FrameCrypto};
+use meshmeet_protocol::RoomName;
 use std::rc::Rc;
 use support::{fake_stream, wait_until};
 use wasm_bindgen::closure::Closure;
@@ -205,4 +207,47 @@ fn a_key_of_another_length_is_refused() {
         crypto.set_key(0, &[1; 20]),
         Err(meshmeet::rtc::FrameCryptoError::KeyLength(20))
     );
+}
+
+/// `hashlib.pbkdf2_hmac("sha256", b"correct horse battery",
+/// b"meshmeet frame key\0hearing", 200000, 32)`.
+const HEARING_KEY: &str = "fd280ba9015c819bcba6a41c326c8fccc03939c33ccb804d7c2b253a485718b5";
+/// The first 8 bytes of `sha256(b"meshmeet safety code\0" + HEARING_KEY)`, as 4 groups.
+const HEARING_CODE: &str = "00040 23028 04982 59262";
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[wasm_bindgen_test]
+async fn a_passphrase_gives_the_same_key_in_every_browser_and_another_in_another_room() {
+    let hearing = RoomName("hearing".into());
+    let key = key_from_passphrase("correct horse battery", &hearing)
+        .await
+        .expect("PBKDF2");
+    assert_eq!(hex(&key), HEARING_KEY);
+    let elsewhere = key_from_passphrase("correct horse battery", &RoomName("standup".into()))
+        .await
+        .expect("PBKDF2");
+    assert_ne!(elsewhere, key);
+    let other = key_from_passphrase("correct horse battery!", &hearing)
+        .await
+        .expect("PBKDF2");
+    assert_ne!(other, key);
+    FrameCrypto::start()
+        .expect("encoded transforms")
+        .set_key(0, &key)
+        .expect("a frame key");
+}
+
+#[wasm_bindgen_test]
+async fn the_safety_code_is_the_key_s_in_every_browser_and_changes_with_it() {
+    let key: Vec<u8> = (0..HEARING_KEY.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&HEARING_KEY[i..i + 2], 16).expect("hex"))
+        .collect();
+    assert_eq!(safety_code(&key).await.expect("SHA-256"), HEARING_CODE);
+    let mut changed = key.clone();
+    changed[31] ^= 1;
+    assert_ne!(safety_code(&changed).await.expect("SHA-256"), HEARING_CODE);
 }

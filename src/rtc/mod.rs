@@ -7,6 +7,7 @@ mod config;
 mod description;
 mod error;
 mod frame_crypto;
+mod frame_keys;
 mod link;
 mod negotiation;
 mod recovery;
@@ -25,6 +26,9 @@ pub use channel::{Channel, ChannelData, DataSender, BUFFER_HIGH_BYTES, BUFFER_LO
 pub use config::LinkConfig;
 pub use error::RtcError;
 pub use frame_crypto::{FrameCounts, FrameCrypto, FrameCryptoError};
+pub use frame_keys::{
+    format_safety_code, key_from_passphrase, safety_code, PASSPHRASE_ITERATIONS, SAFETY_CODE_GROUPS,
+};
 pub use link::{PeerEvent, PeerLink};
 pub use negotiation::{is_polite, offer_decision, OfferDecision};
 pub use recovery::{Recovery, RecoveryStep};
