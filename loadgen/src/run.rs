@@ -405,6 +405,7 @@ impl Client {
             media: meshmeet_protocol::MediaState::default(),
             token: None,
             client_key: None,
+            e2ee: false,
         };
         let text = serde_json::to_string(&join).map_err(|e| e.to_string())?;
         sink.send(Message::text(text))

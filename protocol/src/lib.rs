@@ -186,6 +186,11 @@ pub enum ClientMsg {
         /// [`ErrorCode::InvalidClientKey`], never ignored.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         client_key: Option<String>,
+        /// Asks for an end-to-end encrypted room: every frame encrypted in the browsers with
+        /// keys no server holds. Only the participant who opens the room decides; the others
+        /// read it in [`ServerMsg::Welcome`].
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        e2ee: bool,
     },
     /// Take back a place in a room after the connection dropped: the first message on a new
     /// connection instead of [`ClientMsg::Join`]. Answered by [`ServerMsg::Resumed`], then
@@ -385,6 +390,10 @@ pub enum ServerMsg {
         /// rooms are not, and every message would pay for its size.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         live: Option<Box<LiveInfo>>,
+        /// Whether the room is end-to-end encrypted (as its first participant asked): what
+        /// needs the server to see the media is refused with [`ErrorCode::EncryptedRoom`].
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        e2ee: bool,
     },
     /// A [`ClientMsg::Resume`] succeeded: the connection speaks for the participant again,
     /// under its old id. What the room sent meanwhile follows, in order.
@@ -648,6 +657,9 @@ pub enum ErrorCode {
     /// An `add_camera` that did not work: the camera did not answer, the meeting is not on
     /// the media server, or none is reachable (the message says which).
     CameraFailed,
+    /// Refused in an end-to-end encrypted room: it needs the server to see the media (going
+    /// live, an encoder or a camera in, server recording).
+    EncryptedRoom,
 }
 
 impl LeaveReason {
@@ -720,6 +732,7 @@ mod tests {
                 media: MediaState::default(),
                 token: None,
                 client_key: None,
+                e2ee: false,
             }
         );
     }
@@ -800,8 +813,9 @@ mod tests {
             LeaveReason::names(),
             ["left", "disconnected", "timed_out", "removed"]
         );
-        assert_eq!(ErrorCode::names().len(), 31);
+        assert_eq!(ErrorCode::names().len(), 32);
         assert_eq!(ErrorCode::names()[0], "bad_message");
+        assert_eq!(ErrorCode::names()[31], "encrypted_room");
         assert_eq!(
             ErrorCode::names()[21..24],
             ["not_host", "invalid_client_key", "invalid_seq"]

@@ -141,6 +141,10 @@ pub enum RelayError {
     /// An `add_camera` that did not work (the message says why).
     #[error("{0}")]
     CameraFailed(String),
+    /// Something that needs the server to see the media, in an end-to-end encrypted room
+    /// (the message says what).
+    #[error("{0}")]
+    EncryptedRoom(&'static str),
 }
 
 impl RelayError {
@@ -178,6 +182,7 @@ impl RelayError {
             RelayError::SfuUnavailable => ErrorCode::SfuUnavailable,
             RelayError::LiveUnavailable(_) => ErrorCode::LiveUnavailable,
             RelayError::CameraFailed(_) => ErrorCode::CameraFailed,
+            RelayError::EncryptedRoom(_) => ErrorCode::EncryptedRoom,
         }
     }
 
@@ -189,6 +194,11 @@ impl RelayError {
         }
     }
 }
+
+/// Why going live is refused in an end-to-end encrypted room.
+pub const LIVE_IN_ENCRYPTED_ROOM: &str = "This meeting is end-to-end encrypted: the server cannot see its media, so it cannot be streamed live (local recording still works)";
+/// Why an encoder or a camera is refused in an end-to-end encrypted room.
+pub const DEVICE_IN_ENCRYPTED_ROOM: &str = "This meeting is end-to-end encrypted: an encoder or a camera cannot encrypt its frames, so it cannot take part";
 
 /// A configuration that cannot work.
 #[derive(Debug, thiserror::Error)]

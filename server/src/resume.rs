@@ -246,7 +246,7 @@ mod tests {
             Arc::new(MailboxSignal::default()),
             Arc::new(AtomicBool::new(false)),
         );
-        let member = Membership::new(RoomName("r".into()), PeerId::from("p"));
+        let member = Membership::new(RoomName("r".into()), PeerId::from("p"), false);
         let takeover = Arc::new(Notify::new());
         sessions.register(
             token.clone(),

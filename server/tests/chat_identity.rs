@@ -27,6 +27,7 @@ fn join_with_key(room: &str, name: &str, key: &str) -> ClientMsg {
         media: MediaState::default(),
         token: None,
         client_key: Some(key.into()),
+        e2ee: false,
     }
 }
 

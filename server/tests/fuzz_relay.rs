@@ -619,6 +619,7 @@ fn arbitrary_message_sequences_from_several_clients_keep_the_relay_sound() {
                             media,
                             token: None,
                             client_key: None,
+                            e2ee: false,
                         },
                         Action::Signal(to, signal) => ClientMsg::Signal {
                             to: resolve(&clients, to),

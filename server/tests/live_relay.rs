@@ -38,6 +38,7 @@ fn join_hearing(name: &str, password: Option<&str>, token: Option<&str>) -> Clie
         media: MediaState::default(),
         token: token.map(str::to_owned),
         client_key: None,
+        e2ee: false,
     }
 }
 

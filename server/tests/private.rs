@@ -33,6 +33,7 @@ fn join(
         media: MediaState::default(),
         token: token.map(str::to_owned),
         client_key: key.map(str::to_owned),
+        e2ee: false,
     }
 }
 

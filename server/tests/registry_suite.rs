@@ -173,14 +173,15 @@ impl Inbox {
 
     /// The welcome (roster, host and topology), which must already be there when `join`
     /// returns.
-    fn welcome(&mut self) -> (Vec<PeerInfo>, Option<PeerId>, Topology) {
+    fn welcome(&mut self) -> (Vec<PeerInfo>, Option<PeerId>, Topology, bool) {
         match self.rx.try_recv() {
             Ok(Outbound::Msg(ServerMsg::Welcome {
                 roster,
                 host,
                 topology,
+                e2ee,
                 ..
-            })) => (roster, host, topology),
+            })) => (roster, host, topology, e2ee),
             other => panic!("expected the welcome first, got {other:?}"),
         }
     }
@@ -218,6 +219,7 @@ fn request(room: &str, name: &str, password: Option<&str>, mailbox: Mailbox) -> 
             resume_grace_ms: 0,
         },
         topology: None,
+        e2ee: false,
     }
 }
 
@@ -228,6 +230,8 @@ struct Joined {
     roster: Vec<PeerInfo>,
     host: Option<PeerId>,
     topology: Topology,
+    /// Whether its welcome said the room is end-to-end encrypted.
+    e2ee: bool,
 }
 
 impl Joined {
@@ -295,13 +299,14 @@ async fn finish_join<R: RoomRegistry>(
     mut inbox: Inbox,
 ) -> Result<Joined, RelayError> {
     let member = registry.join(request).await?;
-    let (roster, host, topology) = inbox.welcome();
+    let (roster, host, topology, e2ee) = inbox.welcome();
     Ok(Joined {
         member,
         inbox,
         roster,
         host,
         topology,
+        e2ee,
     })
 }
 
@@ -1138,6 +1143,39 @@ where
 
 /// Every contract test, for the in-memory registry, one Redis registry, and two Redis
 /// registries on one Redis.
+async fn the_first_joiner_decides_whether_the_room_is_end_to_end_encrypted<R, F, Fut>(setup: F)
+where
+    R: RoomRegistry,
+    F: Fn(Limits) -> Fut,
+    Fut: Future<Output = Setup<R>>,
+{
+    let s = setup(DEFAULT_LIMITS).await;
+    let encrypted = |request| JoinRequest {
+        e2ee: true,
+        ..request
+    };
+    let ana = try_join_as(s.on(0), "private", "Ana", None, encrypted)
+        .await
+        .expect("Ana opens the room");
+    assert!(ana.e2ee && ana.member.e2ee());
+    // Later joiners read it, whatever they asked for; another room is not touched.
+    let bo = join(s.on(1), "private", "Bo").await;
+    assert!(bo.e2ee && bo.member.e2ee(), "Bo joins the encrypted room");
+    let cy = join(s.on(1), "open", "Cy").await;
+    let di = try_join_as(s.on(0), "open", "Di", None, encrypted)
+        .await
+        .expect("Di joins");
+    assert!(
+        !cy.e2ee && !di.e2ee && !di.member.e2ee(),
+        "a later joiner changes nothing"
+    );
+    // The room is forgotten with its encryption once everyone left: opened again, it is new.
+    s.on(0).leave(&ana.member, LeaveReason::Left).await;
+    s.on(1).leave(&bo.member, LeaveReason::Left).await;
+    let eve = join(s.on(0), "private", "Eve").await;
+    assert!(!eve.e2ee && !eve.member.e2ee());
+}
+
 macro_rules! for_each_registry {
     ($($test:ident),* $(,)?) => {
         mod memory {
@@ -1173,6 +1211,7 @@ for_each_registry!(
     the_list_of_removed_participants_goes_with_the_room,
     a_removal_bars_only_an_identity_and_never_a_joiner_without_one,
     an_encoder_never_becomes_host_while_a_person_is_in_the_room,
+    the_first_joiner_decides_whether_the_room_is_end_to_end_encrypted,
 );
 
 // ---------------------------------------------------------------------------------------

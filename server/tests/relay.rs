@@ -52,6 +52,7 @@ async fn joiner_gets_welcome_with_roster_in_join_order_and_others_get_peer_joine
             locked: false,
             topology: Default::default(),
             live: None,
+            e2ee: false,
         }
     );
     assert_eq!(ana_welcome.session.as_str().len(), 32, "128 bits as hex");
@@ -445,6 +446,7 @@ async fn password_protected_room_needs_the_first_joiners_password() {
         media: MediaState::default(),
         token: None,
         client_key: None,
+        e2ee: false,
     };
     let mut host = relay.connect().await;
     host.send(&join_with(Some("s3cret"))).await;
@@ -484,6 +486,7 @@ async fn empty_room_is_forgotten_with_its_password() {
         media: MediaState::default(),
         token: None,
         client_key: None,
+        e2ee: false,
     })
     .await;
     host.expect_welcome().await;
@@ -604,4 +607,51 @@ fn unix_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn an_end_to_end_encrypted_room_refuses_what_would_show_the_server_its_media() {
+    let relay = TestRelay::start(test_config()).await;
+    let mut ana = relay.connect().await;
+    let mut join = join_msg("private", "Ana");
+    if let ClientMsg::Join { e2ee, .. } = &mut join {
+        *e2ee = true;
+    }
+    ana.send(&join).await;
+    let welcome = ana.expect_welcome().await;
+    let encrypted = |msg: &ServerMsg| matches!(msg, ServerMsg::Welcome { e2ee: true, .. });
+    assert!(encrypted(&welcome.msg), "{:?}", welcome.msg);
+    // Bo asked for nothing and is told; he is in the same encrypted meeting.
+    let (_bo, bo_welcome) = relay.join("private", "Bo").await;
+    assert!(encrypted(&bo_welcome.msg), "{:?}", bo_welcome.msg);
+    ana.recv().await; // Bo joined
+                      // Going live, an encoder, a camera: each needs the server to see the media. Refused
+                      // before anything else is looked at (this relay has no media server at all).
+    for msg in [
+        ClientMsg::GoLive {
+            stage: vec![welcome.peer_id.clone()],
+            outputs: Default::default(),
+            follow_speaker: false,
+        },
+        ClientMsg::CreateIngest {
+            name: "Studio".into(),
+        },
+        ClientMsg::AddCamera {
+            name: "Lobby".into(),
+            url: "rtsp://127.0.0.1:9/camera".into(),
+        },
+    ] {
+        ana.send(&msg).await;
+        assert_eq!(ana.recv_error().await, ErrorCode::EncryptedRoom, "{msg:?}");
+    }
+    // In a room that is not encrypted the same go_live meets the next rule instead.
+    let (mut cy, cy_welcome) = relay.join("open", "Cy").await;
+    assert!(!encrypted(&cy_welcome.msg));
+    cy.send(&ClientMsg::GoLive {
+        stage: vec![cy_welcome.peer_id.clone()],
+        outputs: Default::default(),
+        follow_speaker: false,
+    })
+    .await;
+    assert_eq!(cy.recv_error().await, ErrorCode::LiveUnavailable);
 }

@@ -9,6 +9,7 @@ use meshmeet_protocol::{LeaveReason, MediaMode, MediaState, RoomName, ServerMsg,
 use tokio::sync::{mpsc, watch};
 
 use super::IngestError;
+use crate::error::DEVICE_IN_ENCRYPTED_ROOM;
 use crate::registry::{
     random_hex_128, JoinRequest, Mailbox, MailboxSignal, Membership, Outbound, RoomRegistry,
     WelcomeExtras, ENCODER_IDENTITY_PREFIX,
@@ -87,6 +88,8 @@ impl DeviceMember {
                 resume_grace_ms: 0,
             },
             topology: state.topology_policy(),
+            // A device never opens a room: its host is in it.
+            e2ee: false,
         };
         let member = state
             .registry
@@ -103,6 +106,12 @@ impl DeviceMember {
         if joined.mode != MediaMode::Sfu {
             device.leave(state, LeaveReason::Left).await;
             return Err(IngestError::NotOnSfu);
+        }
+        // Its frames are not encrypted: in a room that opened encrypted since its host let
+        // it in, nobody could decode it, and the server would carry plain media there.
+        if device.member.e2ee() {
+            device.leave(state, LeaveReason::Left).await;
+            return Err(IngestError::Refused(DEVICE_IN_ENCRYPTED_ROOM.to_owned()));
         }
         Ok(device)
     }

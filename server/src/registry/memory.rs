@@ -49,6 +49,8 @@ struct Room {
     sfu: Option<SfuPlacement>,
     /// The stage and viewer token while the room is live.
     live: Option<LiveInfo>,
+    /// Whether it is end-to-end encrypted (as its first participant asked).
+    e2ee: bool,
 }
 
 #[derive(Debug)]
@@ -158,6 +160,7 @@ impl RoomRegistry for MemoryRegistry {
             mailbox,
             welcome,
             topology: policy,
+            e2ee: request_e2ee,
         } = request;
         let password = password.filter(|p| !p.is_empty() && !vouched);
 
@@ -204,6 +207,7 @@ impl RoomRegistry for MemoryRegistry {
                     rule: policy.map(|p| p.rule),
                     sfu: None,
                     live: None,
+                    e2ee: request_e2ee,
                 })
             }
         };
@@ -248,6 +252,7 @@ impl RoomRegistry for MemoryRegistry {
             locked: room.locked,
             topology: room.topology.topology(),
             live: room.live.clone().map(Box::new),
+            e2ee: room.e2ee,
         });
         room.deliver_to_others(&peer_id, &ServerMsg::PeerJoined { peer: info.clone() });
         room.members.push(Member {
@@ -255,7 +260,7 @@ impl RoomRegistry for MemoryRegistry {
             mailbox,
             identity,
         });
-        Ok(Membership::new(room_name, peer_id))
+        Ok(Membership::new(room_name, peer_id, room.e2ee))
     }
 
     async fn leave(&self, member: &Membership, reason: LeaveReason) {
@@ -556,6 +561,7 @@ mod tests {
                 resume_grace_ms: 0,
             },
             topology: None,
+            e2ee: false,
         };
         (request, rx)
     }

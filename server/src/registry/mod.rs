@@ -226,12 +226,24 @@ impl Mailbox {
 pub struct Membership {
     room: RoomName,
     peer_id: PeerId,
+    e2ee: bool,
 }
 
 impl Membership {
-    /// Only registries create memberships.
-    pub(crate) fn new(room: RoomName, peer_id: PeerId) -> Self {
-        Membership { room, peer_id }
+    /// Only registries create memberships; `e2ee`: whether the room is end-to-end
+    /// encrypted (fixed when it opened).
+    pub(crate) fn new(room: RoomName, peer_id: PeerId, e2ee: bool) -> Self {
+        Membership {
+            room,
+            peer_id,
+            e2ee,
+        }
+    }
+
+    /// Whether the room is end-to-end encrypted: nothing that needs the server to see the
+    /// media may start in it.
+    pub fn e2ee(&self) -> bool {
+        self.e2ee
     }
 
     /// The room.
@@ -293,6 +305,9 @@ pub struct JoinRequest {
     /// The topology rule, when the relay has a media server (without one every room is a
     /// mesh).
     pub topology: Option<TopologyPolicy>,
+    /// Whether the room is to be end-to-end encrypted, if this join opens it (a later
+    /// joiner's wish changes nothing).
+    pub e2ee: bool,
 }
 
 /// A change a participant makes to how others see it.

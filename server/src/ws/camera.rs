@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tracing::info;
 
 use super::Connection;
-use crate::error::RelayError;
+use crate::error::{RelayError, DEVICE_IN_ENCRYPTED_ROOM};
 use crate::ingest::cameras;
 use crate::registry::{HostAction, Membership, RoomRegistry};
 
@@ -21,6 +21,9 @@ impl<R: RoomRegistry> Connection<R> {
     ) -> Result<(), RelayError> {
         let name = self.display_name(&name)?;
         cameras::check_url(&url).map_err(RelayError::BadMessage)?;
+        if member.e2ee() {
+            return Err(RelayError::EncryptedRoom(DEVICE_IN_ENCRYPTED_ROOM));
+        }
         if self.state.config.janus_urls.is_empty() {
             return Err(RelayError::CameraFailed(
                 "Cameras come in through the media server, and this relay has none configured"

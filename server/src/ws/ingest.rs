@@ -4,7 +4,7 @@
 use meshmeet_protocol::ServerMsg;
 
 use super::Connection;
-use crate::error::RelayError;
+use crate::error::{RelayError, DEVICE_IN_ENCRYPTED_ROOM};
 use crate::registry::{HostAction, Membership, RoomRegistry};
 
 impl<R: RoomRegistry> Connection<R> {
@@ -15,6 +15,9 @@ impl<R: RoomRegistry> Connection<R> {
         name: String,
     ) -> Result<(), RelayError> {
         let name = self.display_name(&name)?;
+        if member.e2ee() {
+            return Err(RelayError::EncryptedRoom(DEVICE_IN_ENCRYPTED_ROOM));
+        }
         if self.state.config.janus_urls.is_empty() {
             return Err(RelayError::LiveUnavailable(
                 "Encoders publish through the media server, and this relay has none configured",

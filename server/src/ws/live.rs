@@ -5,7 +5,7 @@
 use meshmeet_protocol::{LiveInfo, LiveOutputs, PeerId, MAX_STAGE};
 
 use super::Connection;
-use crate::error::RelayError;
+use crate::error::{RelayError, LIVE_IN_ENCRYPTED_ROOM};
 use crate::registry::{random_hex_128, HostAction, Membership, RoomRegistry};
 
 impl<R: RoomRegistry> Connection<R> {
@@ -21,6 +21,9 @@ impl<R: RoomRegistry> Connection<R> {
             return Err(RelayError::BadMessage(format!(
                 "a stage names one to {MAX_STAGE} participants"
             )));
+        }
+        if member.e2ee() {
+            return Err(RelayError::EncryptedRoom(LIVE_IN_ENCRYPTED_ROOM));
         }
         if follow_speaker && stage.len() != 1 {
             return Err(RelayError::BadMessage(

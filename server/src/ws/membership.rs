@@ -20,12 +20,14 @@ use crate::turn;
 const RESUME_HEADROOM: usize = 4;
 
 impl<R: RoomRegistry> Connection<R> {
-    /// Joins a room, once the relay's access rules and then the room registry admit it.
+    /// Joins a room, once the relay's access rules and then the room registry admit it
+    /// (`e2ee`: asks for an end-to-end encrypted room, if it opens it).
     pub(super) async fn join(
         &mut self,
         version: u32,
         attempt: JoinAttempt<'_>,
         media: MediaState,
+        e2ee: bool,
     ) -> Flow {
         if let Err(err) = check_version(version) {
             return self.refuse(err);
@@ -56,6 +58,7 @@ impl<R: RoomRegistry> Connection<R> {
                 resume_grace_ms: u64::try_from(config.resume_grace.as_millis()).unwrap_or(u64::MAX),
             },
             topology: self.state.topology_policy(),
+            e2ee,
         };
         match self.state.registry.join(request).await {
             Ok(member) => {

@@ -35,6 +35,7 @@ impl<R: RoomRegistry> Connection<R> {
                 media,
                 token,
                 client_key,
+                e2ee,
             } => {
                 let join = JoinAttempt {
                     room: &room,
@@ -43,7 +44,7 @@ impl<R: RoomRegistry> Connection<R> {
                     token: token.as_deref(),
                     client_key: client_key.as_deref(),
                 };
-                self.join(version, join, media).await
+                self.join(version, join, media, e2ee).await
             }
             ClientMsg::Resume { version, session } => self.resume(version, session).await,
             _ => self.refuse(RelayError::NotJoined),

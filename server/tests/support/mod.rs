@@ -148,6 +148,7 @@ pub fn join_msg(room: &str, name: &str) -> ClientMsg {
         media: MediaState::default(),
         token: None,
         client_key: None,
+        e2ee: false,
     }
 }
 

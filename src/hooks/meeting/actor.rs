@@ -70,6 +70,7 @@ fn join_msg(join: &JoinRequest, media: MediaState) -> ClientMsg {
         media,
         token: join.token.clone(),
         client_key: join.client_key.clone(),
+        e2ee: false,
     }
 }
 

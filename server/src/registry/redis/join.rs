@@ -30,6 +30,7 @@ impl Inner {
             mailbox,
             welcome,
             topology: policy,
+            e2ee,
         } = request;
         let info = PeerInfo {
             id: peer_id.clone(),
@@ -45,6 +46,7 @@ impl Inner {
             vouched,
             identity: identity.as_deref().unwrap_or(""),
             policy,
+            e2ee,
         };
 
         // Registered before the script runs, so messages sent to the newcomer the moment the
@@ -71,13 +73,13 @@ impl Inner {
             .run_join_script(script_args)
             .await
             .map_err(|err| unavailable(self, "joining a room", &err))?;
-        let (host, topology, live, records) = match reply.as_slice() {
-            [status, host, mode, epoch, live, records @ ..] if status == "ok" => {
+        let (host, topology, live, e2ee, records) = match reply.as_slice() {
+            [status, host, mode, epoch, live, e2ee, records @ ..] if status == "ok" => {
                 let topology = parse_topology(mode, epoch).ok_or_else(|| {
                     error!(%mode, %epoch, "unreadable topology from the join script");
                     RelayError::Internal
                 })?;
-                (host, topology, parse_live(live), records)
+                (host, topology, parse_live(live), e2ee == "1", records)
             }
             refusal => {
                 pending.state = Pending::NotInRedis;
@@ -86,12 +88,19 @@ impl Inner {
         };
         let roster = roster_in_join_order(&room, records);
         let host = (!host.is_empty()).then(|| PeerId(host.clone()));
-        self.welcome(&peer_id, &room, roster, host, (topology, live), welcome)?;
+        self.welcome(
+            &peer_id,
+            &room,
+            roster,
+            host,
+            (topology, live, e2ee),
+            welcome,
+        )?;
         pending.state = Pending::Joined;
-        Ok(Membership::new(room, peer_id))
+        Ok(Membership::new(room, peer_id, e2ee))
     }
 
-    /// Runs `lua/join.lua`: `{'ok', host, mode, epoch, live, records of the others…}` or
+    /// Runs `lua/join.lua`: `{'ok', host, mode, epoch, live, e2ee, records of the others…}` or
     /// `{refusal}`.
     async fn run_join_script(&self, args: JoinArgs<'_>) -> Result<Vec<String>, RedisError> {
         let mut invocation = self.scripts.join.prepare_invoke();
@@ -115,6 +124,7 @@ impl Inner {
                 .arg(offset_ms(policy.now)),
             None => invocation.arg("").arg("").arg("").arg(""),
         };
+        invocation.arg(if args.e2ee { "1" } else { "0" });
         invocation.invoke_async(&mut self.commands.clone()).await
     }
 
@@ -147,7 +157,7 @@ impl Inner {
         room: &RoomName,
         roster: Vec<PeerInfo>,
         host: Option<PeerId>,
-        (topology, live): (Topology, Option<LiveInfo>),
+        (topology, live, e2ee): (Topology, Option<LiveInfo>, bool),
         welcome: WelcomeExtras,
     ) -> Result<(), RelayError> {
         let mut local = lock(&self.local);
@@ -168,6 +178,7 @@ impl Inner {
             locked: false,
             topology,
             live: live.map(Box::new),
+            e2ee,
         });
         for msg in entry.early.take().unwrap_or_default() {
             entry.mailbox.deliver(msg);
@@ -188,6 +199,8 @@ struct JoinArgs<'a> {
     /// Empty for none.
     identity: &'a str,
     policy: Option<TopologyPolicy>,
+    /// Whether the room is to be end-to-end encrypted, if this join opens it.
+    e2ee: bool,
 }
 
 /// The room's live state as the join script read it (`''` when not live); an unreadable

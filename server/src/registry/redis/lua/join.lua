@@ -4,8 +4,9 @@
 -- record JSON, peer_joined JSON, vouched ('1': no password is checked or set), identity
 -- ('' = none), then the topology policy: mesh max ('' = none: the room stays as it is),
 -- return delay (ms), whether a media server is reachable ('1'/'0'), the offset (ms) of the
--- relay's time of the join from now. Returns {'ok', host, mode, epoch, live JSON ('' when
--- not live), records of the others…} or {refusal}.
+-- relay's time of the join from now, whether a room it opens is end-to-end encrypted
+-- ('1'/'0'). Returns {'ok', host, mode, epoch, live JSON ('' when not live), e2ee ('1'/'0'),
+-- records of the others…} or {refusal}.
 local room, peer, me, password = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local vouched, identity = ARGV[10] == '1', ARGV[11]
 local mesh_max, delay = tonumber(ARGV[12]), tonumber(ARGV[13])
@@ -28,6 +29,7 @@ else
   forget_room(room)
   if password ~= '' and not vouched then redis.call('SET', room_password(room), password) end
   redis.call('SET', room_host(room), peer)
+  if ARGV[16] == '1' then redis.call('SET', room_e2ee(room), '1') end
   redis.call('SADD', p .. ':rooms', room)
   if mesh_max then redis.call('HSET', room_topology(room), 'mesh_max', mesh_max, 'delay', delay) end
 end
@@ -49,6 +51,7 @@ redis.call('HSET', peers, peer, me .. ' ' .. seq .. ' ' .. ARGV[8])
 redis.call('HSET', instance_peers(me), peer, room)
 if identity ~= '' then redis.call('HSET', room_identities(room), peer, identity) end
 local mode, epoch = topology_of(room)
+table.insert(roster, 1, redis.call('GET', room_e2ee(room)) or '0')
 table.insert(roster, 1, redis.call('GET', room_live(room)) or '')
 table.insert(roster, 1, tostring(epoch))
 table.insert(roster, 1, mode)

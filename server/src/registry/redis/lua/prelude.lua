@@ -15,10 +15,13 @@ local function room_topology(room) return p .. ':room:' .. room .. ':topology' e
 local function room_sfu(room) return p .. ':room:' .. room .. ':sfu' end
 -- String: the room's LiveInfo JSON while it is live.
 local function room_live(room) return p .. ':room:' .. room .. ':live' end
+-- String: '1' when the room is end-to-end encrypted (set when it opens, never changed).
+local function room_e2ee(room) return p .. ':room:' .. room .. ':e2ee' end
 -- Everything about a room but its roster.
 local function forget_room(room)
   redis.call('DEL', room_password(room), room_host(room), room_locked(room), room_removed(room),
-    room_identities(room), room_topology(room), room_sfu(room), room_live(room))
+    room_identities(room), room_topology(room), room_sfu(room), room_live(room),
+    room_e2ee(room))
   redis.call('SREM', p .. ':rooms', room)
 end
 local function instance_key(id) return p .. ':instance:' .. id end
