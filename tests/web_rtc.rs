@@ -6,8 +6,8 @@ mod support;
 
 use meshmeet::media::stop_stream;
 use meshmeet::rtc::{
-    stats_of, Channel, ChannelData, ConnectionStatus, LinkConfig, LocalTracks, PeerEvent, PeerLink,
-    TrackKind,
+    stats_of, Channel, ChannelData, ConnectionStatus, FrameCrypto, LinkConfig, LocalTracks,
+    PeerEvent, PeerLink, SharedFrameCrypto, TrackKind,
 };
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -83,11 +83,28 @@ fn pair(
     a_initiates: bool,
     b_initiates: bool,
 ) -> Pair {
+    let config = LinkConfig::default();
+    pair_with(
+        (&config, &config),
+        a_tracks,
+        b_tracks,
+        a_initiates,
+        b_initiates,
+    )
+}
+
+/// [`pair`] with a configuration for each side.
+fn pair_with(
+    (a_config, b_config): (&LinkConfig, &LinkConfig),
+    a_tracks: LocalTracks,
+    b_tracks: LocalTracks,
+    a_initiates: bool,
+    b_initiates: bool,
+) -> Pair {
     let (a, b) = (Rc::new(RefCell::new(None)), Rc::new(RefCell::new(None)));
     let (seen_a, seen_b) = (Rc::default(), Rc::default());
-    let config = LinkConfig::default();
     let link_a = PeerLink::new(
-        &config,
+        a_config,
         true,
         a_initiates,
         a_tracks,
@@ -95,7 +112,7 @@ fn pair(
     )
     .expect("link a");
     let link_b = PeerLink::new(
-        &config,
+        b_config,
         false,
         b_initiates,
         b_tracks,
@@ -399,6 +416,7 @@ async fn a_relay_only_link_without_turn_reports_a_gathering_without_relay_candid
     let config = LinkConfig {
         ice_servers: Vec::new(),
         policy: meshmeet_protocol::IceTransportPolicy::Relay,
+        frames: None,
     };
     let link = PeerLink::new(
         &config,
@@ -415,4 +433,77 @@ async fn a_relay_only_link_without_turn_reports_a_gathering_without_relay_candid
     assert_eq!(relay_candidates, 0);
     drop(link);
     stop_stream(&local);
+}
+
+/// Video frames the link `side` decoded so far.
+async fn decoded(side: &Rc<RefCell<Option<PeerLink>>>) -> f64 {
+    let pc = side.borrow().as_ref().expect("a link").connection();
+    let snapshot = stats_of(&pc).await.expect("stats");
+    snapshot
+        .inbound
+        .iter()
+        .filter(|r| r.kind == "video")
+        .map(|r| r.frames_decoded)
+        .sum()
+}
+
+/// Waits (bounded) until `side` decoded more than `frames` video frames.
+async fn wait_decoded(side: &Rc<RefCell<Option<PeerLink>>>, frames: f64, who: &str) {
+    for _ in 0..(CONNECT_TIMEOUT_MS / 250) {
+        if decoded(side).await > frames {
+            return;
+        }
+        gloo_timers::future::TimeoutFuture::new(250).await;
+    }
+    panic!("{who} decoded no more than {frames} frames");
+}
+
+#[wasm_bindgen_test]
+async fn links_with_frame_encryption_decode_each_other_and_a_plain_peer_s_frames_are_dropped() {
+    let crypto = Rc::new(FrameCrypto::start().expect("encoded transforms"));
+    crypto.set_key(0, &[5; 32]).expect("a key");
+    crypto.send_with(0).expect("send with it");
+    let encrypted = LinkConfig {
+        frames: Some(SharedFrameCrypto(Rc::clone(&crypto))),
+        ..LinkConfig::default()
+    };
+    let (local_a, local_b) = (support::fake_stream().await, support::fake_stream().await);
+    // Both encrypt: each decodes the other, through the initiator's and the answerer's
+    // transceivers alike.
+    let both = pair_with(
+        (&encrypted, &encrypted),
+        tracks(&local_a),
+        tracks(&local_b),
+        false,
+        true,
+    );
+    wait_decoded(&both.a, 10.0, "a (encrypted, from encrypted b)").await;
+    wait_decoded(&both.b, 10.0, "b (encrypted, from encrypted a)").await;
+    let counted = support::wait_until("the worker's report", CONNECT_TIMEOUT_MS, || {
+        let counts = crypto.counts();
+        (counts.encrypted > 0 && counts.decrypted > 0).then_some(counts)
+    })
+    .await;
+    assert_eq!(counted.failed, 0, "{counted:?}");
+    drop(both);
+    // Only a encrypts: what plain b sends never reaches a's decoder.
+    let before = crypto.counts().failed;
+    let half = pair_with(
+        (&encrypted, &LinkConfig::default()),
+        tracks(&local_a),
+        tracks(&local_b),
+        false,
+        true,
+    );
+    wait_connected(&half.seen_a, "a").await;
+    support::wait_until(
+        "a's worker dropping b's plain frames",
+        CONNECT_TIMEOUT_MS,
+        || (crypto.counts().failed > before + 20).then_some(()),
+    )
+    .await;
+    assert_eq!(decoded(&half.a).await, 0.0, "a decoded a plain frame");
+    drop(half);
+    stop_stream(&local_a);
+    stop_stream(&local_b);
 }

@@ -1,6 +1,6 @@
 //! Turning the relay's ICE settings into an `RTCConfiguration`.
 
-use super::RtcError;
+use super::{RtcError, SharedFrameCrypto};
 use crate::js::{object_from, JsError};
 use meshmeet_protocol::{IceServer, IceTransportPolicy};
 use web_sys::{RtcConfiguration, RtcIceTransportPolicy, RtcPeerConnection};
@@ -12,6 +12,9 @@ pub struct LinkConfig {
     pub ice_servers: Vec<IceServer>,
     /// Relay-only or any candidate.
     pub policy: IceTransportPolicy,
+    /// In an end-to-end encrypted meeting: what encrypts every frame sent and decrypts every
+    /// frame received, on every connection.
+    pub frames: Option<SharedFrameCrypto>,
 }
 
 impl LinkConfig {

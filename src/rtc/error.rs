@@ -20,4 +20,7 @@ pub enum RtcError {
     /// Swapping a sent track failed.
     #[error("cannot replace the track: {0}")]
     ReplaceTrack(JsError),
+    /// Frame encryption could not be attached to a sender or receiver.
+    #[error("{0}")]
+    FrameCrypto(#[from] super::FrameCryptoError),
 }

@@ -96,6 +96,25 @@ struct TransformOptions {
     kind: &'static str,
 }
 
+/// A page's frame encryption as its peer connections share it: equal when it is the same
+/// worker.
+#[derive(Clone)]
+pub struct SharedFrameCrypto(pub Rc<FrameCrypto>);
+
+impl PartialEq for SharedFrameCrypto {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for SharedFrameCrypto {}
+
+impl std::fmt::Debug for SharedFrameCrypto {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedFrameCrypto")
+    }
+}
+
 /// One worker for a page's frame encryption, and the counts it reported last.
 pub struct FrameCrypto {
     worker: Worker,
@@ -189,6 +208,33 @@ impl FrameCrypto {
         kind: &'static str,
     ) -> Result<(), FrameCryptoError> {
         self.attach(receiver, "decrypt", kind)
+    }
+
+    /// Encrypts what `transceiver` sends and decrypts what it receives (`media`: `audio` or
+    /// `video`).
+    pub fn protect_transceiver(
+        &self,
+        transceiver: &web_sys::RtcRtpTransceiver,
+        media: &'static str,
+    ) -> Result<(), FrameCryptoError> {
+        self.protect_sender(&transceiver.sender(), media)?;
+        self.protect_receiver(&transceiver.receiver(), media)
+    }
+
+    /// Decrypts what `receiver` receives unless a transform is attached already (the media
+    /// server may offer a receiver again for another feed).
+    pub fn protect_receiver_once(
+        &self,
+        receiver: &RtcRtpReceiver,
+        media: &'static str,
+    ) -> Result<(), FrameCryptoError> {
+        let attached = js_sys::Reflect::get(receiver, &JsValue::from_str("transform"))
+            .map(|t| !t.is_null() && !t.is_undefined())
+            .unwrap_or(false);
+        if attached {
+            return Ok(());
+        }
+        self.protect_receiver(receiver, media)
     }
 
     /// What the worker counted, as of its last report.

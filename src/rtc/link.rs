@@ -11,7 +11,7 @@ use super::description::{create_and_set_local, set_local, set_remote};
 use super::negotiation::{offer_decision, OfferDecision};
 use super::sender::{replace_track_later, set_encoding};
 use super::{stream_of, Channel, ChannelData, DataSender, SendParams};
-use super::{ConnectionStatus, LinkConfig, LocalTracks, RtcError, TrackKind};
+use super::{ConnectionStatus, LinkConfig, LocalTracks, RtcError, SharedFrameCrypto, TrackKind};
 use crate::js::{get_string, JsError};
 use futures_channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use futures_util::StreamExt;
@@ -96,6 +96,8 @@ struct Inner {
     video_params: Cell<(SendParams, SendParams)>,
     /// Relayed candidates found by the current gathering (shared with two event handlers).
     relay_candidates: Rc<Cell<usize>>,
+    /// Frame encryption of every transceiver, in an end-to-end encrypted meeting.
+    frames: Option<SharedFrameCrypto>,
 }
 
 impl PeerLink {
@@ -129,6 +131,7 @@ impl PeerLink {
                 SendParams::screen(super::DEFAULT_VIDEO_BUDGET_BPS / 2),
             )),
             relay_candidates: Rc::new(Cell::new(0)),
+            frames: config.frames.clone(),
         });
         inner.install_handlers(&jobs);
         if initiator {
@@ -378,6 +381,7 @@ impl Inner {
                 // Before the first negotiation this completes at once; nothing to wait for.
                 let _ = transceiver.sender().replace_track(Some(track));
             }
+            self.protect(&transceiver, kind);
             slots[kind.index()] = Some(transceiver);
         }
     }
@@ -434,6 +438,7 @@ impl Inner {
                 continue;
             };
             transceiver.set_direction(RtcRtpTransceiverDirection::Sendrecv);
+            self.protect(&transceiver, kind);
             let track = self.local.borrow().get(kind).cloned();
             replacing.push(transceiver.sender().replace_track(track.as_ref()));
             self.transceivers.borrow_mut()[kind.index()] = Some(transceiver);
@@ -548,6 +553,17 @@ impl Inner {
             }
         }
         Ok(())
+    }
+
+    /// Encrypts what `transceiver` sends and decrypts what it receives, in an encrypted
+    /// meeting. A failure is reported: the link would carry media nobody could decode.
+    fn protect(&self, transceiver: &RtcRtpTransceiver, kind: TrackKind) {
+        let Some(frames) = &self.frames else {
+            return;
+        };
+        if let Err(err) = frames.0.protect_transceiver(transceiver, kind.media()) {
+            (self.on_event)(PeerEvent::Error(err.into()));
+        }
     }
 
     fn on_track(&self, track: MediaStreamTrack, transceiver: &RtcRtpTransceiver) {

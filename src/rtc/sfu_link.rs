@@ -10,8 +10,8 @@
 use super::description::{create_and_set_local, set_remote};
 use super::sender::{replace_track_later, set_encoding};
 use super::{
-    simulcast_layers, ConnectionStatus, LinkConfig, LocalTracks, RtcError, SendParams, TrackKind,
-    SIMULCAST_LAYERS,
+    simulcast_layers, ConnectionStatus, LinkConfig, LocalTracks, RtcError, SendParams,
+    SharedFrameCrypto, TrackKind, SIMULCAST_LAYERS,
 };
 use futures_channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use futures_util::StreamExt;
@@ -77,6 +77,8 @@ struct Inner {
     video_params: RefCell<Option<(SendParams, SendParams)>>,
     on_event: Rc<dyn Fn(SfuLinkEvent)>,
     handlers: RefCell<Vec<EventHandler>>,
+    /// Frame encryption of everything sent and received, in an end-to-end encrypted meeting.
+    frames: Option<SharedFrameCrypto>,
 }
 
 /// The camera's `sendEncodings`: one per simulcast layer, so the media server can forward
@@ -118,8 +120,15 @@ impl SfuLink {
                 }
                 transceiver
             })
-            .collect();
-        let link = Self::start(pc, SfuLeg::Publish, transceivers, on_event);
+            .collect::<Vec<_>>();
+        if let Some(frames) = &config.frames {
+            for (kind, transceiver) in TrackKind::ALL.into_iter().zip(&transceivers) {
+                frames
+                    .0
+                    .protect_sender(&transceiver.sender(), kind.media())?;
+            }
+        }
+        let link = Self::start(pc, SfuLeg::Publish, transceivers, on_event, &config.frames);
         let _ = link.jobs.unbounded_send(Job::Offer);
         Ok(link)
     }
@@ -130,7 +139,13 @@ impl SfuLink {
         on_event: Rc<dyn Fn(SfuLinkEvent)>,
     ) -> Result<Self, RtcError> {
         let pc = config.new_connection()?;
-        Ok(Self::start(pc, SfuLeg::Subscribe, Vec::new(), on_event))
+        Ok(Self::start(
+            pc,
+            SfuLeg::Subscribe,
+            Vec::new(),
+            on_event,
+            &config.frames,
+        ))
     }
 
     fn start(
@@ -138,6 +153,7 @@ impl SfuLink {
         leg: SfuLeg,
         transceivers: Vec<RtcRtpTransceiver>,
         on_event: Rc<dyn Fn(SfuLinkEvent)>,
+        frames: &Option<SharedFrameCrypto>,
     ) -> Self {
         let (jobs, rx) = unbounded();
         let inner = Rc::new(Inner {
@@ -147,6 +163,7 @@ impl SfuLink {
             video_params: RefCell::new(None),
             on_event,
             handlers: RefCell::new(Vec::new()),
+            frames: frames.clone(),
         });
         inner.install_handlers();
         spawn_local(run_jobs(inner.clone(), rx));
@@ -267,9 +284,31 @@ impl Inner {
         match self.leg {
             SfuLeg::Publish => self.apply_video_params().await,
             SfuLeg::Subscribe => {
+                self.protect_receivers()?;
                 let sdp = create_and_set_local(&self.pc, false).await?;
                 (self.on_event)(SfuLinkEvent::Answer(sdp));
             }
+        }
+        Ok(())
+    }
+
+    /// Decrypts what every receiver the media server's offer made receives, before the
+    /// answer lets media flow, in an encrypted meeting.
+    fn protect_receivers(&self) -> Result<(), RtcError> {
+        let Some(frames) = &self.frames else {
+            return Ok(());
+        };
+        for transceiver in self.pc.get_transceivers().iter() {
+            let Ok(transceiver) = transceiver.dyn_into::<RtcRtpTransceiver>() else {
+                continue;
+            };
+            let receiver = transceiver.receiver();
+            let media = if receiver.track().kind() == "audio" {
+                "audio"
+            } else {
+                "video"
+            };
+            frames.0.protect_receiver_once(&receiver, media)?;
         }
         Ok(())
     }

@@ -61,8 +61,10 @@ const MEASURED_EXTENSIONS: [&str; 3] = ["wasm", "js", "css"];
 /// 345,096 B. Raised to 346,000. Each RTMP address's state told to the host (`live_outputs`,
 /// its list in the live controls and the strings) took it to 347,670 B: raised to 348,500.
 /// A stage that follows the speaker (its box, the badge's note, `follow_speaker` in two
-/// messages) took it to 348,602 B: raised to 349,200.
-pub const BUDGET_GZIP_BYTES: usize = 349_200;
+/// messages) took it to 348,602 B: raised to 349,200. Frame encryption in the peer
+/// connections (the worker's script, carried in the wasm, and its wrapper) took it to
+/// 350,190 B: raised to 350,800.
+pub const BUDGET_GZIP_BYTES: usize = 350_800;
 
 /// One measured file of a build: its path under the build directory, raw and gzipped bytes.
 pub struct Asset {

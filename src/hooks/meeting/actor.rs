@@ -219,6 +219,8 @@ impl<M: MediaTopology> Meeting<M> {
                     } else {
                         ice_transport_policy
                     },
+                    // Frame encryption is not used by the call yet (docs/E2EE.md).
+                    frames: None,
                 };
                 self.media.configure(self.link_config.clone());
                 // We are the newcomer: we offer to everyone already here, all at once.
