@@ -177,13 +177,29 @@ async fn encrypted_frames_decode_with_the_key_and_go_on_after_a_new_one() {
     assert_eq!(counted.1.failed, 0, "{counted:?}");
     let (_, audio) = received(&call).await;
     assert!(audio > 0.0, "the microphone's packets arrive");
-    // A new key: the receiver learns it first, then the sender switches; the picture goes on.
+    // A new key: the receiver learns it first, then the sender switches (its import is
+    // awaited before the switch applies), and the old key is forgotten once the frames
+    // sealed with it are through. The picture goes on, and no frame fails.
     call.receiving.set_key(1, &KEY_C).expect("a 256-bit key");
     call.sending.set_key(1, &KEY_C).expect("a 256-bit key");
-    gloo_timers::future::TimeoutFuture::new(200).await;
     call.sending.send_with(1).expect("switch");
+    gloo_timers::future::TimeoutFuture::new(1_000).await;
     call.receiving.forget_key(0).expect("forget the old key");
-    wait_for_frames(&call, decoded, 10.0, "frames after the new key").await;
+    gloo_timers::future::TimeoutFuture::new(200).await;
+    let (since, _) = received(&call).await;
+    let failed = wait_until("a report after the switch", MEDIA_TIMEOUT_MS, || {
+        let got = call.receiving.counts();
+        (got.decrypted > counted.1.decrypted).then_some(got.failed)
+    })
+    .await;
+    wait_for_frames(&call, since.max(decoded), 10.0, "frames after the new key").await;
+    // The worker reports at most once a second: wait for one more before comparing.
+    gloo_timers::future::TimeoutFuture::new(1_100).await;
+    assert_eq!(
+        call.receiving.counts().failed,
+        failed,
+        "frames failed after the switch to the new key"
+    );
 }
 
 #[wasm_bindgen_test]

@@ -9,11 +9,14 @@
 // The clear header is VP8's payload descriptor and first partition bytes (10 for a key frame,
 // 3 otherwise: the server sees key frames and sizes) and Opus's TOC byte (1). It is the
 // additional authenticated data: changing it makes the frame fail to decrypt. The IV is a
-// random 4-byte prefix of this transform and a 64-bit counter, never repeated under a key.
+// random 8-byte prefix of this transform and a 32-bit counter (a new prefix when it wraps):
+// a key that many senders use over many meetings (one from a passphrase) repeats an IV only
+// if two of them draw the same 64-bit prefix.
 //
-// Messages from the page: { type: "key", index, raw } (an AES key of 16 or 32 bytes, raw
-// null to forget it), { type: "send_with", index }. To the page, about every second while
-// frames flow: { type: "stats", encrypted, decrypted, failed }.
+// Messages from the page, applied one at a time in the order sent: { type: "key", index,
+// raw } (an AES key of 16 or 32 bytes, raw null to forget it), { type: "send_with", index }.
+// To the page, about every second while frames flow: { type: "stats", encrypted,
+// decrypted, failed }.
 
 "use strict";
 
@@ -46,8 +49,7 @@ async function importKey(raw) {
   ]);
 }
 
-self.onmessage = async (event) => {
-  const msg = event.data;
+async function apply(msg) {
   if (msg.type === "key") {
     if (msg.raw === null) {
       keys.delete(msg.index);
@@ -57,33 +59,51 @@ self.onmessage = async (event) => {
   } else if (msg.type === "send_with") {
     sendIndex = msg.index;
   }
+}
+
+// A key's import takes a moment: a later message (forget it, send with it) waits for it.
+let applied = Promise.resolve();
+self.onmessage = (event) => {
+  applied = applied.then(() => apply(event.data)).catch(() => {});
 };
 
 function encrypter(kind) {
-  const prefix = crypto.getRandomValues(new Uint8Array(4));
-  let counter = 0n;
+  let prefix = crypto.getRandomValues(new Uint8Array(8));
+  let counter = 0;
   return async (frame, controller) => {
-    const key = keys.get(sendIndex);
+    // The frame names the key it is sealed with, whatever the page says meanwhile.
+    const index = sendIndex;
+    const key = keys.get(index);
     // Nothing leaves without encryption: no key yet, no frame.
     if (!key || frame.data.byteLength === 0) return;
     const data = new Uint8Array(frame.data);
     const clear = Math.min(clearBytes(kind, frame), data.length);
+    if (counter === 0x100000000) {
+      prefix = crypto.getRandomValues(new Uint8Array(8));
+      counter = 0;
+    }
     const iv = new Uint8Array(IV_BYTES);
     iv.set(prefix);
-    new DataView(iv.buffer).setBigUint64(4, counter);
-    counter += 1n;
-    const sealed = new Uint8Array(
-      await crypto.subtle.encrypt(
-        { name: "AES-GCM", iv, additionalData: data.subarray(0, clear) },
-        key,
-        data.subarray(clear),
-      ),
-    );
+    new DataView(iv.buffer).setUint32(8, counter);
+    counter += 1;
+    let sealed;
+    try {
+      sealed = new Uint8Array(
+        await crypto.subtle.encrypt(
+          { name: "AES-GCM", iv, additionalData: data.subarray(0, clear) },
+          key,
+          data.subarray(clear),
+        ),
+      );
+    } catch (_) {
+      // Never stall the sender's stream: this frame is dropped, the next one tried.
+      return;
+    }
     const out = new Uint8Array(clear + sealed.length + TRAILER_BYTES);
     out.set(data.subarray(0, clear));
     out.set(sealed, clear);
     out.set(iv, clear + sealed.length);
-    out[out.length - 1] = sendIndex;
+    out[out.length - 1] = index;
     frame.data = out.buffer;
     counts.encrypted += 1;
     report();
