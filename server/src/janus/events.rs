@@ -101,6 +101,11 @@ pub struct Feed {
     /// What it publishes.
     #[serde(default)]
     pub streams: Vec<FeedStream>,
+    /// In a room that reports who talks: whether it talks now (Janus says so in the list a
+    /// joiner gets; changes come as [`HandleEvent::Talking`]). Janus 1.1's per-stream
+    /// `talking` in that list is written before it is known, so this one is read.
+    #[serde(default)]
+    pub talking: bool,
 }
 
 /// One stream a publisher sends.
@@ -120,10 +125,6 @@ pub struct FeedStream {
     /// Whether it is sent in simulcast layers (Janus says so only when it is).
     #[serde(default)]
     pub simulcast: bool,
-    /// For a sound in a room that reports who talks: whether it carries talking now (Janus
-    /// says so in the list a joiner gets; changes come as [`HandleEvent::Talking`]).
-    #[serde(default)]
-    pub talking: bool,
 }
 
 /// One stream of a subscription: which publisher's stream arrives on which mid.
@@ -325,6 +326,14 @@ mod tests {
         };
         assert_eq!(feeds[0].id, 9);
         assert_eq!(feeds[0].streams[0].codec.as_deref(), Some("opus"));
+        assert!(!feeds[0].talking, "not said: not talking");
+        // A joiner's list says who talks per publisher (its per-stream value is unreliable).
+        let Some(HandleEvent::Publishers(feeds)) = event(
+            r#"{"videoroom":"event","room":5,"publishers":[{"id":9,"display":"p1","talking":true,"streams":[{"type":"audio","mindex":0,"mid":"0","codec":"opus","talking":false}]}]}"#,
+        ) else {
+            panic!("a publishers event");
+        };
+        assert!(feeds[0].talking);
         // A malformed list is not an event the relay can act on.
         assert_eq!(event(r#"{"videoroom":"event","publishers":7}"#), None);
         assert_eq!(

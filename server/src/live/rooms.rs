@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use meshmeet_protocol::{LiveInfo, LiveOutputs, PeerId, RoomName};
 use subtle::ConstantTimeEq;
 use tokio::task::JoinHandle;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::bridge::{bridge, viewer_codecs, StageVideo, ViewerCodecs};
 use super::encoder::{live_dir, Encoder, EncoderSettings};
@@ -440,14 +440,18 @@ async fn follow<R: RoomRegistry>(
     live: Arc<LiveRoom>,
 ) {
     let mut observer: Option<Publisher> = None;
+    // A tick every second however many events come between (who talks, in a busy room):
+    // the registry is read on each.
+    let mut checks = tokio::time::interval(CHECK_EVERY);
+    checks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let event = match observer.as_mut() {
             Some(handle) => tokio::select! {
                 event = handle.next_event() => Some(event),
-                () = tokio::time::sleep(CHECK_EVERY) => None,
+                _ = checks.tick() => None,
             },
             None => {
-                tokio::time::sleep(CHECK_EVERY).await;
+                checks.tick().await;
                 None
             }
         };
@@ -519,7 +523,7 @@ impl LiveRoom {
         let talking = joined
             .publishers
             .iter()
-            .filter(|feed| stage_stream(feed, "audio").is_some_and(|s| s.talking))
+            .filter(|feed| feed.talking)
             .filter_map(|feed| Some(PeerId::from(feed.display.as_deref()?)))
             .collect();
         lock(&self.speakers).talking_now(talking);
@@ -612,9 +616,10 @@ impl LiveRoom {
                 lock(&self.speakers).moved(next, Instant::now());
                 self.sync_forwards().await;
             }
-            // Not in the room (any more), or the host chose meanwhile: the registry's stage
-            // is read again within a second.
-            Ok(false) => lock(&self.speakers).gone(&next),
+            // On the stage already (another relay moved it), the host chose meanwhile, or
+            // not in the room: the registry's state, read within a second, says which (one
+            // who left is forgotten when Janus says so).
+            Ok(false) => debug!(room = %self.room, speaker = %next, "the registry kept the stage"),
             Err(err) => warn!(room = %self.room, %err, "could not move the live to its speaker"),
         }
     }
@@ -920,7 +925,6 @@ mod tests {
             codec: Some(if kind == "audio" { "opus" } else { "vp8" }.into()),
             disabled,
             simulcast: false,
-            talking: false,
         }
     }
 
@@ -929,6 +933,7 @@ mod tests {
             id: 1,
             display: None,
             streams,
+            talking: false,
         }
     }
 

@@ -189,7 +189,6 @@ mod tests {
             codec: None,
             disabled: false,
             simulcast: false,
-            talking: false,
         };
         Feed {
             id,
@@ -199,6 +198,7 @@ mod tests {
                 stream("video", "v1"),
                 stream("video", "v2"),
             ],
+            talking: false,
         }
     }
 

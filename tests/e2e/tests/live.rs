@@ -11,9 +11,11 @@
 //! follows it; its `DELETE` takes it out of the meeting. A mock RTSP camera
 //! (gst-rtsp-server) the host adds is decoded as a tile in Chromium and in Firefox; on the
 //! stage, the watch page shows it and RTMP carries it with silence for its missing sound.
+//! Last, the stage follows whoever speaks: Ben while Ana is muted, then Ana once she
+//! unmutes and he mutes, the watch page following to each one's picture.
 //!
-//! Every page runs with `?video=low` (320x180 at 15 fps): two Chromium, a Firefox and Janus
-//! share two cores.
+//! Every page runs with `?video=low` (320x180 at 15 fps) but Ben's (`?video=tiny`, 160x88):
+//! two Chromium, a Firefox and Janus share two cores.
 
 use meshmeet_e2e::a11y::serious_violations;
 use meshmeet_e2e::live::{add_camera, let_encoder_in, link, pick_stage, set_stage, type_rtmp_urls};
@@ -36,7 +38,10 @@ const LIVE_TEST_LIMIT: Duration = Duration::from_secs(420);
 const CAMERA_SIZE: (u32, u32) = (320, 240);
 /// An RTMP address that refuses: nothing listens on the discard port on loopback.
 const REFUSING_RTMP: &str = "rtmp://127.0.0.1:9/live/refused_key";
-/// The WHIP encoder's picture: unlike the browsers' 320x180, so the watch page shows whose.
+/// Ben's camera (`?video=tiny`, 160x90 asked) as the watch page receives it, unlike Ana's
+/// 320x180: the watch page shows which of them it plays.
+const BEN_SIZE: (u32, u32) = (160, 88);
+/// The WHIP encoder's picture: unlike the browsers', so the watch page shows whose.
 const ENCODER_SIZE: (u32, u32) = (256, 144);
 
 async fn join(browser: &Browser, room: &str, name: &str) -> Result {
@@ -131,13 +136,15 @@ async fn the_host_goes_live_and_a_firefox_watch_page_plays_the_stage() {
         write_speech_wav(&speech)?;
         let microphone = fake_microphone_arg(&speech);
         println!(
-            "fake camera: 320x180 at 15 fps (?video=low); fake microphone: a speech-like \
+            "fake camera: 320x180 at 15 fps (?video=low; Ben 160x88, ?video=tiny); fake microphone: a speech-like \
              sound (tests/e2e/src/speech.rs); Janus {url}"
         );
         let ana = t.chromium_with_args(&[&microphone]).await?;
         let ben = t.chromium_with_args(&[&microphone]).await?;
         join(&ana, "hearing", "Ana").await?;
-        join(&ben, "hearing", "Ben").await?;
+        // Ben's camera is smaller than Ana's, so the watch page shows which of them it plays.
+        ben.ready_to_join("/r/hearing?video=tiny", "Ben").await?;
+        ben.join_from_lobby().await?;
         ana.wait_for("[data-testid=tile-grid][data-topology=mesh]", MEDIA_WAIT)
             .await?;
 
@@ -422,7 +429,7 @@ async fn the_host_goes_live_and_a_firefox_watch_page_plays_the_stage() {
 
         // The stage follows whoever speaks: with Ana muted, Ben (talking) takes it from the
         // silent camera once its hold is over, and the watch page follows to his picture;
-        // then Ben mutes and Ana unmutes, and the stage goes to her.
+        // then Ben mutes and Ana unmutes, and the stage (and the watch page) goes to her.
         ana.click("[data-testid=mic-toggle]").await?;
         ana.click("[data-testid=live-follow-speaker]").await?;
         let following = Instant::now();
@@ -437,7 +444,7 @@ async fn the_host_goes_live_and_a_firefox_watch_page_plays_the_stage() {
             .await
             .context("the stage follows Ben, who talks")?;
         let to_ben = following.elapsed();
-        watch_page_follows(&fox, "videoHeight", 180, "Ben").await?;
+        watch_page_follows(&fox, "videoHeight", BEN_SIZE.1, "Ben").await?;
         let swapping = Instant::now();
         ben.click("[data-testid=mic-toggle]").await?;
         ana.click("[data-testid=mic-toggle]").await?;
@@ -446,9 +453,7 @@ async fn the_host_goes_live_and_a_firefox_watch_page_plays_the_stage() {
             .context("the stage follows Ana once she talks and Ben is muted")?;
         let to_ana = swapping.elapsed();
         ana.wait_until_js(&on_stage("You"), MEDIA_WAIT).await?;
-        fox.wait_until_video_decodes("[data-testid=live-video]", MEDIA_WAIT)
-            .await
-            .context("the watch page plays Ana")?;
+        watch_page_follows(&fox, "videoHeight", 180, "Ana").await?;
         println!(
             "following the speaker: Ben (talking; Ana muted) on the stage {:.1} s after the \
              host chose it (the silent camera had held it longer than the 3 s hold), Ana \
