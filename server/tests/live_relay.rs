@@ -23,7 +23,9 @@ use meshmeet_server::janus::{JanusClient, JanusOptions};
 use meshmeet_server::Config;
 use serde_json::Value;
 use sfu_support::*;
-use support::{http_get, http_raw, test_config, Client, HttpResponse, TestRelay, Welcome};
+use support::{
+    go_live_msg, http_get, http_raw, test_config, Client, HttpResponse, TestRelay, Welcome,
+};
 
 /// The hearing's password: the meeting is closed, its live is public.
 const HEARING_PASSWORD: &str = "court-7";
@@ -209,20 +211,10 @@ async fn the_host_goes_live_and_a_whep_viewer_watches_the_stage_through_the_brid
     let ana_id = ana_welcome.peer_id.clone();
 
     // Only the host goes live, and only with people in the room on the stage.
-    bo.send(&ClientMsg::GoLive {
-        stage: vec![ana_id.clone()],
-        outputs: Default::default(),
-        follow_speaker: false,
-    })
-    .await;
+    bo.send(&go_live_msg(vec![ana_id.clone()])).await;
     assert_eq!(bo.recv_error().await, ErrorCode::NotHost);
     let stranger = PeerId::from("0123456789abcdef0123456789abcdef");
-    ana.send(&ClientMsg::GoLive {
-        stage: vec![stranger],
-        outputs: Default::default(),
-        follow_speaker: false,
-    })
-    .await;
+    ana.send(&go_live_msg(vec![stranger])).await;
     assert_eq!(ana.recv_error().await, ErrorCode::UnknownPeer);
     // Someone twice, or more than four: not a stage.
     let bo_id = bo_welcome.peer_id.clone();
@@ -232,12 +224,7 @@ async fn the_host_goes_live_and_a_whep_viewer_watches_the_stage_through_the_brid
         vec![ana_id.clone(); MAX_STAGE + 1],
         Vec::new(),
     ] {
-        ana.send(&ClientMsg::GoLive {
-            stage: stage.clone(),
-            outputs: Default::default(),
-            follow_speaker: false,
-        })
-        .await;
+        ana.send(&go_live_msg(stage.clone())).await;
         assert_eq!(ana.recv_error().await, ErrorCode::BadMessage, "{stage:?}");
     }
     // Following the speaker starts from one.
@@ -270,12 +257,7 @@ async fn the_host_goes_live_and_a_whep_viewer_watches_the_stage_through_the_brid
         assert_eq!(ana.recv_error().await, ErrorCode::BadMessage, "{bad}");
     }
 
-    ana.send(&ClientMsg::GoLive {
-        stage: vec![ana_id.clone()],
-        outputs: Default::default(),
-        follow_speaker: false,
-    })
-    .await;
+    ana.send(&go_live_msg(vec![ana_id.clone()])).await;
     let live = wait_for(&mut bo, "Bo hears of the live", live_of)
         .await
         .expect("live");
@@ -525,12 +507,7 @@ async fn an_encoder_publishes_over_whip_appears_to_everyone_and_can_go_on_the_st
     assert_eq!(on_mesh.status, 409, "{}", on_mesh.text());
 
     // Live, the meeting is on the SFU: Ana and Bo publish, Bo receives Ana.
-    ana.send(&ClientMsg::GoLive {
-        stage: vec![ana_id.clone()],
-        outputs: Default::default(),
-        follow_speaker: false,
-    })
-    .await;
+    ana.send(&go_live_msg(vec![ana_id.clone()])).await;
     wait_for(&mut bo, "Bo hears of the live", live_of).await;
     let _ana_up = publish(&mut ana, 1, "Ana").await;
     let _bo_up = publish(&mut bo, 1, "Bo").await;
@@ -623,12 +600,7 @@ async fn an_encoder_publishes_over_whip_appears_to_everyone_and_can_go_on_the_st
     );
 
     // The host puts it on the stage.
-    ana.send(&ClientMsg::GoLive {
-        stage: vec![encoder_id.clone()],
-        outputs: Default::default(),
-        follow_speaker: false,
-    })
-    .await;
+    ana.send(&go_live_msg(vec![encoder_id.clone()])).await;
     let live = wait_for(&mut bo, "Bo sees the encoder on stage", live_of)
         .await
         .expect("live");
@@ -638,24 +610,15 @@ async fn an_encoder_publishes_over_whip_appears_to_everyone_and_can_go_on_the_st
     // ffmpeg sending it back for the mountpoints (the only one with RTP out of that size),
     // gone when the stage is one again.
     let composite = "pkt_size=1200";
-    ana.send(&ClientMsg::GoLive {
-        stage: vec![encoder_id.clone(), ana_id.clone()],
-        outputs: Default::default(),
-        follow_speaker: false,
-    })
-    .await;
+    ana.send(&go_live_msg(vec![encoder_id.clone(), ana_id.clone()]))
+        .await;
     let live = wait_for(&mut bo, "Bo sees two on the stage", live_of)
         .await
         .expect("live");
     assert_eq!(live.stage, vec![encoder_id.clone(), ana_id.clone()]);
     let running = wait_for_processes(composite, |n| n == 1).await;
     assert_eq!(running, 1, "one ffmpeg makes the composite");
-    ana.send(&ClientMsg::GoLive {
-        stage: vec![encoder_id.clone()],
-        outputs: Default::default(),
-        follow_speaker: false,
-    })
-    .await;
+    ana.send(&go_live_msg(vec![encoder_id.clone()])).await;
     wait_for(&mut bo, "Bo sees one on the stage again", live_of).await;
     let running = wait_for_processes(composite, |n| n == 0).await;
     assert_eq!(
@@ -736,12 +699,7 @@ async fn the_host_adds_an_rtsp_camera_that_everyone_receives_and_removing_it_sto
         "on the mesh"
     );
 
-    ana.send(&ClientMsg::GoLive {
-        stage: vec![ana_id.clone()],
-        outputs: Default::default(),
-        follow_speaker: false,
-    })
-    .await;
+    ana.send(&go_live_msg(vec![ana_id.clone()])).await;
     wait_for(&mut bo, "Bo hears of the live", live_of).await;
     let _ana_up = publish(&mut ana, 1, "Ana").await;
 

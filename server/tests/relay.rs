@@ -10,7 +10,7 @@ use meshmeet_protocol::{
     ServerMsg, Signal, PROTOCOL_VERSION,
 };
 use serde_json::json;
-use support::{candidate, join_msg, test_config, Closed, TestRelay};
+use support::{candidate, go_live_msg, join_msg, test_config, Closed, TestRelay};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn peer(id: &PeerId, name: &str) -> PeerInfo {
@@ -628,11 +628,7 @@ async fn an_end_to_end_encrypted_room_refuses_what_would_show_the_server_its_med
                       // Going live, an encoder, a camera: each needs the server to see the media. Refused
                       // before anything else is looked at (this relay has no media server at all).
     for msg in [
-        ClientMsg::GoLive {
-            stage: vec![welcome.peer_id.clone()],
-            outputs: Default::default(),
-            follow_speaker: false,
-        },
+        go_live_msg(vec![welcome.peer_id.clone()]),
         ClientMsg::CreateIngest {
             name: "Studio".into(),
         },
@@ -647,11 +643,7 @@ async fn an_end_to_end_encrypted_room_refuses_what_would_show_the_server_its_med
     // In a room that is not encrypted the same go_live meets the next rule instead.
     let (mut cy, cy_welcome) = relay.join("open", "Cy").await;
     assert!(!encrypted(&cy_welcome.msg));
-    cy.send(&ClientMsg::GoLive {
-        stage: vec![cy_welcome.peer_id.clone()],
-        outputs: Default::default(),
-        follow_speaker: false,
-    })
-    .await;
+    cy.send(&go_live_msg(vec![cy_welcome.peer_id.clone()]))
+        .await;
     assert_eq!(cy.recv_error().await, ErrorCode::LiveUnavailable);
 }

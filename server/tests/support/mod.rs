@@ -152,6 +152,15 @@ pub fn join_msg(room: &str, name: &str) -> ClientMsg {
     }
 }
 
+/// `go_live` with `stage` chosen by the host, to the watch link only.
+pub fn go_live_msg(stage: Vec<PeerId>) -> ClientMsg {
+    ClientMsg::GoLive {
+        stage,
+        outputs: Default::default(),
+        follow_speaker: false,
+    }
+}
+
 pub fn candidate(n: usize) -> Signal {
     Signal::Candidate {
         candidate: format!(
