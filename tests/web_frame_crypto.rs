@@ -48,14 +48,6 @@ impl Drop for Call {
     }
 }
 
-fn kind_of(track: &web_sys::MediaStreamTrack) -> &'static str {
-    if track.kind() == "audio" {
-        "audio"
-    } else {
-        "video"
-    }
-}
-
 /// Connects a sender of the fake camera and microphone, encrypting with `send_key`, to a
 /// receiver that knows `receive_key` (both as key 0).
 async fn call(send_key: &[u8], receive_key: &[u8]) -> Call {
@@ -71,7 +63,7 @@ async fn call(send_key: &[u8], receive_key: &[u8]) -> Call {
         let track: web_sys::MediaStreamTrack = track.unchecked_into();
         let rtp_sender = sender.add_track_0(&track, &stream);
         sending
-            .protect_sender(&rtp_sender, kind_of(&track))
+            .protect_sender(&rtp_sender, &track.kind())
             .expect("the sender's transform");
     }
     let mut handlers: Vec<Closure<dyn FnMut(web_sys::Event)>> = Vec::new();
@@ -95,7 +87,7 @@ async fn call(send_key: &[u8], receive_key: &[u8]) -> Call {
                 return;
             };
             receiving
-                .protect_receiver(&e.receiver(), kind_of(&e.track()))
+                .protect_receiver(&e.receiver(), &e.track().kind())
                 .expect("the receiver's transform");
         });
         receiver.set_ontrack(Some(on_track.as_ref().unchecked_ref()));

@@ -91,9 +91,9 @@ enum ToWorker<'a> {
 
 /// What a transform does, and to which kind of frame.
 #[derive(Serialize)]
-struct TransformOptions {
+struct TransformOptions<'a> {
     operation: &'static str,
-    kind: &'static str,
+    kind: &'a str,
 }
 
 /// A page's frame encryption as its peer connections share it: equal when it is the same
@@ -191,21 +191,22 @@ impl FrameCrypto {
         self.post(&ToWorker::SendWith { index })
     }
 
-    /// Encrypts what `sender` sends (`audio` frames keep one byte clear, `video` its VP8
-    /// header).
+    /// Encrypts what `sender` sends; `kind` is its track's kind (`audio` frames keep one
+    /// byte clear, `video` its VP8 header).
     pub fn protect_sender(
         &self,
         sender: &RtcRtpSender,
-        kind: &'static str,
+        kind: &str,
     ) -> Result<(), FrameCryptoError> {
         self.attach(sender, "encrypt", kind)
     }
 
-    /// Decrypts what `receiver` receives; frames that do not decrypt never reach its decoder.
+    /// Decrypts what `receiver` receives (`kind`: its track's); frames that do not decrypt
+    /// never reach its decoder.
     pub fn protect_receiver(
         &self,
         receiver: &RtcRtpReceiver,
-        kind: &'static str,
+        kind: &str,
     ) -> Result<(), FrameCryptoError> {
         self.attach(receiver, "decrypt", kind)
     }
@@ -215,7 +216,7 @@ impl FrameCrypto {
     pub fn protect_transceiver(
         &self,
         transceiver: &web_sys::RtcRtpTransceiver,
-        media: &'static str,
+        media: &str,
     ) -> Result<(), FrameCryptoError> {
         self.protect_sender(&transceiver.sender(), media)?;
         self.protect_receiver(&transceiver.receiver(), media)
@@ -226,7 +227,7 @@ impl FrameCrypto {
     pub fn protect_receiver_once(
         &self,
         receiver: &RtcRtpReceiver,
-        media: &'static str,
+        media: &str,
     ) -> Result<(), FrameCryptoError> {
         let attached = js_sys::Reflect::get(receiver, &JsValue::from_str("transform"))
             .map(|t| !t.is_null() && !t.is_undefined())
@@ -247,7 +248,7 @@ impl FrameCrypto {
         &self,
         target: &JsValue,
         operation: &'static str,
-        kind: &'static str,
+        kind: &str,
     ) -> Result<(), FrameCryptoError> {
         let browser = |e: JsValue| FrameCryptoError::Browser(JsError::from(e));
         let options = object_from(&TransformOptions { operation, kind })

@@ -303,12 +303,9 @@ impl Inner {
                 continue;
             };
             let receiver = transceiver.receiver();
-            let media = if receiver.track().kind() == "audio" {
-                "audio"
-            } else {
-                "video"
-            };
-            frames.0.protect_receiver_once(&receiver, media)?;
+            frames
+                .0
+                .protect_receiver_once(&receiver, &receiver.track().kind())?;
         }
         Ok(())
     }
