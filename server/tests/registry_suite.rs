@@ -1566,7 +1566,7 @@ where
     }
     assert_eq!(
         s.on(1).follow_speaker(&room, token, bo.id()).await,
-        Ok(false)
+        Ok(None)
     );
     let following = LiveInfo {
         follow_speaker: true,
@@ -1589,21 +1589,22 @@ where
     ] {
         assert_eq!(
             s.on(1).follow_speaker(&room, t, speaker).await,
-            Ok(false),
+            Ok(None),
             "{t} {speaker}"
         );
     }
     ana.inbox.silent().await;
     assert_eq!(s.on(0).room_live(&room).await, Ok(Some(following.clone())));
-    // Bo talks: the relay running the live (either) puts him on the stage; everyone is told.
-    assert_eq!(
-        s.on(1).follow_speaker(&room, token, bo.id()).await,
-        Ok(true)
-    );
+    // Bo talks: the relay running the live (either) puts him on the stage and is given the
+    // live as it is now; everyone is told.
     let moved = LiveInfo {
         stage: vec![bo.id().clone()],
         ..following
     };
+    assert_eq!(
+        s.on(1).follow_speaker(&room, token, bo.id()).await,
+        Ok(Some(moved.clone()))
+    );
     for who in [&mut ana, &mut bo] {
         assert_eq!(
             who.inbox.next().await,
@@ -1620,7 +1621,7 @@ where
         .expect("stop");
     assert_eq!(
         s.on(0).follow_speaker(&room, token, ana.id()).await,
-        Ok(false)
+        Ok(None)
     );
 }
 

@@ -610,16 +610,15 @@ impl LiveRoom {
             .follow_speaker(&self.room, &self.token, &next)
             .await
         {
-            Ok(true) => {
+            Ok(Some(live)) => {
                 info!(room = %self.room, speaker = %next, "the live's stage follows its speaker");
-                *lock(&self.stage) = vec![next.clone()];
-                lock(&self.speakers).moved(next, Instant::now());
+                self.take_stage(&live);
                 self.sync_forwards().await;
             }
             // On the stage already (another relay moved it), the host chose meanwhile, or
             // not in the room: the registry's state, read within a second, says which (one
             // who left is forgotten when Janus says so).
-            Ok(false) => debug!(room = %self.room, speaker = %next, "the registry kept the stage"),
+            Ok(None) => debug!(room = %self.room, speaker = %next, "the registry kept the stage"),
             Err(err) => warn!(room = %self.room, %err, "could not move the live to its speaker"),
         }
     }

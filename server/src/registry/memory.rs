@@ -472,10 +472,10 @@ impl RoomRegistry for MemoryRegistry {
         room: &RoomName,
         watch_token: &str,
         speaker: &PeerId,
-    ) -> Result<bool, RelayError> {
+    ) -> Result<Option<LiveInfo>, RelayError> {
         let mut rooms = self.rooms();
         let Some(room) = rooms.get_mut(room) else {
-            return Ok(false);
+            return Ok(None);
         };
         // The same rules are in redis/lua/speaker.lua.
         let present = room.has(speaker);
@@ -484,15 +484,17 @@ impl RoomRegistry for MemoryRegistry {
             .as_mut()
             .filter(|live| live.follow_speaker && live.watch_token == watch_token && present)
         else {
-            return Ok(false);
+            return Ok(None);
         };
         if live.stage == [speaker.clone()] {
-            return Ok(false);
+            return Ok(None);
         }
         live.stage = vec![speaker.clone()];
-        let live = Some(live.clone());
-        room.deliver_to_all(&ServerMsg::LiveChanged { live });
-        Ok(true)
+        let live = live.clone();
+        room.deliver_to_all(&ServerMsg::LiveChanged {
+            live: Some(live.clone()),
+        });
+        Ok(Some(live))
     }
 
     async fn settle_topology(&self, policy: TopologyPolicy) {

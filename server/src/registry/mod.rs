@@ -456,16 +456,16 @@ pub trait RoomRegistry: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<LiveInfo>, RelayError>> + Send;
 
     /// For the relay running `room`'s live that follows the speaker: puts `speaker` alone
-    /// on the stage, and everyone gets `live_changed`. `Ok(false)`, and nothing changes,
-    /// when the room is no longer live with `watch_token` following the speaker (the host
-    /// chose someone meanwhile, or the live ended), `speaker` is not in the room, or is on
-    /// the stage already.
+    /// on the stage, and everyone gets `live_changed`: the live as it is now. `Ok(None)`,
+    /// and nothing changes, when the room is no longer live with `watch_token` following
+    /// the speaker (the host chose someone meanwhile, or the live ended), `speaker` is not
+    /// in the room, or is on the stage already.
     fn follow_speaker(
         &self,
         room: &RoomName,
         watch_token: &str,
         speaker: &PeerId,
-    ) -> impl Future<Output = Result<bool, RelayError>> + Send;
+    ) -> impl Future<Output = Result<Option<LiveInfo>, RelayError>> + Send;
 
     /// Moves back to the mesh every SFU room that has been small enough for the rule's
     /// return delay, and every SFU room small enough for the mesh when no media server is
@@ -541,7 +541,7 @@ impl<R: RoomRegistry> RoomRegistry for Arc<R> {
         room: &RoomName,
         watch_token: &str,
         speaker: &PeerId,
-    ) -> Result<bool, RelayError> {
+    ) -> Result<Option<LiveInfo>, RelayError> {
         (**self).follow_speaker(room, watch_token, speaker).await
     }
     async fn settle_topology(&self, policy: TopologyPolicy) {

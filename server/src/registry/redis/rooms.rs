@@ -245,7 +245,7 @@ impl RoomRegistry for RedisRegistry {
         room: &RoomName,
         watch_token: &str,
         speaker: &PeerId,
-    ) -> Result<bool, RelayError> {
+    ) -> Result<Option<LiveInfo>, RelayError> {
         let inner = &*self.inner;
         let live = LiveInfo {
             stage: vec![speaker.clone()],
@@ -267,7 +267,7 @@ impl RoomRegistry for RedisRegistry {
             .invoke_async(&mut inner.commands.clone())
             .await
             .map_err(|err| unavailable(inner, "moving a live's stage to its speaker", &err))?;
-        Ok(status == "ok")
+        Ok((status == "ok").then_some(live))
     }
 
     async fn settle_topology(&self, policy: TopologyPolicy) {
