@@ -6,7 +6,9 @@
 use super::participant_list::ParticipantListProps;
 use crate::hooks::HostCommand;
 use crate::i18n::Strings;
-use crate::state::{hls_url, live_outputs_from_form, stage_after_toggle, stage_box_enabled};
+use crate::state::{
+    hls_url, live_outputs_from_form, stage_after_toggle, stage_box_enabled, stage_to_send,
+};
 use meshmeet_protocol::{PeerId, RtmpOutputState, RtmpOutputStatus};
 use web_sys::{HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
@@ -77,13 +79,8 @@ pub fn live_controls(
             };
             let on = input.checked();
             if live {
-                let stage = if on {
-                    stage_of_first(&stage)
-                } else {
-                    stage.clone()
-                };
                 on_host.emit(HostCommand::GoLive {
-                    stage,
+                    stage: stage_to_send(&stage, on),
                     outputs: chosen_outputs.clone(),
                     follow_speaker: on,
                 });
@@ -99,11 +96,7 @@ pub fn live_controls(
                 on_host.emit(HostCommand::StopLive);
             } else if !stage.is_empty() {
                 on_host.emit(HostCommand::GoLive {
-                    stage: if follow {
-                        stage_of_first(&stage)
-                    } else {
-                        stage.clone()
-                    },
+                    stage: stage_to_send(&stage, follow),
                     outputs: chosen_outputs.clone(),
                     follow_speaker: follow,
                 });
@@ -184,11 +177,6 @@ pub fn live_controls(
             }
         </div>
     }
-}
-
-/// A stage that follows the speaker starts with one: the first of `stage`.
-fn stage_of_first(stage: &[PeerId]) -> Vec<PeerId> {
-    stage.iter().take(1).cloned().collect()
 }
 
 /// One RTMP address and how it is doing (its stream key masked by the relay).

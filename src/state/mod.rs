@@ -31,7 +31,7 @@ pub use room::{
 };
 pub use shortcuts::{shortcut_for, KeyPress, Shortcut, SHORTCUTS};
 pub use speaker::{is_speaking, SpeakerChoice, SPEAKING_AUDIO_LEVEL};
-pub use stage_choice::{stage_after_toggle, stage_box_enabled};
+pub use stage_choice::{stage_after_toggle, stage_box_enabled, stage_to_send};
 pub use stats::{PeerFigures, Point, StatsAction, StatsState, HISTORY_SAMPLES};
 pub use transfer::{
     chunk_ranges, Checksum, Direction, Reassembly, ReassemblyError, Transfer, TransferAction,

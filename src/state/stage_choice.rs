@@ -1,5 +1,5 @@
 //! Who the host puts on a live's stage: ticking and unticking participants, in the order
-//! they were ticked, one to [`MAX_STAGE`] of them.
+//! they were ticked, one to [`MAX_STAGE`] of them, or whoever speaks.
 
 use meshmeet_protocol::{PeerId, MAX_STAGE};
 
@@ -20,6 +20,13 @@ pub fn stage_box_enabled(stage: &[PeerId], peer: &PeerId) -> bool {
     stage_after_toggle(stage, peer, !on).is_some()
 }
 
+/// The stage to send for `stage` as the controls show it: a stage that follows the speaker
+/// starts with one, the first.
+pub fn stage_to_send(stage: &[PeerId], follow_speaker: bool) -> Vec<PeerId> {
+    let count = if follow_speaker { 1 } else { stage.len() };
+    stage.iter().take(count).cloned().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -38,6 +45,14 @@ mod tests {
         // Ticking someone already there changes nothing but their place.
         let again = stage_after_toggle(&ids(&["ana", "ben"]), &PeerId::from("ana"), true);
         assert_eq!(again, Some(ids(&["ben", "ana"])));
+    }
+
+    #[test]
+    fn following_the_speaker_starts_from_the_first_on_the_stage() {
+        let two = ids(&["ben", "ana"]);
+        assert_eq!(stage_to_send(&two, true), ids(&["ben"]));
+        assert_eq!(stage_to_send(&two, false), two);
+        assert_eq!(stage_to_send(&[], true), Vec::<PeerId>::new());
     }
 
     #[test]
