@@ -12,7 +12,7 @@ use meshmeet::media::stop_stream;
 use meshmeet::rtc::{key_from_passphrase, safety_code, stats_of, FrameCrypto};
 use meshmeet_protocol::RoomName;
 use std::rc::Rc;
-use support::{fake_stream, wait_until};
+use support::{fake_stream, video_frames_decoded, wait_for_decoded, wait_until};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -126,40 +126,30 @@ async fn describe(from: &RtcPeerConnection, to: &RtcPeerConnection, kind: RtcSdp
         .expect("set as remote");
 }
 
-/// The receiver's video frames decoded, and audio packets received, so far.
-async fn received(call: &Call) -> (f64, f64) {
+/// Audio packets the receiver got so far.
+async fn audio_packets(call: &Call) -> f64 {
     let snapshot = stats_of(&call.receiver)
         .await
         .expect("the receiver's stats");
-    let of = |kind: &str| snapshot.inbound.iter().find(|s| s.kind == kind);
-    (
-        of("video").map_or(0.0, |s| s.frames_decoded),
-        of("audio").map_or(0.0, |s| s.packets),
-    )
-}
-
-/// Waits until the receiver has decoded `frames` more video frames than `since`.
-async fn wait_for_frames(call: &Call, since: f64, frames: f64, what: &str) -> f64 {
-    let mut waited = 0;
-    loop {
-        let (decoded, _) = received(call).await;
-        if decoded >= since + frames {
-            return decoded;
-        }
-        assert!(
-            waited < MEDIA_TIMEOUT_MS,
-            "{what}: {decoded} frames decoded"
-        );
-        gloo_timers::future::TimeoutFuture::new(250).await;
-        waited += 250;
-    }
+    snapshot
+        .inbound
+        .iter()
+        .filter(|s| s.kind == "audio")
+        .map(|s| s.packets)
+        .sum()
 }
 
 #[wasm_bindgen_test]
 async fn encrypted_frames_decode_with_the_key_and_go_on_after_a_new_one() {
     assert!(FrameCrypto::supported(), "no RTCRtpScriptTransform");
     let call = call(&KEY_A, &KEY_A).await;
-    let decoded = wait_for_frames(&call, 0.0, 10.0, "frames with the same key").await;
+    let decoded = wait_for_decoded(
+        &call.receiver,
+        10.0,
+        MEDIA_TIMEOUT_MS,
+        "frames with the same key",
+    )
+    .await;
     // The workers did the work: every frame went through them.
     let counted = wait_until("the workers' reports", MEDIA_TIMEOUT_MS, || {
         let (sent, got) = (call.sending.counts(), call.receiving.counts());
@@ -167,8 +157,10 @@ async fn encrypted_frames_decode_with_the_key_and_go_on_after_a_new_one() {
     })
     .await;
     assert_eq!(counted.1.failed, 0, "{counted:?}");
-    let (_, audio) = received(&call).await;
-    assert!(audio > 0.0, "the microphone's packets arrive");
+    assert!(
+        audio_packets(&call).await > 0.0,
+        "the microphone's packets arrive"
+    );
     // A new key: the receiver learns it first, then the sender switches (its import is
     // awaited before the switch applies), and the old key is forgotten once the frames
     // sealed with it are through. The picture goes on, and no frame fails.
@@ -178,13 +170,19 @@ async fn encrypted_frames_decode_with_the_key_and_go_on_after_a_new_one() {
     gloo_timers::future::TimeoutFuture::new(1_000).await;
     call.receiving.forget_key(0).expect("forget the old key");
     gloo_timers::future::TimeoutFuture::new(200).await;
-    let (since, _) = received(&call).await;
+    let since = video_frames_decoded(&call.receiver).await;
     let failed = wait_until("a report after the switch", MEDIA_TIMEOUT_MS, || {
         let got = call.receiving.counts();
         (got.decrypted > counted.1.decrypted).then_some(got.failed)
     })
     .await;
-    wait_for_frames(&call, since.max(decoded), 10.0, "frames after the new key").await;
+    wait_for_decoded(
+        &call.receiver,
+        since.max(decoded) + 10.0,
+        MEDIA_TIMEOUT_MS,
+        "frames after the new key",
+    )
+    .await;
     // The worker reports at most once a second: wait for one more before comparing.
     gloo_timers::future::TimeoutFuture::new(1_100).await;
     assert_eq!(
@@ -204,8 +202,11 @@ async fn frames_encrypted_with_another_key_never_reach_the_decoder() {
     })
     .await;
     assert_eq!(counted.decrypted, 0, "{counted:?}");
-    let (decoded, _) = received(&call).await;
-    assert_eq!(decoded, 0.0, "no frame decoded without the key");
+    assert_eq!(
+        video_frames_decoded(&call.receiver).await,
+        0.0,
+        "no frame decoded without the key"
+    );
 }
 
 #[wasm_bindgen_test]

@@ -435,27 +435,9 @@ async fn a_relay_only_link_without_turn_reports_a_gathering_without_relay_candid
     stop_stream(&local);
 }
 
-/// Video frames the link `side` decoded so far.
-async fn decoded(side: &Rc<RefCell<Option<PeerLink>>>) -> f64 {
-    let pc = side.borrow().as_ref().expect("a link").connection();
-    let snapshot = stats_of(&pc).await.expect("stats");
-    snapshot
-        .inbound
-        .iter()
-        .filter(|r| r.kind == "video")
-        .map(|r| r.frames_decoded)
-        .sum()
-}
-
-/// Waits (bounded) until `side` decoded more than `frames` video frames.
-async fn wait_decoded(side: &Rc<RefCell<Option<PeerLink>>>, frames: f64, who: &str) {
-    for _ in 0..(CONNECT_TIMEOUT_MS / 250) {
-        if decoded(side).await > frames {
-            return;
-        }
-        gloo_timers::future::TimeoutFuture::new(250).await;
-    }
-    panic!("{who} decoded no more than {frames} frames");
+/// The connection of the link `side`.
+fn connection_of(side: &Rc<RefCell<Option<PeerLink>>>) -> web_sys::RtcPeerConnection {
+    side.borrow().as_ref().expect("a link").connection()
 }
 
 #[wasm_bindgen_test]
@@ -477,8 +459,12 @@ async fn links_with_frame_encryption_decode_each_other_and_a_plain_peer_s_frames
         false,
         true,
     );
-    wait_decoded(&both.a, 10.0, "a (encrypted, from encrypted b)").await;
-    wait_decoded(&both.b, 10.0, "b (encrypted, from encrypted a)").await;
+    for (side, who) in [
+        (&both.a, "a (encrypted, from encrypted b)"),
+        (&both.b, "b (encrypted, from encrypted a)"),
+    ] {
+        support::wait_for_decoded(&connection_of(side), 11.0, CONNECT_TIMEOUT_MS, who).await;
+    }
     let counted = support::wait_until("the worker's report", CONNECT_TIMEOUT_MS, || {
         let counts = crypto.counts();
         (counts.encrypted > 0 && counts.decrypted > 0).then_some(counts)
@@ -502,7 +488,11 @@ async fn links_with_frame_encryption_decode_each_other_and_a_plain_peer_s_frames
         || (crypto.counts().failed > before + 20).then_some(()),
     )
     .await;
-    assert_eq!(decoded(&half.a).await, 0.0, "a decoded a plain frame");
+    assert_eq!(
+        support::video_frames_decoded(&connection_of(&half.a)).await,
+        0.0,
+        "a decoded a plain frame"
+    );
     drop(half);
     stop_stream(&local_a);
     stop_stream(&local_b);

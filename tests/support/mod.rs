@@ -3,7 +3,8 @@
 
 use gloo_timers::future::TimeoutFuture;
 use meshmeet::media::{capture, CaptureRequest, VideoQuality};
-use web_sys::{Document, Element, MediaStream};
+use meshmeet::rtc::stats_of;
+use web_sys::{Document, Element, MediaStream, RtcPeerConnection};
 
 /// Poll step for [`wait_until`].
 pub const POLL_MS: u32 = 20;
@@ -71,4 +72,35 @@ pub async fn fake_stream() -> MediaStream {
     })
     .await
     .expect("the fake camera and microphone are available")
+}
+
+/// Video frames `pc` decoded so far, over every stream it receives.
+pub async fn video_frames_decoded(pc: &RtcPeerConnection) -> f64 {
+    let snapshot = stats_of(pc).await.expect("the connection's stats");
+    snapshot
+        .inbound
+        .iter()
+        .filter(|r| r.kind == "video")
+        .map(|r| r.frames_decoded)
+        .sum()
+}
+
+/// Waits until `pc` decoded at least `frames` video frames (failing with `what` after
+/// `timeout_ms`); how many it has.
+pub async fn wait_for_decoded(
+    pc: &RtcPeerConnection,
+    frames: f64,
+    timeout_ms: u32,
+    what: &str,
+) -> f64 {
+    let mut waited = 0;
+    loop {
+        let decoded = video_frames_decoded(pc).await;
+        if decoded >= frames {
+            return decoded;
+        }
+        assert!(waited < timeout_ms, "{what}: {decoded} frames decoded");
+        TimeoutFuture::new(250).await;
+        waited += 250;
+    }
 }
