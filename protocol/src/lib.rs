@@ -155,6 +155,25 @@ pub enum Signal {
     /// The sender gave up on its peer connection to the target after repeated failures and
     /// is building a new one: the target must do the same and wait for the sender's offer.
     Reset,
+    /// Frame encryption's key exchange in an end-to-end encrypted room (docs/E2EE.md):
+    /// opaque to the relay, which cannot read the key it may carry.
+    FrameKey {
+        /// The sender's ephemeral ECDH public key (P-256, raw, base64).
+        public: String,
+        /// The room's new frame key, sealed for the target, when the sender hands it out.
+        #[serde(default)]
+        sealed: Option<SealedFrameKey>,
+    },
+}
+
+/// A frame key sealed for one participant: AES-GCM under a key only the two ends can derive
+/// (their ECDH secret and the room's passphrase).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedFrameKey {
+    /// The number frames encrypted with it carry (0–255, wrapping).
+    pub index: u8,
+    /// The 12-byte IV and the ciphertext with its tag, base64.
+    pub data: String,
 }
 
 /// A message from a browser to the relay.
@@ -808,7 +827,10 @@ mod tests {
                 "sfu_subscription"
             ]
         );
-        assert_eq!(Signal::tags(), ["offer", "answer", "candidate", "reset"]);
+        assert_eq!(
+            Signal::tags(),
+            ["offer", "answer", "candidate", "reset", "frame_key"]
+        );
         assert_eq!(
             LeaveReason::names(),
             ["left", "disconnected", "timed_out", "removed"]

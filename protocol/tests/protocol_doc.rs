@@ -133,7 +133,7 @@ fn every_leave_reason_and_signal_kind_has_an_example() {
         .filter(|(msg, _)| matches!(msg, ClientMsg::Signal { .. }))
         .filter_map(|(_, json)| json["signal"]["kind"].as_str())
         .collect();
-    assert_eq!(Signal::tags().len(), 4);
+    assert_eq!(Signal::tags().len(), 5);
     for kind in Signal::tags() {
         assert!(signal_kinds.contains(kind), "no signal example of `{kind}`");
     }

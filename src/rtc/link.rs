@@ -513,8 +513,9 @@ impl Inner {
                 create_and_set_local(&self.pc, false).await?;
                 self.send_local_description();
             }
-            // The meeting replaces the whole link on a reset; it never reaches a link.
-            Signal::Reset => {}
+            // The meeting replaces the whole link on a reset, and keeps frame keys to itself:
+            // neither reaches a link.
+            Signal::Reset | Signal::FrameKey { .. } => {}
             Signal::Answer { sdp } => {
                 // An answer to an offer we no longer have (rolled back) is stale.
                 if self.pc.signaling_state() == RtcSignalingState::HaveLocalOffer {
