@@ -42,6 +42,10 @@ pub struct ParticipantListProps {
     /// Where the room's encoders publish (WHIP).
     #[prop_or_default]
     pub whip_url: AttrValue,
+    /// The room is end-to-end encrypted: the relay refuses what needs the server to see the
+    /// media (going live, encoders, cameras), so the host is told instead of offered them.
+    #[prop_or_default]
+    pub e2ee: bool,
     /// The encoders the host let in, with their tokens.
     #[prop_or_default]
     pub ingests: Vec<IngestGrant>,
@@ -125,8 +129,12 @@ pub fn participant_list(props: &ParticipantListProps) -> Html {
                         <input type="checkbox" data-testid="lock-toggle" checked={props.locked} onchange={on_lock} />
                         { s.lock_room }
                     </label>
-                    { live_controls(s, props, (&stage_choice, &follow_choice), &outputs) }
-                    { encoder_controls(s, props, &encoder_name, &camera_url) }
+                    if props.e2ee {
+                        <p class="field-hint" data-testid="e2ee-no-live">{ s.e2ee_no_live }</p>
+                    } else {
+                        { live_controls(s, props, (&stage_choice, &follow_choice), &outputs) }
+                        { encoder_controls(s, props, &encoder_name, &camera_url) }
+                    }
                     <button class="danger" data-testid="end-meeting" onclick={send(HostCommand::EndMeeting)}>
                         { s.end_for_all }
                     </button>

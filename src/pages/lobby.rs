@@ -1,7 +1,7 @@
-//! The lobby: name, room password, camera preview, device pickers, the relay-only choice
-//! and the join button.
+//! The lobby: name, room password, camera preview, device pickers, the relay-only and
+//! end-to-end encryption choices and the join button.
 
-use super::JoinDetails;
+use super::{new_passphrase, JoinDetails};
 use crate::components::{
     DeviceSettings, ErrorBanner, Icon, InviteLink, LangSwitch, LevelMeter, VideoView,
 };
@@ -69,6 +69,15 @@ pub fn lobby(props: &LobbyProps) -> Html {
     let on_password = edit(|d, input| d.password = input.value());
     let on_relay_only = edit(|d, input| d.relay_only = input.checked());
     let on_audio_only = edit(|d, input| d.audio_only = input.checked());
+    // Encrypting makes a passphrase for the link; a passphrase the link brought is kept.
+    let on_e2ee = edit(|d, input| {
+        d.e2ee_passphrase = match (input.checked(), d.e2ee_passphrase.take()) {
+            (false, _) => None,
+            (true, Some(kept)) => Some(kept),
+            (true, None) => new_passphrase(),
+        }
+    });
+    let can_encrypt = crate::rtc::FrameCrypto::supported();
     let from_token = details.token.is_some();
     let on_submit = {
         let on_join = props.on_join.clone();
@@ -161,6 +170,15 @@ pub fn lobby(props: &LobbyProps) -> Html {
                                 onchange={on_audio_only} />
                             { s.audio_only }
                         </label>
+                        <label class="check">
+                            <input type="checkbox" data-testid="e2ee-toggle"
+                                checked={details.e2ee_passphrase.is_some()} disabled={!can_encrypt}
+                                aria-describedby="e2ee-hint" onchange={on_e2ee} />
+                            { s.e2ee_toggle }
+                        </label>
+                        <p id="e2ee-hint" class="field-hint">
+                            { if can_encrypt { s.e2ee_hint } else { s.e2ee_unsupported_hint } }
+                        </p>
                         <button type="submit" class="primary big" data-testid="join-button"
                             disabled={!name_ok || media.starting}>
                             { if media.starting { s.joining } else { s.join } }

@@ -9,5 +9,5 @@ mod watch;
 pub use call::Call;
 pub use home::{Home, HomeProps};
 pub use lobby::Lobby;
-pub use room::{JoinDetails, RoomPage};
+pub use room::{new_passphrase, JoinDetails, RoomPage};
 pub use watch::WatchPage;

@@ -5,7 +5,9 @@
 use super::{Call, Lobby};
 use crate::hooks::use_local_media;
 use crate::media::VideoQuality;
-use crate::state::{query_value, token_name};
+use crate::state::{
+    fragment_passphrase, passphrase_fragment, passphrase_from, query_value, token_name,
+};
 use yew::prelude::*;
 
 const NAME_KEY: &str = "meshmeet.name";
@@ -26,6 +28,9 @@ pub struct JoinDetails {
     pub audio_only: bool,
     /// Join token from the link (`?token=`).
     pub token: Option<String>,
+    /// The passphrase of an end-to-end encrypted meeting (the link's `#key=`, or made in the
+    /// lobby).
+    pub e2ee_passphrase: Option<String>,
 }
 
 /// Props of [`RoomPage`].
@@ -56,22 +61,56 @@ fn client_key() -> Option<String> {
             return Some(key);
         }
     }
+    let key = hex::encode(random_bytes()?);
+    let _ = storage.set_item(CLIENT_KEY_KEY, &key);
+    Some(key)
+}
+
+/// The page's `#fragment` (where an encrypted meeting's passphrase travels).
+fn page_fragment() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .unwrap_or_default()
+}
+
+/// A new passphrase for an encrypted meeting, from the browser's random numbers.
+pub fn new_passphrase() -> Option<String> {
+    Some(passphrase_from(&random_bytes()?))
+}
+
+/// 128 bits from the browser's random numbers.
+fn random_bytes() -> Option<[u8; 16]> {
     let mut bytes = [0u8; 16];
     web_sys::window()?
         .crypto()
         .ok()?
         .get_random_values_with_u8_array(&mut bytes)
         .ok()?;
-    let key = hex::encode(bytes);
-    let _ = storage.set_item(CLIENT_KEY_KEY, &key);
-    Some(key)
+    Some(bytes)
 }
 
-fn invite_url(room: &str) -> String {
+/// Shows `passphrase` in the address bar's fragment (or none), without reloading: what the
+/// person copies from there is the whole link.
+fn show_passphrase(passphrase: Option<&str>) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let location = window.location();
+    let path = location.pathname().unwrap_or_default() + &location.search().unwrap_or_default();
+    let url = path + &passphrase.map(passphrase_fragment).unwrap_or_default();
+    if let Ok(history) = window.history() {
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+    }
+}
+
+/// The link to invite others: the room, and an encrypted meeting's passphrase in the
+/// fragment (browsers never send it to a server).
+fn invite_url(room: &str, passphrase: Option<&str>) -> String {
     let origin = web_sys::window()
         .and_then(|w| w.location().origin().ok())
         .unwrap_or_default();
-    format!("{origin}/r/{room}")
+    let fragment = passphrase.map(passphrase_fragment).unwrap_or_default();
+    format!("{origin}/r/{room}{fragment}")
 }
 
 /// The meeting page.
@@ -92,6 +131,7 @@ pub fn room_page(props: &RoomPageProps) -> Html {
             relay_only: saved(RELAY_ONLY_KEY).as_deref() == Some("1"),
             audio_only: saved(AUDIO_ONLY_KEY).as_deref() == Some("1"),
             token,
+            e2ee_passphrase: fragment_passphrase(&page_fragment()),
         }
     });
     let client_key = use_memo((), |_| client_key());
@@ -111,6 +151,9 @@ pub fn room_page(props: &RoomPageProps) -> Html {
                 if let Some(storage) = storage() {
                     let _ = storage.set_item(key, if now { "1" } else { "0" });
                 }
+            }
+            if value.e2ee_passphrase != details.e2ee_passphrase {
+                show_passphrase(value.e2ee_passphrase.as_deref());
             }
             details.set(value);
         })
@@ -134,7 +177,7 @@ pub fn room_page(props: &RoomPageProps) -> Html {
             retry.emit(());
         })
     };
-    let invite = invite_url(&props.room);
+    let invite = invite_url(&props.room, details.e2ee_passphrase.as_deref());
     if *in_call {
         html! {
             <Call room={props.room.clone()} details={(*details).clone()}

@@ -14,7 +14,10 @@
 // if two of them draw the same 64-bit prefix.
 //
 // Messages from the page, applied one at a time in the order sent: { type: "key", index,
-// raw } (an AES key of 16 or 32 bytes, raw null to forget it), { type: "send_with", index }.
+// raw } (an AES key of 16 or 32 bytes, raw null to forget it), { type: "send_with", index },
+// and, for tests that show which frames a page's keys open, { type: "probe", kind, frames,
+// port }: each protected frame is tried with the keys held, and { decrypted, failed } is
+// posted to the port.
 // To the page, about every second while frames flow: { type: "stats", encrypted,
 // decrypted, failed }.
 
@@ -58,6 +61,43 @@ async function apply(msg) {
     }
   } else if (msg.type === "send_with") {
     sendIndex = msg.index;
+  } else if (msg.type === "probe") {
+    let decrypted = 0;
+    let failed = 0;
+    for (const frame of msg.frames) {
+      const plain = await open(msg.kind, "delta", new Uint8Array(frame));
+      if (plain) decrypted += 1;
+      else failed += 1;
+    }
+    msg.port.postMessage({ decrypted, failed });
+  }
+}
+
+// The frame `data` opened with the key it names (`type`: a video frame's, "key" or
+// "delta"), or null.
+async function open(kind, type, data) {
+  const clear = clearBytes(kind, { type });
+  const key = keys.get(data[data.length - 1]);
+  if (!key || data.length < clear + TAG_BYTES + TRAILER_BYTES) return null;
+  const ivAt = data.length - TRAILER_BYTES;
+  try {
+    const plain = new Uint8Array(
+      await crypto.subtle.decrypt(
+        {
+          name: "AES-GCM",
+          iv: data.subarray(ivAt, ivAt + IV_BYTES),
+          additionalData: data.subarray(0, clear),
+        },
+        key,
+        data.subarray(clear, ivAt),
+      ),
+    );
+    const out = new Uint8Array(clear + plain.length);
+    out.set(data.subarray(0, clear));
+    out.set(plain, clear);
+    return out;
+  } catch (_) {
+    return null;
   }
 }
 
@@ -115,38 +155,17 @@ function decrypter(kind) {
   return async (frame, controller) => {
     const data = new Uint8Array(frame.data);
     if (data.length === 0) return;
-    const clear = clearBytes(kind, frame);
-    const key = keys.get(data[data.length - 1]);
-    if (!key || data.length < clear + TAG_BYTES + TRAILER_BYTES) {
+    const plain = await open(kind, frame.type, data);
+    if (!plain) {
+      // Another key, none, or a frame changed on the way: never handed to the decoder.
       counts.failed += 1;
       report();
       return;
     }
-    const ivAt = data.length - TRAILER_BYTES;
-    try {
-      const plain = new Uint8Array(
-        await crypto.subtle.decrypt(
-          {
-            name: "AES-GCM",
-            iv: data.subarray(ivAt, ivAt + IV_BYTES),
-            additionalData: data.subarray(0, clear),
-          },
-          key,
-          data.subarray(clear, ivAt),
-        ),
-      );
-      const out = new Uint8Array(clear + plain.length);
-      out.set(data.subarray(0, clear));
-      out.set(plain, clear);
-      frame.data = out.buffer;
-      counts.decrypted += 1;
-      report();
-      controller.enqueue(frame);
-    } catch (_) {
-      // Another key, or a frame changed on the way: never handed to the decoder.
-      counts.failed += 1;
-      report();
-    }
+    frame.data = plain.buffer;
+    counts.decrypted += 1;
+    report();
+    controller.enqueue(frame);
   };
 }
 

@@ -238,6 +238,65 @@ impl FrameCrypto {
         self.protect_receiver(receiver, media)
     }
 
+    /// A test aid, for pages opened with `?e2ee_probe`: `window.meshmeetFrameProbe(kind,
+    /// frames)` tries protected frames (base64) with the keys this worker holds, and
+    /// resolves to `{ decrypted, failed }`. It keeps the worker, and so its keys, for the
+    /// page's life: a test asks a removed participant's page what its keys still open.
+    pub fn expose_probe(shared: &SharedFrameCrypto) -> Result<(), FrameCryptoError> {
+        use base64::Engine as _;
+        use wasm_bindgen::JsCast as _;
+        let browser = |e: JsValue| FrameCryptoError::Browser(JsError::from(e));
+        let crypto = shared.clone();
+        let probe = wasm_bindgen::closure::Closure::<
+            dyn Fn(String, js_sys::Array) -> js_sys::Promise,
+        >::new(move |kind: String, frames: js_sys::Array| {
+            let worker = crypto.0.worker.clone();
+            js_sys::Promise::new(&mut |resolve, reject| {
+                let run = || -> Result<(), JsValue> {
+                    let channel = web_sys::MessageChannel::new()?;
+                    let on_reply = wasm_bindgen::closure::Closure::once_into_js(
+                        move |event: web_sys::MessageEvent| {
+                            let _ = resolve.call1(&JsValue::NULL, &event.data());
+                        },
+                    );
+                    channel
+                        .port1()
+                        .set_onmessage(Some(on_reply.unchecked_ref()));
+                    let buffers = js_sys::Array::new();
+                    for frame in frames.iter() {
+                        let text = frame.as_string().unwrap_or_default();
+                        let bytes = base64::engine::general_purpose::STANDARD
+                            .decode(text)
+                            .map_err(|_| JsValue::from_str("a probed frame is not base64"))?;
+                        buffers.push(&js_sys::Uint8Array::from(bytes.as_slice()).buffer());
+                    }
+                    let msg = js_sys::Object::new();
+                    for (name, value) in [
+                        ("type", JsValue::from_str("probe")),
+                        ("kind", JsValue::from_str(&kind)),
+                        ("frames", buffers.into()),
+                        ("port", channel.port2().into()),
+                    ] {
+                        js_sys::Reflect::set(&msg, &JsValue::from_str(name), &value)?;
+                    }
+                    worker.post_message_with_transfer(&msg, &js_sys::Array::of1(&channel.port2()))
+                };
+                if let Err(err) = run() {
+                    let _ = reject.call1(&JsValue::NULL, &err);
+                }
+            })
+        });
+        let window = crate::js::window().map_err(FrameCryptoError::Browser)?;
+        js_sys::Reflect::set(
+            &window,
+            &JsValue::from_str("meshmeetFrameProbe"),
+            probe.as_ref(),
+        )
+        .map_err(browser)?;
+        probe.forget();
+        Ok(())
+    }
+
     /// What the worker counted, as of its last report.
     pub fn counts(&self) -> FrameCounts {
         *self.counts.borrow()

@@ -71,21 +71,23 @@ pub fn format_safety_code(digest: &[u8]) -> String {
         .join(" ")
 }
 
-fn subtle() -> Result<SubtleCrypto, FrameCryptoError> {
+pub(super) fn subtle() -> Result<SubtleCrypto, FrameCryptoError> {
     let crypto = crate::js::window()
         .and_then(|w| w.crypto().map_err(JsError::from))
         .map_err(FrameCryptoError::Browser)?;
     Ok(crypto.subtle())
 }
 
-async fn awaited(promise: Result<js_sys::Promise, JsValue>) -> Result<JsValue, FrameCryptoError> {
+pub(super) async fn awaited(
+    promise: Result<js_sys::Promise, JsValue>,
+) -> Result<JsValue, FrameCryptoError> {
     let promise = promise.map_err(|e| FrameCryptoError::Browser(JsError::from(e)))?;
     JsFuture::from(promise)
         .await
         .map_err(|e| FrameCryptoError::Browser(JsError::from(e)))
 }
 
-fn browser_error(message: &str) -> FrameCryptoError {
+pub(super) fn browser_error(message: &str) -> FrameCryptoError {
     FrameCryptoError::Browser(JsError::new("OperationError", message))
 }
 

@@ -8,6 +8,7 @@ mod description;
 mod error;
 mod frame_crypto;
 mod frame_keys;
+mod key_exchange;
 mod link;
 mod negotiation;
 mod recovery;
@@ -29,6 +30,7 @@ pub use frame_crypto::{FrameCounts, FrameCrypto, FrameCryptoError, SharedFrameCr
 pub use frame_keys::{
     format_safety_code, key_from_passphrase, safety_code, PASSPHRASE_ITERATIONS, SAFETY_CODE_GROUPS,
 };
+pub use key_exchange::{random_frame_key, FrameKey, KeyPair, FRAME_KEY_BYTES};
 pub use link::{PeerEvent, PeerLink};
 pub use negotiation::{is_polite, offer_decision, OfferDecision};
 pub use recovery::{Recovery, RecoveryStep};

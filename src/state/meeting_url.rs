@@ -1,6 +1,7 @@
 //! What a meeting URL carries besides the room: a join token (`?token=…`, minted by
-//! another system; see PROTOCOL.md) and the name in it, shown in the lobby. The relay checks
-//! the token; the page only reads it.
+//! another system; see PROTOCOL.md) and the name in it, shown in the lobby (the relay checks
+//! the token; the page only reads it); and an encrypted meeting's passphrase in the
+//! fragment (`#key=…`), which browsers never send to a server.
 
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
@@ -22,6 +23,26 @@ pub fn query_value(query: &str, key: &str) -> Option<String> {
         .find(|(k, _)| *k == key)
         .and_then(|(_, v)| percent_decode(v))
         .filter(|v| !v.is_empty())
+}
+
+/// The name of an encrypted meeting's passphrase in its link's fragment.
+const PASSPHRASE_KEY: &str = "key";
+
+/// The passphrase in a link's fragment (`#key=…`), if any.
+pub fn fragment_passphrase(hash: &str) -> Option<String> {
+    query_value(hash.trim_start_matches('#'), PASSPHRASE_KEY)
+}
+
+/// The fragment that carries `passphrase` (`#key=…`, escaped).
+pub fn passphrase_fragment(passphrase: &str) -> String {
+    let escaped =
+        percent_encoding::utf8_percent_encode(passphrase, percent_encoding::NON_ALPHANUMERIC);
+    format!("#{PASSPHRASE_KEY}={escaped}")
+}
+
+/// A new random passphrase from 16 random `bytes` (128 bits), URL-safe as it is.
+pub fn passphrase_from(bytes: &[u8; 16]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// Decodes a query value (`+` is a space); `None` for a malformed escape or bytes that are
@@ -57,6 +78,23 @@ pub fn token_name(token: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_passphrase_goes_into_a_fragment_and_comes_back_whatever_its_characters() {
+        for passphrase in [
+            "abc",
+            "two words & more=#",
+            "钥匙 key",
+            &passphrase_from(&[7; 16]),
+        ] {
+            let fragment = passphrase_fragment(passphrase);
+            assert_eq!(fragment_passphrase(&fragment).as_deref(), Some(passphrase));
+        }
+        assert_eq!(passphrase_from(&[0xff; 16]), "_____________________w");
+        assert_eq!(fragment_passphrase(""), None);
+        assert_eq!(fragment_passphrase("#key="), None);
+        assert_eq!(fragment_passphrase("#other=1"), None);
+    }
 
     #[test]
     fn query_values_are_found_and_decoded() {

@@ -2,6 +2,7 @@
 
 mod chat;
 mod downlink;
+mod key_ring;
 mod layout;
 mod live_outputs;
 mod meeting_url;
@@ -18,11 +19,14 @@ mod watch;
 
 pub use chat::{segments, ChatAction, ChatEntry, ChatState, Segment};
 pub use downlink::{DownlinkGuard, DownlinkSample};
+pub use key_ring::{KeyRing, KeyStep, PUBLIC_KEY_GRACE_TICKS};
 pub use layout::{
     best_columns, camera_layers, layout, Layout, LayoutInput, Stage, ViewMode, TILE_GAP_PX,
 };
 pub use live_outputs::live_outputs_from_form;
-pub use meeting_url::{query_value, token_name};
+pub use meeting_url::{
+    fragment_passphrase, passphrase_fragment, passphrase_from, query_value, token_name,
+};
 pub use names::{hls_url, room_name_from, watch_url, whip_url, Route, MAX_ROOM_CHARS};
 pub use page_title::{favicon_url, page_title, APP_NAME};
 pub use room::{

@@ -70,6 +70,7 @@ impl Route {
 /// The watch link of a live meeting, from the meeting's link (`<origin>/r/<room>`) and the
 /// live's viewer token.
 pub fn watch_url(meeting_url: &str, token: &str) -> String {
+    let meeting_url = without_fragment(meeting_url);
     match meeting_url.rsplit_once("/r/") {
         Some((origin, room)) => format!("{origin}/live/{room}?t={token}"),
         None => format!("{meeting_url}?t={token}"),
@@ -79,6 +80,7 @@ pub fn watch_url(meeting_url: &str, token: &str) -> String {
 /// Where an encoder of the meeting at `meeting_url` (`<origin>/r/<room>`) publishes over
 /// WHIP: `<origin>/whip/<room>`.
 pub fn whip_url(meeting_url: &str) -> String {
+    let meeting_url = without_fragment(meeting_url);
     match meeting_url.rsplit_once("/r/") {
         Some((origin, room)) => format!("{origin}/whip/{room}"),
         None => meeting_url.to_owned(),
@@ -92,6 +94,11 @@ pub fn hls_url(watch_url: &str) -> Option<String> {
     Some(format!("{page}/index.m3u8?t={token}"))
 }
 
+/// `url` without its `#fragment`: an encrypted meeting's passphrase stays in its own link.
+fn without_fragment(url: &str) -> &str {
+    url.split_once('#').map_or(url, |(before, _)| before)
+}
+
 /// Decodes `%XX` escapes (UTF-8); malformed escapes are kept as they are.
 fn percent_decode(text: &str) -> String {
     percent_decode_str(text).decode_utf8_lossy().into_owned()
@@ -100,6 +107,16 @@ fn percent_decode(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_encrypted_meeting_s_passphrase_never_reaches_its_watch_or_whip_link() {
+        let meeting = "https://meet.example.org/r/board#key=s3cret";
+        assert_eq!(
+            watch_url(meeting, "tok"),
+            "https://meet.example.org/live/board?t=tok"
+        );
+        assert_eq!(whip_url(meeting), "https://meet.example.org/whip/board");
+    }
 
     #[test]
     fn generated_room_names_are_readable_and_valid() {

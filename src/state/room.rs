@@ -53,6 +53,10 @@ pub enum RoomFailure {
     InvalidToken,
     /// The meeting link's token expired.
     TokenExpired,
+    /// The meeting is end-to-end encrypted and this browser cannot encrypt media frames.
+    E2eeUnsupported,
+    /// The meeting is end-to-end encrypted and our link has no passphrase (its `#` part).
+    E2eeNoPassphrase,
     /// Another refusal, with the relay's words.
     Refused(String),
 }
@@ -87,6 +91,10 @@ pub enum Notice {
     CameraFailed(String),
     /// The host asks us to mute.
     MuteRequested,
+    /// Frame encryption failed in this browser (its words).
+    FrameKeys(String),
+    /// A frame key handed to us did not open: our link's passphrase is not theirs.
+    FrameKeyMismatch,
     /// Relay-only connections cannot get a TURN relay address: the TURN server refused
     /// the credentials (`auth_refused`) or could not be reached.
     TurnFailed {
@@ -168,6 +176,10 @@ pub struct RoomState {
     pub max_chat_chars: Option<u32>,
     /// How media travels in the room now, as the relay last said.
     pub topology: MediaMode,
+    /// Whether the room is end-to-end encrypted with frame encryption (set when it opened).
+    pub e2ee: bool,
+    /// The safety code of the frame key in use, in an encrypted room.
+    pub safety_code: Option<String>,
     /// Our connections to the SFU, in an SFU room: `Connected` unless they failed or are
     /// being restored (see [`RoomState::media_connection`]).
     pub sfu_connection: SfuConnection,
@@ -243,7 +255,12 @@ pub enum Action {
         live: Option<LiveInfo>,
         /// The relay's chat limit, in characters (from its room limits).
         max_chat_chars: u32,
+        /// Whether the room is end-to-end encrypted (frame encryption).
+        e2ee: bool,
     },
+    /// The safety code of the frame key in use changed (`None` while a new key's is worked
+    /// out).
+    SafetyCode(Option<String>),
     /// The room has a new host.
     HostChanged(PeerId),
     /// The host locked or unlocked the room.
@@ -329,8 +346,10 @@ impl RoomState {
                 locked,
                 live,
                 max_chat_chars,
+                e2ee,
             } => {
                 self.phase = Phase::InCall;
+                self.e2ee = e2ee;
                 self.max_chat_chars = Some(max_chat_chars);
                 self.relay = RelayStatus::Connected;
                 self.self_id = Some(self_id);
@@ -339,6 +358,7 @@ impl RoomState {
                 self.locked = locked;
                 self.live = live;
             }
+            Action::SafetyCode(code) => self.safety_code = code,
             Action::HostChanged(host) => self.host = Some(host),
             Action::LockChanged(locked) => self.locked = locked,
             Action::LiveChanged(live) => {
@@ -502,6 +522,7 @@ mod tests {
             locked: false,
             live: None,
             max_chat_chars: 2000,
+            e2ee: false,
         })
     }
 
@@ -516,6 +537,7 @@ mod tests {
             locked: false,
             live: None,
             max_chat_chars: 500,
+            e2ee: false,
         });
         assert_eq!(after.chat_limit(), 500);
     }
@@ -629,6 +651,7 @@ mod tests {
             locked: false,
             live: None,
             max_chat_chars: 2000,
+            e2ee: false,
         });
         assert_eq!(state.relay, RelayStatus::Connected);
         let ids: Vec<_> = state.peers.iter().map(|p| p.info.id.as_str()).collect();

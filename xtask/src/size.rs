@@ -64,7 +64,14 @@ const MEASURED_EXTENSIONS: [&str; 3] = ["wasm", "js", "css"];
 /// messages) took it to 348,602 B: raised to 349,200. Frame encryption in the peer
 /// connections (the worker's script, carried in the wasm, and its wrapper) took it to
 /// 350,190 B: raised to 350,800.
-pub const BUDGET_GZIP_BYTES: usize = 350_800;
+///
+/// 350,800 until the meeting used end-to-end encryption: the frame worker linked in, the
+/// key exchange (ECDH, HKDF and AES-GCM through Web Crypto, the key rules of
+/// `state/key_ring.rs`, its task in `hooks/meeting/frame_keys.rs`), the lobby's toggle, the
+/// room's badge and safety code, and their strings in two languages: 350,186 to 380,414 B
+/// (71 KB more code before wasm-opt, spread over those parts; no dependency was added).
+/// Raised to 382,000.
+pub const BUDGET_GZIP_BYTES: usize = 382_000;
 
 /// One measured file of a build: its path under the build directory, raw and gzipped bytes.
 pub struct Asset {

@@ -5,13 +5,15 @@
 
 use super::chat::ChatOut;
 use super::files::FileTransfers;
+use super::frame_keys::FrameKeys;
 use super::mesh::Mesh;
 use super::relay_session::RelaySession;
 use super::sfu::{Sfu, SfuNews};
 use super::topology::{MediaNews, MediaTopology};
 use super::{warn, Command, Input, JoinRequest, RemoteStreams};
 use crate::rtc::{
-    Channel, ChannelData, LinkConfig, LocalTracks, SfuLinkEvent, Snapshot, VideoWanted,
+    Channel, ChannelData, LinkConfig, LocalTracks, SfuLinkEvent, SharedFrameCrypto, Snapshot,
+    VideoWanted,
 };
 use crate::state::{
     is_speaking, Action, ChatAction, ChatEntry, ChatState, IngestGrant, Notice, RoomFailure,
@@ -46,6 +48,8 @@ pub(crate) struct Meeting<M: MediaTopology = Mesh> {
     sfu: Option<Sfu>,
     /// The relay's ICE settings, for the SFU's connections.
     link_config: LinkConfig,
+    /// Frame encryption's keys, in an end-to-end encrypted room.
+    keys: Option<FrameKeys>,
     inputs: UnboundedSender<Input>,
     /// What we send (microphone and camera on or off), as told to the relay.
     sending: MediaState,
@@ -70,7 +74,7 @@ fn join_msg(join: &JoinRequest, media: MediaState) -> ClientMsg {
         media,
         token: join.token.clone(),
         client_key: join.client_key.clone(),
-        e2ee: false,
+        e2ee: join.e2ee_passphrase.is_some(),
     }
 }
 
@@ -98,6 +102,7 @@ impl Meeting<Mesh> {
             media: mesh,
             sfu: None,
             link_config: LinkConfig::default(),
+            keys: None,
             inputs,
             sending,
             names: HashMap::new(),
@@ -154,6 +159,9 @@ impl<M: MediaTopology> Meeting<M> {
                 }
                 Input::Tick => {
                     self.relay.tick();
+                    if let Some(keys) = &mut self.keys {
+                        keys.tick();
+                    }
                     match &mut self.sfu {
                         Some(sfu) => {
                             sfu.tick(&self.link_config, self.media.tracks());
@@ -163,6 +171,11 @@ impl<M: MediaTopology> Meeting<M> {
                     }
                 }
                 Input::Reconnect => self.relay.reconnect_due(),
+                Input::Keys(event) => {
+                    if let Some(keys) = &mut self.keys {
+                        keys.on_event(event, &self.relay);
+                    }
+                }
                 Input::Shutdown => break,
             }
         }
@@ -172,6 +185,9 @@ impl<M: MediaTopology> Meeting<M> {
 
     /// Drops the media with `peer_id` and everything kept about it.
     fn forget_peer(&mut self, peer_id: PeerId) {
+        if let Some(keys) = &mut self.keys {
+            keys.left(&peer_id);
+        }
         self.media.remove_peer(&peer_id);
         if let Some(sfu) = &mut self.sfu {
             sfu.remove_peer(&peer_id);
@@ -198,6 +214,7 @@ impl<M: MediaTopology> Meeting<M> {
                 locked,
                 topology,
                 live,
+                e2ee,
                 ..
             } => {
                 if self.relay.welcomed(peer_id.clone(), session) {
@@ -210,6 +227,12 @@ impl<M: MediaTopology> Meeting<M> {
                     // So is our place on the media server.
                     self.sfu = None;
                 }
+                // An encrypted room: every link encrypts and decrypts frames through one
+                // worker, with keys exchanged between the participants.
+                let frames = match self.frame_keys(e2ee) {
+                    Ok(frames) => frames,
+                    Err(failure) => return self.fail(failure),
+                };
                 self.files.set_max_file_bytes(limits.max_file_bytes);
                 self.chat.set_max_chars(limits.max_chat_chars);
                 self.link_config = LinkConfig {
@@ -219,14 +242,17 @@ impl<M: MediaTopology> Meeting<M> {
                     } else {
                         ice_transport_policy
                     },
-                    // Frame encryption is not used by the call yet (docs/E2EE.md).
-                    frames: None,
+                    frames,
                 };
                 self.media.configure(self.link_config.clone());
                 // We are the newcomer: we offer to everyone already here, all at once.
                 for peer in &roster {
                     self.names.insert(peer.id.clone(), peer.name.clone());
                     self.media.add_peer(&peer_id, peer.id.clone(), true);
+                }
+                if let Some(keys) = &mut self.keys {
+                    let others = roster.iter().map(|peer| peer.id.clone()).collect();
+                    keys.welcomed(peer_id.clone(), others, &self.relay);
                 }
                 self.out.state.dispatch(Action::Welcomed {
                     self_id: peer_id,
@@ -235,6 +261,7 @@ impl<M: MediaTopology> Meeting<M> {
                     locked,
                     live: live.map(|live| *live),
                     max_chat_chars: limits.max_chat_chars,
+                    e2ee,
                 });
                 self.set_topology(topology);
                 self.apply_budget();
@@ -249,6 +276,9 @@ impl<M: MediaTopology> Meeting<M> {
             }
             ServerMsg::PeerJoined { peer } => {
                 self.names.insert(peer.id.clone(), peer.name.clone());
+                if let Some(keys) = &mut self.keys {
+                    keys.joined(peer.id.clone(), &self.relay);
+                }
                 // A peer we already have media with kept its id: it is the same connection.
                 if let Some(self_id) = self.relay.self_id().cloned() {
                     if !self.media.has_peer(&peer.id) {
@@ -424,8 +454,46 @@ impl<M: MediaTopology> Meeting<M> {
         let Some(self_id) = self.relay.self_id().cloned() else {
             return;
         };
+        if let Signal::FrameKey { public, sealed } = signal {
+            match &mut self.keys {
+                Some(keys) => keys.on_signal(from, public, sealed),
+                None => warn(&format!("a frame key from {from} in a room not encrypted")),
+            }
+            return;
+        }
         let news = self.media.on_signal(&self_id, from, signal, &self.relay);
         self.on_media_news(news);
+    }
+
+    /// The frame worker for the links of a room that is (`e2ee`) or is not encrypted,
+    /// starting the key exchange the first time; or why we cannot take part.
+    fn frame_keys(&mut self, e2ee: bool) -> Result<Option<SharedFrameCrypto>, RoomFailure> {
+        if !e2ee {
+            self.keys = None;
+            return Ok(None);
+        }
+        if let Some(keys) = &self.keys {
+            return Ok(Some(keys.crypto()));
+        }
+        let Some(passphrase) = self.join.e2ee_passphrase.as_deref() else {
+            return Err(RoomFailure::E2eeNoPassphrase);
+        };
+        let keys = FrameKeys::start(
+            passphrase,
+            &self.join.room,
+            self.inputs.clone(),
+            self.out.state.clone(),
+        )
+        .map_err(|_| RoomFailure::E2eeUnsupported)?;
+        let crypto = keys.crypto();
+        self.keys = Some(keys);
+        Ok(Some(crypto))
+    }
+
+    /// We cannot take part: we leave, and the page says why.
+    fn fail(&mut self, failure: RoomFailure) {
+        self.leave();
+        self.out.state.dispatch(Action::Failed(failure));
     }
 
     /// The host removed us or ended the meeting: the relay closes the socket next.

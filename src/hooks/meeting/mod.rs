@@ -11,6 +11,7 @@ mod actor;
 mod chat;
 mod commands;
 mod files;
+mod frame_keys;
 mod mesh;
 mod relay_session;
 mod sfu;
@@ -53,6 +54,9 @@ pub struct JoinRequest {
     pub audio_only: bool,
     /// Video upload budget, bits per second.
     pub video_budget_bps: u32,
+    /// The passphrase of an end-to-end encrypted meeting (from the link's `#fragment`):
+    /// asks for the room to be encrypted if we open it, and authenticates its key exchange.
+    pub e2ee_passphrase: Option<String>,
 }
 
 /// Remote media streams by peer.
@@ -130,6 +134,8 @@ pub(crate) enum Input {
     Tick,
     /// Time to try the relay again.
     Reconnect,
+    /// Frame keys' work done in the background (an encrypted room).
+    Keys(frame_keys::KeyEvent),
     Shutdown,
 }
 

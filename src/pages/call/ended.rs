@@ -21,6 +21,8 @@ fn failure_text(s: &Strings, failure: &RoomFailure) -> String {
         RoomFailure::TooManyAttempts => s.err_too_many_attempts.into(),
         RoomFailure::InvalidToken => s.err_invalid_token.into(),
         RoomFailure::TokenExpired => s.err_token_expired.into(),
+        RoomFailure::E2eeUnsupported => s.err_e2ee_unsupported.into(),
+        RoomFailure::E2eeNoPassphrase => s.err_e2ee_no_passphrase.into(),
         RoomFailure::Refused(why) => format!("{} ({why})", s.err_relay_other),
     }
 }

@@ -1,9 +1,11 @@
 //! The call's top bar: the room's name, the grid/speaker switch, the shortcuts and the
-//! language.
+//! language; and under it, how the call's media is protected (and the safety code of an
+//! encrypted room's key).
 
 use crate::components::{Icon, LangSwitch};
 use crate::i18n::Strings;
 use crate::state::{Action, RoomState, ViewMode};
+use meshmeet_protocol::MediaMode;
 use yew::prelude::*;
 
 /// The top bar of the call in `room`.
@@ -48,6 +50,7 @@ pub(super) fn header(
         }
     });
     html! {
+        <>
         <header class="top">
             <span class="room-name">{ room }</span>
             { for live }
@@ -63,5 +66,29 @@ pub(super) fn header(
                 <LangSwitch />
             </div>
         </header>
+        { security(s, state) }
+        </>
+    }
+}
+
+/// Whether and how the call is encrypted, said plainly, with the safety code to compare.
+fn security(s: &Strings, state: &RoomState) -> Html {
+    let (kind, text) = match (state.e2ee, state.topology) {
+        (true, _) => ("frames", s.e2ee_frames),
+        (false, MediaMode::Mesh) => ("dtls", s.e2ee_mesh),
+        (false, MediaMode::Sfu) => ("server", s.e2ee_sfu),
+    };
+    html! {
+        <p class="security" data-testid="e2ee-badge" data-e2ee={kind} role="status">
+            <span>{ text }</span>
+            if state.e2ee {
+                <span class="safety-code" title={s.safety_code_hint}>
+                    { format!(" · {}: ", s.safety_code) }
+                    <code data-testid="safety-code">
+                        { state.safety_code.as_deref().unwrap_or(s.safety_code_pending) }
+                    </code>
+                </span>
+            }
+        </p>
     }
 }

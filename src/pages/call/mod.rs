@@ -56,6 +56,7 @@ pub fn call(props: &CallProps) -> Html {
             .and_then(|w| w.location().search().ok())
             .and_then(|q| budget_from_query(&q))
             .unwrap_or(DEFAULT_VIDEO_BUDGET_BPS),
+        e2ee_passphrase: details.e2ee_passphrase.clone(),
     };
     let share = use_screen_share();
     let tracks = LocalTracks {

@@ -22,6 +22,8 @@ pub(super) fn banner(
         Notice::Refused(why) => format!("{} ({why})", s.err_relay_other),
         Notice::LiveUnavailable(why) => format!("{}: {why}", s.live_unavailable),
         Notice::CameraFailed(why) => format!("{}: {why}", s.camera_failed),
+        Notice::FrameKeys(why) => format!("{}: {why}", s.err_frame_keys),
+        Notice::FrameKeyMismatch => s.err_frame_key_mismatch.to_string(),
         Notice::TurnFailed { auth_refused: true } => s.err_turn_refused.to_string(),
         Notice::TurnFailed {
             auth_refused: false,

@@ -42,7 +42,7 @@ pub(super) fn panel(input: &SideInput<'_>) -> Html {
                         self_id={state.self_id.clone()} live={state.live.clone()}
                         watch_url={state.live.as_ref().map(|l| AttrValue::from(watch_url(input.invite_url, &l.watch_token)))}
                         whip_url={AttrValue::from(whip_url(input.invite_url))} ingests={state.ingests.clone()}
-                        live_outputs={state.live_outputs.clone()}
+                        live_outputs={state.live_outputs.clone()} e2ee={state.e2ee}
                         {on_host} />
                     <InviteLink url={input.invite_url.clone()} />
                 </div>
