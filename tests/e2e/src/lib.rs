@@ -35,6 +35,7 @@ pub mod driver;
 pub mod files;
 pub mod harness;
 pub mod janus;
+pub mod janus_operator;
 pub mod live;
 pub mod process;
 pub mod proxy;
