@@ -3,13 +3,14 @@
 //! same key the receiver decodes the camera and hears the microphone; with another key it
 //! decodes nothing (its worker counts every frame as failed); a new key given to both,
 //! then sent with, keeps the picture going. Keys from a passphrase and safety codes match
-//! values computed outside the browser (Python's hashlib), so every browser agrees.
+//! values computed outside the browser (Python's hashlib), so every browser agrees. An
+//! encrypted video transceiver offers VP8 first, whatever was preferred before.
 #![cfg(target_arch = "wasm32")]
 
 mod support;
 
 use meshmeet::media::stop_stream;
-use meshmeet::rtc::{key_from_passphrase, safety_code, stats_of, FrameCrypto};
+use meshmeet::rtc::{key_from_passphrase, prefer_vp8, safety_code, stats_of, FrameCrypto};
 use meshmeet_protocol::RoomName;
 use std::rc::Rc;
 use support::{fake_stream, video_frames_decoded, wait_for_decoded, wait_until};
@@ -259,4 +260,59 @@ async fn the_safety_code_is_the_key_s_in_every_browser_and_changes_with_it() {
     let mut changed = key.clone();
     changed[31] ^= 1;
     assert_ne!(safety_code(&changed).await.expect("SHA-256"), HEARING_CODE);
+}
+
+/// The first payload type of the offer's video section, and its codec.
+async fn first_video_codec(pc: &RtcPeerConnection) -> String {
+    let offer = JsFuture::from(pc.create_offer()).await.expect("an offer");
+    let sdp = js_sys::Reflect::get(&offer, &"sdp".into())
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_default();
+    let m_line = sdp
+        .lines()
+        .find(|l| l.starts_with("m=video"))
+        .expect("a video section");
+    let first_pt = m_line.split(' ').nth(3).expect("a payload type");
+    sdp.lines()
+        .find_map(|l| l.strip_prefix(&format!("a=rtpmap:{first_pt} ")))
+        .map(|codec| codec.split('/').next().unwrap_or_default().to_owned())
+        .unwrap_or_default()
+}
+
+#[wasm_bindgen_test]
+async fn an_encrypted_video_transceiver_offers_vp8_first_even_after_h264_was_preferred() {
+    let pc = RtcPeerConnection::new().expect("a peer connection");
+    let transceiver = pc.add_transceiver_with_str("video");
+    // Another codec first, as Safari orders them.
+    let codecs: js_sys::Array = js_sys::Reflect::get(
+        &js_sys::Reflect::get(&js_sys::global(), &"RTCRtpReceiver".into()).expect("class"),
+        &"getCapabilities".into(),
+    )
+    .ok()
+    .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+    .and_then(|f| {
+        f.call1(&js_sys::global(), &"video".into())
+            .ok()
+            .and_then(|caps| js_sys::Reflect::get(&caps, &"codecs".into()).ok())
+    })
+    .and_then(|c| c.dyn_into().ok())
+    .expect("video capabilities");
+    let (vp8, others): (Vec<_>, Vec<_>) = codecs.iter().partition(|c| {
+        js_sys::Reflect::get(c, &"mimeType".into())
+            .ok()
+            .and_then(|m| m.as_string())
+            .is_some_and(|m| m.eq_ignore_ascii_case("video/VP8"))
+    });
+    let others_first: js_sys::Array = others.into_iter().chain(vp8).collect();
+    let set: js_sys::Function = js_sys::Reflect::get(&transceiver, &"setCodecPreferences".into())
+        .expect("setCodecPreferences")
+        .dyn_into()
+        .expect("a function");
+    set.call1(&transceiver, &others_first)
+        .expect("preferences set");
+    assert_ne!(first_video_codec(&pc).await, "VP8");
+    prefer_vp8(&transceiver);
+    assert_eq!(first_video_codec(&pc).await, "VP8");
+    pc.close();
 }

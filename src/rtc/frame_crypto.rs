@@ -212,12 +212,15 @@ impl FrameCrypto {
     }
 
     /// Encrypts what `transceiver` sends and decrypts what it receives (`media`: `audio` or
-    /// `video`).
+    /// `video`); video prefers VP8 (see [`prefer_vp8`]).
     pub fn protect_transceiver(
         &self,
         transceiver: &web_sys::RtcRtpTransceiver,
         media: &str,
     ) -> Result<(), FrameCryptoError> {
+        if media == "video" {
+            prefer_vp8(transceiver);
+        }
         self.protect_sender(&transceiver.sender(), media)?;
         self.protect_receiver(&transceiver.receiver(), media)
     }
@@ -323,6 +326,45 @@ impl FrameCrypto {
         self.worker
             .post_message(&value)
             .map_err(|e| FrameCryptoError::Browser(JsError::from(e)))
+    }
+}
+
+/// Puts VP8 first in a video `transceiver`'s codec preferences, where the browser lets a
+/// page choose (`setCodecPreferences`): the protected frame keeps VP8's header in the clear,
+/// while an encrypted H.264 frame would be cut at false start codes by the packetiser (and
+/// Safari offers H.264 first). Best effort: a browser without it negotiates as it would.
+pub fn prefer_vp8(transceiver: &web_sys::RtcRtpTransceiver) {
+    use js_sys::{Array, Function, Reflect};
+    use wasm_bindgen::JsCast as _;
+    let global = js_sys::global();
+    let codecs = Reflect::get(&global, &JsValue::from_str("RTCRtpReceiver"))
+        .and_then(|class| {
+            let get: Function =
+                Reflect::get(&class, &JsValue::from_str("getCapabilities"))?.dyn_into()?;
+            get.call1(&class, &JsValue::from_str("video"))
+        })
+        .and_then(|caps| Reflect::get(&caps, &JsValue::from_str("codecs")))
+        .ok()
+        .and_then(|codecs| codecs.dyn_into::<Array>().ok());
+    let Some(codecs) = codecs else {
+        return;
+    };
+    let is_vp8 = |codec: &JsValue| {
+        Reflect::get(codec, &JsValue::from_str("mimeType"))
+            .ok()
+            .and_then(|m| m.as_string())
+            .is_some_and(|m| m.eq_ignore_ascii_case("video/VP8"))
+    };
+    let (vp8, others): (Vec<JsValue>, Vec<JsValue>) = codecs.iter().partition(is_vp8);
+    if vp8.is_empty() {
+        return;
+    }
+    let ordered: Array = vp8.into_iter().chain(others).collect();
+    let set = Reflect::get(transceiver, &JsValue::from_str("setCodecPreferences"))
+        .ok()
+        .and_then(|f| f.dyn_into::<Function>().ok());
+    if let Some(set) = set {
+        let _ = set.call1(transceiver, &ordered);
     }
 }
 

@@ -26,7 +26,7 @@ pub use budget::{
 pub use channel::{Channel, ChannelData, DataSender, BUFFER_HIGH_BYTES, BUFFER_LOW_BYTES};
 pub use config::LinkConfig;
 pub use error::RtcError;
-pub use frame_crypto::{FrameCounts, FrameCrypto, FrameCryptoError, SharedFrameCrypto};
+pub use frame_crypto::{prefer_vp8, FrameCounts, FrameCrypto, FrameCryptoError, SharedFrameCrypto};
 pub use frame_keys::{
     format_safety_code, key_from_passphrase, safety_code, PASSPHRASE_ITERATIONS, SAFETY_CODE_GROUPS,
 };

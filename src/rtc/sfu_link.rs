@@ -8,6 +8,7 @@
 //! per connection, in arrival order.
 
 use super::description::{create_and_set_local, set_remote};
+use super::frame_crypto::prefer_vp8;
 use super::sender::{replace_track_later, set_encoding};
 use super::{
     simulcast_layers, ConnectionStatus, LinkConfig, LocalTracks, RtcError, SendParams,
@@ -123,6 +124,9 @@ impl SfuLink {
             .collect::<Vec<_>>();
         if let Some(frames) = &config.frames {
             for (kind, transceiver) in TrackKind::ALL.into_iter().zip(&transceivers) {
+                if kind.media() == "video" {
+                    prefer_vp8(transceiver);
+                }
                 frames
                     .0
                     .protect_sender(&transceiver.sender(), kind.media())?;
