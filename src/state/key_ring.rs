@@ -120,6 +120,13 @@ impl<K: Clone> KeyRing<K> {
         self.changed()
     }
 
+    /// Our relay socket came back after an outage: what we sent meanwhile was lost, so the
+    /// key giver hands out a new key to everyone.
+    pub fn resumed(&mut self) -> Option<KeyStep<K>> {
+        self.needs_new_key();
+        self.changed()
+    }
+
     /// The clock: a key giver waiting for public keys stops waiting after
     /// [`PUBLIC_KEY_GRACE_TICKS`].
     pub fn tick(&mut self) -> Option<KeyStep<K>> {
@@ -313,6 +320,19 @@ mod tests {
         assert_eq!(ring.left(&id("a")), make(0, &[]));
         assert_eq!(newer(250, 3), 3);
         assert_eq!(newer(3, 250), 3);
+    }
+
+    #[test]
+    fn after_an_outage_the_key_giver_hands_out_a_new_key_and_the_others_wait_for_it() {
+        let mut giver = KeyRing::<u32>::default();
+        giver.welcomed(id("a"), [id("b")]);
+        giver.public_key_from(&id("b"));
+        assert_eq!(giver.resumed(), make(1, &["b"]));
+        let mut other = KeyRing::<u32>::default();
+        other.welcomed(id("b"), [id("a")]);
+        other.key_from(&id("a"), 1, 10);
+        assert_eq!(other.resumed(), None);
+        assert_eq!(other.used_index(), Some(1));
     }
 
     #[test]

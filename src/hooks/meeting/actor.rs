@@ -268,6 +268,9 @@ impl<M: MediaTopology> Meeting<M> {
             }
             ServerMsg::Resumed { .. } => {
                 self.relay.resumed();
+                if let Some(keys) = &mut self.keys {
+                    keys.resumed(&self.relay);
+                }
                 // Preferences sent while the socket was down were lost; the relay kept our
                 // SFU session, so it takes them now.
                 if self.sfu_prefs_differ() {

@@ -139,6 +139,17 @@ impl FrameKeys {
         self.apply(step);
     }
 
+    /// Our relay socket came back: what we sent while it was down was lost, so our public
+    /// key goes out again, and the key giver hands out a new key.
+    pub(super) fn resumed(&mut self, relay: &RelaySession) {
+        let others: Vec<PeerId> = self.ring.members().cloned().collect();
+        for peer in &others {
+            self.send_public(peer, relay);
+        }
+        let step = self.ring.resumed();
+        self.apply(step);
+    }
+
     pub(super) fn tick(&mut self) {
         let step = self.ring.tick();
         self.apply(step);
