@@ -940,6 +940,35 @@ async fn a_camera_tile_gets_the_simulcast_layer_its_size_needs_through_the_sfu()
             lowered.as_secs_f64(),
             restored.as_secs_f64()
         );
+
+        // The same in an end-to-end encrypted room: Janus cannot read the frames, yet still
+        // switches layers on the key frames it sees in their clear headers.
+        for (browser, name) in [(&ana, "Ana"), (&ben, "Ben")] {
+            browser
+                .ready_to_join("/r/layers-sealed#key=layers-passphrase", name)
+                .await?;
+            browser.record_peer_connections().await?;
+            browser.join_from_lobby().await?;
+        }
+        for browser in [&ana, &ben] {
+            wait_for_topology(browser, "sfu", DEFAULT_WAIT).await?;
+            browser
+                .wait_for("[data-testid=e2ee-badge][data-e2ee=frames]", DEFAULT_WAIT)
+                .await?;
+        }
+        ana.wait_until_peer_tile_decodes("Ben", MEDIA_WAIT).await?;
+        wait_for_tile_width(&ana, "Ben", 640).await?;
+        ana.set_window_size(520, 560).await?;
+        let smaller = wait_for_tile_width(&ana, "Ben", 320).await?;
+        ana.set_window_size(1280, 800).await?;
+        let larger = wait_for_tile_width(&ana, "Ben", 640).await?;
+        ana.wait_until_peer_tile_decodes("Ben", MEDIA_WAIT).await?;
+        println!(
+            "encrypted room: Ana's tile of Ben 320 px {:.1} s after the window shrank, 640 px \
+             {:.1} s after it grew",
+            smaller.as_secs_f64(),
+            larger.as_secs_f64()
+        );
         Ok(())
     })
     .await;
