@@ -659,7 +659,8 @@ impl Client {
                 | ServerMsg::TopologyChanged { .. }
                 | ServerMsg::LiveChanged { .. }
                 | ServerMsg::IngestCreated { .. }
-                | ServerMsg::LiveOutputs { .. },
+                | ServerMsg::LiveOutputs { .. }
+                | ServerMsg::Reacted { .. },
             ) => {}
             Ok(ServerMsg::SfuPublished { .. } | ServerMsg::SfuSubscription { .. }) => {
                 // This load generator never publishes to an SFU.

@@ -17,6 +17,7 @@ mod limits;
 mod live;
 mod message;
 mod peer;
+mod reaction;
 mod sfu;
 mod tags;
 mod validate;
@@ -31,6 +32,7 @@ pub use live::{
 };
 pub use message::{DecodeError, ProtocolMsg, MAX_NESTING_DEPTH};
 pub use peer::{decode_chunk, encode_chunk, PeerMsg, FILE_CHUNK_BYTES};
+pub use reaction::Reaction;
 pub use sfu::{CameraLayer, MediaMode, SfuLeg, SfuStream, SimulcastLayer, StreamKind, Topology};
 pub use validate::{
     is_valid_client_key, normalize_chat_text, validate_display_name, validate_room_name, TextError,
@@ -366,6 +368,12 @@ pub enum ClientMsg {
         #[serde(default)]
         layers: Vec<CameraLayer>,
     },
+    /// A reaction, shown briefly on our tile to everyone else (they get
+    /// [`ServerMsg::Reacted`]). Limited to a few per second.
+    React {
+        /// Which.
+        reaction: Reaction,
+    },
 }
 
 /// A message from the relay to a browser.
@@ -544,6 +552,13 @@ pub enum ServerMsg {
         sdp: String,
         /// Whose media each media section of the offer carries.
         streams: Vec<SfuStream>,
+    },
+    /// Someone reacted ([`ClientMsg::React`]).
+    Reacted {
+        /// Who (stamped by the relay).
+        from: PeerId,
+        /// Which.
+        reaction: Reaction,
     },
 }
 
@@ -806,7 +821,7 @@ mod tests {
 
     #[test]
     fn tag_lists_come_from_the_derives_in_declaration_order() {
-        assert_eq!(ClientMsg::tags().len(), 21);
+        assert_eq!(ClientMsg::tags().len(), 22);
         assert_eq!(
             ClientMsg::tags()[13..17],
             ["go_live", "stop_live", "add_camera", "create_ingest"]
@@ -814,7 +829,7 @@ mod tests {
         assert_eq!(ClientMsg::tags()[20], "sfu_prefs");
         assert_eq!(ClientMsg::tags()[0], "join");
         assert!(ClientMsg::tags().contains(&"hand_over_host"));
-        assert_eq!(ServerMsg::tags().len(), 22);
+        assert_eq!(ServerMsg::tags().len(), 23);
         assert_eq!(ServerMsg::tags()[15], "ice_servers_renewed");
         assert_eq!(
             ServerMsg::tags()[16..],
@@ -824,7 +839,8 @@ mod tests {
                 "live_outputs",
                 "ingest_created",
                 "sfu_published",
-                "sfu_subscription"
+                "sfu_subscription",
+                "reacted"
             ]
         );
         assert_eq!(

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::SinkExt;
 use meshmeet_protocol::{
-    ClientMsg, ErrorCode, IceServer, LeaveReason, MediaState, PeerId, PeerInfo, RoomName,
+    ClientMsg, ErrorCode, IceServer, LeaveReason, MediaState, PeerId, PeerInfo, Reaction, RoomName,
     ServerMsg, Signal, PROTOCOL_VERSION,
 };
 use serde_json::json;
@@ -251,6 +251,66 @@ async fn chat_goes_to_the_others_with_its_id_and_the_relay_time() {
         other => panic!("expected chat, got {other:?}"),
     }
     ana.expect_silence().await;
+}
+
+#[tokio::test]
+async fn reactions_reach_the_others_stamped_and_a_flood_is_cut_without_ending_the_call() {
+    let relay = TestRelay::start(test_config()).await;
+    let (mut ana, ana_w) = relay.join("react", "Ana").await;
+    let (mut bo, _) = relay.join("react", "Bo").await;
+    ana.recv().await;
+
+    // Five at once: three reach Bo, Ana is told once, and her call goes on.
+    for _ in 0..5 {
+        ana.send(&ClientMsg::React {
+            reaction: Reaction::Clap,
+        })
+        .await;
+    }
+    for _ in 0..3 {
+        assert_eq!(
+            bo.recv().await,
+            ServerMsg::Reacted {
+                from: ana_w.peer_id.clone(),
+                reaction: Reaction::Clap,
+            }
+        );
+    }
+    match ana.recv().await {
+        ServerMsg::Error { code, .. } => assert_eq!(code, ErrorCode::RateLimited),
+        other => panic!("expected rate_limited, got {other:?}"),
+    }
+    ana.expect_silence().await;
+    bo.expect_silence().await;
+    ana.send(&ClientMsg::Chat {
+        seq: 1,
+        text: "still here".into(),
+    })
+    .await;
+    assert!(matches!(bo.recv().await, ServerMsg::Chat { .. }));
+
+    // A reaction that does not exist is a bad message, and reaches nobody.
+    ana.send_text(r#"{"type":"react","reaction":"middle_finger"}"#)
+        .await;
+    match ana.recv().await {
+        ServerMsg::Error { code, .. } => assert_eq!(code, ErrorCode::BadMessage),
+        other => panic!("expected bad_message, got {other:?}"),
+    }
+    bo.expect_silence().await;
+
+    // A second later the budget is back.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    ana.send(&ClientMsg::React {
+        reaction: Reaction::Heart,
+    })
+    .await;
+    assert_eq!(
+        bo.recv().await,
+        ServerMsg::Reacted {
+            from: ana_w.peer_id.clone(),
+            reaction: Reaction::Heart,
+        }
+    );
 }
 
 #[tokio::test]

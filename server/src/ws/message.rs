@@ -9,6 +9,7 @@ use super::sfu::{prefs, trickled};
 use super::{Connection, Flow};
 use crate::access::JoinAttempt;
 use crate::error::RelayError;
+use crate::member_state::{ReactionVerdict, REACTIONS_PER_SECOND};
 use crate::registry::{HostAction, Membership, PeerChange, RoomRegistry};
 use crate::sfu::SfuCommand;
 
@@ -94,6 +95,23 @@ impl<R: RoomRegistry> Connection<R> {
             ClientMsg::StopLive => self.stop_live(member).await,
             ClientMsg::CreateIngest { name } => self.create_ingest(member, name).await,
             ClientMsg::AddCamera { name, url } => self.add_camera(member, name, url).await,
+            ClientMsg::React { reaction } => match self.kept.react(std::time::Instant::now()) {
+                ReactionVerdict::Send => {
+                    let from = member.peer_id().clone();
+                    registry
+                        .broadcast(member, ServerMsg::Reacted { from, reaction })
+                        .await
+                }
+                ReactionVerdict::Refuse => {
+                    return self.reply(
+                        RelayError::RateLimited {
+                            per_second: REACTIONS_PER_SECOND,
+                        }
+                        .to_server_msg(),
+                    )
+                }
+                ReactionVerdict::Drop => Ok(()),
+            },
             ClientMsg::Leave => return Err(End::Left),
             ClientMsg::Ping { .. } => Ok(()),
             host @ (ClientMsg::LockRoom { .. }
