@@ -16,19 +16,25 @@
 //!   cheap camera, the same call in the mesh and through Janus: the last joiner's click →
 //!   frames from everyone, each participant's upload, the browsers' and Janus's CPU and
 //!   memory (`tests/e2e/src/bench_sfu.rs`).
+//! - encryption, only with `--e2ee` (it installs and starts Janus): for 2 and 4 people, the
+//!   same calls with and without end-to-end encryption, in the mesh and through Janus: CPU
+//!   per participant and the last joiner's setup time, and encrypted over plain for each
+//!   (~3.5 min, `tests/e2e/src/bench_sfu.rs`).
 //!
 //! - live, only with `--live` (it installs and starts Janus, ffmpeg and aiortc): how far
 //!   behind the stage its audience is (a meeting participant through the SFU as the
 //!   baseline, the WebRTC watch page, HLS), Janus's CPU per WHEP viewer and the RTMP/HLS
 //!   encoder's CPU (~2 min, `tests/e2e/src/bench_live.rs`).
 //!
-//! `--call-setup`, `--uplink`, `--relay`, `--load`, `--sfu` or `--live` runs only that part;
-//! the other parts' entries in bench.json are kept.
+//! `--call-setup`, `--uplink`, `--relay`, `--load`, `--sfu`, `--e2ee` or `--live` runs only
+//! that part; the other parts' entries in bench.json are kept. With `MESHMEET_DIST` set, the
+//! browser parts load that client build as it is instead of building one.
 
 use crate::bench_relay;
 use crate::cmd::{self, heading};
 use crate::{build, size, tools, Result};
 use serde_json::Value as Json;
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Instant;
 
@@ -46,6 +52,13 @@ const UPLINK_COUNTS_IN_FULL_RUN: [&str; 2] = ["2", "4"];
 
 /// Participant counts of the SFU benchmark (`--sfu`), each in the mesh and in the SFU.
 const SFU_COUNTS: [&str; 4] = ["2", "4", "6", "8"];
+/// Arguments of the encryption benchmark (`--e2ee`): 2 and 4 people, each count in the
+/// mesh and the SFU, plain and encrypted: eight calls in a few minutes on two cores (six and
+/// eight people would add eight calls of the heaviest kind).
+const E2EE_ARGS: [&str; 3] = ["--e2ee", "2", "4"];
+/// Arguments of the SFU smoke in `cargo xtask test`: two people in the mesh and the SFU,
+/// and one encrypted call so the encryption checks cannot rot either.
+const SFU_SMOKE_ARGS: [&str; 4] = ["2", "mesh", "sfu", "sfu-e2ee"];
 
 /// Which parts to run.
 struct Parts {
@@ -57,6 +70,8 @@ struct Parts {
     load: bool,
     /// Mesh against SFU (not part of a full run: it needs Janus and takes ~15 min).
     sfu: bool,
+    /// Encrypted against plain calls (not part of a full run: it needs Janus).
+    e2ee: bool,
     /// The live's delays and costs (not part of a full run: it needs Janus and ffmpeg).
     live: bool,
 }
@@ -70,6 +85,7 @@ fn parts(args: &[String]) -> Result<Parts> {
             relay: true,
             load: true,
             sfu: false,
+            e2ee: false,
             live: false,
         });
     }
@@ -80,6 +96,7 @@ fn parts(args: &[String]) -> Result<Parts> {
         relay: false,
         load: false,
         sfu: false,
+        e2ee: false,
         live: false,
     };
     for arg in args {
@@ -89,11 +106,12 @@ fn parts(args: &[String]) -> Result<Parts> {
             "--call-setup" => parts.call_setup = true,
             "--uplink" => parts.uplink = true,
             "--sfu" => parts.sfu = true,
+            "--e2ee" => parts.e2ee = true,
             "--live" => parts.live = true,
             other => {
                 return Err(format!(
                     "unknown bench flag {other}: use --call-setup, --uplink, --relay, --load, \
-                     --sfu or --live (none: all but --sfu and --live)"
+                     --sfu, --e2ee or --live (none: all but --sfu, --e2ee and --live)"
                 ))
             }
         }
@@ -117,8 +135,8 @@ pub fn run(args: &[String]) -> Result {
 
     // Reported after the JSON is written, so a failed part does not lose the others.
     let mut failures: Vec<&str> = Vec::new();
-    let relay = if parts.call_setup || parts.uplink || parts.sfu || parts.live {
-        let (dist, relay) = build::all()?;
+    let relay = if parts.call_setup || parts.uplink || parts.sfu || parts.e2ee || parts.live {
+        let (dist, relay) = client_and_relay()?;
         if parts.call_setup {
             heading("client size (the release build the browsers load)");
             let assets = size::measure(&dist)?;
@@ -150,6 +168,15 @@ pub fn run(args: &[String]) -> Result {
             print_sfu_table(&json);
             report["sfu"] = json;
             println!("(mesh and SFU: {:.0} s)", took.elapsed().as_secs_f64());
+        }
+        if parts.e2ee {
+            let took = Instant::now();
+            tools::ensure_janus()?;
+            heading("benchmark: encryption's cost (2 and 4 people, mesh and SFU, plain and e2ee)");
+            let json = browser_bench("bench-sfu", &E2EE_ARGS, &dist, &relay)?;
+            print_e2ee_table(&json);
+            report["e2ee"] = json;
+            println!("(encryption: {:.0} s)", took.elapsed().as_secs_f64());
         }
         if parts.live {
             let took = Instant::now();
@@ -202,6 +229,27 @@ pub fn run(args: &[String]) -> Result {
     }
 }
 
+/// The client and the relay the browser benchmarks run: the client in `MESHMEET_DIST` when
+/// it is set (a build made before, benchmarked as it is, e.g. while its sources are being
+/// edited), else a fresh release build; the relay is always built.
+fn client_and_relay() -> Result<(PathBuf, PathBuf)> {
+    let Some(dist) = std::env::var_os("MESHMEET_DIST").map(PathBuf::from) else {
+        return build::all();
+    };
+    if !dist.join("index.html").is_file() {
+        return Err(format!(
+            "MESHMEET_DIST is {} but it holds no index.html: build the client there \
+             (`cargo xtask size`) or unset it",
+            dist.display()
+        ));
+    }
+    println!(
+        "benchmarking the client already built in {} (MESHMEET_DIST), not a fresh build",
+        dist.display()
+    );
+    Ok((dist, build::relay()?))
+}
+
 fn call_setup(dist: &std::path::Path, relay: &std::path::Path) -> Result<Json> {
     heading("benchmark: call setup (click join → first decoded remote frame) and lobby start");
     let mut args = vec![CALL_SETUP_RUNS];
@@ -224,12 +272,14 @@ pub fn call_setup_smoke(dist: &std::path::Path, relay: &std::path::Path) -> Resu
     }
 }
 
-/// The SFU benchmark with two people only (a Janus of its own, the mesh and the SFU), for
-/// `cargo xtask test`: fails unless both topologies measured the last joiner and the upload.
+/// The SFU benchmark with two people only (a Janus of its own, the mesh, the SFU and the
+/// SFU encrypted), for `cargo xtask test`: fails unless every topology measured the last
+/// joiner and the upload, and the encrypted call its ratios to the plain one.
 pub fn sfu_smoke(dist: &std::path::Path, relay: &std::path::Path) -> Result {
-    heading("benchmark smoke: mesh and SFU with two people");
-    let report = browser_bench("bench-sfu", &["2"], dist, relay)?;
+    heading("benchmark smoke: mesh, SFU and encrypted SFU with two people");
+    let report = browser_bench("bench-sfu", &SFU_SMOKE_ARGS, dist, relay)?;
     print_sfu_table(&report);
+    print_e2ee_ratios(&report);
     let measured = |topology: &str| {
         report["results"]
             .as_array()
@@ -245,10 +295,21 @@ pub fn sfu_smoke(dist: &std::path::Path, relay: &std::path::Path) -> Result {
                         .is_some_and(|bps| bps > 0.0)
             })
     };
-    if measured("mesh") && measured("sfu") {
-        Ok(())
-    } else {
+    let compared = report["ratios"]["e2ee"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|ratio| {
+            ratio["topology"] == "sfu"
+                && ratio["cpu_per_participant_ratio"].is_number()
+                && ratio["last_joiner_ratio"].is_number()
+        });
+    if !(measured("mesh") && measured("sfu")) {
         Err("the mesh-and-SFU smoke run did not measure both topologies".into())
+    } else if !(measured("sfu-e2ee") && compared) {
+        Err("the smoke run did not measure the encrypted SFU call against the plain one".into())
+    } else {
+        Ok(())
     }
 }
 
@@ -330,7 +391,7 @@ fn number(v: &Json, decimals: usize, unit: &str) -> String {
 /// Prints the SFU report: one line per count and topology, then the ratios to the targets.
 fn print_sfu_table(report: &Json) {
     println!(
-        "\n{:>12}  {:>8}  {:>22}  {:>24}  {:>20}  {:>18}",
+        "\n{:>12}  {:>9}  {:>22}  {:>24}  {:>20}  {:>18}",
         "participants",
         "topology",
         "last joiner, all ms",
@@ -345,15 +406,16 @@ fn print_sfu_table(report: &Json) {
     for row in report["results"].as_array().into_iter().flatten() {
         if let Some(error) = row["error"].as_str() {
             println!(
-                "{:>12}  {:>8}  not measured: {error}",
-                row["participants"],
+                "{:>12}  {:>9}  not measured: {error}",
+                number(&row["participants"], 1.0),
                 row["topology"].as_str().unwrap_or_default()
             );
             continue;
         }
         println!(
-            "{:>12}  {:>8}  {:>22}  {:>24}  {:>20}  {:>18}",
-            row["participants"],
+            "{:>12}  {:>9}  {:>22}  {:>24}  {:>20}  {:>18}",
+            // A JSON value ignores the width, its number does not.
+            number(&row["participants"], 1.0),
             row["topology"].as_str().unwrap_or_default(),
             number(&row["last_joiner_all_frames_ms"], 1.0),
             number(&row["upload_median_bps"], 1000.0),
@@ -380,6 +442,67 @@ fn print_sfu_table(report: &Json) {
         ratios["mesh_last_joiner_8_vs_2"],
     );
     println!("({})", report["browser"].as_str().unwrap_or_default());
+}
+
+/// Prints the encryption report: one line per count and topology (plain and encrypted next to
+/// each other), then encrypted over plain for each.
+fn print_e2ee_table(report: &Json) {
+    println!(
+        "\n{:>12}  {:>9}  {:>20}  {:>13}  {:>17}  {:>12}  {:>11}",
+        "participants",
+        "topology",
+        "last joiner, all ms",
+        "browsers CPU %",
+        "CPU %/participant",
+        "browsers MiB",
+        "Janus CPU %"
+    );
+    for row in report["results"].as_array().into_iter().flatten() {
+        let topology = row["topology"].as_str().unwrap_or_default();
+        if let Some(error) = row["error"].as_str() {
+            println!(
+                "{:>12}  {topology:>9}  not measured: {error}",
+                number(&row["participants"], 0, "")
+            );
+            continue;
+        }
+        println!(
+            "{:>12}  {topology:>9}  {:>20}  {:>13}  {:>17}  {:>12}  {:>11}",
+            number(&row["participants"], 0, ""),
+            number(&row["last_joiner_all_frames_ms"], 0, ""),
+            number(&row["browsers_cpu_percent"], 1, ""),
+            number(&row["cpu_per_participant_percent"], 1, ""),
+            number(&row["browsers_memory_mib"], 0, ""),
+            number(&row["janus_cpu_percent"], 1, ""),
+        );
+    }
+    print_e2ee_ratios(report);
+    println!("({})", report["browser"].as_str().unwrap_or_default());
+}
+
+/// Prints encrypted over plain (`ratios.e2ee`), one line per count and topology.
+fn print_e2ee_ratios(report: &Json) {
+    let Some(ratios) = report["ratios"]["e2ee"]
+        .as_array()
+        .filter(|ratios| !ratios.is_empty())
+    else {
+        return;
+    };
+    println!("\nencrypted over plain, measured in the same run:");
+    println!(
+        "{:>12}  {:>9}  {:>19}  {:>19}",
+        "participants", "topology", "CPU per participant", "last joiner, all ms"
+    );
+    for ratio in ratios {
+        println!(
+            "{:>12}  {:>9}  {:>19}  {:>19}",
+            // A JSON value ignores the width, its number does not.
+            number(&ratio["participants"], 0, ""),
+            ratio["topology"].as_str().unwrap_or_default(),
+            number(&ratio["cpu_per_participant_ratio"], 2, "x"),
+            number(&ratio["last_joiner_ratio"], 2, "x"),
+        );
+    }
 }
 
 /// Prints the uplink report: kbit/s per participant.
@@ -460,4 +583,18 @@ fn print_call_setup_table(report: &Json) {
         report["lobby"]["samples"]
     );
     println!("({})", report["browser"].as_str().unwrap_or_default());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parts;
+
+    #[test]
+    fn the_encryption_benchmark_runs_only_when_asked() {
+        let all = parts(&[]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(all.all && !all.e2ee && !all.sfu);
+        let e2ee = parts(&["--e2ee".to_owned()]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(e2ee.e2ee && !e2ee.sfu && !e2ee.all && !e2ee.call_setup);
+        assert!(parts(&["--e2e".to_owned()]).is_err());
+    }
 }

@@ -29,14 +29,16 @@ tasks:
                            the end-to-end suite
   size [--dist <dir>]      release build of the client (or the one in <dir>), then raw
                            and gzipped sizes; fails over the budget (xtask/src/size.rs)
-  bench [--call-setup] [--uplink] [--relay] [--load] [--sfu] [--live]
+  bench [--call-setup] [--uplink] [--relay] [--load] [--sfu] [--e2ee] [--live]
                            benchmarks, printed as tables and written to
                            target/bench/bench.json: call setup and uplink (2/4/6 people)
                            in headless Chromium,
                            the relay against a bare WebSocket floor at 100/1,000/5,000
                            clients, and a 2,000-client 60 s load run (no flag: all of
-                           these); --sfu: mesh against Janus for 2 to 8 people; --live: a
-                           live's glass-to-glass delays and what its audience costs
+                           these); --sfu: mesh against Janus for 2 to 8 people; --e2ee:
+                           encrypted against plain calls (2 and 4 people, mesh and SFU);
+                           --live: a live's glass-to-glass delays and what its audience
+                           costs
 
 Missing tools (wasm target, trunk, wasm-bindgen-cli, binaryen, browsers and drivers)
 are installed on first use.";
