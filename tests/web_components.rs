@@ -9,7 +9,7 @@ use meshmeet::components::{
 use meshmeet::pages::{Home, HomeProps};
 use meshmeet::rtc::{Candidate, ConnectionStatus, PeerStats, Quality};
 use meshmeet::state::{PeerFigures, Point, RemotePeer, Route};
-use meshmeet_protocol::{MediaState, PeerId, PeerInfo};
+use meshmeet_protocol::{MediaState, PeerId, PeerInfo, Reaction};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -45,6 +45,7 @@ async fn peer_tile_exposes_name_marks_and_connection_for_automation() {
         audio_only: false,
         pinned: false,
         on_pin: Callback::noop(),
+        reaction: None,
     };
     let app = Renderer::<PeerTile>::with_root_and_props(root.clone(), props).render();
     let tile = support::wait_for(&root, "[data-testid=peer-tile]").await;
@@ -94,6 +95,7 @@ async fn camera_off_tile_shows_an_avatar_instead_of_video() {
         audio_only: false,
         pinned: false,
         on_pin: Callback::noop(),
+        reaction: None,
     };
     let app = Renderer::<PeerTile>::with_root_and_props(root.clone(), props).render();
     let tile = support::wait_for(&root, "[data-testid=peer-tile]").await;
@@ -136,6 +138,15 @@ async fn control_buttons_emit_their_callbacks_and_say_what_they_do() {
         on_toggle_chat: record("chat"),
         on_toggle_participants: record("participants"),
         on_toggle_settings: record("settings"),
+        on_react: {
+            let clicks = clicks.clone();
+            Callback::from(move |reaction: Reaction| {
+                clicks.borrow_mut().push(match reaction {
+                    Reaction::Clap => "clap",
+                    _ => "another reaction",
+                })
+            })
+        },
         on_leave: record("leave"),
     };
     let app = Renderer::<Controls>::with_root_and_props(root.clone(), props).render();
@@ -167,6 +178,20 @@ async fn control_buttons_emit_their_callbacks_and_say_what_they_do() {
         );
         support::click(&root, &format!("[data-testid={id}]"));
     }
+    // The reactions open in a row, each named, and one click sends one.
+    support::click(&root, "[data-testid=reactions-toggle]");
+    support::wait_for(&root, "[data-testid=reaction-clap]").await;
+    for reaction in Reaction::ALL {
+        let button = root
+            .query_selector(&format!("[data-testid=reaction-{}]", reaction.name()))
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("{} missing", reaction.name()));
+        assert!(button
+            .get_attribute("aria-label")
+            .is_some_and(|l| !l.is_empty()));
+    }
+    support::click(&root, "[data-testid=reaction-clap]");
     assert_eq!(
         *clicks.borrow(),
         [
@@ -176,7 +201,8 @@ async fn control_buttons_emit_their_callbacks_and_say_what_they_do() {
             "chat",
             "participants",
             "settings",
-            "leave"
+            "leave",
+            "clap"
         ]
     );
     app.destroy();
@@ -236,9 +262,19 @@ async fn a_visible_tile_reports_it_and_its_stats_button_asks_for_details() {
             let events = events.clone();
             Callback::from(move |()| events.borrow_mut().push("pin".to_owned()))
         },
+        reaction: Some(Reaction::Party),
     };
     let app = Renderer::<PeerTile>::with_root_and_props(root.clone(), props).render();
     support::wait_for(&root, "[data-testid=stats-toggle]").await;
+    // Their reaction floats over the tile, named for screen readers.
+    let reaction = support::wait_for(&root, "[data-testid=tile-reaction]").await;
+    assert_eq!(
+        reaction.get_attribute("data-reaction").as_deref(),
+        Some("party")
+    );
+    assert!(reaction
+        .get_attribute("aria-label")
+        .is_some_and(|l| !l.is_empty()));
     support::wait_until("the tile to report that it is visible", 5_000, || {
         events
             .borrow()

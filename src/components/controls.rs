@@ -1,7 +1,8 @@
 //! The meeting's control bar.
 
-use super::Icon;
+use super::{Icon, ReactionPicker};
 use crate::i18n::use_strings;
+use meshmeet_protocol::Reaction;
 use yew::prelude::*;
 
 /// Props of [`Controls`].
@@ -37,11 +38,14 @@ pub struct ControlsProps {
     pub on_toggle_participants: Callback<()>,
     /// Open/close the device settings.
     pub on_toggle_settings: Callback<()>,
+    /// Send a reaction.
+    pub on_react: Callback<Reaction>,
     /// Leave.
     pub on_leave: Callback<()>,
 }
 
-/// Buttons for microphone, camera, screen, chat, participants, settings and leaving.
+/// Buttons for microphone, camera, screen, chat, participants, settings, reactions and
+/// leaving.
 #[function_component(Controls)]
 pub fn controls(props: &ControlsProps) -> Html {
     let s = use_strings();
@@ -107,6 +111,7 @@ pub fn controls(props: &ControlsProps) -> Html {
                 onclick={click(&props.on_toggle_settings)}>
                 { Icon::Settings.html() }
             </button>
+            <ReactionPicker on_react={props.on_react.clone()} />
             <button data-testid="leave-button" class="round leave" aria-label={s.leave} title={s.leave}
                 onclick={click(&props.on_leave)}>
                 { Icon::Leave.html() }

@@ -23,6 +23,9 @@ pub struct LocalTileProps {
     /// Minimise or restore.
     #[prop_or_default]
     pub on_toggle_minimised: Callback<()>,
+    /// Our reaction floating over the tile, for a moment.
+    #[prop_or_default]
+    pub reaction: Option<meshmeet_protocol::Reaction>,
 }
 
 /// Own tile.
@@ -58,6 +61,7 @@ pub fn local_tile(props: &LocalTileProps) -> Html {
                     <span class="mark" role="img" aria-label={s.mic_off} title={s.mic_off}>{ Icon::MicOff.html() }</span>
                 }
             </figcaption>
+            { super::reactions::tile_reaction(s, props.reaction) }
             <button class="tile-button minimise" data-testid="self-view-toggle"
                 aria-label={toggle_label} title={toggle_label} aria-pressed={props.minimised.to_string()}
                 onclick={Callback::from(move |_| toggle.emit(()))}>

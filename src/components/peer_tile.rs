@@ -36,6 +36,9 @@ pub struct PeerTileProps {
     /// Pin or unpin.
     #[prop_or_default]
     pub on_pin: Callback<()>,
+    /// Their reaction floating over the tile, for a moment.
+    #[prop_or_default]
+    pub reaction: Option<meshmeet_protocol::Reaction>,
 }
 
 /// One remote participant.
@@ -101,6 +104,7 @@ pub fn peer_tile(props: &PeerTileProps) -> Html {
                     <span class="mark" role="img" aria-label={s.camera_off} title={s.camera_off}>{ Icon::CameraOff.html() }</span>
                 }
             </figcaption>
+            { super::reactions::tile_reaction(s, props.reaction) }
             if status != ConnectionStatus::Connected {
                 <div class={classes!("conn", status.as_attr())} role="status">{ status_text }</div>
             }

@@ -3,7 +3,8 @@
 use super::ViewMode;
 use crate::rtc::ConnectionStatus;
 use meshmeet_protocol::{
-    ErrorCode, LiveInfo, MediaMode, PeerId, PeerInfo, RtmpOutputState, DEFAULT_MAX_CHAT_CHARS,
+    ErrorCode, LiveInfo, MediaMode, PeerId, PeerInfo, Reaction, RtmpOutputState,
+    DEFAULT_MAX_CHAT_CHARS,
 };
 use std::rc::Rc;
 use yew::Reducible;
@@ -180,11 +181,26 @@ pub struct RoomState {
     pub e2ee: bool,
     /// The safety code of the frame key in use, in an encrypted room.
     pub safety_code: Option<String>,
+    /// Reactions floating over tiles now, oldest first (one per person).
+    pub reactions: Vec<ShownReaction>,
+    /// Numbers the next reaction.
+    next_reaction: u64,
     /// Our connections to the SFU, in an SFU room: `Connected` unless they failed or are
     /// being restored (see [`RoomState::media_connection`]).
     pub sfu_connection: SfuConnection,
     /// Numbers the next toast.
     next_toast: u64,
+}
+
+/// A reaction floating over someone's tile.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShownReaction {
+    /// Numbers it, to end it.
+    pub id: u64,
+    /// Whose tile.
+    pub peer: PeerId,
+    /// Which.
+    pub reaction: Reaction,
 }
 
 /// An encoder the host let publish into the room over WHIP (`ingest_created`).
@@ -258,6 +274,10 @@ pub enum Action {
         /// Whether the room is end-to-end encrypted (frame encryption).
         e2ee: bool,
     },
+    /// Someone (we included) reacted: shown on their tile until [`Action::ReactionEnded`].
+    Reacted(PeerId, Reaction),
+    /// A reaction's moment is over.
+    ReactionEnded(u64),
     /// The safety code of the frame key in use changed (`None` while a new key's is worked
     /// out).
     SafetyCode(Option<String>),
@@ -322,6 +342,14 @@ impl RoomState {
         }
     }
 
+    /// The reaction floating over `peer`'s tile now, if any.
+    pub fn reaction_of(&self, peer: &PeerId) -> Option<Reaction> {
+        self.reactions
+            .iter()
+            .find(|r| &r.peer == peer)
+            .map(|r| r.reaction)
+    }
+
     /// The longest chat text to let people type: the relay's limit, or the protocol's default
     /// before the relay said.
     pub fn chat_limit(&self) -> u32 {
@@ -359,6 +387,17 @@ impl RoomState {
                 self.live = live;
             }
             Action::SafetyCode(code) => self.safety_code = code,
+            Action::Reacted(peer, reaction) => {
+                // A new one replaces the person's last: one per tile.
+                self.reactions.retain(|r| r.peer != peer);
+                self.next_reaction += 1;
+                self.reactions.push(ShownReaction {
+                    id: self.next_reaction,
+                    peer,
+                    reaction,
+                });
+            }
+            Action::ReactionEnded(id) => self.reactions.retain(|r| r.id != id),
             Action::HostChanged(host) => self.host = Some(host),
             Action::LockChanged(locked) => self.locked = locked,
             Action::LiveChanged(live) => {
@@ -524,6 +563,24 @@ mod tests {
             max_chat_chars: 2000,
             e2ee: false,
         })
+    }
+
+    #[test]
+    fn a_reaction_floats_over_its_tile_until_it_ends_and_a_new_one_replaces_it() {
+        let state = joined(vec![info("a", "Ana")]);
+        let a = PeerId::from("a");
+        let state = state.apply(Action::Reacted(a.clone(), Reaction::Clap));
+        assert_eq!(state.reaction_of(&a), Some(Reaction::Clap));
+        let first = state.reactions[0].id;
+        let state = state.apply(Action::Reacted(a.clone(), Reaction::Heart));
+        assert_eq!(state.reactions.len(), 1, "one per tile");
+        assert_eq!(state.reaction_of(&a), Some(Reaction::Heart));
+        // The first one's timer ending does not take the second away.
+        let state = state.apply(Action::ReactionEnded(first));
+        assert_eq!(state.reaction_of(&a), Some(Reaction::Heart));
+        let second = state.reactions[0].id;
+        let state = state.apply(Action::ReactionEnded(second));
+        assert_eq!(state.reaction_of(&a), None);
     }
 
     #[test]

@@ -70,8 +70,10 @@ const MEASURED_EXTENSIONS: [&str; 3] = ["wasm", "js", "css"];
 /// `state/key_ring.rs`, its task in `hooks/meeting/frame_keys.rs`), the lobby's toggle, the
 /// room's badge and safety code, and their strings in two languages: 350,186 to 380,414 B
 /// (71 KB more code before wasm-opt, spread over those parts; no dependency was added).
-/// Raised to 382,000.
-pub const BUDGET_GZIP_BYTES: usize = 382_000;
+/// Raised to 382,000. Encrypted video preferring VP8 took it to 381,643 B; reactions (the
+/// picker, the sign over a tile, their reducer and seven strings in two languages) to
+/// 386,000 B: raised to 386,600.
+pub const BUDGET_GZIP_BYTES: usize = 386_600;
 
 /// One measured file of a build: its path under the build directory, raw and gzipped bytes.
 pub struct Asset {

@@ -385,6 +385,9 @@ impl<M: MediaTopology> Meeting<M> {
                 self.media.renew_ice_servers(ice_servers)
             }
             ServerMsg::TopologyChanged { topology } => self.set_topology(topology),
+            ServerMsg::Reacted { from, reaction } => {
+                self.out.state.dispatch(Action::Reacted(from, reaction))
+            }
             ServerMsg::SfuPublished { epoch, sdp } => {
                 if let Some(sfu) = self.sfu.as_mut().filter(|s| s.epoch() == epoch) {
                     sfu.published(sdp);
@@ -644,6 +647,15 @@ impl<M: MediaTopology> Meeting<M> {
             Command::CancelTransfer(key) => {
                 let channel = self.media.data_channel(&key.peer, Channel::Files);
                 self.files.cancel(&key, channel);
+            }
+            Command::React(reaction) => {
+                let Some(self_id) = self.relay.self_id().cloned() else {
+                    return;
+                };
+                if self.relay.in_room() {
+                    self.relay.send(&ClientMsg::React { reaction });
+                    self.out.state.dispatch(Action::Reacted(self_id, reaction));
+                }
             }
             Command::Leave => {
                 self.leave();

@@ -25,6 +25,8 @@ pub enum Command {
     CameraLayers(Vec<CameraLayer>),
     /// Something only the host may do (the relay refuses it from anyone else).
     Host(HostCommand),
+    /// Send a reaction (shown on our tile here and everywhere else).
+    React(meshmeet_protocol::Reaction),
     /// Leave the meeting.
     Leave,
 }

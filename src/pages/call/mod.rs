@@ -9,7 +9,7 @@ mod side;
 mod stage;
 
 use super::JoinDetails;
-use crate::components::{Controls, ErrorBanner, HelpDialog, InviteLink, Toasts};
+use crate::components::{Controls, ErrorBanner, HelpDialog, InviteLink, Toasts, REACTION_MS};
 use crate::hooks::{
     use_meeting, use_muted_speech, use_page_title, use_screen_share, use_shortcuts, use_viewport,
     Command, JoinRequest, LocalMediaHandle,
@@ -127,6 +127,20 @@ pub fn call(props: &CallProps) -> Html {
         });
     }
 
+    {
+        // One timer, for the oldest reaction on a tile; when it ends, the next one's starts.
+        let oldest = state.reactions.first().map(|r| r.id);
+        let dispatch = meeting.state.dispatcher();
+        use_effect_with(oldest, move |oldest| {
+            let timer = oldest.map(|id| {
+                gloo_timers::callback::Timeout::new(REACTION_MS, move || {
+                    dispatch.dispatch(Action::ReactionEnded(id))
+                })
+            });
+            move || drop(timer)
+        });
+    }
+
     if matches!(state.phase, Phase::Left | Phase::Failed(_)) {
         return ended::ended(s, &state.phase, props.on_back_to_lobby.clone());
     }
@@ -144,6 +158,10 @@ pub fn call(props: &CallProps) -> Html {
     let leave = {
         let command = meeting.command.clone();
         Callback::from(move |()| command.emit(Command::Leave))
+    };
+    let react = {
+        let command = meeting.command.clone();
+        Callback::from(move |reaction| command.emit(Command::React(reaction)))
     };
     let toggle = |panel: Panel| {
         let dispatch = meeting.state.dispatcher();
@@ -214,7 +232,7 @@ pub fn call(props: &CallProps) -> Html {
                 on_toggle_camera={props.media.toggle_camera.clone()}
                 on_toggle_participants={toggle(Panel::Participants)}
                 on_toggle_settings={toggle(Panel::Settings)}
-                on_leave={leave} />
+                on_react={react} on_leave={leave} />
         </main>
     }
 }

@@ -88,6 +88,7 @@ pub(super) fn tile_grid(input: &StageInput<'_>) -> Html {
         <LocalTile stream={local.preview.clone()} name={name.clone()}
             mic_on={sending.mic} camera_on={sending.camera}
             minimised={state.self_minimised}
+            reaction={state.self_id.as_ref().and_then(|me| state.reaction_of(me))}
             on_toggle_minimised={let d = meeting.state.dispatcher(); Callback::from(move |()| d.dispatch(Action::ToggleSelfView))} />
     };
     let peer_tiles: Vec<(PeerId, Html)> = state.peers.iter().map(|peer| {
@@ -99,6 +100,7 @@ pub(super) fn tile_grid(input: &StageInput<'_>) -> Html {
                 quality={meeting.stats.quality(&id)}
                 audio_only={state.audio_only}
                 pinned={state.pinned.as_ref() == Some(&id)}
+                reaction={state.reaction_of(&id)}
                 on_pin={let (d, id) = (meeting.state.dispatcher(), id.clone()); Callback::from(move |()| d.dispatch(Action::TogglePin(id.clone())))}
                 on_stats={let (d, panel) = (meeting.state.dispatcher(), Panel::Stats(id.clone())); Callback::from(move |()| d.dispatch(Action::TogglePanel(panel.clone())))}
                 on_visible={let (c, id) = (meeting.command.clone(), id.clone());

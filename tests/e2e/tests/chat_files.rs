@@ -1,4 +1,5 @@
-//! Chat and file transfer in real browsers, peer to peer over data channels.
+//! Chat and file transfer in real browsers, peer to peer over data channels; reactions
+//! through the relay.
 
 use meshmeet_e2e::files::{make_file, DOWNLOADED_SHA256};
 use meshmeet_e2e::{room_url, run_test, Browser, Context, Error, Result, DEFAULT_WAIT};
@@ -14,8 +15,8 @@ async fn join(browser: &Browser, room: &str, name: &str) -> Result {
 }
 
 #[tokio::test]
-async fn chat_between_chromium_and_firefox_arrives_in_order_once_and_as_text() {
-    run_test("chat_between_chromium_and_firefox_arrives_in_order_once_and_as_text", async |t| {
+async fn chat_and_reactions_between_chromium_and_firefox_arrive_once_and_in_order() {
+    run_test("chat_and_reactions_between_chromium_and_firefox_arrive_once_and_in_order", async |t| {
         let ana = t.chromium().await?;
         let fox = t.firefox().await?;
         join(&ana, "chat", "Ana").await?;
@@ -58,6 +59,26 @@ async fn chat_between_chromium_and_firefox_arrives_in_order_once_and_as_text() {
             assert_eq!(href, json!("https://example.org/x"));
         }
         fox.screenshot(t.artifact("fox-chat.png")).await?;
+
+        // Reactions float over the sender's tile on every page for a moment.
+        ana.click("[data-testid=reactions-toggle]").await?;
+        ana.click("[data-testid=reaction-clap]").await?;
+        let ana_clap = "[data-testid=peer-tile][data-peer-name=Ana] [data-testid=tile-reaction][data-reaction=clap]";
+        fox.wait_for(ana_clap, DEFAULT_WAIT).await?;
+        ana.wait_for(
+            "[data-testid=local-tile] [data-testid=tile-reaction][data-reaction=clap]",
+            DEFAULT_WAIT,
+        )
+        .await?;
+        fox.click("[data-testid=reactions-toggle]").await?;
+        fox.click("[data-testid=reaction-heart]").await?;
+        ana.wait_for(
+            "[data-testid=peer-tile][data-peer-name=Fox] [data-testid=tile-reaction][data-reaction=heart]",
+            DEFAULT_WAIT,
+        )
+        .await?;
+        fox.screenshot(t.artifact("fox-reactions.png")).await?;
+        fox.wait_for_gone(ana_clap, DEFAULT_WAIT).await?;
         Ok(())
     })
     .await;
