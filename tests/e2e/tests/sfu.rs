@@ -795,6 +795,41 @@ async fn six_people_in_an_sfu_room_each_decode_every_tile_shown_and_the_host_rem
     .await;
 }
 
+/// Ana and Ben join `url` (an encrypted room if `encrypted`, which every page must then
+/// say); Ben's tile on Ana's page gets the whole picture, half of it once her window is
+/// small, and the whole again once it is large: how long each change took.
+async fn layers_follow_the_window(
+    ana: &Browser,
+    ben: &Browser,
+    url: &str,
+    encrypted: bool,
+) -> Result<(Duration, Duration)> {
+    for (browser, name) in [(ana, "Ana"), (ben, "Ben")] {
+        browser.ready_to_join(url, name).await?;
+        browser.record_peer_connections().await?;
+        browser.join_from_lobby().await?;
+    }
+    for browser in [ana, ben] {
+        wait_for_topology(browser, "sfu", DEFAULT_WAIT).await?;
+        if encrypted {
+            browser
+                .wait_for("[data-testid=e2ee-badge][data-e2ee=frames]", DEFAULT_WAIT)
+                .await?;
+        }
+    }
+    ana.wait_until_peer_tile_decodes("Ben", MEDIA_WAIT).await?;
+    // Ben's tile fills half of a 1280x800 window: the whole picture.
+    wait_for_tile_width(ana, "Ben", 640).await?;
+    // A small window makes the tile about 230 px wide: half the picture is enough.
+    ana.set_window_size(520, 560).await?;
+    let smaller = wait_for_tile_width(ana, "Ben", 320).await?;
+    // And large again: the whole picture again.
+    ana.set_window_size(1280, 800).await?;
+    let larger = wait_for_tile_width(ana, "Ben", 640).await?;
+    ana.wait_until_peer_tile_decodes("Ben", MEDIA_WAIT).await?;
+    Ok((smaller, larger))
+}
+
 /// The width of the picture `page` shows in `peer`'s tile (its `<video>`'s `videoWidth`).
 async fn tile_video_width(page: &Browser, peer: &str) -> Result<u64> {
     let script = "const v = document.querySelector(
@@ -895,26 +930,8 @@ async fn a_camera_tile_gets_the_simulcast_layer_its_size_needs_through_the_sfu()
         );
         let ana = t.chromium().await?;
         let ben = t.chromium().await?;
-        for (browser, name) in [(&ana, "Ana"), (&ben, "Ben")] {
-            browser.ready_to_join("/r/layers", name).await?;
-            browser.record_peer_connections().await?;
-            browser.join_from_lobby().await?;
-        }
-        for browser in [&ana, &ben] {
-            wait_for_topology(browser, "sfu", DEFAULT_WAIT).await?;
-        }
-        ana.wait_until_peer_tile_decodes("Ben", MEDIA_WAIT).await?;
-        // Ben's tile fills half of a 1280x800 window: the whole picture.
-        wait_for_tile_width(&ana, "Ben", 640).await?;
+        let (smaller, larger) = layers_follow_the_window(&ana, &ben, "/r/layers", false).await?;
         println!("Ben publishes {}", published_layers(&ben).await?);
-
-        // A small window makes the tile about 230 px wide: half the picture is enough.
-        ana.set_window_size(520, 560).await?;
-        let smaller = wait_for_tile_width(&ana, "Ben", 320).await?;
-        // And large again: the whole picture again.
-        ana.set_window_size(1280, 800).await?;
-        let larger = wait_for_tile_width(&ana, "Ben", 640).await?;
-        ana.wait_until_peer_tile_decodes("Ben", MEDIA_WAIT).await?;
         println!(
             "Ana's tile of Ben: 640 px wide, 320 px {:.1} s after the window shrank, 640 px \
              {:.1} s after it grew",
@@ -943,26 +960,9 @@ async fn a_camera_tile_gets_the_simulcast_layer_its_size_needs_through_the_sfu()
 
         // The same in an end-to-end encrypted room: Janus cannot read the frames, yet still
         // switches layers on the key frames it sees in their clear headers.
-        for (browser, name) in [(&ana, "Ana"), (&ben, "Ben")] {
-            browser
-                .ready_to_join("/r/layers-sealed#key=layers-passphrase", name)
+        let (smaller, larger) =
+            layers_follow_the_window(&ana, &ben, "/r/layers-sealed#key=layers-passphrase", true)
                 .await?;
-            browser.record_peer_connections().await?;
-            browser.join_from_lobby().await?;
-        }
-        for browser in [&ana, &ben] {
-            wait_for_topology(browser, "sfu", DEFAULT_WAIT).await?;
-            browser
-                .wait_for("[data-testid=e2ee-badge][data-e2ee=frames]", DEFAULT_WAIT)
-                .await?;
-        }
-        ana.wait_until_peer_tile_decodes("Ben", MEDIA_WAIT).await?;
-        wait_for_tile_width(&ana, "Ben", 640).await?;
-        ana.set_window_size(520, 560).await?;
-        let smaller = wait_for_tile_width(&ana, "Ben", 320).await?;
-        ana.set_window_size(1280, 800).await?;
-        let larger = wait_for_tile_width(&ana, "Ben", 640).await?;
-        ana.wait_until_peer_tile_decodes("Ben", MEDIA_WAIT).await?;
         println!(
             "encrypted room: Ana's tile of Ben 320 px {:.1} s after the window shrank, 640 px \
              {:.1} s after it grew",
