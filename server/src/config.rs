@@ -127,6 +127,17 @@ pub struct RoomPassword {
     pub password: Secret,
 }
 
+/// How the relay writes its log lines.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One readable line per event, for people.
+    #[default]
+    Text,
+    /// One JSON object per line (time, level, target, message and the event's fields, such as
+    /// `room` and `peer`), for log collectors.
+    Json,
+}
+
 /// Everything the relay can be told. Built by clap from flags and environment variables in
 /// `main`, or directly (starting from [`Config::default`]) in tests.
 #[derive(Clone, Debug, PartialEq, Eq, Parser)]
@@ -405,6 +416,12 @@ pub struct Config {
     #[arg(long, env = "MESHMEET_MESH_RETURN_DELAY", default_value = "10s", value_parser = parse_duration)]
     pub mesh_return_delay: Duration,
 
+    /// How log lines are written: `text` for people, `json` (one object per line, with each
+    /// event's fields such as room and peer) for machines. Secrets, passwords and tokens are
+    /// never logged, in either.
+    #[arg(long, env = "MESHMEET_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     /// With --janus-url: the most viewers one live room has on this relay (WHEP); more are
     /// answered 503.
     #[arg(long, env = "MESHMEET_MAX_VIEWERS", default_value_t = DEFAULT_MAX_VIEWERS)]
@@ -496,6 +513,7 @@ impl Default for Config {
             janus_admin_key: None,
             mesh_max: DEFAULT_MESH_MAX,
             mesh_return_delay: Duration::from_secs(DEFAULT_MESH_RETURN_DELAY_SECS),
+            log_format: LogFormat::Text,
             max_viewers: DEFAULT_MAX_VIEWERS,
             ffmpeg: PathBuf::from("ffmpeg"),
             live_dir: None,

@@ -37,7 +37,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tracing::{info, warn};
 
-pub use config::Config;
+pub use config::{Config, LogFormat};
 pub use error::{ConfigError, RelayError, ServeError};
 pub use registry::{MemoryRegistry, RedisOptions, RedisRegistry, RoomRegistry};
 pub use routes::routes;

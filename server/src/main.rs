@@ -6,13 +6,13 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use meshmeet_server::{Config, TlsSetup};
+use meshmeet_server::{Config, LogFormat, TlsSetup};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let mut config = Config::parse();
-    init_logging();
+    init_logging(config.log_format);
     limit_pending_to_descriptors(&mut config);
     if let Err(err) = config.validate() {
         tracing::error!(%err, "not starting");
@@ -98,17 +98,32 @@ fn limit_pending_to_descriptors(config: &mut Config) {
     }
 }
 
+/// Libraries that log the messages they carry, word for word, below debug level.
+const WIRE_LOGGERS: [&str; 2] = ["tungstenite", "tokio_tungstenite"];
+
 /// Logs to stderr (stdout carries only the address line), filtered by `MESHMEET_LOG`, else
-/// `RUST_LOG`, else `info`.
-fn init_logging() {
-    let filter = EnvFilter::try_from_env("MESHMEET_LOG")
+/// `RUST_LOG`, else `info`, as readable lines or one JSON object per line.
+fn init_logging(format: LogFormat) {
+    let mut filter = EnvFilter::try_from_env("MESHMEET_LOG")
         .or_else(|_| EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    // The WebSocket library logs every message it carries at trace level: join passwords and
+    // tokens from browsers, room secrets to Janus. Whatever the filter asks, it stops at
+    // debug, so no secret reaches a log line.
+    for quiet in WIRE_LOGGERS {
+        if let Ok(directive) = format!("{quiet}=debug").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        // The event's fields at the top level, beside time, level and target: what log
+        // collectors index.
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
 }
 
 /// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM.

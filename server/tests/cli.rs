@@ -262,3 +262,190 @@ async fn binary_announces_its_address_on_stdout_and_exits_0_after_sigterm() {
         .expect("read stderr");
     assert!(stderr.contains("SIGTERM"), "logs go to stderr: {stderr}");
 }
+
+/// Starts the relay with `args` and `envs`, returning it, its address from the first
+/// stdout line, and everything it writes to stderr once it exits (read as it comes: a full
+/// pipe would stall a relay that logs at trace level).
+fn start_relay(
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> (
+    std::process::Child,
+    SocketAddr,
+    std::sync::mpsc::Receiver<String>,
+) {
+    let mut child = Command::new(BINARY)
+        .args(args)
+        .envs(envs.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let (stderr_tx, stderr_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        let _ = stderr_tx.send(text);
+    });
+    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    reader.read_line(&mut first).expect("address line");
+    let address = first
+        .trim_end()
+        .strip_prefix("meshmeet relay listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line: {first:?}"))
+        .parse()
+        .expect("an address");
+    (child, address, stderr_rx)
+}
+
+#[tokio::test]
+async fn json_logs_are_one_object_per_line_and_none_holds_a_secret_even_at_trace() {
+    use meshmeet_protocol::{IceServer, MediaState, PeerId, RoomName, Signal, PROTOCOL_VERSION};
+    use meshmeet_server::token::{mint, Claims};
+    let turn_secret = "turn-s3cret-7f1c2e";
+    let token_secret = "token-s3cret-9a2b4d";
+    let password = "room-pa55word-4d3e8c";
+    let (mut child, address, stderr) = start_relay(
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--dist",
+            "/nonexistent/meshmeet",
+            "--log-format",
+            "json",
+            "--turn-url",
+            "turn:127.0.0.1:3478",
+        ],
+        &[
+            // Even asking the WebSocket library for its traces.
+            (
+                "MESHMEET_LOG",
+                "trace,tungstenite=trace,tokio_tungstenite=trace",
+            ),
+            ("MESHMEET_TURN_SECRET", turn_secret),
+            ("MESHMEET_TOKEN_SECRET", token_secret),
+        ],
+    );
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+        + 600;
+    let token = mint(
+        token_secret.as_bytes(),
+        &Claims {
+            room: "logged".into(),
+            name: "Ana".into(),
+            exp,
+        },
+    );
+    let join = |name: &str, token: Option<String>| ClientMsg::Join {
+        version: PROTOCOL_VERSION,
+        room: RoomName("logged".into()),
+        name: name.into(),
+        password: Some(password.into()),
+        media: MediaState::default(),
+        token,
+        client_key: None,
+        e2ee: false,
+    };
+    let connect = || async {
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{address}/ws"))
+            .await
+            .expect("websocket");
+        support::Client { ws }
+    };
+    // Ana joins with the password and a join token; Bo with the password.
+    let mut ana = connect().await;
+    ana.send(&join("Ana", Some(token.clone()))).await;
+    let ana_w = ana.expect_welcome().await;
+    let ServerMsg::Welcome { ice_servers, .. } = &ana_w.msg else {
+        panic!("a welcome");
+    };
+    let turn_credential = ice_servers
+        .iter()
+        .find_map(|server: &IceServer| server.credential.clone())
+        .expect("a TURN credential");
+    let mut bo = connect().await;
+    bo.send(&join("Bo", None)).await;
+    let bo_w = bo.expect_welcome().await;
+    ana.recv().await;
+    ana.send(&ClientMsg::Chat {
+        seq: 1,
+        text: "hello".into(),
+    })
+    .await;
+    bo.recv().await;
+    ana.send(&ClientMsg::Signal {
+        to: bo_w.peer_id.clone(),
+        signal: Signal::Offer {
+            sdp: "v=0\r\n".into(),
+        },
+    })
+    .await;
+    bo.recv().await;
+    // Ana's socket drops; she comes back with her session token.
+    drop(ana);
+    let mut back = connect().await;
+    back.send(&ClientMsg::Resume {
+        version: PROTOCOL_VERSION,
+        session: ana_w.session.clone(),
+    })
+    .await;
+    assert!(matches!(back.recv().await, ServerMsg::Resumed { .. }));
+    let session = serde_json::to_value(&ana_w.session).expect("a token");
+    let session = session.as_str().expect("a string").to_owned();
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    drop((back, bo));
+    let started = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "relay did not exit"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let stderr = stderr
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the relay's stderr");
+
+    // One JSON object per line, with time and level; the join names its room and peer.
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect();
+    assert!(lines.len() > 10, "trace logs: {} lines", lines.len());
+    for line in &lines {
+        assert!(
+            line["timestamp"].is_string() && line["level"].is_string(),
+            "{line}"
+        );
+    }
+    let ana_id: &PeerId = &ana_w.peer_id;
+    assert!(
+        lines.iter().any(|l| l["message"] == "peer joined"
+            && l["room"] == "logged"
+            && l["peer"] == ana_id.as_str()),
+        "a join names its room and peer"
+    );
+    // Nothing secret, at any level.
+    for (what, secret) in [
+        ("the TURN secret", turn_secret),
+        ("the token secret", token_secret),
+        ("the room password", password),
+        ("the join token", token.as_str()),
+        ("the session token", session.as_str()),
+        ("the TURN credential", turn_credential.as_str()),
+    ] {
+        let leaks: Vec<&str> = stderr.lines().filter(|l| l.contains(secret)).collect();
+        assert!(leaks.is_empty(), "{what} is in the log: {leaks:#?}");
+    }
+}
