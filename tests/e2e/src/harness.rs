@@ -24,12 +24,28 @@ pub struct TestCtx {
     name: String,
     relay: Relay,
     browsers: Mutex<Vec<Browser>>,
+    /// What the relay's log must not hold, besides the secrets on its command line.
+    secrets: Mutex<Vec<String>>,
 }
+
+/// Flags whose value is a secret: the relay must never log it.
+const SECRET_FLAGS: [&str; 4] = [
+    "--turn-secret",
+    "--turn-password",
+    "--token-secret",
+    "--janus-admin-key",
+];
 
 impl TestCtx {
     /// The test's name (its artifact directory).
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Fails the test if the relay ever logs `secret` (a room password typed in a page, a
+    /// secret the relay made): checked when the test body has passed.
+    pub fn keep_out_of_logs(&self, secret: &str) {
+        self.secrets.lock().unwrap().push(secret.to_owned());
     }
 
     /// The relay serving the release client.
@@ -184,6 +200,7 @@ pub async fn run_test_within(
         name: name.to_owned(),
         relay,
         browsers: Mutex::new(Vec::new()),
+        secrets: Mutex::new(Vec::new()),
     };
     let outcome = AssertUnwindSafe(tokio::time::timeout(limit, body(&ctx)))
         .catch_unwind()
@@ -196,6 +213,10 @@ pub async fn run_test_within(
         ))),
         Err(payload) => Some(Failure::Panic(payload)),
     };
+    let failure = failure.or_else(|| {
+        leaked_secret(&ctx, relay_args)
+            .map(|what| Failure::Error(format!("{name}: the relay's log holds {what}")))
+    });
     if failure.is_some() {
         ctx.save_artifacts().await;
     }
@@ -207,6 +228,27 @@ pub async fn run_test_within(
         Some(Failure::Panic(payload)) => std::panic::resume_unwind(payload),
         Some(Failure::Error(message)) => panic!("{message}"),
     }
+}
+
+/// Which secret, if any, the relay's log holds (at the debug level the tests run it at):
+/// the values of its secret flags, and what the test asked to keep out.
+fn leaked_secret(ctx: &TestCtx, relay_args: &[&str]) -> Option<String> {
+    let log = ctx.relay.log().join("\n");
+    let flags = relay_args
+        .windows(2)
+        .filter(|pair| SECRET_FLAGS.contains(&pair[0]))
+        .map(|pair| (pair[1].to_owned(), format!("the value of {}", pair[0])));
+    let declared = ctx
+        .secrets
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|secret| (secret.clone(), "a secret the test named".to_owned()))
+        .collect::<Vec<_>>();
+    flags
+        .chain(declared)
+        .find(|(secret, _)| !secret.is_empty() && log.contains(secret.as_str()))
+        .map(|(_, what)| what)
 }
 
 /// Why a test body failed.

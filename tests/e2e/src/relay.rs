@@ -71,6 +71,12 @@ impl Relay {
             .arg("--dist")
             .arg(&dist)
             .args(extra_args)
+            // Debug level unless asked otherwise: the harness checks that no secret reaches
+            // the log, and more of the log is there to read when a test fails.
+            .env(
+                "MESHMEET_LOG",
+                std::env::var("MESHMEET_LOG").unwrap_or_else(|_| "debug".to_owned()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -188,6 +188,7 @@ async fn the_host_removes_a_participant_and_locks_the_room_from_the_page() {
         async |t| {
             let host = t.chromium().await?;
             let guest = t.chromium().await?;
+            t.keep_out_of_logs("s3cret");
             join_with_password(&host, "board", "Hana", "s3cret").await?;
             host.wait_for("[data-testid=local-tile]", DEFAULT_WAIT)
                 .await?;

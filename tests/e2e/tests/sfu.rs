@@ -454,6 +454,7 @@ async fn a_password_sfu_room_carries_a_share_chat_and_a_file_and_recovers_from_a
     run_test_within(name, &args, SFU_TEST_LIMIT, async |t| {
         println!("fake camera: 320x180 at 15 fps (?video=low); Janus {url}");
         let people = ana_ben_and_fox(t).await?;
+        t.keep_out_of_logs("s3cret");
         for (name, browser) in &people {
             // A password-protected room: the first one in sets it, the others give it.
             join_with(browser, "phoenix", name, Some("s3cret")).await?;
