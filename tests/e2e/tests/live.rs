@@ -130,6 +130,9 @@ async fn the_host_goes_live_and_a_firefox_watch_page_plays_the_stage() {
     let url = janus.url();
     let args = ["--janus-url", &url, "--janus-admin-key", janus.admin_key()];
     run_test_within(name, &args, LIVE_TEST_LIMIT, async |t| {
+        // Stream keys stay out of the relay's log (ffmpeg's lines are masked).
+        t.keep_out_of_logs(stream_key);
+        t.keep_out_of_logs("refused_key");
         // The fake microphone's beep is silent most of the time: to be heard talking, Ana
         // and Ben play a loud speech-like sound.
         let speech = t.artifact("speech.wav");
@@ -356,6 +359,7 @@ async fn the_host_goes_live_and_a_firefox_watch_page_plays_the_stage() {
         let whip_url = link(&ana, "whip-url").await?;
         assert!(whip_url.ends_with("/whip/hearing"), "{whip_url}");
         let whip_token = link(&ana, "whip-token").await?;
+        t.keep_out_of_logs(&whip_token);
         let publishing = Instant::now();
         let encoder =
             whip_publisher::publish(&whip_url, &whip_token, ENCODER_SIZE.0, ENCODER_SIZE.1)
