@@ -98,7 +98,7 @@ fn limit_pending_to_descriptors(config: &mut Config) {
     }
 }
 
-/// Libraries that log the messages they carry, word for word, below debug level.
+/// Libraries that log the messages they carry, word for word, at trace level.
 const WIRE_LOGGERS: [&str; 2] = ["tungstenite", "tokio_tungstenite"];
 
 /// Logs to stderr (stdout carries only the address line), filtered by `MESHMEET_LOG`, else
@@ -109,9 +109,9 @@ fn init_logging(format: LogFormat) {
         .unwrap_or_else(|_| EnvFilter::new("info"));
     // The WebSocket library logs every message it carries at trace level: join passwords and
     // tokens from browsers, room secrets to Janus. Whatever the filter asks, it stops at
-    // debug, so no secret reaches a log line.
+    // info, so no secret reaches a log line (and the default level stays as it was).
     for quiet in WIRE_LOGGERS {
-        if let Ok(directive) = format!("{quiet}=debug").parse() {
+        if let Ok(directive) = format!("{quiet}=info").parse() {
             filter = filter.add_directive(directive);
         }
     }

@@ -55,13 +55,15 @@ impl KeyPair {
         &self.public
     }
 
-    /// Seals `key` for the holder of `their_public`; `salt` is the passphrase's key. The
-    /// result (IV and ciphertext with tag, base64) opens only with [`KeyPair::open`] on
-    /// their side.
+    /// Seals `key`, numbered `index`, for the holder of `their_public`; `salt` is the
+    /// passphrase's key. The result (IV and ciphertext with tag, base64) opens only with
+    /// [`KeyPair::open`] on their side, with the same number (it is authenticated: a relay
+    /// cannot relabel an old key as a new one).
     pub async fn seal(
         &self,
         their_public: &str,
         salt: &FrameKey,
+        index: u8,
         key: &FrameKey,
     ) -> Result<String, FrameCryptoError> {
         let subtle = subtle()?;
@@ -70,18 +72,19 @@ impl KeyPair {
             .await?;
         let mut iv = [0u8; SEAL_IV_BYTES];
         random_bytes(&mut iv)?;
-        let params = aes_gcm(&iv)?;
+        let params = aes_gcm(&iv, index)?;
         let sealed = awaited(subtle.encrypt_with_object_and_u8_array(&params, &wrap, key)).await?;
         let sealed = Uint8Array::new(&sealed).to_vec();
         Ok(BASE64.encode([iv.as_slice(), &sealed].concat()))
     }
 
-    /// Opens a key `sealed` for us by the holder of `their_public`; fails unless both used
-    /// the same passphrase (`salt`) and these two key pairs.
+    /// Opens key number `index` `sealed` for us by the holder of `their_public`; fails
+    /// unless both used the same passphrase (`salt`), these two key pairs and this number.
     pub async fn open(
         &self,
         their_public: &str,
         salt: &FrameKey,
+        index: u8,
         sealed: &str,
     ) -> Result<FrameKey, FrameCryptoError> {
         let bytes = BASE64
@@ -95,7 +98,7 @@ impl KeyPair {
             .wrapping_key(&subtle, their_public, salt, their_public, &self.public)
             .await?;
         let (iv, ciphertext) = bytes.split_at(SEAL_IV_BYTES);
-        let params = aes_gcm(iv)?;
+        let params = aes_gcm(iv, index)?;
         let opened =
             awaited(subtle.decrypt_with_object_and_u8_array(&params, &wrap, ciphertext)).await?;
         Uint8Array::new(&opened)
@@ -181,10 +184,15 @@ fn random_bytes(bytes: &mut [u8]) -> Result<(), FrameCryptoError> {
         .map_err(FrameCryptoError::Browser)
 }
 
-fn aes_gcm(iv: &[u8]) -> Result<Object, FrameCryptoError> {
+/// AES-GCM with `iv`, authenticating the key's number `index`.
+fn aes_gcm(iv: &[u8], index: u8) -> Result<Object, FrameCryptoError> {
     object(&[
         ("name", "AES-GCM".into()),
         ("iv", Uint8Array::from(iv).into()),
+        (
+            "additionalData",
+            Uint8Array::from([index].as_slice()).into(),
+        ),
     ])
 }
 

@@ -110,10 +110,17 @@ impl<K: Clone> KeyRing<K> {
         (true, self.changed())
     }
 
-    /// `peer` handed us key `index`: used if they are the key giver.
+    /// `peer` handed us key `index`: used if they are the key giver. A key no newer than
+    /// the last one they handed us is ignored: seals opened out of order (or replayed) must
+    /// never bring back a key someone who left still holds.
     pub fn key_from(&mut self, peer: &PeerId, index: u8, key: K) -> Option<KeyStep<K>> {
         if !self.members.contains(peer) {
             return None;
+        }
+        if let Some((held, _)) = self.latest.get(peer) {
+            if *held == index || newer(*held, index) != index {
+                return None;
+            }
         }
         self.highest = Some(self.highest.map_or(index, |h| newer(h, index)));
         self.latest.insert(peer.clone(), (index, key));
@@ -333,6 +340,24 @@ mod tests {
         other.key_from(&id("a"), 1, 10);
         assert_eq!(other.resumed(), None);
         assert_eq!(other.used_index(), Some(1));
+    }
+
+    #[test]
+    fn an_older_key_from_the_key_giver_never_replaces_a_newer_one() {
+        let mut ring = KeyRing::<u32>::default();
+        ring.welcomed(id("c"), [id("a")]);
+        assert_eq!(
+            ring.key_from(&id("a"), 6, 60),
+            Some(KeyStep::Use { index: 6, key: 60 })
+        );
+        // Key 5 opened after key 6 (or replayed): ignored, and so is 6 again.
+        assert_eq!(ring.key_from(&id("a"), 5, 50), None);
+        assert_eq!(ring.key_from(&id("a"), 6, 61), None);
+        assert_eq!(ring.used_index(), Some(6));
+        assert_eq!(
+            ring.key_from(&id("a"), 7, 70),
+            Some(KeyStep::Use { index: 7, key: 70 })
+        );
     }
 
     #[test]

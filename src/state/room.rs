@@ -58,6 +58,8 @@ pub enum RoomFailure {
     E2eeUnsupported,
     /// The meeting is end-to-end encrypted and our link has no passphrase (its `#` part).
     E2eeNoPassphrase,
+    /// Our link asks for end-to-end encryption and the meeting was opened without it.
+    E2eeRoomNotEncrypted,
     /// Another refusal, with the relay's words.
     Refused(String),
 }

@@ -220,9 +220,13 @@ impl<M: MediaTopology> Meeting<M> {
                 if self.relay.welcomed(peer_id.clone(), session) {
                     // Joined anew after our session was lost (the relay restarted or we were
                     // away too long): every old id is void, so every link starts over.
+                    // The key ring starts over at the welcome below: forgetting the old ids
+                    // must not make keys for them.
+                    let keys = self.keys.take();
                     for peer in self.media.peers() {
                         self.forget_peer(peer);
                     }
+                    self.keys = keys;
                     self.names.clear();
                     // So is our place on the media server.
                     self.sfu = None;
@@ -475,6 +479,11 @@ impl<M: MediaTopology> Meeting<M> {
     /// starting the key exchange the first time; or why we cannot take part.
     fn frame_keys(&mut self, e2ee: bool) -> Result<Option<SharedFrameCrypto>, RoomFailure> {
         if !e2ee {
+            // We asked for an encrypted room (our link has a passphrase) and this one is not:
+            // never send in the clear what the person meant to encrypt.
+            if self.join.e2ee_passphrase.is_some() {
+                return Err(RoomFailure::E2eeRoomNotEncrypted);
+            }
             self.keys = None;
             return Ok(None);
         }

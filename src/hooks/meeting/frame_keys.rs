@@ -23,9 +23,9 @@ use crate::state::{Action, KeyRing, KeyStep, Notice, RoomState};
 /// How long a new key is only decrypted with before we encrypt with it too: the others
 /// receive it at about the same time, and must hold it before our frames name it.
 const SWITCH_DELAY_MS: u32 = 300;
-/// Keys the worker keeps: the one in use and the one before (frames of a participant that
-/// switched a moment later).
-const KEYS_KEPT: usize = 2;
+/// Keys the worker keeps: the one in use and the two before (frames of participants that
+/// switched a moment later, when two keys come in quick succession).
+const KEYS_KEPT: usize = 3;
 
 /// What Web Crypto's work gives back to the meeting task.
 pub(crate) enum KeyEvent {
@@ -176,7 +176,7 @@ impl FrameKeys {
         spawn_local(async move {
             let event = match secrets
                 .pair
-                .open(&public, &secrets.salt, &sealed.data)
+                .open(&public, &secrets.salt, sealed.index, &sealed.data)
                 .await
             {
                 Ok(key) => KeyEvent::Opened {
@@ -263,16 +263,17 @@ impl FrameKeys {
                     };
                     let (secrets, tx) = (Rc::clone(&secrets), self.inputs.clone());
                     spawn_local(async move {
-                        let event = match secrets.pair.seal(&public, &secrets.salt, &key).await {
-                            Ok(data) => KeyEvent::Sealed {
-                                to: peer,
-                                signal: Signal::FrameKey {
-                                    public: secrets.pair.public().to_owned(),
-                                    sealed: Some(SealedFrameKey { index, data }),
+                        let event =
+                            match secrets.pair.seal(&public, &secrets.salt, index, &key).await {
+                                Ok(data) => KeyEvent::Sealed {
+                                    to: peer,
+                                    signal: Signal::FrameKey {
+                                        public: secrets.pair.public().to_owned(),
+                                        sealed: Some(SealedFrameKey { index, data }),
+                                    },
                                 },
-                            },
-                            Err(err) => KeyEvent::Failed(err),
-                        };
+                                Err(err) => KeyEvent::Failed(err),
+                            };
                         let _ = tx.unbounded_send(Input::Keys(event));
                     });
                 }

@@ -23,6 +23,7 @@ fn failure_text(s: &Strings, failure: &RoomFailure) -> String {
         RoomFailure::TokenExpired => s.err_token_expired.into(),
         RoomFailure::E2eeUnsupported => s.err_e2ee_unsupported.into(),
         RoomFailure::E2eeNoPassphrase => s.err_e2ee_no_passphrase.into(),
+        RoomFailure::E2eeRoomNotEncrypted => s.err_e2ee_room_not_encrypted.into(),
         RoomFailure::Refused(why) => format!("{} ({why})", s.err_relay_other),
     }
 }
